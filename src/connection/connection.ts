@@ -1,0 +1,492 @@
+/**
+ * One socket to one memcached server, pipelined.
+ *
+ *   send(req) ─▶ pending (Denque, not on the wire) ─flush─▶ in-flight FIFO (Denque) ─reply─▶ handler
+ *                 ▲ bounded by maxQueue                       ▲ bounded by maxInFlight
+ *
+ * - Writes: every request sent during one tick is encoded into the connection's {@link Writer}
+ *   and written with one `socket.write` (flush on `process.nextTick`). When `write()` returns
+ *   false, nothing more is written until `drain`.
+ * - Replies come back in order; each one goes to the head of the FIFO. Its handler checks the
+ *   opaque; a mismatch or an unsolicited reply is a `ProtocolError` that destroys the connection and
+ *   fails everything in flight with `ConnectionError` — never a wrong value to a caller.
+ * - Deadlines: no timer per request. The shared ticker (`util/ticker.ts`) calls {@link Connection.onTick}
+ *   while requests wait. A request past its deadline fails with `TimeoutError`: a queued one is never
+ *   sent, a written one keeps its FIFO slot so its late reply is read and dropped.
+ * - Hung server: replies owed and no byte read for `socketTimeout` → `SocketTimeoutError`, destroy.
+ * - Reconnect: lazily, on the next request. After a failed connect the next attempt waits
+ *   `reconnectDelay` (doubling, with jitter, up to `maxReconnectDelay`); requests in that window fail
+ *   at once with `ConnectionError` instead of waiting.
+ */
+import { Socket } from "node:net";
+import Denque from "denque";
+import {
+  ClientClosedError,
+  ConnectionError,
+  ConnectTimeoutError,
+  MemcachedError,
+  ProtocolError,
+  QueueFullError,
+  SocketTimeoutError,
+  TimeoutError,
+} from "../errors.js";
+import { encodeMeta } from "../protocol/meta/encoder.js";
+import { type MetaReply, MetaParser } from "../protocol/meta/parser.js";
+import { QUEUED, type Request, SETTLED, WRITTEN } from "../protocol/request.js";
+import { Writer } from "../protocol/writer.js";
+import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
+
+/** Settings of one connection (resolved by the client). */
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeout: number;
+  /** No byte for this long while replies are owed → the server is hung. */
+  socketTimeout: number;
+  maxInFlight: number;
+  maxQueue: number;
+  maxValueSize: number;
+  reconnectDelay: number;
+  maxReconnectDelay: number;
+  keepAlive: boolean;
+}
+
+/** Callbacks for the owner (health tracking, diagnostics). All optional. */
+export interface ConnectionEvents {
+  onOpen?(conn: Connection): void;
+  onClose?(conn: Connection, error: Error | undefined): void;
+}
+
+const IDLE = 0; // no socket
+const CONNECTING = 1;
+const READY = 2;
+const CLOSED = 3;
+
+/** Largest opaque before wrapping to 0 (stays a small decimal token). */
+const OPAQUE_WRAP = 1_000_000_000;
+/** Flush early once this much is encoded, so one tick's burst does not build one huge buffer. */
+const HIGH_WATER = 256 * 1024;
+
+export class Connection implements Tickable {
+  /** `"host:port"`. */
+  readonly label: string;
+  readonly #o: ConnectionOptions;
+  readonly #events: ConnectionEvents;
+  #state = IDLE;
+  #closing = false;
+  #socket: Socket | null = null;
+  readonly #pending = new Denque<Request>();
+  readonly #inflight = new Denque<Request>();
+  readonly #writer = new Writer();
+  readonly #parser: MetaParser;
+  #opaque = 0;
+  #flushScheduled = false;
+  #writeBlocked = false;
+  #registered = false;
+  /** Lower bound of the earliest deadline among waiting requests. */
+  #minDeadline = Number.POSITIVE_INFINITY;
+  /** Hang detection: data events seen, and since when we have waited with no byte (-1: reset at next tick). */
+  #reads = 0;
+  #readsSeen = 0;
+  #waitingSince = -1;
+  /** Reconnect backoff. */
+  #connectFailures = 0;
+  #retryAt = 0;
+  #lastError: Error | undefined;
+  #connectTimer: NodeJS.Timeout | null = null;
+  #drained: (() => void) | null = null;
+
+  // Handlers bound once per connection, not per request.
+  readonly #flushBound = () => this.#flush();
+  readonly #onData = (chunk: Buffer) => this.#data(chunk);
+  readonly #onDrain = () => {
+    this.#writeBlocked = false;
+    this.#flush();
+  };
+  readonly #onReplyBound = (reply: MetaReply) => this.#onReply(reply);
+
+  constructor(options: ConnectionOptions, events: ConnectionEvents = {}) {
+    this.#o = options;
+    this.#events = events;
+    this.label = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+    this.#parser = new MetaParser(this.#onReplyBound, options.maxValueSize);
+  }
+
+  /** Requests written and not yet answered (timed-out ones whose reply is still owed included). */
+  get inFlight(): number {
+    return this.#inflight.length;
+  }
+
+  /** Requests waiting to be written. */
+  get queued(): number {
+    return this.#pending.length;
+  }
+
+  /** The last connection attempt failed and none has succeeded since. */
+  get unreachable(): boolean {
+    return this.#connectFailures > 0;
+  }
+
+  /** Whether a socket is open and usable. */
+  get connected(): boolean {
+    return this.#state === READY;
+  }
+
+  /** Queues `req`; it settles through its own promise (never throws). */
+  send(req: Request): void {
+    if (this.#state === CLOSED || this.#closing) {
+      req.fail(new ClientClosedError("the client is closed", { server: this.label }));
+      return;
+    }
+    if (this.#pending.length >= this.#o.maxQueue) {
+      req.fail(
+        new QueueFullError(`${this.#pending.length} requests already queued (maxQueue)`, {
+          server: this.label,
+        }),
+      );
+      return;
+    }
+    if (this.#state === IDLE) {
+      if (this.#connectFailures > 0 && performance.now() < this.#retryAt) {
+        req.fail(
+          new ConnectionError(
+            `${this.label} is unreachable; next connection attempt in ${this.#retryIn()} ms`,
+            {
+              server: this.label,
+              cause: this.#lastError,
+            },
+          ),
+        );
+        return;
+      }
+      this.#connect();
+    }
+    this.#pending.push(req);
+    if (req.deadline < this.#minDeadline) this.#minDeadline = req.deadline;
+    if (!this.#registered) {
+      this.#registered = true;
+      registerTick(this);
+    }
+    if (this.#state === READY && !this.#flushScheduled && !this.#writeBlocked) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushBound);
+    }
+  }
+
+  /** Stops taking requests, lets the waiting ones finish (or time out), then closes the socket. */
+  close(): Promise<void> {
+    if (this.#state === CLOSED) return Promise.resolve();
+    this.#closing = true;
+    if (this.#pending.length === 0 && this.#inflight.length === 0) {
+      this.#shutdown();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const prev = this.#drained;
+      this.#drained = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Closes now: waiting requests fail with `ClientClosedError`. */
+  destroy(): void {
+    this.#closing = true;
+    const err = new ClientClosedError("the client was destroyed", { server: this.label });
+    this.#failAll(this.#pending, err);
+    this.#teardown(err);
+    this.#shutdown();
+  }
+
+  // ── connecting ──────────────────────────────────────────────────────────────
+
+  #connect(): void {
+    this.#state = CONNECTING;
+    const socket = new Socket();
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    if (this.#o.keepAlive) socket.setKeepAlive(true, 30_000);
+    socket.on("data", this.#onData);
+    socket.on("drain", this.#onDrain);
+    socket.on("error", (err) => this.#onSocketError(socket, err));
+    socket.on("close", () => this.#onSocketClose(socket));
+    socket.once("connect", () => this.#onConnect(socket));
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = null;
+      if (this.#socket === socket && this.#state === CONNECTING) {
+        this.#connectFailed(
+          new ConnectTimeoutError(`connecting to ${this.label} took over ${this.#o.connectTimeout} ms`, {
+            server: this.label,
+          }),
+        );
+      }
+    }, this.#o.connectTimeout);
+    this.#connectTimer.unref();
+    socket.connect({ host: this.#o.host, port: this.#o.port });
+  }
+
+  #onConnect(socket: Socket): void {
+    if (this.#socket !== socket) return;
+    this.#clearConnectTimer();
+    this.#state = READY;
+    this.#connectFailures = 0;
+    this.#lastError = undefined;
+    this.#events.onOpen?.(this);
+    this.#flush();
+  }
+
+  #connectFailed(error: Error): void {
+    this.#clearConnectTimer();
+    this.#connectFailures++;
+    this.#lastError = error;
+    const base = Math.min(
+      this.#o.maxReconnectDelay,
+      this.#o.reconnectDelay * 2 ** (this.#connectFailures - 1),
+    );
+    this.#retryAt = performance.now() + base * (0.5 + Math.random() * 0.5);
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#state = this.#closing ? CLOSED : IDLE;
+    socket?.destroy();
+    const err =
+      error instanceof MemcachedError
+        ? error
+        : new ConnectionError(`cannot connect to ${this.label}: ${error.message}`, {
+            server: this.label,
+            cause: error,
+          });
+    this.#failAll(this.#pending, err);
+    this.#events.onClose?.(this, err);
+    this.#maybeIdle();
+  }
+
+  #retryIn(): number {
+    return Math.max(0, Math.ceil(this.#retryAt - performance.now()));
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== null) {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = null;
+    }
+  }
+
+  #onSocketError(socket: Socket, err: Error): void {
+    if (this.#socket !== socket) return;
+    if (this.#state === CONNECTING) this.#connectFailed(err);
+    else {
+      this.#fatal(
+        new ConnectionError(`connection to ${this.label} failed: ${err.message}`, {
+          server: this.label,
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  #onSocketClose(socket: Socket): void {
+    if (this.#socket !== socket) return;
+    if (this.#state === CONNECTING) {
+      this.#connectFailed(
+        new ConnectionError(`${this.label} closed the connection while connecting`, { server: this.label }),
+      );
+    } else {
+      this.#fatal(new ConnectionError(`${this.label} closed the connection`, { server: this.label }));
+    }
+  }
+
+  // ── writing ─────────────────────────────────────────────────────────────────
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#state !== READY || this.#writeBlocked) return;
+    const pending = this.#pending;
+    const inflight = this.#inflight;
+    const max = this.#o.maxInFlight;
+    const w = this.#writer;
+    const wasIdle = inflight.length === 0;
+    let wrote = false;
+    while (pending.length > 0 && inflight.length < max) {
+      const req = pending.shift()!;
+      if (req.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
+      const used = encodeMeta(w, req, this.#opaque);
+      this.#opaque += used;
+      if (this.#opaque >= OPAQUE_WRAP) this.#opaque = 0;
+      req.state = WRITTEN;
+      inflight.push(req);
+      wrote = true;
+      if (w.length >= HIGH_WATER && !this.#write()) break;
+    }
+    if (!wrote) return;
+    if (wasIdle) this.#waitingSince = -1;
+    this.#write();
+  }
+
+  /** Writes what the writer holds; false when the socket asks us to wait for `drain`. */
+  #write(): boolean {
+    const chunks = this.#writer.finish();
+    const socket = this.#socket!;
+    let ok = true;
+    if (chunks.length === 1) ok = socket.write(chunks[0]!);
+    else if (chunks.length > 1) {
+      socket.cork();
+      for (const c of chunks) ok = socket.write(c);
+      socket.uncork();
+    }
+    if (!ok) this.#writeBlocked = true;
+    return ok;
+  }
+
+  // ── reading ─────────────────────────────────────────────────────────────────
+
+  #data(chunk: Buffer): void {
+    this.#reads++;
+    try {
+      this.#parser.feed(chunk);
+    } catch (err) {
+      this.#fatal(
+        err instanceof MemcachedError
+          ? err
+          : new ProtocolError(`reply handling failed: ${(err as Error).message}`, { cause: err }),
+      );
+      return;
+    }
+    if (this.#pending.length > 0 && !this.#flushScheduled && this.#inflight.length < this.#o.maxInFlight) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushBound);
+    }
+    if (this.#inflight.length === 0) this.#maybeIdle();
+  }
+
+  #onReply(reply: MetaReply): void {
+    const req = this.#inflight.peekFront();
+    if (req === undefined) {
+      throw new ProtocolError(`unsolicited reply ${JSON.stringify(reply.line())} with no request in flight`);
+    }
+    if (req.handler.onReply(req, reply)) this.#inflight.shift();
+  }
+
+  // ── failures ────────────────────────────────────────────────────────────────
+
+  /**
+   * The socket is unusable (I/O error, protocol error, hang): destroy it and fail what is in flight
+   * (those requests may or may not have run). Queued requests were never written: they go out on a
+   * new connection.
+   */
+  #fatal(error: MemcachedError): void {
+    if (this.#socket === null) return;
+    const err = error instanceof ConnectionError ? error : wrap(error, this.label);
+    this.#teardown(err);
+    this.#events.onClose?.(this, err);
+    if (this.#pending.length > 0 && !this.#closing) this.#connect();
+    else this.#maybeIdle();
+  }
+
+  #teardown(err: MemcachedError): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#state = this.#closing ? CLOSED : IDLE;
+    this.#clearConnectTimer();
+    this.#writeBlocked = false;
+    socket?.destroy();
+    this.#parser.reset();
+    this.#writer.reset();
+    this.#failAll(this.#inflight, err);
+  }
+
+  #failAll(queue: Denque<Request>, err: MemcachedError): void {
+    while (queue.length > 0) queue.shift()!.fail(err);
+  }
+
+  // ── deadlines and hang detection (called by the shared ticker) ──────────────
+
+  /** @internal */
+  onTick(now: number): void {
+    if (this.#inflight.length > 0) {
+      if (this.#waitingSince < 0 || this.#reads !== this.#readsSeen) {
+        this.#readsSeen = this.#reads;
+        this.#waitingSince = now;
+      } else if (now - this.#waitingSince >= this.#o.socketTimeout) {
+        this.#fatal(
+          new SocketTimeoutError(
+            `${this.label} sent nothing for ${Math.round(now - this.#waitingSince)} ms with ${this.#inflight.length} replies owed`,
+            { server: this.label },
+          ),
+        );
+      }
+    }
+    if (now >= this.#minDeadline) this.#expire(now);
+    this.#maybeIdle();
+  }
+
+  /** Fails every waiting request past its deadline and recomputes the earliest deadline. */
+  #expire(now: number): void {
+    let min = Number.POSITIVE_INFINITY;
+    let dead = 0;
+    const pending = this.#pending;
+    for (let i = 0; i < pending.length; i++) {
+      const req = pending.peekAt(i)!;
+      if (req.state === SETTLED) dead++;
+      else if (req.deadline <= now) {
+        req.fail(this.#timeoutError(req, now, false));
+        dead++;
+      } else if (req.deadline < min) min = req.deadline;
+    }
+    // Drop settled requests from the queue so they do not count against maxQueue.
+    if (dead > 0 && dead * 4 >= pending.length) {
+      const live = pending.toArray().filter((r) => r.state !== SETTLED);
+      pending.clear();
+      for (const r of live) pending.push(r);
+    }
+    const inflight = this.#inflight;
+    for (let i = 0; i < inflight.length; i++) {
+      const req = inflight.peekAt(i)!;
+      if (req.state === SETTLED) continue;
+      if (req.deadline <= now) req.fail(this.#timeoutError(req, now, true));
+      else if (req.deadline < min) min = req.deadline;
+    }
+    this.#minDeadline = min;
+  }
+
+  #timeoutError(req: Request, now: number, written: boolean): TimeoutError {
+    const late = Math.round(now - req.deadline);
+    return new TimeoutError(
+      `request to ${this.label} timed out (${written ? "written, no reply" : "not yet written"}; ${late} ms past its deadline)`,
+      { server: this.label },
+    );
+  }
+
+  /** Leaves the ticker when nothing waits; finishes a pending close. */
+  #maybeIdle(): void {
+    if (this.#pending.length > 0 || this.#inflight.length > 0) return;
+    this.#minDeadline = Number.POSITIVE_INFINITY;
+    if (this.#registered) {
+      this.#registered = false;
+      unregisterTick(this);
+    }
+    if (this.#closing) this.#shutdown();
+  }
+
+  #shutdown(): void {
+    this.#clearConnectTimer();
+    if (this.#registered) {
+      this.#registered = false;
+      unregisterTick(this);
+    }
+    const socket = this.#socket;
+    this.#socket = null;
+    const wasOpen = socket !== null;
+    this.#state = CLOSED;
+    // Nothing is owed on the wire any more: close at once (the 'error' listener stays, ignoring late errors).
+    socket?.destroy();
+    if (wasOpen) this.#events.onClose?.(this, undefined);
+    const drained = this.#drained;
+    this.#drained = null;
+    drained?.();
+  }
+}
+
+function wrap(error: MemcachedError, server: string): ConnectionError {
+  return new ConnectionError(`${error.message} (connection to ${server} reset)`, { server, cause: error });
+}

@@ -1,0 +1,35 @@
+/**
+ * memcachio — a fast, resilient memcached client for Node.js.
+ *
+ * @packageDocumentation
+ */
+export {
+  Client,
+  type ArithOptions,
+  type FlushOptions,
+  type ServerHealth,
+  type SetOptions,
+} from "./client.js";
+export type { GetsResult } from "./commands.js";
+export {
+  AbortError,
+  ClientClosedError,
+  ClientError,
+  ConnectionError,
+  ConnectTimeoutError,
+  InvalidArgumentError,
+  InvalidKeyError,
+  MemcachedError,
+  type MemcachedErrorOptions,
+  NoServersError,
+  ProtocolError,
+  QueueFullError,
+  SerializationError,
+  ServerError,
+  SocketTimeoutError,
+  TimeoutError,
+  ValueTooLargeError,
+} from "./errors.js";
+export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
+export type { CallOptions, ClientOptions, ServerSpec } from "./options.js";
+export { type Codec, Flags } from "./serialization/codec.js";

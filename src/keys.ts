@@ -1,0 +1,118 @@
+/**
+ * Keys: validation, prefixing and the meta protocol's base64 (`b`) form.
+ *
+ * memcached limits a key *token as sent* to 250 bytes, with no control bytes and no spaces.
+ * A key that is plain printable ASCII (0x21–0x7e) is sent as it is; any other key (spaces, control
+ * bytes, UTF-8, arbitrary Buffer bytes) is sent base64-encoded with the `b` flag, transparently.
+ * Base64 grows 3 bytes into 4 characters, so such a key may be at most 187 raw bytes
+ * (prefix included): ceil(187 / 3) * 4 = 248 ≤ 250, ceil(188 / 3) * 4 = 252 > 250.
+ */
+import { InvalidKeyError } from "./errors.js";
+
+/** Keys are strings (UTF-8) or raw bytes. */
+export type Key = string | Buffer;
+
+/** memcached's limit on a key token. */
+export const MAX_KEY_LENGTH = 250;
+/** Longest raw key (prefix included) whose base64 form fits {@link MAX_KEY_LENGTH}. */
+export const MAX_BASE64_KEY_BYTES = 187;
+
+/**
+ * Turns user keys into wire tokens. After each {@link KeyEncoder.encode} call, {@link KeyEncoder.base64}
+ * tells whether the token is base64 (the request must then carry the `b` flag). One encoder per client;
+ * it keeps no per-key state, so nothing is allocated for a plain ASCII string key without a prefix.
+ */
+export class KeyEncoder {
+  /** Whether the last token returned is base64 (send with `b`). */
+  base64 = false;
+  readonly #prefix: string;
+  readonly #prefixBytes: Buffer;
+  readonly #prefixPlain: boolean;
+
+  constructor(prefix = "") {
+    const bytes = Buffer.from(prefix, "utf8");
+    if (bytes.length >= MAX_KEY_LENGTH) {
+      throw new InvalidKeyError(`keyPrefix is ${bytes.length} bytes; it must leave room for a key`);
+    }
+    this.#prefix = prefix;
+    this.#prefixBytes = bytes;
+    this.#prefixPlain = isPlain(prefix);
+  }
+
+  /** The wire token for `key`; throws {@link InvalidKeyError} before anything is sent. */
+  encode(key: Key): string {
+    if (typeof key === "string") return this.#encodeString(key);
+    if (Buffer.isBuffer(key)) return this.#encodeBuffer(key);
+    throw new InvalidKeyError(`a key must be a string or a Buffer, got ${describe(key)}`);
+  }
+
+  #encodeString(key: string): string {
+    const n = key.length;
+    if (n === 0) throw new InvalidKeyError("the key is empty");
+    // Fast path: printable ASCII only. One pass, no allocation.
+    let plain = n + this.#prefix.length <= MAX_KEY_LENGTH && this.#prefixPlain;
+    for (let i = 0; plain && i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c <= 0x20 || c >= 0x7f) plain = false;
+    }
+    if (plain) {
+      this.base64 = false;
+      return this.#prefix.length === 0 ? key : this.#prefix + key;
+    }
+    const raw = Buffer.from(this.#prefix + key, "utf8");
+    return this.#base64(raw, key);
+  }
+
+  #encodeBuffer(key: Buffer): string {
+    const n = key.length;
+    if (n === 0) throw new InvalidKeyError("the key is empty");
+    let plain = n + this.#prefixBytes.length <= MAX_KEY_LENGTH && this.#prefixPlain;
+    for (let i = 0; plain && i < n; i++) {
+      const c = key[i]!;
+      if (c <= 0x20 || c >= 0x7f) plain = false;
+    }
+    if (plain) {
+      this.base64 = false;
+      return this.#prefix + key.toString("latin1");
+    }
+    const raw = this.#prefixBytes.length === 0 ? key : Buffer.concat([this.#prefixBytes, key]);
+    return this.#base64(raw, key);
+  }
+
+  #base64(raw: Buffer, key: Key): string {
+    if (raw.length > MAX_KEY_LENGTH) {
+      throw new InvalidKeyError(
+        `key is ${raw.length} bytes (prefix included); the limit is ${MAX_KEY_LENGTH}`,
+        {
+          cause: preview(key),
+        },
+      );
+    }
+    if (raw.length > MAX_BASE64_KEY_BYTES) {
+      throw new InvalidKeyError(
+        `key is ${raw.length} bytes and not plain ASCII: its base64 form would pass memcached's ` +
+          `${MAX_KEY_LENGTH}-byte limit (at most ${MAX_BASE64_KEY_BYTES} bytes for such keys)`,
+        { cause: preview(key) },
+      );
+    }
+    this.base64 = true;
+    return raw.toString("base64");
+  }
+}
+
+function isPlain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+function preview(key: Key): string {
+  const s = typeof key === "string" ? key : key.toString("hex");
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+function describe(v: unknown): string {
+  return v === null ? "null" : typeof v;
+}

@@ -1,0 +1,171 @@
+/**
+ * Client options: the user-facing shape, the defaults, and their validation.
+ */
+import { InvalidArgumentError } from "./errors.js";
+import type { Codec } from "./serialization/codec.js";
+
+/** A server: `"host:port"`, `"[v6addr]:port"`, `"host"` (port 11211) or an object. */
+export type ServerSpec = string | { host: string; port?: number; weight?: number };
+
+/** Options of {@link Client}. Every field is optional except `servers`. */
+export interface ClientOptions {
+  /** Servers: an array, or one string of comma-separated `host:port` entries. */
+  servers: ServerSpec[] | string;
+  /** Default deadline of each request in ms, from the call to the reply (queue + write + reply). Default 250. */
+  timeout?: number;
+  /** Deadline to establish a connection, ms. Default 1000. */
+  connectTimeout?: number;
+  /**
+   * A connection that owes replies and receives no byte for this long is declared hung and destroyed,
+   * failing its requests. Default: `timeout`.
+   */
+  socketTimeout?: number;
+  /** Requests written on one connection before further ones wait in the queue. Default 1024. */
+  maxInFlight?: number;
+  /** Requests waiting per server (not yet written) before `QueueFullError`. Default 10,000. */
+  maxQueue?: number;
+  /** Largest encoded value accepted, bytes. Default 1 MiB − 512 (fits memcached's default `-I 1m` item size). */
+  maxValueSize?: number;
+  /** Prepended to every key on the wire (counted in the 250-byte limit). Default none. */
+  keyPrefix?: string;
+  /** Value codec; the default one is described in the README ("Values and flags"). */
+  codec?: Codec;
+  /** Delay before reconnecting after a failed connection attempt, ms; doubles up to `maxReconnectDelay`. Default 50. */
+  reconnectDelay?: number;
+  /** Upper bound of the reconnect delay, ms. Default 2000. */
+  maxReconnectDelay?: number;
+  /** TCP keep-alive on the sockets. Default true. */
+  keepAlive?: boolean;
+}
+
+/** Per-call options, accepted by every command. */
+export interface CallOptions {
+  /** Deadline of this call, ms (overrides the client's `timeout`). */
+  timeout?: number;
+  /** Aborts the call: before it is written it is never sent; after, its reply is dropped. */
+  signal?: AbortSignal;
+}
+
+/** A parsed server address. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+  weight: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  servers: ServerAddress[];
+  timeout: number;
+  connectTimeout: number;
+  socketTimeout: number;
+  maxInFlight: number;
+  maxQueue: number;
+  maxValueSize: number;
+  keyPrefix: string;
+  codec: Codec | null;
+  reconnectDelay: number;
+  maxReconnectDelay: number;
+  keepAlive: boolean;
+}
+
+/**
+ * Default `maxValueSize`: 1 MiB (memcached's default item size, `-I 1m`) less 512 bytes for the item
+ * header and the longest key, so that every value under it is storable on a default server and every
+ * value over it is refused here with `ValueTooLargeError` (memcached 1.6.18 takes up to ~1 MiB − 330).
+ */
+export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024 - 512;
+
+/** Default port of memcached. */
+export const DEFAULT_PORT = 11211;
+
+export function resolveOptions(o: ClientOptions): ResolvedOptions {
+  if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
+  const timeout = positive("timeout", o.timeout, 250);
+  const resolved: ResolvedOptions = {
+    servers: parseServers(o.servers),
+    timeout,
+    connectTimeout: positive("connectTimeout", o.connectTimeout, 1000),
+    socketTimeout: positive("socketTimeout", o.socketTimeout, timeout),
+    maxInFlight: positiveInt("maxInFlight", o.maxInFlight, 1024),
+    maxQueue: positiveInt("maxQueue", o.maxQueue, 10_000),
+    maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
+    keyPrefix: o.keyPrefix ?? "",
+    codec: o.codec ?? null,
+    reconnectDelay: positive("reconnectDelay", o.reconnectDelay, 50),
+    maxReconnectDelay: positive("maxReconnectDelay", o.maxReconnectDelay, 2000),
+    keepAlive: o.keepAlive ?? true,
+  };
+  if (typeof resolved.keyPrefix !== "string") throw new InvalidArgumentError("keyPrefix must be a string");
+  if (
+    resolved.codec !== null &&
+    (typeof resolved.codec.encode !== "function" || typeof resolved.codec.decode !== "function")
+  ) {
+    throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
+  }
+  return Object.freeze(resolved);
+}
+
+/** Parses `servers` into addresses. */
+export function parseServers(spec: ServerSpec[] | string): ServerAddress[] {
+  const list =
+    typeof spec === "string"
+      ? spec
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "")
+      : spec;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new InvalidArgumentError("servers: give at least one server");
+  return list.map(parseServer);
+}
+
+function parseServer(s: ServerSpec): ServerAddress {
+  if (typeof s === "object" && s !== null) {
+    const port = s.port ?? DEFAULT_PORT;
+    checkPort(port, JSON.stringify(s));
+    const weight = s.weight ?? 1;
+    if (!(Number.isFinite(weight) && weight > 0))
+      throw new InvalidArgumentError(`server weight must be > 0: ${weight}`);
+    if (typeof s.host !== "string" || s.host === "")
+      throw new InvalidArgumentError("server host must be a string");
+    return { host: s.host, port, weight };
+  }
+  if (typeof s !== "string" || s === "") throw new InvalidArgumentError(`bad server: ${String(s)}`);
+  let host: string;
+  let portText: string | undefined;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6 !== null) {
+    host = v6[1]!;
+    portText = v6[2];
+  } else {
+    const i = s.lastIndexOf(":");
+    if (i > 0 && s.indexOf(":") === i) {
+      host = s.slice(0, i);
+      portText = s.slice(i + 1);
+    } else {
+      host = s; // bare host, or a bare IPv6 address without port
+    }
+  }
+  const port = portText === undefined ? DEFAULT_PORT : Number(portText);
+  checkPort(port, s);
+  return { host, port, weight: 1 };
+}
+
+function checkPort(port: number, where: string): void {
+  if (!(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new InvalidArgumentError(`bad port in server ${where}`);
+}
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0))
+    throw new InvalidArgumentError(`${name} must be a positive number`);
+  return v;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  const n = positive(name, v, dflt);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
+  return n;
+}

@@ -1,0 +1,236 @@
+/**
+ * Encodes requests as meta-protocol commands into a {@link Writer}. Pure: no socket, no timer.
+ *
+ * Every command carries an opaque `O<n>` (a per-connection counter, in decimal) that the server
+ * echoes; the reply handlers check it, so a reply can never be paired with the wrong request.
+ *
+ * Flags written (memcached ≥ 1.6; see the Op list in `request.ts`):
+ *   mg  v = return value, f = client flags, c = CAS, k = key (batches), q = quiet (batches: drops EN),
+ *       T<ttl> = touch, b = key is base64, O<n> = opaque
+ *   ms  <datalen> (positional), F<flags>, T<ttl>, M<mode> (E add, A append, P prepend, R replace,
+ *       S set = default), C<cas> = compare-and-swap, q = quiet (drops HD), b, O<n>
+ *   md  q, b, O<n>
+ *   ma  D<delta>, MD = decrement, N<ttl> + J<initial> = create when missing, T<ttl> = update TTL,
+ *       v = return the new value, b, O<n>
+ *   mn  ends a quiet batch: the server answers MN once everything before it is answered.
+ */
+import { Op, type Request } from "../request.js";
+import type { Writer } from "../writer.js";
+
+/** Room for one command line (key ≤ 250 bytes plus every flag at its longest). */
+const LINE = 512;
+
+/**
+ * Writes `req` and returns how many opaques it used (1, or one per key for batches, plus one for
+ * the closing `mn`). `opaque` is the first opaque to use; it is also stored in `req.opaque`.
+ */
+export function encodeMeta(w: Writer, req: Request, opaque: number): number {
+  req.opaque = opaque;
+  switch (req.op) {
+    case Op.Get:
+      mgHead(w, req.key, req.base64);
+      w.ascii(" v f O");
+      return end(w, opaque);
+    case Op.Gets:
+      mgHead(w, req.key, req.base64);
+      w.ascii(" v f c O");
+      return end(w, opaque);
+    case Op.GetAndTouch:
+      mgHead(w, req.key, req.base64);
+      w.ascii(" v f T");
+      w.uint(req.ttl);
+      w.ascii(" O");
+      return end(w, opaque);
+    case Op.Touch:
+      mgHead(w, req.key, req.base64);
+      w.ascii(" T");
+      w.uint(req.ttl);
+      w.ascii(" O");
+      return end(w, opaque);
+    case Op.Store:
+      store(w, req.key, req.base64, req.value!, req.valueLength, req.clientFlags, req, false, opaque);
+      return 1;
+    case Op.Delete:
+      mdHead(w, req.key, req.base64);
+      w.ascii(" O");
+      return end(w, opaque);
+    case Op.Arith:
+      arith(w, req, opaque);
+      return 1;
+    case Op.GetMany:
+      return getMany(w, req, opaque);
+    case Op.StoreMany:
+      return storeMany(w, req, opaque);
+    case Op.DeleteMany:
+      return deleteMany(w, req, opaque);
+    case Op.Stats:
+      w.ensure(LINE);
+      w.ascii(req.arg === "" ? "stats" : `stats ${req.arg}`);
+      w.crlf();
+      return 0;
+    case Op.Version:
+      w.ensure(16);
+      w.ascii("version");
+      w.crlf();
+      return 0;
+    case Op.Flush:
+      w.ensure(32);
+      w.ascii(req.arg === "" ? "flush_all" : `flush_all ${req.arg}`);
+      w.crlf();
+      return 0;
+    case Op.Noop:
+      w.ensure(8);
+      w.ascii("mn");
+      w.crlf();
+      return 0;
+  }
+}
+
+function mgHead(w: Writer, key: string, base64: boolean): void {
+  w.ensure(LINE);
+  w.ascii("mg ");
+  w.ascii(key);
+  if (base64) w.ascii(" b");
+}
+
+function mdHead(w: Writer, key: string, base64: boolean): void {
+  w.ensure(LINE);
+  w.ascii("md ");
+  w.ascii(key);
+  if (base64) w.ascii(" b");
+}
+
+function end(w: Writer, opaque: number): number {
+  w.uint(opaque);
+  w.crlf();
+  return 1;
+}
+
+/** `ms <key> <len> [b] [F] [T] [M] [C] [q] O<n>\r\n<data>\r\n` */
+function store(
+  w: Writer,
+  key: string,
+  base64: boolean,
+  value: string | Buffer,
+  length: number,
+  clientFlags: number,
+  req: Request,
+  quiet: boolean,
+  opaque: number,
+): void {
+  w.ensure(LINE);
+  w.ascii("ms ");
+  w.ascii(key);
+  w.byte(32);
+  w.uint(length);
+  if (base64) w.ascii(" b");
+  if (clientFlags !== 0) {
+    w.ascii(" F");
+    w.uint(clientFlags);
+  }
+  if (req.ttl > 0) {
+    w.ascii(" T");
+    w.uint(req.ttl);
+  }
+  if (req.mode !== 0) {
+    w.ascii(" M");
+    w.byte(req.mode);
+  }
+  if (req.cas !== null) {
+    w.ascii(" C");
+    w.ascii(req.cas.toString());
+  }
+  w.ascii(quiet ? " q O" : " O");
+  w.uint(opaque);
+  w.crlf();
+  w.value(value, length);
+  w.ensure(2);
+  w.crlf();
+}
+
+/** `ma <key> [b] [MD] [D<delta>] [N<ttl> J<initial>] [T<ttl>] v O<n>` */
+function arith(w: Writer, req: Request, opaque: number): void {
+  w.ensure(LINE);
+  w.ascii("ma ");
+  w.ascii(req.key);
+  if (req.base64) w.ascii(" b");
+  if (req.mode !== 0) {
+    w.ascii(" M");
+    w.byte(req.mode);
+  }
+  if (req.delta !== 1n) {
+    w.ascii(" D");
+    w.ascii(req.delta.toString());
+  }
+  const ttl = Math.max(req.ttl, 0);
+  if (req.initial !== null) {
+    w.ascii(" N");
+    w.uint(ttl);
+    w.ascii(" J");
+    w.ascii(req.initial.toString());
+  }
+  if (req.ttl > 0) {
+    w.ascii(" T");
+    w.uint(ttl);
+  }
+  w.ascii(" v O");
+  w.uint(opaque);
+  w.crlf();
+}
+
+/** `mg <key> [b] v f k q O<n>` per key, then `mn`. Opaques `opaque … opaque + n - 1`. */
+function getMany(w: Writer, req: Request, opaque: number): number {
+  const keys = req.batch!.keys;
+  const b64 = req.batch!.keysBase64;
+  for (let i = 0; i < keys.length; i++) {
+    mgHead(w, keys[i]!, b64 !== null && b64[i] === true);
+    w.ascii(" v f k q O");
+    w.uint(opaque + i);
+    w.crlf();
+  }
+  w.ensure(4);
+  w.ascii("mn");
+  w.crlf();
+  return keys.length;
+}
+
+function storeMany(w: Writer, req: Request, opaque: number): number {
+  const batch = req.batch!;
+  const keys = batch.keys;
+  const b64 = batch.keysBase64;
+  const values = batch.values!;
+  const lengths = batch.valueLengths!;
+  const flags = batch.valueFlags!;
+  for (let i = 0; i < keys.length; i++) {
+    store(
+      w,
+      keys[i]!,
+      b64 !== null && b64[i] === true,
+      values[i]!,
+      lengths[i]!,
+      flags[i]!,
+      req,
+      true,
+      opaque + i,
+    );
+  }
+  w.ensure(4);
+  w.ascii("mn");
+  w.crlf();
+  return keys.length;
+}
+
+function deleteMany(w: Writer, req: Request, opaque: number): number {
+  const keys = req.batch!.keys;
+  const b64 = req.batch!.keysBase64;
+  for (let i = 0; i < keys.length; i++) {
+    mdHead(w, keys[i]!, b64 !== null && b64[i] === true);
+    w.ascii(" q O");
+    w.uint(opaque + i);
+    w.crlf();
+  }
+  w.ensure(4);
+  w.ascii("mn");
+  w.crlf();
+  return keys.length;
+}

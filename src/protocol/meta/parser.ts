@@ -1,0 +1,388 @@
+/**
+ * Incremental parser of meta-protocol replies. Bytes in, {@link MetaReply} callbacks out; no socket,
+ * no timer, no string split.
+ *
+ * A reply line is scanned once: its code from the first two bytes, then each flag token's letter is
+ * recorded as a bit and the few flags the client reads (`O`, `f`, `t`, `c`, `k`, `s`) are parsed
+ * straight from bytes. The callback gets one reused {@link MetaReply} whose offsets point into the
+ * current buffer; it must copy what it keeps before returning.
+ *
+ * Buffering (after pg-protocol): when no bytes are left over, the socket chunk is used as it is. A
+ * partial line left at the end of a chunk is joined to the next chunk. A `VA` value that ends in a
+ * later chunk is assembled in one buffer of exactly its size (allocated once, from a size bounded by
+ * `maxValueSize`), and the value is handed out from that buffer.
+ */
+import { ProtocolError } from "../../errors.js";
+import {
+  CLIENT_ERROR,
+  CODE_NAMES,
+  EN,
+  END,
+  ERROR,
+  EX,
+  HD,
+  ME,
+  MN,
+  NF,
+  NS,
+  OK,
+  SERVER_ERROR,
+  STAT,
+  STORED,
+  VA,
+  VERSION,
+} from "./codes.js";
+
+/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
+export const MAX_LINE = 8192;
+
+const EMPTY = Buffer.alloc(0);
+
+/** One parsed reply. Reused: valid only during the parser's callback. */
+export class MetaReply {
+  /** One of the codes in `codes.ts`. */
+  code = 0;
+  /** Buffer holding the reply line. */
+  buf: Buffer = EMPTY;
+  lineStart = 0;
+  /** End of the line, before `\r\n`. */
+  lineEnd = 0;
+  /** For classic replies (`STAT`, `VERSION`, `*_ERROR`): start of the text after the first word. */
+  argStart = 0;
+  /** `VA` size. */
+  size = -1;
+  /** `VA` data: `value[valueStart, valueEnd)`. */
+  value: Buffer = EMPTY;
+  valueStart = 0;
+  valueEnd = 0;
+  /** `O` flag as a number; -1 when absent, -2 when not a decimal number. */
+  opaque = -1;
+  /** `f` flag (client flags, u32). */
+  clientFlags = 0;
+  /** `t` flag: remaining TTL in seconds, -1 = never expires; -2 when absent. */
+  ttl = -2;
+  /** `s` flag: item size; -1 when absent. */
+  itemSize = -1;
+  /** `c` flag token bounds in `buf`, -1 when absent. */
+  casStart = -1;
+  casEnd = -1;
+  /** `k` flag token bounds in `buf`, -1 when absent. */
+  keyStart = -1;
+  keyEnd = -1;
+  /** Bits of uppercase flag letters present (`W`, `X`, `Z`…), see `upperBit`. */
+  upper = 0;
+  /** Bits of lowercase flag letters present (`b`…), see `lowerBit`. */
+  lower = 0;
+
+  /** The `c` flag (CAS) as a bigint; 0n when absent. */
+  cas(): bigint {
+    if (this.casStart < 0) return 0n;
+    return BigInt(this.buf.toString("latin1", this.casStart, this.casEnd));
+  }
+
+  /** Text of the line after its first word (error message, stat, version). */
+  text(): string {
+    return this.buf.toString("latin1", this.argStart, this.lineEnd);
+  }
+
+  /** The whole line, for error messages (truncated). */
+  line(): string {
+    const end = Math.min(this.lineEnd, this.lineStart + 200);
+    return this.buf.toString("latin1", this.lineStart, end);
+  }
+
+  /** Whether the `k` token equals `token` (an ASCII key token as sent). */
+  keyIs(token: string): boolean {
+    const n = token.length;
+    if (this.keyEnd - this.keyStart !== n) return false;
+    const b = this.buf;
+    const s = this.keyStart;
+    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** Name of the code, for messages. */
+  name(): string {
+    return CODE_NAMES[this.code] ?? "?";
+  }
+}
+
+// Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
+const WORDS: Array<[Buffer, number]> = [
+  [Buffer.from("STAT"), STAT],
+  [Buffer.from("END"), END],
+  [Buffer.from("VERSION"), VERSION],
+  [Buffer.from("ERROR"), ERROR],
+  [Buffer.from("CLIENT_ERROR"), CLIENT_ERROR],
+  [Buffer.from("SERVER_ERROR"), SERVER_ERROR],
+  [Buffer.from("STORED"), STORED],
+];
+
+/** Parses a reply stream; see the module comment. */
+export class MetaParser {
+  readonly reply = new MetaReply();
+  /** Unconsumed bytes of a partial line: `#rest[#restOff…]`. */
+  #rest: Buffer | null = null;
+  #restOff = 0;
+  /** A value that continues in later chunks: its header line (copied) and data + CRLF. */
+  #spillLine: Buffer | null = null;
+  #spill: Buffer | null = null;
+  #spillFill = 0;
+
+  constructor(
+    readonly onReply: (reply: MetaReply) => void,
+    readonly maxValueSize: number,
+  ) {}
+
+  /** Bytes are waiting for more input (a partial line or value). */
+  get partial(): boolean {
+    return this.#rest !== null || this.#spill !== null;
+  }
+
+  /** Forgets any partial input (the connection was reset). */
+  reset(): void {
+    this.#rest = null;
+    this.#spill = null;
+    this.#spillLine = null;
+    this.#spillFill = 0;
+  }
+
+  /** Feeds bytes; calls `onReply` for each complete reply. Throws `ProtocolError` on bad input. */
+  feed(chunk: Buffer): void {
+    let off = 0;
+    if (this.#spill !== null) {
+      off = this.#fillSpill(chunk);
+      if (this.#spill !== null || off === chunk.length) return;
+    }
+    if (this.#rest !== null) {
+      const rest = this.#rest.subarray(this.#restOff);
+      this.#rest = null;
+      this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
+      return;
+    }
+    this.#parse(chunk, off);
+  }
+
+  #parse(buf: Buffer, off: number): void {
+    const end = buf.length;
+    const r = this.reply;
+    while (off < end) {
+      const nl = buf.indexOf(10, off);
+      if (nl === -1) {
+        if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
+        this.#rest = buf;
+        this.#restOff = off;
+        return;
+      }
+      if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
+      this.#header(buf, off, nl - 1);
+      if (r.code !== VA) {
+        off = nl + 1;
+        this.onReply(r);
+        continue;
+      }
+      const vs = nl + 1;
+      const ve = vs + r.size;
+      if (ve + 2 <= end) {
+        if (buf[ve] !== 13 || buf[ve + 1] !== 10) {
+          throw new ProtocolError("value block not terminated by \\r\\n");
+        }
+        r.value = buf;
+        r.valueStart = vs;
+        r.valueEnd = ve;
+        off = ve + 2;
+        this.onReply(r);
+        continue;
+      }
+      // The value continues in a later chunk: keep its header line and collect it in one buffer.
+      this.#spillLine = Buffer.from(buf.subarray(off, nl - 1));
+      const spill = Buffer.allocUnsafe(r.size + 2);
+      buf.copy(spill, 0, vs, end);
+      this.#spill = spill;
+      this.#spillFill = end - vs;
+      return;
+    }
+  }
+
+  /** Copies from `chunk` into the spilled value; returns how many bytes of `chunk` it used. */
+  #fillSpill(chunk: Buffer): number {
+    const spill = this.#spill!;
+    const n = Math.min(spill.length - this.#spillFill, chunk.length);
+    chunk.copy(spill, this.#spillFill, 0, n);
+    this.#spillFill += n;
+    if (this.#spillFill < spill.length) return n;
+    const size = spill.length - 2;
+    if (spill[size] !== 13 || spill[size + 1] !== 10) {
+      throw new ProtocolError("value block not terminated by \\r\\n");
+    }
+    const line = this.#spillLine!;
+    this.#spill = null;
+    this.#spillLine = null;
+    this.#header(line, 0, line.length);
+    const r = this.reply;
+    r.value = spill;
+    r.valueStart = 0;
+    r.valueEnd = size;
+    this.onReply(r);
+    return n;
+  }
+
+  /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */
+  #header(b: Buffer, s: number, e: number): void {
+    const r = this.reply;
+    r.buf = b;
+    r.lineStart = s;
+    r.lineEnd = e;
+    r.size = -1;
+    r.opaque = -1;
+    r.clientFlags = 0;
+    r.ttl = -2;
+    r.itemSize = -1;
+    r.casStart = -1;
+    r.casEnd = -1;
+    r.keyStart = -1;
+    r.keyEnd = -1;
+    r.upper = 0;
+    r.lower = 0;
+    r.value = EMPTY;
+    r.valueStart = 0;
+    r.valueEnd = 0;
+    const len = e - s;
+    if (len >= 2 && (len === 2 || b[s + 2] === 32)) {
+      switch ((b[s]! << 8) | b[s + 1]!) {
+        case 0x5641: // VA
+          r.code = VA;
+          break;
+        case 0x4844: // HD
+          r.code = HD;
+          break;
+        case 0x454e: // EN
+          r.code = EN;
+          break;
+        case 0x4e53: // NS
+          r.code = NS;
+          break;
+        case 0x4558: // EX
+          r.code = EX;
+          break;
+        case 0x4e46: // NF
+          r.code = NF;
+          break;
+        case 0x4d4e: // MN
+          r.code = MN;
+          break;
+        case 0x4d45: // ME
+          r.code = ME;
+          r.argStart = Math.min(s + 3, e);
+          return;
+        case 0x4f4b: // OK
+          r.code = OK;
+          r.argStart = e;
+          return;
+        default:
+          throw new ProtocolError(
+            `unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`,
+          );
+      }
+      let i = s + 2;
+      if (r.code === VA) {
+        // VA <size>: the size is positional.
+        i++;
+        let size = 0;
+        const start = i;
+        for (; i < e; i++) {
+          const c = b[i]!;
+          if (c === 32) break;
+          if (c < 48 || c > 57) throw new ProtocolError("VA size is not a number");
+          size = size * 10 + (c - 48);
+        }
+        if (i === start) throw new ProtocolError("VA without a size");
+        if (size > this.maxValueSize) {
+          throw new ProtocolError(`VA size ${size} is over maxValueSize (${this.maxValueSize})`);
+        }
+        r.size = size;
+      }
+      this.#flags(b, i, e);
+      return;
+    }
+    // Classic reply: match its first word.
+    let w = s;
+    while (w < e && b[w] !== 32) w++;
+    for (const [word, code] of WORDS) {
+      if (word.length === w - s && b.compare(word, 0, word.length, s, w) === 0) {
+        r.code = code;
+        r.argStart = w < e ? w + 1 : e;
+        return;
+      }
+    }
+    throw new ProtocolError(`unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`);
+  }
+
+  /** Scans flag tokens in `b[i, e)`. */
+  #flags(b: Buffer, i: number, e: number): void {
+    const r = this.reply;
+    while (i < e) {
+      const letter = b[i]!;
+      if (letter === 32) {
+        i++;
+        continue;
+      }
+      const ts = i + 1;
+      let j = ts;
+      while (j < e && b[j] !== 32) j++;
+      if (letter >= 97 && letter <= 122) {
+        r.lower |= 1 << (letter - 97);
+        switch (letter) {
+          case 0x66: // f: client flags
+            r.clientFlags = digits(b, ts, j, "f");
+            break;
+          case 0x74: // t: remaining TTL, -1 = never
+            r.ttl = j - ts === 2 && b[ts] === 45 && b[ts + 1] === 49 ? -1 : digits(b, ts, j, "t");
+            break;
+          case 0x63: // c: CAS, kept as offsets (read as bigint on demand)
+            digits(b, ts, j, "c");
+            r.casStart = ts;
+            r.casEnd = j;
+            break;
+          case 0x6b: // k: key
+            r.keyStart = ts;
+            r.keyEnd = j;
+            break;
+          case 0x73: // s: size
+            r.itemSize = digits(b, ts, j, "s");
+            break;
+        }
+      } else if (letter >= 65 && letter <= 90) {
+        r.upper |= 1 << (letter - 65);
+        if (letter === 0x4f) {
+          // O: opaque, as we send it (decimal)
+          let v = 0;
+          for (let k = ts; k < j; k++) {
+            const c = b[k]!;
+            if (c < 48 || c > 57 || k - ts > 15) {
+              v = -2;
+              break;
+            }
+            v = v * 10 + (c - 48);
+          }
+          r.opaque = j === ts ? -2 : v;
+        }
+      } else {
+        throw new ProtocolError(`bad flag token in reply: ${JSON.stringify(b.toString("latin1", i, j))}`);
+      }
+      i = j;
+    }
+  }
+}
+
+/** Decimal digits in `b[s, e)` as a number (< 2^53); throws on anything else. */
+function digits(b: Buffer, s: number, e: number, flag: string): number {
+  if (s === e || e - s > 20) throw new ProtocolError(`bad ${flag} flag in reply`);
+  let v = 0;
+  for (let k = s; k < e; k++) {
+    const c = b[k]!;
+    if (c < 48 || c > 57) throw new ProtocolError(`bad ${flag} flag in reply`);
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}

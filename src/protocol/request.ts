@@ -1,0 +1,169 @@
+/**
+ * One object per request, holding everything the encoder, the connection and the reply handler
+ * need. No closure is made per request: the promise's executor is a module-level function, the
+ * abort listener is the request itself (`handleEvent`), and replies are interpreted by a
+ * {@link ReplyHandler} shared by every request of the same command.
+ *
+ * Life cycle: QUEUED (in the connection's pending queue, not on the wire) → WRITTEN (in the
+ * in-flight FIFO) → SETTLED. A request settled while QUEUED (timeout, abort) is never sent; one
+ * settled while WRITTEN keeps its FIFO slot so that its late reply is read and dropped.
+ */
+import { AbortError } from "../errors.js";
+import type { MetaReply } from "./meta/parser.js";
+
+/** Request states. */
+export const QUEUED = 0;
+export const WRITTEN = 1;
+export const SETTLED = 2;
+
+/** Meta command kinds the encoder knows. */
+export enum Op {
+  Get = 0, // mg <key> v f
+  Gets = 1, // mg <key> v f c
+  Touch = 2, // mg <key> T<ttl>
+  GetAndTouch = 3, // mg <key> v f T<ttl>
+  Store = 4, // ms <key> <len> F T M C
+  Delete = 5, // md <key>
+  Arith = 6, // ma <key> D M N J T v
+  GetMany = 7, // mg <key> v f k q … mn
+  StoreMany = 8, // ms <key> <len> … q … mn
+  DeleteMany = 9, // md <key> q … mn
+  Stats = 10, // stats [group]
+  Version = 11, // version
+  Flush = 12, // flush_all [delay]
+  Noop = 13, // mn
+}
+
+/** Interprets the replies of one kind of request. Shared by all requests of that kind. */
+export interface ReplyHandler {
+  /**
+   * Called with each reply that belongs to `req` (the head of the in-flight FIFO). Settles `req`
+   * unless it is already settled, in which case the reply is only consumed. Returns true when this
+   * was the request's last reply. Throws a `ProtocolError` for a reply that cannot belong to it.
+   */
+  onReply(req: Request, reply: MetaReply): boolean;
+}
+
+let executorResolve: (value: unknown) => void;
+let executorReject: (reason: unknown) => void;
+function executor(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  executorResolve = resolve;
+  executorReject = reject;
+}
+
+/** The per-key part of a batch request. */
+export class Batch {
+  /** Key tokens as sent. */
+  readonly keys: string[];
+  /** Per-key base64 marks, or null when no key needs base64. */
+  readonly keysBase64: boolean[] | null;
+  /** The caller's keys, in the same order (results are keyed by them). */
+  readonly userKeys: readonly unknown[];
+  /** StoreMany: encoded values, their byte lengths and client flags. */
+  values: (string | Buffer)[] | null = null;
+  valueLengths: number[] | null = null;
+  valueFlags: number[] | null = null;
+  /** Smallest key index the next reply may carry (replies come back in order). */
+  next = 0;
+  /** First error reply seen in the batch; reported when `MN` ends it. */
+  error: Error | null = null;
+
+  constructor(keys: string[], keysBase64: boolean[] | null, userKeys: readonly unknown[]) {
+    this.keys = keys;
+    this.keysBase64 = keysBase64;
+    this.userKeys = userKeys;
+  }
+}
+
+/** A request and its promise. Fields are public for the encoder and handlers; not user-facing. */
+export class Request {
+  readonly promise: Promise<unknown>;
+  state = QUEUED;
+  /** Absolute deadline, `performance.now()` clock. */
+  deadline: number;
+  /** Opaque of the first line written for this request (set by the encoder). */
+  opaque = 0;
+  /** The caller's AbortSignal while the request is unsettled, else null. */
+  signal: AbortSignal | null = null;
+
+  // ── command ─────────────────────────────────────────────────────────────────
+  key = "";
+  /** The key token is base64 (send the `b` flag). */
+  base64 = false;
+  /** Encoded value: UTF-8 string or bytes. */
+  value: string | Buffer | null = null;
+  /** Byte length of `value`. */
+  valueLength = 0;
+  /** Client flags (u32) stored with the value. */
+  clientFlags = 0;
+  /** TTL in memcached's form (seconds, or absolute Unix time past 30 days); -1 = not sent. */
+  ttl = -1;
+  /** `ms` mode letter (char code) or `ma` mode letter; 0 = default. */
+  mode = 0;
+  /** CAS to compare (`C<cas>`), or null. */
+  cas: bigint | null = null;
+  /** `ma` delta. */
+  delta = 0n;
+  /** `ma` initial value for auto-vivify (`N` + `J`), or null. */
+  initial: bigint | null = null;
+  /** Keys, values and progress of a batch (GetMany / StoreMany / DeleteMany), else null. */
+  batch: Batch | null = null;
+  /** Extra text argument (stats group, flush delay). */
+  arg = "";
+  /** Accumulator for multi-reply requests (batch results, stats). */
+  result: unknown = null;
+  /** Context for the handler (e.g. the codec). */
+  context: unknown = null;
+
+  constructor(
+    readonly op: Op,
+    readonly handler: ReplyHandler,
+    timeoutMs: number,
+  ) {
+    this.deadline = performance.now() + timeoutMs;
+    this.promise = new Promise(executor);
+    this.resolve = executorResolve;
+    this.reject = executorReject;
+  }
+
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+
+  /** Settles with a value. Returns false (and does nothing) when already settled. */
+  succeed(value: unknown): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    if (this.signal !== null) this.#dropSignal();
+    this.resolve(value);
+    return true;
+  }
+
+  /** Settles with an error. Returns false (and does nothing) when already settled. */
+  fail(error: unknown): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    if (this.signal !== null) this.#dropSignal();
+    this.reject(error);
+    return true;
+  }
+
+  /** Follows `signal`: when it aborts, the request fails with `AbortError` (see {@link Request.handleEvent}). */
+  watch(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener("abort", this);
+  }
+
+  /**
+   * The abort listener (the request is its own `EventListener`, so no closure is made). A QUEUED
+   * request is then never sent; a WRITTEN one keeps its FIFO slot and its reply is dropped.
+   */
+  handleEvent(): void {
+    const reason = this.signal?.reason;
+    this.fail(new AbortError("the request was aborted", { cause: reason }));
+  }
+
+  #dropSignal(): void {
+    this.signal!.removeEventListener("abort", this);
+    this.signal = null;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Values ↔ bytes + client flags.
+ *
+ * The default codec stores strings and Buffers as their raw bytes, so any other client reads them,
+ * and marks the type in the low bits of the 32-bit client flags:
+ *
+ * | flags | stored as                  | read back as |
+ * |-------|----------------------------|--------------|
+ * | 0     | UTF-8 bytes of a string    | `string`     |
+ * | 1     | raw bytes (Buffer, Uint8Array) | `Buffer` |
+ * | 2     | JSON text (UTF-8)          | parsed JSON  |
+ * | 3     | decimal text of a number   | `number`     |
+ * | 4     | decimal text of a bigint   | `bigint`     |
+ *
+ * Bits 4–31 are reserved (bit 4, 0x10, for compression). A value written with flags that are not in
+ * this table (by another client) reads back as a `Buffer`. Counters made by `incr`/`decr` have the
+ * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
+ */
+import { SerializationError } from "../errors.js";
+
+/** A user codec: turns values into bytes plus client flags and back. */
+export interface Codec {
+  /** Encodes a value. `flags` is stored with the item (u32). */
+  encode(value: unknown): { data: Buffer | string; flags: number };
+  /** Decodes bytes read from the server (the Buffer is the caller's to keep). */
+  decode(data: Buffer, flags: number): unknown;
+}
+
+/** Client-flag values of the default codec. */
+export const Flags = {
+  STRING: 0,
+  BYTES: 1,
+  JSON: 2,
+  NUMBER: 3,
+  BIGINT: 4,
+} as const;
+
+/** Mask of the type bits in the client flags. */
+const TYPE_MASK = 0x0f;
+
+/**
+ * Encodes and decodes values for one client. After {@link ValueCodec.encode}, the fields `data`,
+ * `length` and `flags` hold the result (no object is allocated per value on the default path).
+ */
+export class ValueCodec {
+  data: string | Buffer = "";
+  /** Byte length of `data`. */
+  length = 0;
+  flags = 0;
+  readonly #user: Codec | null;
+
+  constructor(user: Codec | null = null) {
+    this.#user = user;
+  }
+
+  encode(value: unknown): void {
+    if (this.#user !== null) {
+      let out: { data: Buffer | string; flags: number };
+      try {
+        out = this.#user.encode(value);
+      } catch (err) {
+        throw new SerializationError(`codec.encode failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (
+        out === null ||
+        typeof out !== "object" ||
+        !(typeof out.data === "string" || Buffer.isBuffer(out.data))
+      ) {
+        throw new SerializationError("codec.encode must return { data: string | Buffer, flags }");
+      }
+      this.#set(out.data, out.flags >>> 0);
+      return;
+    }
+    switch (typeof value) {
+      case "string":
+        this.data = value;
+        this.length = value.length < 64 && isAscii(value) ? value.length : Buffer.byteLength(value, "utf8");
+        this.flags = Flags.STRING;
+        return;
+      case "number":
+        this.#set(String(value), Flags.NUMBER);
+        return;
+      case "bigint":
+        this.#set(value.toString(), Flags.BIGINT);
+        return;
+      case "undefined":
+      case "function":
+      case "symbol":
+        throw new SerializationError(`cannot store a value of type ${typeof value}`);
+    }
+    if (Buffer.isBuffer(value)) {
+      this.#set(value, Flags.BYTES);
+      return;
+    }
+    if (value instanceof Uint8Array) {
+      this.#set(Buffer.from(value.buffer, value.byteOffset, value.byteLength), Flags.BYTES);
+      return;
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (err) {
+      throw new SerializationError(`cannot serialise value as JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (json === undefined)
+      throw new SerializationError("value serialises to nothing (JSON.stringify gave undefined)");
+    this.#set(json, Flags.JSON);
+  }
+
+  /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
+  decode(buf: Buffer, start: number, end: number, flags: number): unknown {
+    if (this.#user !== null) {
+      const copy = Buffer.allocUnsafe(end - start);
+      buf.copy(copy, 0, start, end);
+      try {
+        return this.#user.decode(copy, flags);
+      } catch (err) {
+        throw new SerializationError(`codec.decode failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    switch (flags & TYPE_MASK) {
+      case Flags.STRING:
+        if (flags === Flags.STRING) return buf.toString("utf8", start, end);
+        break;
+      case Flags.JSON:
+        if (flags === Flags.JSON) {
+          try {
+            return JSON.parse(buf.toString("utf8", start, end));
+          } catch (err) {
+            throw new SerializationError(`stored JSON does not parse: ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+        }
+        break;
+      case Flags.NUMBER:
+        if (flags === Flags.NUMBER) return Number(buf.toString("latin1", start, end));
+        break;
+      case Flags.BIGINT:
+        if (flags === Flags.BIGINT) {
+          try {
+            return BigInt(buf.toString("latin1", start, end));
+          } catch (err) {
+            throw new SerializationError("stored bigint does not parse", { cause: err });
+          }
+        }
+        break;
+    }
+    // Flags.BYTES, and anything written by another client with flags we do not know: raw bytes.
+    const out = Buffer.allocUnsafe(end - start);
+    buf.copy(out, 0, start, end);
+    return out;
+  }
+
+  #set(data: string | Buffer, flags: number): void {
+    this.data = data;
+    this.length = typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
+    this.flags = flags;
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}

@@ -1,0 +1,202 @@
+/**
+ * Real memcached processes for tests and benches: on free loopback ports, killed at the end.
+ *
+ * `findMemcached()` locates the binary; when it is missing and we are root on Debian/Ubuntu it runs
+ * `apt-get install -y memcached`, otherwise it stops with a one-line instruction.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+
+let binary: string | undefined;
+
+/** Path of the memcached binary, installing it with apt-get when possible. */
+export function findMemcached(): string {
+  if (binary !== undefined) return binary;
+  const found = which("memcached");
+  if (found !== undefined) return (binary = found);
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (root && which("apt-get") !== undefined) {
+    process.stderr.write("memcached not found: installing it with apt-get…\n");
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+    execFileSync("apt-get", ["install", "-y", "-qq", "memcached"], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    const after = which("memcached");
+    if (after !== undefined) return (binary = after);
+  }
+  throw new Error("memcached is not installed: run `sudo apt-get install -y memcached` (or your system's equivalent)");
+}
+
+function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").concat(["/usr/bin", "/usr/sbin"])) {
+    const p = `${dir}/${cmd}`;
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** A free TCP port on 127.0.0.1 (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface MemcachedOptions {
+  /** Extra command-line arguments (e.g. `["-I", "2m"]`). */
+  args?: string[];
+  /** Worker threads (`-t`). Default 1. */
+  threads?: number;
+  /** Memory in MiB (`-m`). Default 64. */
+  memory?: number;
+  /** Port to use (default: a free one). */
+  port?: number;
+}
+
+/** A running memcached. */
+export class MemcachedServer {
+  readonly host = "127.0.0.1";
+  port = 0;
+  #proc: ChildProcess | null = null;
+  #exited: Promise<void> = Promise.resolve();
+  readonly #opts: MemcachedOptions;
+
+  constructor(opts: MemcachedOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** `"127.0.0.1:port"`. */
+  get label(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  /** Starts the server and waits until it accepts connections. */
+  async start(): Promise<this> {
+    const bin = findMemcached();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = this.#opts.port ?? this.port ?? 0;
+      this.port = port !== 0 ? port : await freePort();
+      const args = [
+        "-l",
+        this.host,
+        "-p",
+        String(this.port),
+        "-U",
+        "0",
+        "-t",
+        String(this.#opts.threads ?? 1),
+        "-m",
+        String(this.#opts.memory ?? 64),
+        ...(this.#opts.args ?? []),
+      ];
+      if (typeof process.getuid === "function" && process.getuid() === 0) args.push("-u", "root");
+      const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      proc.stderr?.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      this.#proc = proc;
+      this.#exited = new Promise((resolve) => proc.once("close", () => resolve()));
+      live.add(this);
+      if (await this.#waitReady(proc)) return this;
+      proc.kill("SIGKILL");
+      await this.#exited;
+      if (this.#opts.port !== undefined && attempt >= 4) {
+        throw new Error(`memcached did not start on port ${this.port}: ${stderr.trim()}`);
+      }
+      if (this.#opts.port === undefined) this.port = 0; // port taken meanwhile: pick another
+    }
+    throw new Error("memcached did not start");
+  }
+
+  async #waitReady(proc: ChildProcess): Promise<boolean> {
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return false;
+      if (await canConnect(this.host, this.port)) return true;
+      await sleep(20);
+    }
+    return false;
+  }
+
+  /** SIGKILL and wait for the process to go. */
+  async kill(): Promise<void> {
+    const proc = this.#proc;
+    if (proc === null) return;
+    this.#proc = null;
+    live.delete(this);
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGCONT");
+      proc.kill("SIGKILL");
+    }
+    await this.#exited;
+  }
+
+  /** Kills it, then starts an empty one on the same port. */
+  async restart(): Promise<void> {
+    await this.kill();
+    const keep = this.#opts.port;
+    this.#opts.port = this.port;
+    try {
+      await this.start();
+    } finally {
+      this.#opts.port = keep;
+    }
+  }
+
+  /** SIGSTOP: the server hangs (connections are still accepted by the kernel). */
+  pause(): void {
+    this.#proc?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT. */
+  resume(): void {
+    this.#proc?.kill("SIGCONT");
+  }
+}
+
+const live = new Set<MemcachedServer>();
+process.once("exit", () => {
+  for (const s of live) {
+    try {
+      process.kill(s.pid ?? -1, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Starts one server and waits until it accepts connections. */
+export async function startMemcached(opts: MemcachedOptions = {}): Promise<MemcachedServer> {
+  return new MemcachedServer(opts).start();
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
