@@ -131,7 +131,12 @@ export const TOUCH: ReplyHandler = {
   },
 };
 
-/** `ms` (set, add, replace, append, prepend, cas): HD → true; NS, EX, NF → false. */
+/**
+ * `ms` (set, add, replace, append, prepend, cas): HD → true; NS, EX, NF → false.
+ * After a `CLIENT_ERROR` to `ms`, memcached 1.6.18 may or may not have swallowed the value block
+ * (it does not after a malformed command line: the data is then read as a command), so the stream's
+ * alignment is unknown: the request fails with `ClientError` and the connection is reset.
+ */
 export const STORE: ReplyHandler = {
   onReply(req, reply) {
     const code = reply.code;
@@ -140,7 +145,11 @@ export const STORE: ReplyHandler = {
       req.succeed(code === HD);
       return true;
     }
-    return errorReply(req, reply, "store");
+    errorReply(req, reply, "store");
+    if (reply.code === CLIENT_ERROR) {
+      throw new ProtocolError("CLIENT_ERROR to ms: the value block may have been read as a command; resetting");
+    }
+    return true;
   },
 };
 
@@ -246,7 +255,14 @@ export const WRITE_MANY: ReplyHandler = {
       return false;
     }
     if (code === MN) return endBatch(req, req.result);
-    return batchError(req, reply, req.batch!.values === null ? "deleteMany" : "setMany");
+    const isStore = req.batch!.values !== null;
+    batchError(req, reply, isStore ? "setMany" : "deleteMany");
+    if (isStore && code === CLIENT_ERROR) {
+      // As for STORE: alignment after a refused ms is unknown. Fail the batch, reset the connection.
+      req.fail(req.batch!.error);
+      throw new ProtocolError("CLIENT_ERROR to ms: the value block may have been read as a command; resetting");
+    }
+    return false;
   },
 };
 

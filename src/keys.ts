@@ -4,8 +4,9 @@
  * memcached limits a key *token as sent* to 250 bytes, with no control bytes and no spaces.
  * A key that is plain printable ASCII (0x21–0x7e) is sent as it is; any other key (spaces, control
  * bytes, UTF-8, arbitrary Buffer bytes) is sent base64-encoded with the `b` flag, transparently.
- * Base64 grows 3 bytes into 4 characters, so such a key may be at most 187 raw bytes
- * (prefix included): ceil(187 / 3) * 4 = 248 ≤ 250, ceil(188 / 3) * 4 = 252 > 250.
+ * Base64 grows 3 bytes into 4 characters, padded, so such a key may be at most 186 raw bytes
+ * (prefix included): ceil(186 / 3) * 4 = 248 ≤ 250, while 187 bytes encode to 252 characters, which
+ * memcached 1.6.18 refuses (checked live: `CLIENT_ERROR bad command line format`).
  */
 import { InvalidKeyError } from "./errors.js";
 
@@ -15,7 +16,7 @@ export type Key = string | Buffer;
 /** memcached's limit on a key token. */
 export const MAX_KEY_LENGTH = 250;
 /** Longest raw key (prefix included) whose base64 form fits {@link MAX_KEY_LENGTH}. */
-export const MAX_BASE64_KEY_BYTES = 187;
+export const MAX_BASE64_KEY_BYTES = 186;
 
 /**
  * Turns user keys into wire tokens. After each {@link KeyEncoder.encode} call, {@link KeyEncoder.base64}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { ProtocolError } from "../../src/errors.ts";
+import { FLAG_BASE64, FLAG_STALE, FLAG_WIN, FLAG_WON } from "../../src/protocol/meta/codes.ts";
+import { MAX_LINE, MetaParser, type MetaReply } from "../../src/protocol/meta/parser.ts";
+
+interface Fixture {
+  maxValueSize: number;
+  good: { name: string; wire: string; replies: Record<string, unknown>[] }[];
+  bad: { name: string; wire: string }[];
+}
+const fixture: Fixture = JSON.parse(readFileSync(new URL("../../fixtures/meta/replies.json", import.meta.url), "utf8"));
+
+/** What the test compares: only the fields a fixture names. */
+function snapshot(r: MetaReply, want: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { code: r.name() };
+  for (const k of Object.keys(want)) {
+    switch (k) {
+      case "code":
+        break;
+      case "value":
+        out.value = r.value.toString("latin1", r.valueStart, r.valueEnd);
+        break;
+      case "valueHex":
+        out.valueHex = r.value.toString("hex", r.valueStart, r.valueEnd);
+        break;
+      case "cas":
+        out.cas = r.cas().toString();
+        break;
+      case "key":
+        out.key = r.buf.toString("latin1", r.keyStart, r.keyEnd);
+        break;
+      case "text":
+        out.text = r.text();
+        break;
+      case "W":
+        out.W = (r.upper & FLAG_WIN) !== 0;
+        break;
+      case "X":
+        out.X = (r.upper & FLAG_STALE) !== 0;
+        break;
+      case "Z":
+        out.Z = (r.upper & FLAG_WON) !== 0;
+        break;
+      case "b":
+        out.b = (r.lower & FLAG_BASE64) !== 0;
+        break;
+      default:
+        out[k] = (r as unknown as Record<string, unknown>)[k];
+    }
+  }
+  return out;
+}
+
+function parseChunks(chunks: Buffer[], wants: Record<string, unknown>[]): Record<string, unknown>[] {
+  const got: Record<string, unknown>[] = [];
+  const p = new MetaParser((r) => got.push(snapshot(r, wants[got.length] ?? {})), fixture.maxValueSize);
+  for (const c of chunks) p.feed(c);
+  assert.equal(p.partial, false, "no bytes left waiting");
+  return got;
+}
+
+describe("meta parser: every fixture, whole and split at every byte", () => {
+  for (const f of fixture.good) {
+    it(f.name, () => {
+      const wire = Buffer.from(f.wire, "latin1");
+      assert.deepEqual(parseChunks([wire], f.replies), f.replies, "whole");
+      for (let cut = 1; cut < wire.length; cut++) {
+        const got = parseChunks([wire.subarray(0, cut), wire.subarray(cut)], f.replies);
+        assert.deepEqual(got, f.replies, `split at ${cut}`);
+      }
+      const bytes = Array.from(wire, (b) => Buffer.from([b]));
+      assert.deepEqual(parseChunks(bytes, f.replies), f.replies, "one byte at a time");
+    });
+  }
+
+  it("all fixtures back to back in one chunk, and split at every byte", () => {
+    const wire = Buffer.concat(fixture.good.map((f) => Buffer.from(f.wire, "latin1")));
+    const wants = fixture.good.flatMap((f) => f.replies);
+    assert.deepEqual(parseChunks([wire], wants), wants);
+    for (let cut = 1; cut < wire.length; cut += 7) {
+      assert.deepEqual(parseChunks([wire.subarray(0, cut), wire.subarray(cut)], wants), wants, `split at ${cut}`);
+    }
+  });
+
+  it("a large value across many chunks is assembled once, exactly", () => {
+    const value = Buffer.alloc(300_000);
+    for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
+    const wire = Buffer.concat([Buffer.from(`VA ${value.length} f1 O4\r\n`), value, Buffer.from("\r\nHD O5\r\n")]);
+    const got: { code: string; value?: Buffer }[] = [];
+    const p = new MetaParser((r) => {
+      got.push({ code: r.name(), value: Buffer.from(r.value.subarray(r.valueStart, r.valueEnd)) });
+    }, fixture.maxValueSize);
+    for (let off = 0; off < wire.length; off += 65_536) p.feed(wire.subarray(off, off + 65_536));
+    assert.equal(got.length, 2);
+    assert.equal(got[0]!.code, "VA");
+    assert.ok(got[0]!.value!.equals(value));
+    assert.equal(got[1]!.code, "HD");
+  });
+});
+
+describe("meta parser: malformed input is a ProtocolError, never anything else", () => {
+  for (const f of fixture.bad) {
+    it(f.name, () => {
+      const wire = Buffer.from(f.wire, "latin1");
+      for (let cut = 0; cut < wire.length; cut++) {
+        const p = new MetaParser(() => {}, fixture.maxValueSize);
+        assert.throws(
+          () => {
+            if (cut > 0) p.feed(wire.subarray(0, cut));
+            p.feed(wire.subarray(cut));
+          },
+          (e: unknown) => e instanceof ProtocolError,
+          `split at ${cut}`,
+        );
+      }
+    });
+  }
+
+  it("an endless line without a newline fails once it passes MAX_LINE", () => {
+    const p = new MetaParser(() => {}, fixture.maxValueSize);
+    const junk = Buffer.alloc(1024, 0x41);
+    let threw: unknown;
+    let fed = 0;
+    try {
+      while (fed <= MAX_LINE * 2) {
+        p.feed(junk);
+        fed += junk.length;
+      }
+    } catch (e) {
+      threw = e;
+    }
+    assert.ok(threw instanceof ProtocolError, "throws ProtocolError");
+    assert.ok(fed <= MAX_LINE + junk.length, `stopped after ${fed} bytes`);
+  });
+
+  it("reset() forgets a partial value", () => {
+    const got: string[] = [];
+    const p = new MetaParser((r) => got.push(r.name()), fixture.maxValueSize);
+    p.feed(Buffer.from("VA 10 O1\r\nabc"));
+    assert.equal(p.partial, true);
+    p.reset();
+    p.feed(Buffer.from("HD O2\r\n"));
+    assert.deepEqual(got, ["HD"]);
+  });
+});
