@@ -83,11 +83,10 @@ export class MemcachedServer {
   }
 
   /** Starts the server and waits until it accepts connections. */
-  async start(): Promise<this> {
+  async start(fixedPort: number | undefined = this.#opts.port): Promise<this> {
     const bin = findMemcached();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const port = this.#opts.port ?? this.port ?? 0;
-      this.port = port !== 0 ? port : await freePort();
+      this.port = fixedPort ?? (await freePort());
       const args = [
         "-l",
         this.host,
@@ -113,10 +112,9 @@ export class MemcachedServer {
       if (await this.#waitReady(proc)) return this;
       proc.kill("SIGKILL");
       await this.#exited;
-      if (this.#opts.port !== undefined && attempt >= 4) {
-        throw new Error(`memcached did not start on port ${this.port}: ${stderr.trim()}`);
-      }
-      if (this.#opts.port === undefined) this.port = 0; // port taken meanwhile: pick another
+      // A free port may be taken meanwhile: the next attempt picks another (or retries the fixed one).
+      if (attempt === 4) throw new Error(`memcached did not start on port ${this.port}: ${stderr.trim()}`);
+      await sleep(100);
     }
     throw new Error("memcached did not start");
   }
@@ -147,13 +145,7 @@ export class MemcachedServer {
   /** Kills it, then starts an empty one on the same port. */
   async restart(): Promise<void> {
     await this.kill();
-    const keep = this.#opts.port;
-    this.#opts.port = this.port;
-    try {
-      await this.start();
-    } finally {
-      this.#opts.port = keep;
-    }
+    await this.start(this.port);
   }
 
   /** SIGSTOP: the server hangs (connections are still accepted by the kernel). */
