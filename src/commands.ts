@@ -147,7 +147,9 @@ export const STORE: ReplyHandler = {
     }
     errorReply(req, reply, "store");
     if (reply.code === CLIENT_ERROR) {
-      throw new ProtocolError("CLIENT_ERROR to ms: the value block may have been read as a command; resetting");
+      throw new ProtocolError(
+        "CLIENT_ERROR to ms: the value block may have been read as a command; resetting",
+      );
     }
     return true;
   },
@@ -260,7 +262,9 @@ export const WRITE_MANY: ReplyHandler = {
     if (isStore && code === CLIENT_ERROR) {
       // As for STORE: alignment after a refused ms is unknown. Fail the batch, reset the connection.
       req.fail(req.batch!.error);
-      throw new ProtocolError("CLIENT_ERROR to ms: the value block may have been read as a command; resetting");
+      throw new ProtocolError(
+        "CLIENT_ERROR to ms: the value block may have been read as a command; resetting",
+      );
     }
     return false;
   },

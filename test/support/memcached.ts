@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 
 let binary: string | undefined;
@@ -26,7 +27,9 @@ export function findMemcached(): string {
     const after = which("memcached");
     if (after !== undefined) return (binary = after);
   }
-  throw new Error("memcached is not installed: run `sudo apt-get install -y memcached` (or your system's equivalent)");
+  throw new Error(
+    "memcached is not installed: run `sudo apt-get install -y memcached` (or your system's equivalent)",
+  );
 }
 
 function which(cmd: string): string | undefined {
@@ -45,7 +48,9 @@ export function freePort(): Promise<number> {
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port"))));
+      srv.close(() =>
+        typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -148,9 +153,17 @@ export class MemcachedServer {
     await this.start(this.port);
   }
 
-  /** SIGSTOP: the server hangs (connections are still accepted by the kernel). */
-  pause(): void {
-    this.#proc?.kill("SIGSTOP");
+  /** SIGSTOP, and wait until the process is stopped: the server hangs (the kernel still accepts connections). */
+  async pause(): Promise<void> {
+    const pid = this.#proc?.pid;
+    if (pid === undefined) return;
+    this.#proc!.kill("SIGSTOP");
+    for (let i = 0; i < 100; i++) {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      // Field 3 is the state; T = stopped. Without /proc, give the signal a moment.
+      if (stat === "" || /^\d+ \(.*\) T /.test(stat)) return;
+      await sleep(5);
+    }
   }
 
   /** SIGCONT. */

@@ -36,7 +36,10 @@ describe("meta encoder", () => {
       wire(req(Op.Store, { ...base, clientFlags: 4294967295, ttl: 60, mode: 0x45 })),
       "ms k 5 F4294967295 T60 ME O7\r\nhello\r\n",
     );
-    assert.equal(wire(req(Op.Store, { ...base, cas: 18446744073709551615n })), "ms k 5 C18446744073709551615 O7\r\nhello\r\n");
+    assert.equal(
+      wire(req(Op.Store, { ...base, cas: 18446744073709551615n })),
+      "ms k 5 C18446744073709551615 O7\r\nhello\r\n",
+    );
     const bytes = Buffer.from([0, 13, 10, 255]);
     assert.equal(
       wire(req(Op.Store, { key: "k", value: bytes, valueLength: 4, clientFlags: 1 })),
@@ -79,12 +82,18 @@ describe("meta encoder", () => {
       Buffer.concat(w.finish()).toString(),
       "mg a v f k q O10\r\nmg Yg== b v f k q O11\r\nmg c v f k q O12\r\nmn\r\n",
     );
-    assert.equal(wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null, ["a", "b"]) }), 3), "md a q O3\r\nmd b q O4\r\nmn\r\n");
+    assert.equal(
+      wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null, ["a", "b"]) }), 3),
+      "md a q O3\r\nmd b q O4\r\nmn\r\n",
+    );
     const sb = new Batch(["a", "b"], null, ["a", "b"]);
     sb.values = ["x", Buffer.from("yy")];
     sb.valueLengths = [1, 2];
     sb.valueFlags = [0, 1];
-    assert.equal(wire(req(Op.StoreMany, { batch: sb, ttl: 5 }), 0), "ms a 1 T5 q O0\r\nx\r\nms b 2 F1 T5 q O1\r\nyy\r\nmn\r\n");
+    assert.equal(
+      wire(req(Op.StoreMany, { batch: sb, ttl: 5 }), 0),
+      "ms a 1 T5 q O0\r\nx\r\nms b 2 F1 T5 q O1\r\nyy\r\nmn\r\n",
+    );
   });
 
   it("server commands", () => {
@@ -118,6 +127,6 @@ describe("meta encoder", () => {
     const text = Buffer.concat(views).toString();
     const lines = text.split("\r\n").slice(0, -1);
     assert.equal(lines.length, 2000);
-    lines.forEach((l, i) => assert.equal(l, `line-${i}-${"x".repeat(50)}`));
+    for (const [i, l] of lines.entries()) assert.equal(l, `line-${i}-${"x".repeat(50)}`);
   });
 });

@@ -10,7 +10,9 @@ interface Fixture {
   good: { name: string; wire: string; replies: Record<string, unknown>[] }[];
   bad: { name: string; wire: string }[];
 }
-const fixture: Fixture = JSON.parse(readFileSync(new URL("../../fixtures/meta/replies.json", import.meta.url), "utf8"));
+const fixture: Fixture = JSON.parse(
+  readFileSync(new URL("../../fixtures/meta/replies.json", import.meta.url), "utf8"),
+);
 
 /** What the test compares: only the fields a fixture names. */
 function snapshot(r: MetaReply, want: Record<string, unknown>): Record<string, unknown> {
@@ -80,14 +82,22 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
     const wants = fixture.good.flatMap((f) => f.replies);
     assert.deepEqual(parseChunks([wire], wants), wants);
     for (let cut = 1; cut < wire.length; cut += 7) {
-      assert.deepEqual(parseChunks([wire.subarray(0, cut), wire.subarray(cut)], wants), wants, `split at ${cut}`);
+      assert.deepEqual(
+        parseChunks([wire.subarray(0, cut), wire.subarray(cut)], wants),
+        wants,
+        `split at ${cut}`,
+      );
     }
   });
 
   it("a large value across many chunks is assembled once, exactly", () => {
     const value = Buffer.alloc(300_000);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
-    const wire = Buffer.concat([Buffer.from(`VA ${value.length} f1 O4\r\n`), value, Buffer.from("\r\nHD O5\r\n")]);
+    const wire = Buffer.concat([
+      Buffer.from(`VA ${value.length} f1 O4\r\n`),
+      value,
+      Buffer.from("\r\nHD O5\r\n"),
+    ]);
     const got: { code: string; value?: Buffer }[] = [];
     const p = new MetaParser((r) => {
       got.push({ code: r.name(), value: Buffer.from(r.value.subarray(r.valueStart, r.valueEnd)) });

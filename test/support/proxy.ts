@@ -1,0 +1,128 @@
+/**
+ * A small fault-injecting TCP proxy in front of a real memcached, on loopback.
+ *
+ * Modes (switchable at any time; they apply to the server → client direction):
+ * - `pass`: forward bytes both ways;
+ * - `blackhole`: accept and read requests, never answer;
+ * - `reset`: destroy client connections at once (new and existing);
+ * - `delay`: forward replies after `delayMs`;
+ * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut mid-value);
+ * - `corrupt`: replace the next reply chunk with `garbage` bytes, then pass.
+ */
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+
+export type ProxyMode = "pass" | "blackhole" | "reset" | "delay" | "cut" | "corrupt";
+
+export class FaultProxy {
+  readonly host = "127.0.0.1";
+  port = 0;
+  mode: ProxyMode = "pass";
+  delayMs = 0;
+  cutAfter = 0;
+  garbage: Buffer = Buffer.from("XX garbage\r\n");
+  /** Client connections accepted so far. */
+  accepted = 0;
+  readonly #server: Server;
+  readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
+
+  constructor(
+    readonly targetHost: string,
+    readonly targetPort: number,
+  ) {
+    this.#server = createServer((client) => this.#accept(client));
+  }
+
+  get label(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, this.host, resolve));
+    const addr = this.#server.address();
+    if (typeof addr !== "object" || addr === null) throw new Error("proxy has no address");
+    this.port = addr.port;
+    return this;
+  }
+
+  /** Destroys every open connection (both sides). */
+  dropAll(): void {
+    for (const p of this.#pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    this.#pairs.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(client: Socket): void {
+    this.accepted++;
+    if (this.mode === "reset") {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
+    const pair = { client, upstream };
+    this.#pairs.add(pair);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.#pairs.delete(pair);
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
+    client.on("data", (d: Buffer) => {
+      if (this.mode === "reset") return close();
+      if (this.mode !== "blackhole") upstream.write(d);
+    });
+    // Replies held back by `delay` go out in order: later chunks queue behind them, whatever the mode.
+    const held: { d: Buffer; at: number }[] = [];
+    const release = () => {
+      const now = performance.now();
+      while (held.length > 0 && held[0]!.at <= now) {
+        const { d } = held.shift()!;
+        if (client.writable) client.write(d);
+      }
+    };
+    upstream.on("data", (d: Buffer) => {
+      if (this.mode === "delay" || held.length > 0) {
+        const wait = this.mode === "delay" ? this.delayMs : 0;
+        const at = Math.max(performance.now() + wait, held.at(-1)?.at ?? 0);
+        held.push({ d, at });
+        setTimeout(release, at - performance.now() + 1);
+        return;
+      }
+      this.#reply(client, d, close);
+    });
+  }
+
+  #reply(client: Socket, d: Buffer, close: () => void): void {
+    switch (this.mode) {
+      case "pass":
+      case "delay":
+        client.write(d);
+        return;
+      case "blackhole":
+        return;
+      case "reset":
+        close();
+        return;
+      case "cut": {
+        const n = Math.min(this.cutAfter, d.length);
+        if (n > 0) client.write(d.subarray(0, n));
+        this.cutAfter -= n;
+        if (this.cutAfter <= 0) close();
+        return;
+      }
+      case "corrupt":
+        client.write(this.garbage);
+        this.mode = "pass";
+        return;
+    }
+  }
+}
