@@ -27,15 +27,16 @@ export class Writer {
     return n;
   }
 
-  /** Makes room for `n` more bytes at `pos`. */
+  /**
+   * Makes room for `n` more bytes at `pos`. A full slab is not copied: what it holds becomes a
+   * chunk of its own and encoding goes on in a fresh slab.
+   */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const used = this.pos - this.#start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB, used + n));
-    this.buf.copy(next, 0, this.#start, this.pos);
-    this.buf = next;
+    if (this.pos > this.#start) this.#chunks.push(this.buf.subarray(this.#start, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(SLAB, n));
+    this.pos = 0;
     this.#start = 0;
-    this.pos = used;
   }
 
   /** Writes an ASCII/latin1 string (keys, tokens). Caller has ensured room. */

@@ -1,0 +1,75 @@
+/**
+ * Micro benches (tinybench) of the hot paths that need no server: reply parser, request encoder,
+ * key encoding, value decoding. `npm run bench:micro`, and the tail of `npm run bench`.
+ */
+import { Bench } from "tinybench";
+import { KeyEncoder } from "../src/keys.ts";
+import { encodeMeta } from "../src/protocol/meta/encoder.ts";
+import { MetaParser } from "../src/protocol/meta/parser.ts";
+import { Op, type ReplyHandler, Request } from "../src/protocol/request.ts";
+import { Writer } from "../src/protocol/writer.ts";
+import { ValueCodec } from "../src/serialization/codec.ts";
+
+export async function runMicro(): Promise<void> {
+  const value = "x".repeat(100);
+  const chunk = Buffer.from(Array.from({ length: 100 }, (_, i) => `VA 100 f0 O${i}\r\n${value}\r\n`).join(""));
+  let replies = 0;
+  const parser = new MetaParser(() => {
+    replies++;
+  }, 1 << 20);
+  const w = new Writer();
+  const none: ReplyHandler = { onReply: () => true };
+  const keys = new KeyEncoder();
+  const codec = new ValueCodec();
+  const valueBuf = Buffer.from(value);
+
+  const bench = new Bench({ time: 400 });
+  bench
+    .add("parse 100 VA replies (100 B values) in one chunk", () => {
+      parser.feed(chunk);
+    })
+    .add("encode 100 mg requests", () => {
+      for (let i = 0; i < 100; i++) {
+        const r = new Request(Op.Get, none, 1000);
+        r.key = "bench:get:00042";
+        encodeMeta(w, r, i);
+      }
+      w.finish();
+    })
+    .add("encode 100 ms requests (1 KiB values)", () => {
+      const v = Buffer.alloc(1024);
+      for (let i = 0; i < 100; i++) {
+        const r = new Request(Op.Store, none, 1000);
+        r.key = "bench:set:00042";
+        r.value = v;
+        r.valueLength = 1024;
+        encodeMeta(w, r, i);
+      }
+      w.finish();
+    })
+    .add("key encode ×100 (ASCII)", () => {
+      for (let i = 0; i < 100; i++) keys.encode("bench:get:00042");
+    })
+    .add("decode 100 string values", () => {
+      for (let i = 0; i < 100; i++) codec.decode(valueBuf, 0, 100, 0);
+    });
+  await bench.run();
+  console.log("\nmicro benches (tinybench; each task handles 100 items):");
+  console.table(
+    bench.tasks.map((t) => {
+      const r = t.result as { throughput?: { mean: number }; latency?: { mean: number } } | undefined;
+      const perSec = r?.throughput?.mean ?? 0;
+      return {
+        task: t.name,
+        "tasks/s": Math.round(perSec).toLocaleString("en-US"),
+        "items/s": Math.round(perSec * 100).toLocaleString("en-US"),
+        "ns/item": perSec > 0 ? (1e9 / (perSec * 100)).toFixed(0) : "?",
+      };
+    }),
+  );
+  if (replies === 0) throw new Error("parser produced nothing");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runMicro();
+}

@@ -1,0 +1,270 @@
+/**
+ * `npm run bench`: starts its own memcached (`-t 1`), then measures memcachio, the peer clients and a
+ * raw-socket ceiling on the same workloads, in alternating rounds, and prints a table of medians with
+ * ratios to the best peer and to the ceiling. Writes `bench/results/latest.json`. Then runs the
+ * tinybench micro benches (parser, encoder).
+ *
+ * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
+ * `--no-micro`.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { startMemcached } from "../test/support/memcached.ts";
+import {
+  type Contender,
+  memcacheClient,
+  memcachedClient,
+  memcachio,
+  memjsClient,
+  RawSocket,
+} from "./contenders.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "1" },
+    rounds: { type: "string", default: "3" },
+    only: { type: "string" },
+    "no-micro": { type: "boolean", default: false },
+  },
+});
+const RUN_MS = Math.max(100, Number(args.seconds) * 1000);
+const ROUNDS = Math.max(1, Number(args.rounds));
+
+const KEYS = 10_000;
+/** Read by every client: a plain string (flags 0), which each peer's default codec understands. */
+const GET_VALUE = "a".repeat(100);
+const SET_VALUE = Buffer.alloc(1024, 0x62);
+const CONCURRENCY = 256;
+const MANY = 100;
+const MANY_CONCURRENCY = 8;
+const getKey = (i: number) => `bench:get:${String(i % KEYS).padStart(5, "0")}`;
+const setKey = (i: number) => `bench:set:${String(i % KEYS).padStart(5, "0")}`;
+
+type Workload = "sequential get" | "256 concurrent gets (100 B)" | "256 concurrent sets (1 KiB)" | "getMany 100 keys ×8";
+const WORKLOADS: Workload[] = [
+  "sequential get",
+  "256 concurrent gets (100 B)",
+  "256 concurrent sets (1 KiB)",
+  "getMany 100 keys ×8",
+];
+
+interface Sample {
+  opsPerSec: number;
+  p50?: number;
+  p99?: number;
+}
+
+/** Keeps `concurrency` calls of `op` in flight for `ms`; returns calls per second. */
+async function concurrent(op: (i: number) => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+  let stop = false;
+  let ops = 0;
+  const timer = setTimeout(() => {
+    stop = true;
+  }, ms);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = w; !stop; i += concurrency) {
+        await op(i);
+        ops++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return (ops / (performance.now() - t0)) * 1000;
+}
+
+async function sequential(op: (i: number) => Promise<unknown>, ms: number): Promise<Sample> {
+  const lat: number[] = [];
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end; i++) {
+    const t = performance.now();
+    await op(i);
+    lat.push(performance.now() - t);
+  }
+  return latencySample(lat, ms);
+}
+
+function latencySample(lat: number[], ms: number): Sample {
+  const sorted = Float64Array.from(lat).sort();
+  return {
+    opsPerSec: (lat.length / ms) * 1000,
+    p50: sorted[Math.floor(sorted.length * 0.5)]! * 1000,
+    p99: sorted[Math.floor(sorted.length * 0.99)]! * 1000,
+  };
+}
+
+async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample> {
+  switch (w) {
+    case "sequential get":
+      return sequential((i) => c.get(getKey(i)), ms);
+    case "256 concurrent gets (100 B)":
+      return { opsPerSec: await concurrent((i) => c.get(getKey(i)), CONCURRENCY, ms) };
+    case "256 concurrent sets (1 KiB)":
+      return { opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms) };
+    case "getMany 100 keys ×8": {
+      const batches = Array.from({ length: 64 }, (_, b) => Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)));
+      const perSec = await concurrent((i) => c.getMany(batches[i % batches.length]!), MANY_CONCURRENCY, ms);
+      return { opsPerSec: perSec * MANY }; // keys per second
+    }
+  }
+}
+
+// Raw ceiling: fixed-length keys and values make every reply the same size.
+const rawGet = (i: number) => Buffer.from(`mg ${getKey(i)} v f\r\n`);
+const RAW_GET_REPLY = `VA 100 f0\r\n`.length + 100 + 2;
+const rawSet = (i: number) => Buffer.concat([Buffer.from(`ms ${setKey(i)} 1024 T0\r\n`), SET_VALUE, Buffer.from("\r\n")]);
+const RAW_SET_REPLY = "HD\r\n".length;
+const rawMany = (b: number) =>
+  Buffer.concat([
+    ...Array.from({ length: MANY }, (_, i) => Buffer.from(`mg ${getKey(b * MANY + i)} v f q\r\n`)),
+    Buffer.from("mn\r\n"),
+  ]);
+
+async function runRaw(raw: RawSocket, w: Workload, ms: number): Promise<Sample> {
+  switch (w) {
+    case "sequential get":
+      return latencySample(await raw.sequential(rawGet(1), RAW_GET_REPLY, ms), ms);
+    case "256 concurrent gets (100 B)":
+      return { opsPerSec: await raw.window(range(1024).map(rawGet), RAW_GET_REPLY, CONCURRENCY, ms) };
+    case "256 concurrent sets (1 KiB)":
+      return { opsPerSec: await raw.window(range(1024).map(rawSet), RAW_SET_REPLY, CONCURRENCY, ms) };
+    case "getMany 100 keys ×8": {
+      const perSec = await raw.window(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, MANY_CONCURRENCY, ms);
+      return { opsPerSec: perSec * MANY };
+    }
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const server = await startMemcached({ threads: 1, memory: 512 });
+  const label = server.label;
+  const factories: Record<string, () => Contender> = {
+    memcachio: () => memcachio(label),
+    memjs: () => memjsClient(label),
+    memcached: () => memcachedClient(label),
+    "memcache-client": () => memcacheClient(label),
+  };
+  const only = args.only?.split(",");
+  const names = [...Object.keys(factories), "raw socket"].filter((n) => only === undefined || only.includes(n));
+  const peers = names.filter((n) => n !== "memcachio" && n !== "raw socket");
+
+  // Populate the keys the gets read.
+  const loader = memcachio(label);
+  for (let i = 0; i < KEYS; i += 500) {
+    await Promise.all(range(Math.min(500, KEYS - i)).map((j) => loader.set(getKey(i + j), GET_VALUE)));
+  }
+  await loader.close();
+
+  const clients = new Map<string, Contender>();
+  for (const n of names) if (n !== "raw socket") clients.set(n, factories[n]!());
+  const raw = new RawSocket(server.host, server.port);
+  await raw.open();
+
+  const samples = new Map<string, Sample[]>();
+  const run = async (name: string, w: Workload, ms: number) => {
+    const c = clients.get(name);
+    return c === undefined ? runRaw(raw, w, ms) : runClient(c, w, ms);
+  };
+
+  process.stdout.write(`bench: ${names.join(", ")}; ${ROUNDS} rounds × ${RUN_MS} ms per workload\n`);
+  for (const w of WORKLOADS) {
+    for (const n of names) await run(n, w, Math.min(300, RUN_MS)); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate the order each round so no client always runs first or last.
+      const order = r % 2 === 0 ? names : [...names].reverse();
+      for (const n of order) {
+        const s = await run(n, w, RUN_MS);
+        const k = `${w}|${n}`;
+        samples.set(k, [...(samples.get(k) ?? []), s]);
+      }
+    }
+    process.stdout.write(`  done: ${w}\n`);
+  }
+  for (const c of clients.values()) await c.close();
+  raw.close();
+  const version = await serverVersion(server.host, server.port);
+  await server.kill();
+
+  // Table of medians.
+  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (x: number) => Math.round(x).toLocaleString("en-US");
+  lines.push(
+    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}% of raw`,
+  );
+  for (const w of WORKLOADS) {
+    const med = (n: string) => {
+      const ss = samples.get(`${w}|${n}`) ?? [];
+      return {
+        opsPerSec: median(ss.map((s) => s.opsPerSec)),
+        p50: ss[0]?.p50 === undefined ? undefined : median(ss.map((s) => s.p50!)),
+        p99: ss[0]?.p99 === undefined ? undefined : median(ss.map((s) => s.p99!)),
+      };
+    };
+    const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
+    const rawOps = names.includes("raw socket") ? med("raw socket").opsPerSec : 0;
+    for (const n of names) {
+      const m = med(n);
+      const vsPeer = bestPeer > 0 && n !== "raw socket" ? m.opsPerSec / bestPeer : undefined;
+      const vsRaw = rawOps > 0 ? m.opsPerSec / rawOps : undefined;
+      rows.push({ workload: w, client: n, ...m, vsBestPeer: vsPeer, vsRaw });
+      lines.push(
+        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${vsRaw === undefined ? "" : `${(vsRaw * 100).toFixed(0)} %`}`,
+      );
+    }
+  }
+  console.log(`\nmemcached ${version} (-t 1), node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`);
+  console.log("getMany rows count keys per second; sequential get p50/p99 are per call.\n");
+  console.log(lines.join("\n"));
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    new URL("latest.json", dir),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        memcached: version,
+        cpus: os.cpus().length,
+        runMs: RUN_MS,
+        rounds: ROUNDS,
+        rows,
+        samples: Object.fromEntries(samples),
+      },
+      null,
+      1,
+    )}\n`,
+  );
+  console.log("\nwrote bench/results/latest.json");
+  if (!args["no-micro"]) {
+    const { runMicro } = await import("./micro.ts");
+    await runMicro();
+  }
+}
+
+async function serverVersion(host: string, port: number): Promise<string> {
+  const { Client } = await import("../src/index.ts");
+  const mc = new Client({ servers: [`${host}:${port}`] });
+  try {
+    return Object.values(await mc.version())[0] ?? "?";
+  } finally {
+    await mc.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
