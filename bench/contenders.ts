@@ -3,7 +3,6 @@
  * user would call them (default options), plus a raw-socket ceiling.
  */
 import { createConnection, type Socket } from "node:net";
-// @ts-expect-error memcache-client ships no types for its CommonJS entry under NodeNext
 import { MemcacheClient } from "memcache-client";
 import Memcached from "memcached";
 import memjs from "memjs";
@@ -41,7 +40,7 @@ export function memjsClient(label: string): Contender {
 }
 
 export function memcachedClient(label: string): Contender {
-  const c = new Memcached(label, { retries: 0, timeout: 5000 });
+  const c = new Memcached(label, { timeout: 5000 });
   return {
     name: "memcached",
     get: (k) => new Promise((res, rej) => c.get(k, (e: unknown, v: unknown) => (e ? rej(e) : res(v)))),
@@ -130,6 +129,45 @@ export class RawSocket {
         stop = true;
       }, ms);
       send(window);
+    });
+  }
+
+  /**
+   * The issue's ceiling: pre-formatted pipelined batches. Writes `batch` units in one write, waits for
+   * all their replies, repeats, for `ms`. Returns units completed per second.
+   */
+  batches(requests: Buffer[], replySize: number, batch: number, ms: number): Promise<number> {
+    const s = this.#socket!;
+    const n = requests.length;
+    const blocks: Buffer[] = [];
+    for (let b = 0; b < n; b += batch) {
+      blocks.push(Buffer.concat(Array.from({ length: batch }, (_, i) => requests[(b + i) % n]!)));
+    }
+    const want = replySize * batch;
+    let block = 0;
+    let bytes = 0;
+    let done = 0;
+    let stop = false;
+    return new Promise((resolve) => {
+      const t0 = performance.now();
+      const onData = (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes < want) return;
+        bytes -= want;
+        done += batch;
+        if (stop) {
+          s.off("data", onData);
+          resolve((done / (performance.now() - t0)) * 1000);
+          return;
+        }
+        block = (block + 1) % blocks.length;
+        s.write(blocks[block]!);
+      };
+      s.on("data", onData);
+      setTimeout(() => {
+        stop = true;
+      }, ms);
+      s.write(blocks[0]!);
     });
   }
 

@@ -4,8 +4,8 @@
  *   send(req) ─▶ pending (Denque, not on the wire) ─flush─▶ in-flight FIFO (Denque) ─reply─▶ handler
  *                 ▲ bounded by maxQueue                       ▲ bounded by maxInFlight
  *
- * - Writes: every request sent during one tick is encoded into the connection's {@link Writer}
- *   and written with one `socket.write` (flush on `process.nextTick`). When `write()` returns
+ * - Writes: every request sent during one event-loop turn is encoded into the connection's {@link Writer}
+ *   and written with one `socket.write` (flush on `setImmediate`, after the turn's I/O callbacks). When `write()` returns
  *   false, nothing more is written until `drain`.
  * - Replies come back in order; each one goes to the head of the FIFO. Its handler checks the
  *   opaque; a mismatch or an unsolicited reply is a `ProtocolError` that destroys the connection and
@@ -81,6 +81,12 @@ export class Connection implements Tickable {
   readonly #parser: MetaParser;
   #opaque = 0;
   #flushScheduled = false;
+  /**
+   * Clock reading taken when the pending flush was scheduled. Requests queued before that flush
+   * runs were all made in the same event-loop turn: they take their deadline from it (one clock read
+   * per batch, not per request; a deadline can only come early, by the turn's synchronous work).
+   */
+  #batchNow = 0;
   #writeBlocked = false;
   #registered = false;
   /** Lower bound of the earliest deadline among waiting requests. */
@@ -161,15 +167,23 @@ export class Connection implements Tickable {
       }
       this.#connect();
     }
+    let now: number;
+    if (this.#flushScheduled) now = this.#batchNow;
+    else {
+      now = performance.now();
+      if (this.#state === READY && !this.#writeBlocked) {
+        this.#flushScheduled = true;
+        this.#batchNow = now;
+        setImmediate(this.#flushBound);
+      }
+    }
+    const deadline = now + req.timeout;
+    req.deadline = deadline;
     this.#pending.push(req);
-    if (req.deadline < this.#minDeadline) this.#minDeadline = req.deadline;
+    if (deadline < this.#minDeadline) this.#minDeadline = deadline;
     if (!this.#registered) {
       this.#registered = true;
       registerTick(this);
-    }
-    if (this.#state === READY && !this.#flushScheduled && !this.#writeBlocked) {
-      this.#flushScheduled = true;
-      process.nextTick(this.#flushBound);
     }
   }
 
@@ -354,7 +368,8 @@ export class Connection implements Tickable {
     }
     if (this.#pending.length > 0 && !this.#flushScheduled && this.#inflight.length < this.#o.maxInFlight) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flushBound);
+      this.#batchNow = performance.now();
+      setImmediate(this.#flushBound);
     }
     if (this.#inflight.length === 0) this.#maybeIdle();
   }

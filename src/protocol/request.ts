@@ -79,8 +79,10 @@ export class Batch {
 export class Request {
   readonly promise: Promise<unknown>;
   state = QUEUED;
-  /** Absolute deadline, `performance.now()` clock. */
-  deadline: number;
+  /** Time allowed, ms, from the call. */
+  readonly timeout: number;
+  /** Absolute deadline (`performance.now()` clock); set by the connection when the request is queued. */
+  deadline = 0;
   /** Opaque of the first line written for this request (set by the encoder). */
   opaque = 0;
   /** The caller's AbortSignal while the request is unsettled, else null. */
@@ -120,7 +122,7 @@ export class Request {
     readonly handler: ReplyHandler,
     timeoutMs: number,
   ) {
-    this.deadline = performance.now() + timeoutMs;
+    this.timeout = timeoutMs;
     this.promise = new Promise(executor);
     this.resolve = executorResolve;
     this.reject = executorReject;

@@ -67,11 +67,24 @@ export class Writer {
 
   /** Writes a non-negative integer below 2^53 in decimal. Caller has ensured room (16 bytes). */
   uint(v: number): void {
+    const b = this.buf;
     if (v < 10) {
-      this.buf[this.pos++] = 48 + v;
+      b[this.pos++] = 48 + v;
       return;
     }
-    const b = this.buf;
+    if (v <= 0x7fffffff) {
+      // Small integers (opaques, sizes, TTLs): int32 arithmetic, no floating-point division.
+      let digits = 2;
+      for (let t = (v / 100) | 0; t > 0; t = (t / 10) | 0) digits++;
+      let p = this.pos + digits;
+      this.pos = p;
+      while (v > 0) {
+        const q = (v / 10) | 0;
+        b[--p] = 48 + v - q * 10;
+        v = q;
+      }
+      return;
+    }
     let digits = 1;
     for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
     let p = this.pos + digits;

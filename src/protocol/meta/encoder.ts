@@ -28,9 +28,8 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
   req.opaque = opaque;
   switch (req.op) {
     case Op.Get:
-      mgHead(w, req.key, req.base64);
-      w.ascii(" v f O");
-      return end(w, opaque);
+      get(w, req.key, req.base64, opaque);
+      return 1;
     case Op.Gets:
       mgHead(w, req.key, req.base64);
       w.ascii(" v f c O");
@@ -84,6 +83,30 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
       w.crlf();
       return 0;
   }
+}
+
+/** `mg <key> [b] v f O<n>\r\n`, the hottest line, written straight into the slab. */
+function get(w: Writer, key: string, base64: boolean, opaque: number): void {
+  w.ensure(LINE);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = 0x6d; // m
+  b[p++] = 0x67; // g
+  b[p++] = 0x20;
+  for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
+  if (base64) {
+    b[p++] = 0x20;
+    b[p++] = 0x62; // b
+  }
+  b[p++] = 0x20;
+  b[p++] = 0x76; // v
+  b[p++] = 0x20;
+  b[p++] = 0x66; // f
+  b[p++] = 0x20;
+  b[p++] = 0x4f; // O
+  w.pos = p;
+  w.uint(opaque);
+  w.crlf();
 }
 
 function mgHead(w: Writer, key: string, base64: boolean): void {
