@@ -64,6 +64,8 @@ const CLOSED = 3;
 
 /** Largest opaque before wrapping to 0 (stays a small decimal token). */
 const OPAQUE_WRAP = 1_000_000_000;
+/** Socket buffer (user space) above which `write()` reports backpressure and we wait for `drain`. */
+const WRITE_HIGH_WATER = 1024 * 1024;
 /** Flush early once this much is encoded, so one tick's burst does not build one huge buffer. */
 const HIGH_WATER = 256 * 1024;
 
@@ -217,7 +219,9 @@ export class Connection implements Tickable {
 
   #connect(): void {
     this.#state = CONNECTING;
-    const socket = new Socket();
+    // Node's default 16 KiB high-water mark reports backpressure on every pipelined batch of sets;
+    // 1 MiB keeps the pipeline full while still bounding what waits in user space.
+    const socket = new Socket({ writableHighWaterMark: WRITE_HIGH_WATER });
     this.#socket = socket;
     socket.setNoDelay(true);
     if (this.#o.keepAlive) socket.setKeepAlive(true, 30_000);
