@@ -44,7 +44,8 @@ export function memcachedClient(label: string): Contender {
   return {
     name: "memcached",
     get: (k) => new Promise((res, rej) => c.get(k, (e: unknown, v: unknown) => (e ? rej(e) : res(v)))),
-    set: (k, v) => new Promise((res, rej) => c.set(k, v, 0, (e: unknown, ok: unknown) => (e ? rej(e) : res(ok)))),
+    set: (k, v) =>
+      new Promise((res, rej) => c.set(k, v, 0, (e: unknown, ok: unknown) => (e ? rej(e) : res(ok)))),
     getMany: (keys) =>
       new Promise((res, rej) => c.getMulti(keys, (e: unknown, v: unknown) => (e ? rej(e) : res(v)))),
     close: async () => c.end(),

@@ -12,7 +12,9 @@ import { ValueCodec } from "../src/serialization/codec.ts";
 
 export async function runMicro(): Promise<void> {
   const value = "x".repeat(100);
-  const chunk = Buffer.from(Array.from({ length: 100 }, (_, i) => `VA 100 f0 O${i}\r\n${value}\r\n`).join(""));
+  const chunk = Buffer.from(
+    Array.from({ length: 100 }, (_, i) => `VA 100 f0 O${i}\r\n${value}\r\n`).join(""),
+  );
   let replies = 0;
   const parser = new MetaParser(() => {
     replies++;

@@ -41,7 +41,11 @@ const MANY_CONCURRENCY = 8;
 const getKey = (i: number) => `bench:get:${String(i % KEYS).padStart(5, "0")}`;
 const setKey = (i: number) => `bench:set:${String(i % KEYS).padStart(5, "0")}`;
 
-type Workload = "sequential get" | "256 concurrent gets (100 B)" | "256 concurrent sets (1 KiB)" | "getMany 100 keys ×8";
+type Workload =
+  | "sequential get"
+  | "256 concurrent gets (100 B)"
+  | "256 concurrent sets (1 KiB)"
+  | "getMany 100 keys ×8";
 const WORKLOADS: Workload[] = [
   "sequential get",
   "256 concurrent gets (100 B)",
@@ -60,7 +64,11 @@ const failures = new Map<string, number>();
 let current = "";
 
 /** Keeps `concurrency` calls of `op` in flight for `ms`; returns successful calls per second. */
-async function concurrent(op: (i: number) => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+async function concurrent(
+  op: (i: number) => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+): Promise<number> {
   let stop = false;
   let ops = 0;
   let failed = 0;
@@ -114,7 +122,9 @@ async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample>
     case "256 concurrent sets (1 KiB)":
       return { opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms) };
     case "getMany 100 keys ×8": {
-      const batches = Array.from({ length: 64 }, (_, b) => Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)));
+      const batches = Array.from({ length: 64 }, (_, b) =>
+        Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)),
+      );
       const perSec = await concurrent((i) => c.getMany(batches[i % batches.length]!), MANY_CONCURRENCY, ms);
       return { opsPerSec: perSec * MANY }; // keys per second
     }
@@ -124,7 +134,8 @@ async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample>
 // Raw ceilings: fixed-length keys and values make every reply the same size.
 const rawGet = (i: number) => Buffer.from(`mg ${getKey(i)} v f\r\n`);
 const RAW_GET_REPLY = `VA 100 f0\r\n`.length + 100 + 2;
-const rawSet = (i: number) => Buffer.concat([Buffer.from(`ms ${setKey(i)} 1024 T0\r\n`), SET_VALUE, Buffer.from("\r\n")]);
+const rawSet = (i: number) =>
+  Buffer.concat([Buffer.from(`ms ${setKey(i)} 1024 T0\r\n`), SET_VALUE, Buffer.from("\r\n")]);
 const RAW_SET_REPLY = "HD\r\n".length;
 const rawMany = (b: number) =>
   Buffer.concat([
@@ -142,7 +153,12 @@ async function runRawBatches(raw: RawSocket, w: Workload, ms: number): Promise<S
     case "256 concurrent sets (1 KiB)":
       return { opsPerSec: await raw.batches(range(1024).map(rawSet), RAW_SET_REPLY, CONCURRENCY, ms) };
     case "getMany 100 keys ×8": {
-      const perSec = await raw.batches(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, MANY_CONCURRENCY, ms);
+      const perSec = await raw.batches(
+        range(64).map(rawMany),
+        RAW_GET_REPLY * MANY + 4,
+        MANY_CONCURRENCY,
+        ms,
+      );
       return { opsPerSec: perSec * MANY };
     }
   }
@@ -258,7 +274,9 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`\nmemcached ${version} (-t 1), node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`);
+  console.log(
+    `\nmemcached ${version} (-t 1), node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`,
+  );
   console.log("getMany rows count keys per second; sequential get p50/p99 are per call.");
   console.log(
     "raw batches: pre-formatted pipelined batches on a bare socket, each awaited whole (the issue's ceiling);\n" +

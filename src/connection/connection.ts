@@ -18,7 +18,7 @@
  *   `reconnectDelay` (doubling, with jitter, up to `maxReconnectDelay`); requests in that window fail
  *   at once with `ConnectionError` instead of waiting.
  */
-import { Socket } from "node:net";
+import { Socket, type SocketConstructorOpts } from "node:net";
 import Denque from "denque";
 import {
   ClientClosedError,
@@ -221,7 +221,8 @@ export class Connection implements Tickable {
     this.#state = CONNECTING;
     // Node's default 16 KiB high-water mark reports backpressure on every pipelined batch of sets;
     // 1 MiB keeps the pipeline full while still bounding what waits in user space.
-    const socket = new Socket({ writableHighWaterMark: WRITE_HIGH_WATER });
+    // (net.Socket passes Duplex options through; @types/node 20 does not list this one.)
+    const socket = new Socket({ writableHighWaterMark: WRITE_HIGH_WATER } as SocketConstructorOpts);
     this.#socket = socket;
     socket.setNoDelay(true);
     if (this.#o.keepAlive) socket.setKeepAlive(true, 30_000);

@@ -1,0 +1,99 @@
+/**
+ * The hot path allocates no closure and no timer per request. Checked by holding N requests in flight
+ * against a server that never answers, then counting closures in a heap snapshot and the timers
+ * created meanwhile (async_hooks).
+ */
+import assert from "node:assert/strict";
+import { createHook } from "node:async_hooks";
+import { readFileSync, rmSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { writeHeapSnapshot } from "node:v8";
+import { Client } from "../../src/index.ts";
+
+let silent: Server;
+const sockets = new Set<Socket>();
+let label = "";
+
+before(async () => {
+  // Accepts, reads, never answers: requests stay in flight.
+  silent = createServer((s) => {
+    sockets.add(s);
+    s.on("data", () => {});
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const a = silent.address();
+  label = `127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}`;
+});
+after(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((r) => silent.close(() => r()));
+});
+
+const ignore = (): void => {};
+
+/** Number of closures (JS functions) in a heap snapshot of this process. */
+function closures(): number {
+  const file = join(tmpdir(), `memcachio-${process.pid}-${Date.now()}.heapsnapshot`);
+  writeHeapSnapshot(file);
+  try {
+    const snap = JSON.parse(readFileSync(file, "utf8")) as {
+      snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+      nodes: number[];
+    };
+    const fields = snap.snapshot.meta.node_fields;
+    const typeIdx = fields.indexOf("type");
+    const closureType = snap.snapshot.meta.node_types[0].indexOf("closure");
+    let n = 0;
+    for (let i = 0; i < snap.nodes.length; i += fields.length)
+      if (snap.nodes[i + typeIdx] === closureType) n++;
+    return n;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+describe("allocations per request", () => {
+  it("no closure of ours and no timer per request", async () => {
+    const mc = new Client({
+      servers: [label],
+      timeout: 60_000,
+      socketTimeout: 60_000,
+      maxInFlight: 100_000,
+      maxQueue: 100_000,
+    });
+    const warm = mc.get("warm-up"); // connect, and load every code path once
+    warm.catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+
+    const N = 20_000;
+    const timers = { Timeout: 0, Immediate: 0 };
+    const hook = createHook({
+      init(_id, type) {
+        if (type === "Timeout" || type === "Immediate") timers[type]++;
+      },
+    });
+    const before = closures();
+    hook.enable();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < N; i++) pending.push(mc.get(`key:${i}`));
+    for (const p of pending) p.catch(ignore); // one shared handler: no closure per promise here either
+    await new Promise((r) => setImmediate(r)); // let the batch be written
+    hook.disable();
+    const grown = closures() - before;
+
+    // Each pending promise holds its two resolving functions (V8's own); anything of ours would add more.
+    assert.ok(grown / N <= 2.05, `${(grown / N).toFixed(2)} closures per request in flight`);
+    assert.ok(grown / N >= 1.9, "the count sees the promises' own resolving functions (the check can fail)");
+    assert.equal(timers.Timeout, 0, "no setTimeout per request");
+    assert.ok(timers.Immediate <= 2, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
+    assert.equal(mc.health().servers[0]?.inFlight, N + 1);
+
+    for (const s of sockets) s.destroy();
+    await Promise.allSettled(pending);
+    await mc.close();
+  });
+});
