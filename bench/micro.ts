@@ -3,6 +3,7 @@
  * key encoding, value decoding. `npm run bench:micro`, and the tail of `npm run bench`.
  */
 import { Bench } from "tinybench";
+import { HashRing } from "../src/cluster/ketama.ts";
 import { KeyEncoder } from "../src/keys.ts";
 import { encodeMeta } from "../src/protocol/meta/encoder.ts";
 import { MetaParser } from "../src/protocol/meta/parser.ts";
@@ -24,6 +25,8 @@ export async function runMicro(): Promise<void> {
   const keys = new KeyEncoder();
   const codec = new ValueCodec();
   const valueBuf = Buffer.from(value);
+  const ring = new HashRing(Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}:11211`));
+  const ringKeys = Array.from({ length: 100 }, (_, i) => `user:${i * 7919}`);
 
   const bench = new Bench({ time: 400 });
   bench
@@ -51,6 +54,9 @@ export async function runMicro(): Promise<void> {
     })
     .add("key encode ×100 (ASCII)", () => {
       for (let i = 0; i < 100; i++) keys.encode("bench:get:00042");
+    })
+    .add("ketama serverFor ×100 (10 servers)", () => {
+      for (let i = 0; i < 100; i++) ring.serverFor(ringKeys[i]!);
     })
     .add("decode 100 string values", () => {
       for (let i = 0; i < 100; i++) codec.decode(valueBuf, 0, 100, 0);

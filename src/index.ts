@@ -10,6 +10,7 @@ export {
   type ServerHealth,
   type SetOptions,
 } from "./client.js";
+export { HashRing, ketamaHash } from "./cluster/ketama.js";
 export type { GetsResult } from "./commands.js";
 export {
   AbortError,

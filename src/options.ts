@@ -3,9 +3,9 @@
  */
 import { InvalidArgumentError } from "./errors.js";
 import type { Codec } from "./serialization/codec.js";
+import { parseServers, type ServerAddress, type ServerSpec } from "./util/servers.js";
 
-/** A server: `"host:port"`, `"[v6addr]:port"`, `"host"` (port 11211) or an object. */
-export type ServerSpec = string | { host: string; port?: number; weight?: number };
+export type { ServerAddress, ServerSpec };
 
 /** Options of {@link Client}. Every field is optional except `servers`. */
 export interface ClientOptions {
@@ -46,13 +46,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A parsed server address. */
-export interface ServerAddress {
-  host: string;
-  port: number;
-  weight: number;
-}
-
 /** Options with every default applied. */
 export interface ResolvedOptions {
   servers: ServerAddress[];
@@ -75,9 +68,6 @@ export interface ResolvedOptions {
  * value over it is refused here with `ValueTooLargeError` (memcached 1.6.18 takes up to ~1 MiB − 330).
  */
 export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024 - 512;
-
-/** Default port of memcached. */
-export const DEFAULT_PORT = 11211;
 
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
@@ -104,57 +94,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
-}
-
-/** Parses `servers` into addresses. */
-export function parseServers(spec: ServerSpec[] | string): ServerAddress[] {
-  const list =
-    typeof spec === "string"
-      ? spec
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== "")
-      : spec;
-  if (!Array.isArray(list) || list.length === 0)
-    throw new InvalidArgumentError("servers: give at least one server");
-  return list.map(parseServer);
-}
-
-function parseServer(s: ServerSpec): ServerAddress {
-  if (typeof s === "object" && s !== null) {
-    const port = s.port ?? DEFAULT_PORT;
-    checkPort(port, JSON.stringify(s));
-    const weight = s.weight ?? 1;
-    if (!(Number.isFinite(weight) && weight > 0))
-      throw new InvalidArgumentError(`server weight must be > 0: ${weight}`);
-    if (typeof s.host !== "string" || s.host === "")
-      throw new InvalidArgumentError("server host must be a string");
-    return { host: s.host, port, weight };
-  }
-  if (typeof s !== "string" || s === "") throw new InvalidArgumentError(`bad server: ${String(s)}`);
-  let host: string;
-  let portText: string | undefined;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (v6 !== null) {
-    host = v6[1]!;
-    portText = v6[2];
-  } else {
-    const i = s.lastIndexOf(":");
-    if (i > 0 && s.indexOf(":") === i) {
-      host = s.slice(0, i);
-      portText = s.slice(i + 1);
-    } else {
-      host = s; // bare host, or a bare IPv6 address without port
-    }
-  }
-  const port = portText === undefined ? DEFAULT_PORT : Number(portText);
-  checkPort(port, s);
-  return { host, port, weight: 1 };
-}
-
-function checkPort(port: number, where: string): void {
-  if (!(Number.isInteger(port) && port > 0 && port < 65536))
-    throw new InvalidArgumentError(`bad port in server ${where}`);
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {

@@ -34,6 +34,7 @@ import { encodeMeta } from "../protocol/meta/encoder.js";
 import { type MetaReply, MetaParser } from "../protocol/meta/parser.js";
 import { QUEUED, type Request, SETTLED, WRITTEN } from "../protocol/request.js";
 import { Writer } from "../protocol/writer.js";
+import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 
 /** Settings of one connection (resolved by the client). */
@@ -116,7 +117,7 @@ export class Connection implements Tickable {
   constructor(options: ConnectionOptions, events: ConnectionEvents = {}) {
     this.#o = options;
     this.#events = events;
-    this.label = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+    this.label = labelOf(options);
     this.#parser = new MetaParser(this.#onReplyBound, options.maxValueSize);
   }
 
