@@ -3,9 +3,12 @@
  * server's connection. The only place that serialises values (with `commands.ts`, its reply side).
  */
 import { EventEmitter } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ARITH,
   DELETE,
+  FETCH,
+  type FetchReply,
   FLUSH,
   GET,
   GET_MANY,
@@ -19,8 +22,17 @@ import {
   WRITE_MANY,
 } from "./commands.js";
 import { Connection } from "./connection/connection.js";
-import { AbortError, ClientClosedError, InvalidArgumentError, ValueTooLargeError } from "./errors.js";
+import {
+  AbortError,
+  ClientClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  QueueFullError,
+  TimeoutError,
+  ValueTooLargeError,
+} from "./errors.js";
 import { type Key, KeyEncoder } from "./keys.js";
+import { LocalCache } from "./local-cache.js";
 import { type CallOptions, type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { Batch, Op, type ReplyHandler, Request } from "./protocol/request.js";
 import { ValueCodec } from "./serialization/codec.js";
@@ -45,6 +57,33 @@ export interface FlushOptions extends CallOptions {
   delay?: number;
 }
 
+/** Options of {@link Client.fetch}. */
+export interface FetchOptions extends CallOptions {
+  /** TTL of the loaded value, seconds. Default 0 (never expires). */
+  ttl?: number;
+  /**
+   * Seconds the caller that wins a miss holds the right to load (the `N` stub's TTL). If it dies
+   * without writing back, the herd is released after this. Default 10.
+   */
+  lockTtl?: number;
+  /** Refresh early: when the remaining TTL is below this many seconds, one caller reloads while the rest keep the value. */
+  recacheWithin?: number;
+  /**
+   * When the winner's loader fails on an item that still has a value (stale or being recached), re-mark
+   * it stale for this many seconds (`md … I T`): the others keep the stale value and the next caller may
+   * retry at once. Without it, the item keeps its claim until it expires.
+   */
+  staleTtl?: number;
+  /** When another caller's load outlasts this call's deadline: `"load"` (default) runs the loader here; `"throw"` rejects with `TimeoutError`. */
+  onLockTimeout?: "load" | "throw";
+}
+
+/** Options of {@link Client.invalidate}. */
+export interface InvalidateOptions extends CallOptions {
+  /** Seconds the stale item stays servable. Default 30. */
+  staleTtl?: number;
+}
+
 /** One server's state, in {@link Client.health}. */
 export interface ServerHealth {
   /** `"host:port"`. */
@@ -55,6 +94,15 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
+}
+
+/** Counters of the local cache, in {@link Client.health}. */
+export interface LocalCacheHealth {
+  size: number;
+  hits: number;
+  misses: number;
+  /** Expired entries served because the server could not be reached. */
+  staleServed: number;
 }
 
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
@@ -74,12 +122,16 @@ const MODE_DECR = 0x44; // D
  * failures reject.
  *
  * This version talks to one server (the first of `servers`); sharding over several comes with the cluster.
+ *
+ * Events (never `error`): `staleServed` `{ key, error }` when the local cache answered with an expired
+ * entry because the server could not be reached.
  */
 export class Client extends EventEmitter {
   readonly #o: ResolvedOptions;
   readonly #keys: KeyEncoder;
   readonly #codec: ValueCodec;
   readonly #conn: Connection;
+  readonly #l1: LocalCache | null;
   #closed = false;
 
   constructor(options: ClientOptions) {
@@ -92,6 +144,7 @@ export class Client extends EventEmitter {
     }
     this.#keys = new KeyEncoder(this.#o.keyPrefix);
     this.#codec = new ValueCodec(this.#o.codec);
+    this.#l1 = this.#o.localCache === null ? null : new LocalCache(this.#o.localCache);
     const s = this.#o.servers[0]!;
     this.#conn = new Connection({
       host: s.host,
@@ -109,8 +162,9 @@ export class Client extends EventEmitter {
 
   // ── reads ───────────────────────────────────────────────────────────────────
 
-  /** The value stored at `key`, or `undefined` on a miss. */
+  /** The value stored at `key`, or `undefined` on a miss. Served from the local cache when it has it. */
   get<T = unknown>(key: Key, options?: CallOptions): Promise<T | undefined> {
+    if (this.#l1 !== null) return this.#cachedGet(key, options) as Promise<T | undefined>;
     return this.#keyed(Op.Get, GET, key, options) as Promise<T | undefined>;
   }
 
@@ -131,6 +185,11 @@ export class Client extends EventEmitter {
 
   /** Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given keys. */
   getMany<K extends Key, T = unknown>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>> {
+    if (this.#l1 !== null) return this.#cachedGetMany(keys, options) as Promise<Map<K, T>>;
+    return this.#getMany(keys, options) as Promise<Map<K, T>>;
+  }
+
+  #getMany(keys: Iterable<Key>, options: CallOptions | undefined): Promise<Map<Key, unknown>> {
     let req: Request;
     try {
       const list = Array.from(keys);
@@ -141,7 +200,7 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#send(req) as Promise<Map<K, T>>;
+    return this.#send(req) as Promise<Map<Key, unknown>>;
   }
 
   // ── writes ──────────────────────────────────────────────────────────────────
@@ -223,6 +282,7 @@ export class Client extends EventEmitter {
       batch.valueFlags = flags;
       req.batch = batch;
       req.result = new Array<boolean>(list.length).fill(true);
+      this.#forgetBatch(batch);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -238,10 +298,125 @@ export class Client extends EventEmitter {
       req = this.#request(Op.DeleteMany, WRITE_MANY, options);
       req.batch = this.#batch(list);
       req.result = new Array<boolean>(list.length).fill(true);
+      this.#forgetBatch(req.batch);
     } catch (err) {
       return Promise.reject(err);
     }
     return this.#send(req) as Promise<boolean[]>;
+  }
+
+  // ── stale-while-revalidate ──────────────────────────────────────────────────
+
+  /**
+   * Read-through with thundering-herd protection on the server, across processes (meta protocol).
+   *
+   * One `mg <key> v f c t N<lockTtl> [R<recacheWithin>]`: a hit returns the value. On a miss the server
+   * makes a stub and exactly one caller (across every client) wins (`W`): it runs `loader`, writes the
+   * value back with `ms … C<cas> T<ttl>` and returns it. The others get a stale value at once when
+   * there is one (`X`); otherwise they poll with short backoff until the winner's value is there, up to
+   * the call's deadline, after which they run `loader` themselves (`onLockTimeout: "load"`) or reject
+   * with `TimeoutError` (`"throw"`). A winner that dies releases the herd after `lockTtl`. A loader
+   * error reaches the caller that ran it. With `recacheWithin`, a value close to expiry is reloaded by
+   * one caller while everyone else keeps getting it.
+   */
+  async fetch<T>(key: Key, loader: () => T | Promise<T>, options: FetchOptions = {}): Promise<T> {
+    if (typeof loader !== "function") throw new InvalidArgumentError("fetch needs a loader function");
+    const lockTtl = seconds("lockTtl", options.lockTtl, 10, 1);
+    const recache =
+      options.recacheWithin === undefined ? -1 : seconds("recacheWithin", options.recacheWithin, 0, 1);
+    ttl(options.ttl);
+    if (options.staleTtl !== undefined) seconds("staleTtl", options.staleTtl, 0, 1);
+    const local = this.#l1 === null ? "" : this.#localKey(key);
+    if (this.#l1 !== null) {
+      const hit = this.#l1.get(local);
+      if (hit !== undefined) return hit.value as T;
+    }
+    const waitUntil = performance.now() + (options.timeout ?? this.#o.timeout);
+    const call: CallOptions = options.signal === undefined ? {} : { signal: options.signal };
+    if (options.timeout !== undefined) call.timeout = options.timeout;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+      let r: FetchReply;
+      try {
+        r = await this.#fetchOnce(key, lockTtl, recache, call);
+      } catch (err) {
+        if (this.#l1 === null) throw err;
+        return this.#staleOr(local, key, err) as T;
+      }
+      if (r.won) return this.#load(key, loader, r, options, local);
+      if (r.hasValue) {
+        this.#l1?.set(local, r.value);
+        return r.value as T;
+      }
+      // Another caller is loading and there is nothing to serve yet: wait for its value.
+      const left = waitUntil - performance.now();
+      if (left <= 0) {
+        if (options.onLockTimeout === "throw") {
+          throw new TimeoutError("fetch: another caller's load did not finish within the deadline");
+        }
+        return this.#load(key, loader, r, options, local);
+      }
+      try {
+        await sleep(
+          Math.min(delay, left),
+          undefined,
+          call.signal === undefined ? undefined : { signal: call.signal },
+        );
+      } catch (err) {
+        throw new AbortError("fetch was aborted while waiting for another caller's load", { cause: err });
+      }
+    }
+  }
+
+  /**
+   * Marks the item stale instead of deleting it (`md <key> I T<staleTtl>`): the next {@link Client.fetch}
+   * serves the stale value to everyone while one caller reloads it. Resolves true when the key existed.
+   */
+  invalidate(key: Key, options?: InvalidateOptions): Promise<boolean> {
+    const staleTtl = options?.staleTtl ?? 30;
+    return this.#keyed(Op.Invalidate, DELETE, key, options, staleTtl) as Promise<boolean>;
+  }
+
+  #fetchOnce(key: Key, lockTtl: number, recache: number, options: CallOptions): Promise<FetchReply> {
+    let req: Request;
+    try {
+      const token = this.#keys.encode(key);
+      req = this.#request(Op.Fetch, FETCH, options);
+      req.key = token;
+      req.base64 = this.#keys.base64;
+      req.ttl = lockTtl;
+      req.recache = recache;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#send(req) as Promise<FetchReply>;
+  }
+
+  /** The winner's part: run the loader, write back with the CAS it won, return the fresh value. */
+  async #load<T>(
+    key: Key,
+    loader: () => T | Promise<T>,
+    won: FetchReply,
+    o: FetchOptions,
+    local: string,
+  ): Promise<T> {
+    let value: T;
+    try {
+      value = await loader();
+    } catch (err) {
+      if (won.hasValue && o.staleTtl !== undefined)
+        this.invalidate(key, { staleTtl: o.staleTtl }).catch(ignore);
+      throw err;
+    }
+    const store: SetOptions = o.ttl === undefined ? {} : { ttl: o.ttl };
+    try {
+      // C<cas>: stored only if nobody invalidated or replaced the item meanwhile. If that is refused
+      // because the stub expired (our lock ran out), add() stores it unless someone else has.
+      if (!(await this.#store(0, key, value, store, won.cas))) await this.add(key, value, store);
+    } catch {
+      // The value is fresh: a failed cache write does not fail the call.
+    }
+    this.#l1?.set(local, value);
+    return value;
   }
 
   // ── server commands ─────────────────────────────────────────────────────────
@@ -269,6 +444,7 @@ export class Client extends EventEmitter {
     }
     const req = this.#request(Op.Flush, FLUSH, options);
     req.arg = delay === undefined ? "" : String(delay);
+    this.#l1?.clear();
     await this.#send(req);
   }
 
@@ -277,10 +453,14 @@ export class Client extends EventEmitter {
     await this.#send(this.#request(Op.Noop, NOOP, options));
   }
 
-  /** A snapshot of each server's state. */
-  health(): { servers: ServerHealth[] } {
+  /** A snapshot of each server's state (and of the local cache, when there is one). */
+  health(): { servers: ServerHealth[]; localCache?: LocalCacheHealth } {
     const c = this.#conn;
+    const l1 = this.#l1;
     return {
+      ...(l1 === null
+        ? {}
+        : { localCache: { size: l1.size, hits: l1.hits, misses: l1.misses, staleServed: l1.staleServed } }),
       servers: [
         {
           label: c.label,
@@ -302,6 +482,86 @@ export class Client extends EventEmitter {
   }
 
   // ── internals ───────────────────────────────────────────────────────────────
+
+  /** The local cache's key for `key`: its wire token, marked when base64 (plain tokens have no spaces). */
+  #localKey(key: Key): string {
+    const token = this.#keys.encode(key);
+    return this.#keys.base64 ? `${token} b` : token;
+  }
+
+  async #cachedGet(key: Key, options: CallOptions | undefined): Promise<unknown> {
+    const l1 = this.#l1!;
+    const local = this.#localKey(key);
+    const hit = l1.get(local);
+    if (hit !== undefined) return hit.value;
+    try {
+      const value = await this.#keyed(Op.Get, GET, key, options);
+      if (value === undefined) l1.delete(local);
+      else l1.set(local, value);
+      return value;
+    } catch (err) {
+      return this.#staleOr(local, key, err);
+    }
+  }
+
+  async #cachedGetMany(keys: Iterable<Key>, options: CallOptions | undefined): Promise<Map<Key, unknown>> {
+    const l1 = this.#l1!;
+    const out = new Map<Key, unknown>();
+    const missing: Key[] = [];
+    const locals: string[] = [];
+    for (const k of keys) {
+      const local = this.#localKey(k);
+      const hit = l1.get(local);
+      if (hit !== undefined) out.set(k, hit.value);
+      else {
+        missing.push(k);
+        locals.push(local);
+      }
+    }
+    if (missing.length === 0) return out;
+    let got: Map<Key, unknown>;
+    try {
+      got = await this.#getMany(missing, options);
+    } catch (err) {
+      // Serve stale only when every key still missing has a stale entry: never a partial answer.
+      const stale = locals.map((l) => (unreachable(err) ? l1.peekStale(l) : undefined));
+      if (stale.some((s) => s === undefined)) throw err;
+      missing.forEach((k, i) => {
+        out.set(k, this.#staleOr(locals[i]!, k, err));
+      });
+      return out;
+    }
+    missing.forEach((k, i) => {
+      if (got.has(k)) {
+        const v = got.get(k);
+        out.set(k, v);
+        l1.set(locals[i]!, v);
+      } else l1.delete(locals[i]!);
+    });
+    return out;
+  }
+
+  /** When the server cannot be reached, an entry within its stale-if-error window; else rethrows. */
+  #staleOr(local: string, key: Key, err: unknown): unknown {
+    if (unreachable(err)) {
+      const stale = this.#l1?.stale(local);
+      if (stale !== undefined) {
+        this.emit("staleServed", { key, error: err });
+        return stale.value;
+      }
+    }
+    throw err;
+  }
+
+  #forgetBatch(batch: Batch): void {
+    if (this.#l1 === null) return;
+    for (let i = 0; i < batch.keys.length; i++) this.#forget(batch.keys[i]!, batch.keysBase64?.[i] === true);
+  }
+
+  /** Drops `key` from the local cache (a write through this client). */
+  #forget(token: string, base64: boolean): void {
+    this.#l1?.delete(base64 ? `${token} b` : token);
+  }
 
   #request(op: Op, handler: ReplyHandler, options: CallOptions | undefined): Request {
     if (this.#closed) throw new ClientClosedError("the client is closed");
@@ -344,6 +604,9 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.#l1 !== null && (op === Op.Delete || op === Op.Invalidate || op === Op.GetAndTouch)) {
+      this.#forget(req.key, req.base64);
+    }
     return this.#send(req);
   }
 
@@ -372,6 +635,18 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.#l1 !== null) {
+      this.#forget(req.key, req.base64);
+      if (mode === 0 && cas === null) {
+        // A plain set through this client: the local cache takes the new value once it is stored.
+        const local = req.base64 ? `${req.key} b` : req.key;
+        const l1 = this.#l1;
+        return (this.#send(req) as Promise<boolean>).then((ok) => {
+          if (ok) l1.set(local, value);
+          return ok;
+        });
+      }
+    }
     return this.#send(req) as Promise<boolean>;
   }
 
@@ -398,6 +673,7 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    this.#forget(req.key, req.base64);
     return this.#send(req) as Promise<bigint | undefined>;
   }
 
@@ -449,3 +725,18 @@ function u64(name: string, v: bigint | number): bigint {
   if (b < 0n || b > U64_MAX) throw new InvalidArgumentError(`${name} must be between 0 and 2^64-1`);
   return b;
 }
+
+/** A whole number of seconds ≥ `min` (default `dflt`). */
+function seconds(name: string, v: number | undefined, dflt: number, min: number): number {
+  if (v === undefined) return dflt;
+  if (!(Number.isInteger(v) && v >= min))
+    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
+  return v;
+}
+
+/** Failures that mean the server could not be reached (as opposed to bad input or a server error). */
+function unreachable(err: unknown): boolean {
+  return err instanceof ConnectionError || err instanceof TimeoutError || err instanceof QueueFullError;
+}
+
+function ignore(): void {}

@@ -15,6 +15,9 @@ import { ClientError, MemcachedError, ProtocolError, SerializationError, ServerE
 import {
   CLIENT_ERROR,
   EN,
+  FLAG_STALE,
+  FLAG_WIN,
+  FLAG_WON,
   END,
   EX,
   HD,
@@ -308,6 +311,54 @@ export const FLUSH: ReplyHandler = {
       return true;
     }
     return errorReply(req, reply, "flush_all");
+  },
+};
+
+/** What one `mg … N R` of {@link Client.fetch} tells. */
+export interface FetchReply {
+  /** The item holds a usable value (possibly stale); false for a stub made by `N` on a miss. */
+  hasValue: boolean;
+  value: unknown;
+  /** CAS of the item (or stub), for the winner's write-back. */
+  cas: bigint;
+  /** `W`: this caller won the right to (re)load. */
+  won: boolean;
+  /** `X`: the item is stale (invalidated). */
+  stale: boolean;
+  /** `Z`: another caller already won. */
+  claimed: boolean;
+}
+
+/** `mg … v f c t N R` for fetch: VA (value, stub, flags W/X/Z) or EN. */
+export const FETCH: ReplyHandler = {
+  onReply(req, reply) {
+    if (reply.code === VA) {
+      checkOpaque(req, reply);
+      if (req.state === SETTLED) return true;
+      const won = (reply.upper & FLAG_WIN) !== 0;
+      const stale = (reply.upper & FLAG_STALE) !== 0;
+      const claimed = (reply.upper & FLAG_WON) !== 0;
+      // A stub made by N on a miss is empty and carries W or Z; an empty value stored by someone is
+      // only mistaken for one while it is being recached (callers then wait for the recache).
+      const hasValue = !(reply.size === 0 && (won || claimed) && !stale);
+      let value: unknown;
+      if (hasValue) {
+        try {
+          value = decode(req, reply);
+        } catch (err) {
+          req.fail(err);
+          return true;
+        }
+      }
+      req.succeed({ hasValue, value, cas: reply.cas(), won, stale, claimed } satisfies FetchReply);
+      return true;
+    }
+    if (reply.code === EN) {
+      checkOpaque(req, reply);
+      req.succeed({ hasValue: false, value: undefined, cas: 0n, won: true, stale: false, claimed: false });
+      return true;
+    }
+    return errorReply(req, reply, "fetch");
   },
 };
 

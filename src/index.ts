@@ -6,7 +6,10 @@
 export {
   Client,
   type ArithOptions,
+  type FetchOptions,
   type FlushOptions,
+  type InvalidateOptions,
+  type LocalCacheHealth,
   type ServerHealth,
   type SetOptions,
 } from "./client.js";
@@ -32,5 +35,6 @@ export {
   ValueTooLargeError,
 } from "./errors.js";
 export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
+export type { LocalCacheOptions } from "./local-cache.js";
 export type { CallOptions, ClientOptions, ServerSpec } from "./options.js";
 export { type Codec, Flags } from "./serialization/codec.js";

@@ -2,6 +2,7 @@
  * Client options: the user-facing shape, the defaults, and their validation.
  */
 import { InvalidArgumentError } from "./errors.js";
+import type { LocalCacheOptions } from "./local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { parseServers, type ServerAddress, type ServerSpec } from "./util/servers.js";
 
@@ -36,6 +37,11 @@ export interface ClientOptions {
   maxReconnectDelay?: number;
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean;
+  /**
+   * An in-process L1 in front of the network for `get`, `getMany` and `fetch`: `{ max, ttl }` (entries,
+   * ms), and `staleIfError` (ms) to serve an expired entry when the server cannot be reached. Off by default.
+   */
+  localCache?: LocalCacheOptions;
 }
 
 /** Per-call options, accepted by every command. */
@@ -60,6 +66,7 @@ export interface ResolvedOptions {
   reconnectDelay: number;
   maxReconnectDelay: number;
   keepAlive: boolean;
+  localCache: LocalCacheOptions | null;
 }
 
 /**
@@ -85,6 +92,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     reconnectDelay: positive("reconnectDelay", o.reconnectDelay, 50),
     maxReconnectDelay: positive("maxReconnectDelay", o.maxReconnectDelay, 2000),
     keepAlive: o.keepAlive ?? true,
+    localCache: o.localCache === undefined ? null : localCache(o.localCache),
   };
   if (typeof resolved.keyPrefix !== "string") throw new InvalidArgumentError("keyPrefix must be a string");
   if (
@@ -94,6 +102,16 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
+}
+
+function localCache(l: LocalCacheOptions): LocalCacheOptions {
+  if (l === null || typeof l !== "object") throw new InvalidArgumentError("localCache must be { max, ttl }");
+  const out: LocalCacheOptions = {
+    max: positiveInt("localCache.max", l.max, 1000),
+    ttl: positive("localCache.ttl", l.ttl, 1000),
+  };
+  if (l.staleIfError !== undefined) out.staleIfError = positive("localCache.staleIfError", l.staleIfError, 0);
+  return Object.freeze(out);
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {

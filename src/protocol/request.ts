@@ -32,6 +32,8 @@ export enum Op {
   Version = 11, // version
   Flush = 12, // flush_all [delay]
   Noop = 13, // mn
+  Fetch = 14, // mg <key> v f c t N<lockTtl> [R<recache>]
+  Invalidate = 15, // md <key> I T<staleTtl>
 }
 
 /** Interprets the replies of one kind of request. Shared by all requests of that kind. */
@@ -108,6 +110,8 @@ export class Request {
   delta = 0n;
   /** `ma` initial value for auto-vivify (`N` + `J`), or null. */
   initial: bigint | null = null;
+  /** Fetch: `R<recache>` (recache when the remaining TTL is below it), -1 = not sent. */
+  recache = -1;
   /** Keys, values and progress of a batch (GetMany / StoreMany / DeleteMany), else null. */
   batch: Batch | null = null;
   /** Extra text argument (stats group, flush delay). */

@@ -8,7 +8,14 @@ import { join, relative, resolve, dirname } from "node:path";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "../../src");
 const RANK = { protocol: 0, connection: 1, pool: 2, cluster: 3, client: 4, index: 5 };
 const LEAVES = ["errors.ts", "diagnostics.ts", "util/"];
-const CLIENT_FILES = ["client.ts", "commands.ts", "keys.ts", "options.ts", "serialization/"];
+const CLIENT_FILES = [
+  "client.ts",
+  "commands.ts",
+  "keys.ts",
+  "options.ts",
+  "local-cache.ts",
+  "serialization/",
+];
 
 function layer(file) {
   if (LEAVES.some((l) => file === l || file.startsWith(l))) return "leaf";

@@ -9,7 +9,9 @@
  *       T<ttl> = touch, b = key is base64, O<n> = opaque
  *   ms  <datalen> (positional), F<flags>, T<ttl>, M<mode> (E add, A append, P prepend, R replace,
  *       S set = default), C<cas> = compare-and-swap, q = quiet (drops HD), b, O<n>
- *   md  q, b, O<n>
+ *   md  q, b, O<n>; I = invalidate (mark stale), T<ttl> = stale TTL
+ *   mg  (fetch) N<ttl> = on a miss create a stub and win, R<ttl> = win a recache under this TTL;
+ *       replies carry W (won), X (stale), Z (another client already won)
  *   ma  D<delta>, MD = decrement, N<ttl> + J<initial> = create when missing, T<ttl> = update TTL,
  *       v = return the new value, b, O<n>
  *   mn  ends a quiet batch: the server answers MN once everything before it is answered.
@@ -77,6 +79,25 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
       w.ascii(req.arg === "" ? "flush_all" : `flush_all ${req.arg}`);
       w.crlf();
       return 0;
+    case Op.Fetch:
+      // v f c t: value, flags, CAS (for the write-back) and TTL; N: create a stub and win on a miss;
+      // R: win a recache when the remaining TTL is below the token.
+      mgHead(w, req.key, req.base64);
+      w.ascii(" v f c t N");
+      w.uint(req.ttl);
+      if (req.recache >= 0) {
+        w.ascii(" R");
+        w.uint(req.recache);
+      }
+      w.ascii(" O");
+      return end(w, opaque);
+    case Op.Invalidate:
+      // I: mark stale instead of deleting; T: how long the stale item stays.
+      mdHead(w, req.key, req.base64);
+      w.ascii(" I T");
+      w.uint(req.ttl);
+      w.ascii(" O");
+      return end(w, opaque);
     case Op.Noop:
       w.ensure(8);
       w.ascii("mn");

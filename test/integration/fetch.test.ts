@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { createConnection } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { Client, type ClientOptions, ConnectionError, TimeoutError } from "../../src/index.ts";
+import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+
+let server: MemcachedServer;
+const clients: Client[] = [];
+let n = 0;
+const key = (name: string) => `${name}:${process.pid}:${n++}`;
+
+function client(o: Partial<ClientOptions> = {}): Client {
+  const c = new Client({ servers: [server.label], timeout: 2000, ...o });
+  clients.push(c);
+  return c;
+}
+
+/** Several clients: they stand for several processes. */
+function fleet(count: number): Client[] {
+  return Array.from({ length: count }, () => client());
+}
+
+/** Sends raw lines on a fresh socket and returns the first reply line. */
+function raw(line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ host: server.host, port: server.port });
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      const i = buf.indexOf("\r\n");
+      if (i >= 0) {
+        s.destroy();
+        resolve(buf.slice(0, i));
+      }
+    });
+    s.on("error", reject);
+    s.write(`${line}\r\n`);
+  });
+}
+
+before(async () => {
+  server = await startMemcached();
+});
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await server.kill();
+});
+
+describe("fetch: thundering-herd protection on the server", () => {
+  it("50 concurrent fetches of a cold key, from 5 clients, run the loader once", async () => {
+    const k = key("cold");
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      await sleep(100);
+      return { loaded: k };
+    };
+    const mcs = fleet(5);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => mcs[i % 5]!.fetch(k, loader, { ttl: 60, lockTtl: 5 })),
+    );
+    assert.equal(calls, 1, "exactly one loader run across all clients");
+    for (const r of results) assert.deepEqual(r, { loaded: k });
+    assert.deepEqual(await mcs[0]!.get(k), { loaded: k }, "written back");
+  });
+
+  it("after invalidate: one caller reloads, the others get the stale value without waiting", async () => {
+    const k = key("inv");
+    const [a, b, c] = fleet(3);
+    await a!.fetch(k, () => "v1", { ttl: 60 });
+    assert.equal(await a!.invalidate(k, { staleTtl: 30 }), true);
+    let reloads = 0;
+    const slow = async () => {
+      reloads++;
+      await sleep(300);
+      return "v2";
+    };
+    const t0 = performance.now();
+    const winner = a!.fetch(k, slow, { ttl: 60 });
+    await sleep(20); // let the winner claim it first
+    const others = await Promise.all([b!.fetch(k, slow), c!.fetch(k, slow), b!.fetch(k, slow)]);
+    const othersTook = performance.now() - t0;
+    assert.deepEqual(others, ["v1", "v1", "v1"], "stale value served");
+    assert.ok(
+      othersTook < 250,
+      `the others did not wait for the 300 ms loader (${othersTook.toFixed(0)} ms)`,
+    );
+    assert.equal(await winner, "v2");
+    assert.equal(reloads, 1);
+    assert.equal(await b!.fetch(k, slow), "v2", "fresh value after the reload");
+    assert.equal(reloads, 1);
+    assert.equal(await a!.invalidate(key("never"), {}), false, "invalidate of a missing key");
+  });
+
+  it("a winner that never writes back releases the herd after lockTtl", async () => {
+    const k = key("dead-winner");
+    // A 'process' wins the miss and dies: it never writes back.
+    assert.match(await raw(`mg ${k} v c N1`), /^VA 0 .*W/);
+    const mc = client({ timeout: 5000 });
+    let loadedAt = 0;
+    const t0 = performance.now();
+    const v = await mc.fetch(
+      k,
+      () => {
+        loadedAt = performance.now() - t0;
+        return "recovered";
+      },
+      { ttl: 60, lockTtl: 1 },
+    );
+    assert.equal(v, "recovered");
+    assert.ok(
+      loadedAt > 500,
+      `waited for the dead winner's lock to expire (loaded after ${loadedAt.toFixed(0)} ms)`,
+    );
+    assert.equal(await mc.get(k), "recovered");
+  });
+
+  it("at the deadline: onLockTimeout 'load' runs the loader here, 'throw' rejects", async () => {
+    const k = key("lock-timeout");
+    assert.match(await raw(`mg ${k} v c N30`), /W/);
+    const mc = client();
+    await assert.rejects(
+      mc.fetch(k, () => "x", { timeout: 150, onLockTimeout: "throw" }),
+      TimeoutError,
+    );
+    let ran = 0;
+    const v = await mc.fetch(
+      k,
+      () => {
+        ran++;
+        return "loaded-here";
+      },
+      { timeout: 150, ttl: 60 },
+    );
+    assert.equal(v, "loaded-here");
+    assert.equal(ran, 1);
+    assert.equal(await mc.get(k), "loaded-here", "written back over the abandoned stub");
+  });
+
+  it("a loader error reaches the caller that ran it; with staleTtl the next caller may retry at once", async () => {
+    const k = key("fail");
+    const [a, b] = fleet(2);
+    await a!.set(k, "old");
+    await a!.invalidate(k);
+    await assert.rejects(
+      a!.fetch(
+        k,
+        () => {
+          throw new Error("db down");
+        },
+        { staleTtl: 30 },
+      ),
+      /db down/,
+    );
+    let ran = 0;
+    const v = await b!.fetch(k, () => {
+      ran++;
+      return "new";
+    });
+    assert.equal(ran, 1, "b won the retry at once: the failed claim was released");
+    assert.equal(v, "new");
+  });
+
+  it("recacheWithin: a value near expiry is reloaded by one caller while the rest keep getting it", async () => {
+    const k = key("recache");
+    const mcs = fleet(4);
+    await mcs[0]!.set(k, "current", { ttl: 10 });
+    let reloads = 0;
+    const loader = async () => {
+      reloads++;
+      await sleep(200);
+      return "refreshed";
+    };
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => mcs[i % 4]!.fetch(k, loader, { ttl: 60, recacheWithin: 30 })),
+    );
+    assert.equal(reloads, 1);
+    assert.equal(results.filter((r) => r === "refreshed").length, 1, "the winner returns the fresh value");
+    assert.equal(results.filter((r) => r === "current").length, 19, "everyone else the current one");
+    assert.ok(performance.now() - t0 < 2000);
+    assert.equal(await mcs[1]!.get(k), "refreshed");
+  });
+});
+
+describe("local cache", () => {
+  it("serves hits from process memory; writes through the client update or drop it", async () => {
+    const mc = client({ localCache: { max: 100, ttl: 60_000 } });
+    const other = client();
+    const k = key("l1");
+    await mc.set(k, { v: 1 });
+    const getsBefore = Number((await other.stats())[server.label]?.cmd_get);
+    for (let i = 0; i < 10; i++) assert.deepEqual(await mc.get(k), { v: 1 });
+    assert.equal(
+      Number((await other.stats())[server.label]?.cmd_get),
+      getsBefore,
+      "no get reached the server",
+    );
+    assert.ok((mc.health().localCache?.hits ?? 0) >= 10);
+    await mc.set(k, { v: 2 });
+    assert.deepEqual(await mc.get(k), { v: 2 }, "set updates the local cache");
+    await mc.delete(k);
+    assert.equal(await mc.get(k), undefined, "delete drops it");
+    const m = key("l1m");
+    await mc.setMany([[m, "a"]]);
+    assert.deepEqual(await mc.getMany([m, k]), new Map([[m, "a"]]));
+    assert.deepEqual(await mc.getMany([m]), new Map([[m, "a"]]), "second time from the local cache");
+  });
+
+  it("bounded: the least recently used entry goes first", async () => {
+    const mc = client({ localCache: { max: 3, ttl: 60_000 } });
+    for (const i of [1, 2, 3, 4]) await mc.set(`lru:${n}:${i}`, i);
+    assert.equal(mc.health().localCache?.size, 3);
+  });
+
+  it("staleIfError: a SIGSTOPped or killed server is answered from the local cache, with an event", async () => {
+    const victim = await startMemcached();
+    const mc = new Client({
+      servers: [victim.label],
+      timeout: 150,
+      reconnectDelay: 10,
+      localCache: { max: 100, ttl: 20, staleIfError: 60_000 },
+    });
+    clients.push(mc);
+    const events: unknown[] = [];
+    mc.on("staleServed", (e) => events.push(e));
+    try {
+      await mc.set("s", "last-known");
+      await mc.set("f", "fetched");
+      assert.equal(await mc.get("s"), "last-known");
+      await sleep(50); // past ttl: the next get goes to the server
+      await victim.pause();
+      assert.equal(await mc.get("s"), "last-known", "hung server: stale value");
+      assert.equal(await mc.fetch("f", () => "never"), "fetched", "fetch too");
+      victim.resume();
+      await victim.kill();
+      await sleep(20);
+      assert.equal(await mc.get("s"), "last-known", "dead server: stale value");
+      assert.ok(events.length >= 3);
+      await assert.rejects(mc.get("never-cached"), ConnectionError, "nothing cached: the error stands");
+      assert.ok((mc.health().localCache?.staleServed ?? 0) >= 3);
+    } finally {
+      victim.resume();
+      await victim.kill();
+    }
+  });
+});
