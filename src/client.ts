@@ -313,7 +313,7 @@ export class Client extends EventEmitter {
    * One `mg <key> v f c t N<lockTtl> [R<recacheWithin>]`: a hit returns the value. On a miss the server
    * makes a stub and exactly one caller (across every client) wins (`W`): it runs `loader`, writes the
    * value back with `ms … C<cas> T<ttl>` and returns it. The others get a stale value at once when
-   * there is one (`X`); otherwise they poll with short backoff until the winner's value is there, up to
+   * there is one (`X`); otherwise they poll (5 ms, doubling to 20 ms) until the winner's value is there, up to
    * the call's deadline, after which they run `loader` themselves (`onLockTimeout: "load"`) or reject
    * with `TimeoutError` (`"throw"`). A winner that dies releases the herd after `lockTtl`. A loader
    * error reaches the caller that ran it. With `recacheWithin`, a value close to expiry is reloaded by
@@ -334,7 +334,7 @@ export class Client extends EventEmitter {
     const waitUntil = performance.now() + (options.timeout ?? this.#o.timeout);
     const call: CallOptions = options.signal === undefined ? {} : { signal: options.signal };
     if (options.timeout !== undefined) call.timeout = options.timeout;
-    for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    for (let delay = 5; ; delay = Math.min(delay * 2, 20)) {
       let r: FetchReply;
       try {
         r = await this.#fetchOnce(key, lockTtl, recache, call);
