@@ -21,13 +21,16 @@ import {
   VERSION_HANDLER,
   WRITE_MANY,
 } from "./commands.js";
-import { Connection } from "./connection/connection.js";
+import { Router } from "./cluster/router.js";
+import type { Server, ServerState } from "./cluster/server.js";
 import {
   AbortError,
   ClientClosedError,
   ConnectionError,
   InvalidArgumentError,
+  NoServersError,
   QueueFullError,
+  ServerUnavailableError,
   TimeoutError,
   ValueTooLargeError,
 } from "./errors.js";
@@ -88,8 +91,12 @@ export interface InvalidateOptions extends CallOptions {
 export interface ServerHealth {
   /** `"host:port"`. */
   label: string;
-  /** `"down"` while the last connection attempt failed (until one succeeds), else `"up"`. */
-  state: "up" | "down";
+  /** `"up"`, `"down"` (failing fast, or out of the ring with `eject`), or `"probing"` (one probe under way). */
+  state: ServerState;
+  /** Consecutive failures counted towards `failover.failureThreshold`. */
+  failures: number;
+  /** Milliseconds until the next probe while down; 0 when up. */
+  nextProbeIn: number;
   /** Requests written, reply pending. */
   inFlight: number;
   /** Requests waiting to be written. */
@@ -121,43 +128,48 @@ const MODE_DECR = 0x44; // D
  * A miss resolves to `undefined`, a refused store to `false`; only transport, protocol and server
  * failures reject.
  *
- * This version talks to one server (the first of `servers`); sharding over several comes with the cluster.
+ * Keys are spread over `servers` with libmemcached-compatible ketama ({@link HashRing}); each server's
+ * health is tracked and a down server costs callers no waiting (see `failover`).
  *
- * Events (never `error`): `staleServed` `{ key, error }` when the local cache answered with an expired
- * entry because the server could not be reached.
+ * Events (never `error`): `serverDown` `{ server, error }`, `serverUp` `{ server }`, and `staleServed`
+ * `{ key, error }` when the local cache answered with an expired entry because the server could not be
+ * reached.
  */
 export class Client extends EventEmitter {
   readonly #o: ResolvedOptions;
   readonly #keys: KeyEncoder;
   readonly #codec: ValueCodec;
-  readonly #conn: Connection;
+  readonly #router: Router;
   readonly #l1: LocalCache | null;
   #closed = false;
 
   constructor(options: ClientOptions) {
     super();
     this.#o = resolveOptions(options);
-    if (this.#o.servers.length !== 1) {
-      throw new InvalidArgumentError(
-        `this version of memcachio talks to exactly one server (got ${this.#o.servers.length}); sharding over several is not built yet`,
-      );
-    }
     this.#keys = new KeyEncoder(this.#o.keyPrefix);
     this.#codec = new ValueCodec(this.#o.codec);
     this.#l1 = this.#o.localCache === null ? null : new LocalCache(this.#o.localCache);
-    const s = this.#o.servers[0]!;
-    this.#conn = new Connection({
-      host: s.host,
-      port: s.port,
-      connectTimeout: this.#o.connectTimeout,
-      socketTimeout: this.#o.socketTimeout,
-      maxInFlight: this.#o.maxInFlight,
-      maxQueue: this.#o.maxQueue,
-      maxValueSize: this.#o.maxValueSize,
-      reconnectDelay: this.#o.reconnectDelay,
-      maxReconnectDelay: this.#o.maxReconnectDelay,
-      keepAlive: this.#o.keepAlive,
-    });
+    const o = this.#o;
+    this.#router = new Router(
+      o.servers,
+      {
+        connectTimeout: o.connectTimeout,
+        socketTimeout: o.socketTimeout,
+        maxInFlight: o.maxInFlight,
+        maxQueue: o.maxQueue,
+        maxValueSize: o.maxValueSize,
+        // Reconnect pacing is the server's health tracking (failover.retryDelay), not the connection's.
+        reconnectDelay: 0,
+        maxReconnectDelay: 0,
+        keepAlive: o.keepAlive,
+      },
+      o.failover,
+      { eject: o.failover.eject },
+      {
+        serverDown: (label, error) => this.emit("serverDown", { server: label, error }),
+        serverUp: (label) => this.emit("serverUp", { server: label }),
+      },
+    );
   }
 
   // ── reads ───────────────────────────────────────────────────────────────────
@@ -189,18 +201,57 @@ export class Client extends EventEmitter {
     return this.#getMany(keys, options) as Promise<Map<K, T>>;
   }
 
-  #getMany(keys: Iterable<Key>, options: CallOptions | undefined): Promise<Map<Key, unknown>> {
-    let req: Request;
+  async #getMany(keys: Iterable<Key>, options: CallOptions | undefined): Promise<Map<Key, unknown>> {
+    const list = Array.from(keys);
+    if (list.length === 0) return new Map();
+    const parts = await Promise.all(
+      this.#perServer(list, options, (sub) => {
+        const req = this.#request(Op.GetMany, GET_MANY, options);
+        req.batch = this.#batch(sub);
+        req.result = new Map();
+        return req;
+      }),
+    );
+    if (parts.length === 1) return parts[0]!.result as Map<Key, unknown>;
+    const out = new Map<Key, unknown>();
+    for (const p of parts) for (const [k, v] of p.result as Map<Key, unknown>) out.set(k, v);
+    return out;
+  }
+
+  /**
+   * Splits a multi-key call into one request per owning server (built by `make` from that server's
+   * keys and their indices in `list`) and sends them. Every request is built before any is sent, so
+   * invalid input fails the call with nothing sent.
+   */
+  #perServer(
+    list: readonly Key[],
+    options: CallOptions | undefined,
+    make: (keys: Key[], indices: number[]) => Request,
+  ): Promise<{ result: unknown; indices: number[] }>[] {
+    const hashKey = options?.hashKey;
+    const groups =
+      hashKey !== undefined || this.#router.servers.length === 1
+        ? new Map([[this.#router.route(hashKey ?? list[0]!), list.map((_, i) => i)]])
+        : this.#router.group(list);
+    const built: [Server | undefined, Request, number[]][] = [];
     try {
-      const list = Array.from(keys);
-      if (list.length === 0) return Promise.resolve(new Map());
-      req = this.#request(Op.GetMany, GET_MANY, options);
-      req.batch = this.#batch(list);
-      req.result = new Map();
+      for (const [server, indices] of groups) {
+        built.push([
+          server,
+          make(
+            indices.map((i) => list[i]!),
+            indices,
+          ),
+          indices,
+        ]);
+      }
     } catch (err) {
-      return Promise.reject(err);
+      for (const [, req] of built) req.fail(err);
+      return [Promise.reject(err)];
     }
-    return this.#send(req) as Promise<Map<Key, unknown>>;
+    return built.map(([server, req, indices]) =>
+      this.#sendTo(server, req).then((result) => ({ result, indices })),
+    );
   }
 
   // ── writes ──────────────────────────────────────────────────────────────────
@@ -257,52 +308,70 @@ export class Client extends EventEmitter {
    * Stores several entries in one round trip (quiet `ms` batch). Resolves to one boolean per entry,
    * in order: true when stored.
    */
-  setMany(
+  async setMany(
     entries: Iterable<readonly [Key, unknown]> | Map<Key, unknown>,
     options?: SetOptions,
   ): Promise<boolean[]> {
-    let req: Request;
-    try {
-      const list = Array.from(entries);
-      if (list.length === 0) return Promise.resolve([]);
-      req = this.#request(Op.StoreMany, WRITE_MANY, options);
-      req.ttl = ttl(options?.ttl);
-      const batch = this.#batch(list.map((e) => e[0]));
-      const values: (string | Buffer)[] = new Array(list.length);
-      const lengths: number[] = new Array(list.length);
-      const flags: number[] = new Array(list.length);
-      for (let i = 0; i < list.length; i++) {
-        this.#encodeValue(list[i]![1]);
-        values[i] = this.#codec.data;
-        lengths[i] = this.#codec.length;
-        flags[i] = this.#codec.flags;
-      }
-      batch.values = values;
-      batch.valueLengths = lengths;
-      batch.valueFlags = flags;
-      req.batch = batch;
-      req.result = new Array<boolean>(list.length).fill(true);
-      this.#forgetBatch(batch);
-    } catch (err) {
-      return Promise.reject(err);
+    const list = Array.from(entries);
+    if (list.length === 0) return [];
+    const t = ttl(options?.ttl);
+    // Encode every value first: a value that cannot be stored fails the call before anything is sent.
+    const values: (string | Buffer)[] = new Array(list.length);
+    const lengths: number[] = new Array(list.length);
+    const flags: number[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      this.#encodeValue(list[i]![1]);
+      values[i] = this.#codec.data;
+      lengths[i] = this.#codec.length;
+      flags[i] = this.#codec.flags;
     }
-    return this.#send(req) as Promise<boolean[]>;
+    const keys = list.map((e) => e[0]);
+    return this.#mergeBooleans(
+      list.length,
+      this.#perServer(keys, options, (sub, indices) => {
+        const req = this.#request(Op.StoreMany, WRITE_MANY, options);
+        req.ttl = t;
+        const batch = this.#batch(sub);
+        batch.values = indices.map((i) => values[i]!);
+        batch.valueLengths = indices.map((i) => lengths[i]!);
+        batch.valueFlags = indices.map((i) => flags[i]!);
+        req.batch = batch;
+        req.result = new Array<boolean>(sub.length).fill(true);
+        this.#forgetBatch(batch);
+        return req;
+      }),
+    );
+  }
+
+  /** Puts per-server boolean results back in the caller's order. */
+  async #mergeBooleans(
+    n: number,
+    parts: Promise<{ result: unknown; indices: number[] }>[],
+  ): Promise<boolean[]> {
+    const out = new Array<boolean>(n).fill(false);
+    for (const { result, indices } of await Promise.all(parts)) {
+      const r = result as boolean[];
+      indices.forEach((idx, j) => {
+        out[idx] = r[j] === true;
+      });
+    }
+    return out;
   }
 
   /** Deletes several keys in one round trip. Resolves to one boolean per key, in order: true when it existed. */
-  deleteMany(keys: Iterable<Key>, options?: CallOptions): Promise<boolean[]> {
-    let req: Request;
-    try {
-      const list = Array.from(keys);
-      if (list.length === 0) return Promise.resolve([]);
-      req = this.#request(Op.DeleteMany, WRITE_MANY, options);
-      req.batch = this.#batch(list);
-      req.result = new Array<boolean>(list.length).fill(true);
-      this.#forgetBatch(req.batch);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#send(req) as Promise<boolean[]>;
+  async deleteMany(keys: Iterable<Key>, options?: CallOptions): Promise<boolean[]> {
+    const list = Array.from(keys);
+    if (list.length === 0) return [];
+    return this.#mergeBooleans(
+      list.length,
+      this.#perServer(list, options, (sub) => {
+        const req = this.#request(Op.DeleteMany, WRITE_MANY, options);
+        req.batch = this.#batch(sub);
+        req.result = new Array<boolean>(sub.length).fill(true);
+        this.#forgetBatch(req.batch);
+        return req;
+      }),
+    );
   }
 
   // ── stale-while-revalidate ──────────────────────────────────────────────────
@@ -388,7 +457,7 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#send(req) as Promise<FetchReply>;
+    return this.#send(req, options.hashKey ?? key) as Promise<FetchReply>;
   }
 
   /** The winner's part: run the loader, write back with the CAS it won, return the fresh value. */
@@ -421,54 +490,58 @@ export class Client extends EventEmitter {
 
   // ── server commands ─────────────────────────────────────────────────────────
 
-  /** `stats [group]` of every server: `{ "host:port": { name: value } }`. */
+  /** `stats [group]` of every server that is up: `{ "host:port": { name: value } }`. */
   async stats(group = "", options?: CallOptions): Promise<Record<string, Record<string, string>>> {
     if (!/^[a-z_ ]*$/.test(group)) throw new InvalidArgumentError(`bad stats group ${JSON.stringify(group)}`);
-    const req = this.#request(Op.Stats, STATS, options);
-    req.arg = group;
-    req.result = {};
-    return { [this.#conn.label]: (await this.#send(req)) as Record<string, string> };
+    return this.#everyServer(false, () => {
+      const req = this.#request(Op.Stats, STATS, options);
+      req.arg = group;
+      req.result = {};
+      return req;
+    }) as Promise<Record<string, Record<string, string>>>;
   }
 
-  /** Version string of every server: `{ "host:port": "1.6.18" }`. */
+  /** Version of every server that is up: `{ "host:port": "1.6.18" }`. */
   async version(options?: CallOptions): Promise<Record<string, string>> {
-    const req = this.#request(Op.Version, VERSION_HANDLER, options);
-    return { [this.#conn.label]: (await this.#send(req)) as string };
+    return this.#everyServer(false, () => this.#request(Op.Version, VERSION_HANDLER, options)) as Promise<
+      Record<string, string>
+    >;
   }
 
-  /** Invalidates every item on every server (`flush_all`), now or after `delay` seconds. */
+  /** Invalidates every item on every server (`flush_all`), now or after `delay` seconds. Rejects if one cannot be reached. */
   async flush(options?: FlushOptions): Promise<void> {
     const delay = options?.delay;
     if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) {
       throw new InvalidArgumentError("flush delay must be a non-negative integer (seconds)");
     }
-    const req = this.#request(Op.Flush, FLUSH, options);
-    req.arg = delay === undefined ? "" : String(delay);
     this.#l1?.clear();
-    await this.#send(req);
+    await this.#everyServer(true, () => {
+      const req = this.#request(Op.Flush, FLUSH, options);
+      req.arg = delay === undefined ? "" : String(delay);
+      return req;
+    });
   }
 
-  /** A no-op round trip (`mn`) to every server: resolves when each has answered. */
+  /** A no-op round trip (`mn`) to every server: resolves when each has answered; rejects if one cannot be reached. */
   async ping(options?: CallOptions): Promise<void> {
-    await this.#send(this.#request(Op.Noop, NOOP, options));
+    await this.#everyServer(true, () => this.#request(Op.Noop, NOOP, options));
   }
 
   /** A snapshot of each server's state (and of the local cache, when there is one). */
   health(): { servers: ServerHealth[]; localCache?: LocalCacheHealth } {
-    const c = this.#conn;
     const l1 = this.#l1;
     return {
+      servers: this.#router.servers.map((s) => ({
+        label: s.label,
+        state: s.state,
+        failures: s.failures,
+        nextProbeIn: s.nextProbeIn,
+        inFlight: s.connection.inFlight,
+        queued: s.connection.queued,
+      })),
       ...(l1 === null
         ? {}
         : { localCache: { size: l1.size, hits: l1.hits, misses: l1.misses, staleServed: l1.staleServed } }),
-      servers: [
-        {
-          label: c.label,
-          state: c.unreachable ? "down" : "up",
-          inFlight: c.inFlight,
-          queued: c.queued,
-        },
-      ],
     };
   }
 
@@ -478,7 +551,7 @@ export class Client extends EventEmitter {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#conn.close();
+    await this.#router.close();
   }
 
   // ── internals ───────────────────────────────────────────────────────────────
@@ -607,7 +680,7 @@ export class Client extends EventEmitter {
     if (this.#l1 !== null && (op === Op.Delete || op === Op.Invalidate || op === Op.GetAndTouch)) {
       this.#forget(req.key, req.base64);
     }
-    return this.#send(req);
+    return this.#send(req, options?.hashKey ?? key);
   }
 
   #store(
@@ -641,13 +714,13 @@ export class Client extends EventEmitter {
         // A plain set through this client: the local cache takes the new value once it is stored.
         const local = req.base64 ? `${req.key} b` : req.key;
         const l1 = this.#l1;
-        return (this.#send(req) as Promise<boolean>).then((ok) => {
+        return (this.#send(req, options?.hashKey ?? key) as Promise<boolean>).then((ok) => {
           if (ok) l1.set(local, value);
           return ok;
         });
       }
     }
-    return this.#send(req) as Promise<boolean>;
+    return this.#send(req, options?.hashKey ?? key) as Promise<boolean>;
   }
 
   #arith(
@@ -674,7 +747,7 @@ export class Client extends EventEmitter {
       return Promise.reject(err);
     }
     this.#forget(req.key, req.base64);
-    return this.#send(req) as Promise<bigint | undefined>;
+    return this.#send(req, options?.hashKey ?? key) as Promise<bigint | undefined>;
   }
 
   #encodeValue(value: unknown): void {
@@ -699,9 +772,49 @@ export class Client extends EventEmitter {
     return new Batch(tokens, b64, userKeys);
   }
 
-  #send(req: Request): Promise<unknown> {
-    this.#conn.send(req);
+  /** Sends `req` to the owner of `hashKey`. */
+  #send(req: Request, hashKey: Key): Promise<unknown> {
+    return this.#sendTo(this.#router.route(hashKey), req);
+  }
+
+  /**
+   * Sends `req` to `server` when it is up; otherwise fails it fast (`ServerUnavailableError`, or
+   * `NoServersError` when no server can take it) without waiting. With `failOpen`, a read of an
+   * unreachable server resolves as a miss instead.
+   */
+  #sendTo(server: Server | undefined, req: Request): Promise<unknown> {
+    const failOpen = this.#o.failOpen && isRead(req.op);
+    if (server !== undefined && server.state === "up") {
+      server.connection.send(req);
+      if (!failOpen) return req.promise;
+      return req.promise.catch((err: unknown) => {
+        if (unreachable(err)) return missOf(req);
+        throw err;
+      });
+    }
+    if (failOpen) req.succeed(missOf(req));
+    else if (server === undefined) req.fail(new NoServersError("no server is up to take the request"));
+    else {
+      req.fail(
+        new ServerUnavailableError(`${server.label} is down; next probe in ${server.nextProbeIn} ms`, {
+          server: server.label,
+          cause: server.lastError,
+        }),
+      );
+    }
     return req.promise;
+  }
+
+  /** Sends one request (from `make`) to each server; `all`: every server, else only those up. */
+  async #everyServer(all: boolean, make: () => Request): Promise<Record<string, unknown>> {
+    const servers = this.#router.servers.filter((s) => all || s.state === "up");
+    const reqs = servers.map(() => make());
+    const results = await Promise.all(servers.map((s, i) => this.#sendTo(s, reqs[i]!)));
+    const out: Record<string, unknown> = {};
+    servers.forEach((s, i) => {
+      out[s.label] = results[i];
+    });
+    return out;
   }
 }
 
@@ -732,6 +845,27 @@ function seconds(name: string, v: number | undefined, dflt: number, min: number)
   if (!(Number.isInteger(v) && v >= min))
     throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
   return v;
+}
+
+/** Commands whose miss is a valid answer, for `failOpen`. */
+function isRead(op: Op): boolean {
+  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany || op === Op.Fetch;
+}
+
+/** The miss that `failOpen` answers for a read. */
+function missOf(req: Request): unknown {
+  if (req.op === Op.GetMany) return req.result; // the hits collected so far (none when never sent)
+  if (req.op === Op.Fetch) {
+    return {
+      hasValue: false,
+      value: undefined,
+      cas: 0n,
+      won: true,
+      stale: false,
+      claimed: false,
+    } satisfies FetchReply;
+  }
+  return undefined;
 }
 
 /** Failures that mean the server could not be reached (as opposed to bad input or a server error). */

@@ -70,6 +70,8 @@ export class ProtocolError extends MemcachedError {}
 export class ServerError extends MemcachedError {}
 /** The server answered `CLIENT_ERROR …` or `ERROR` to a request. */
 export class ClientError extends MemcachedError {}
+/** The key's server is down (failing fast until a probe finds it back). Nothing was sent. */
+export class ServerUnavailableError extends ConnectionError {}
 /** The client has no server to send a request to. */
 export class NoServersError extends MemcachedError {}
 /** Too many requests are queued for a server (`maxQueue`). */
@@ -95,6 +97,7 @@ define(ProtocolError, "MC_ERR_PROTOCOL");
 define(ServerError, "MC_ERR_SERVER");
 define(ClientError, "MC_ERR_CLIENT");
 define(NoServersError, "MC_ERR_NO_SERVERS");
+define(ServerUnavailableError, "MC_ERR_SERVER_UNAVAILABLE");
 define(QueueFullError, "MC_ERR_QUEUE_FULL");
 define(InvalidKeyError, "MC_ERR_INVALID_KEY");
 define(ValueTooLargeError, "MC_ERR_VALUE_TOO_LARGE");

@@ -30,6 +30,7 @@ export {
   QueueFullError,
   SerializationError,
   ServerError,
+  ServerUnavailableError,
   SocketTimeoutError,
   TimeoutError,
   ValueTooLargeError,

@@ -31,10 +31,16 @@ export interface ClientOptions {
   keyPrefix?: string;
   /** Value codec; the default one is described in the README ("Values and flags"). */
   codec?: Codec;
-  /** Delay before reconnecting after a failed connection attempt, ms; doubles up to `maxReconnectDelay`. Default 50. */
-  reconnectDelay?: number;
-  /** Upper bound of the reconnect delay, ms. Default 2000. */
-  maxReconnectDelay?: number;
+  /**
+   * Failure detection per server: after `failureThreshold` consecutive connection errors or timeouts
+   * (a refused connection counts at once) the server is down; after `retryDelay` ms (doubling up to
+   * `maxRetryDelay`, jittered) one probe is let through, and it is up again when the probe succeeds.
+   * `eject: true` takes a down server out of the ring (its keys go to their next owner); `false` fails
+   * its keys fast. Defaults: 3, 1000, 30,000, true.
+   */
+  failover?: FailoverOptions;
+  /** Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Default false. */
+  failOpen?: boolean;
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean;
   /**
@@ -44,12 +50,22 @@ export interface ClientOptions {
   localCache?: LocalCacheOptions;
 }
 
+/** See {@link ClientOptions.failover}. */
+export interface FailoverOptions {
+  failureThreshold?: number;
+  retryDelay?: number;
+  maxRetryDelay?: number;
+  eject?: boolean;
+}
+
 /** Per-call options, accepted by every command. */
 export interface CallOptions {
   /** Deadline of this call, ms (overrides the client's `timeout`). */
   timeout?: number;
   /** Aborts the call: before it is written it is never sent; after, its reply is dropped. */
   signal?: AbortSignal;
+  /** Route by this key instead of the item's key (co-locates related keys on one server). */
+  hashKey?: string | Buffer;
 }
 
 /** Options with every default applied. */
@@ -63,8 +79,8 @@ export interface ResolvedOptions {
   maxValueSize: number;
   keyPrefix: string;
   codec: Codec | null;
-  reconnectDelay: number;
-  maxReconnectDelay: number;
+  failover: Required<FailoverOptions>;
+  failOpen: boolean;
   keepAlive: boolean;
   localCache: LocalCacheOptions | null;
 }
@@ -89,8 +105,8 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
     keyPrefix: o.keyPrefix ?? "",
     codec: o.codec ?? null,
-    reconnectDelay: positive("reconnectDelay", o.reconnectDelay, 50),
-    maxReconnectDelay: positive("maxReconnectDelay", o.maxReconnectDelay, 2000),
+    failover: failover(o.failover ?? {}),
+    failOpen: o.failOpen ?? false,
     keepAlive: o.keepAlive ?? true,
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
   };
@@ -102,6 +118,17 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
+}
+
+function failover(f: FailoverOptions): Required<FailoverOptions> {
+  if (f === null || typeof f !== "object") throw new InvalidArgumentError("failover must be an object");
+  const retryDelay = positive("failover.retryDelay", f.retryDelay, 1000);
+  return Object.freeze({
+    failureThreshold: positiveInt("failover.failureThreshold", f.failureThreshold, 3),
+    retryDelay,
+    maxRetryDelay: Math.max(retryDelay, positive("failover.maxRetryDelay", f.maxRetryDelay, 30_000)),
+    eject: f.eject ?? true,
+  });
 }
 
 function localCache(l: LocalCacheOptions): LocalCacheOptions {

@@ -55,7 +55,10 @@ export interface ConnectionOptions {
 /** Callbacks for the owner (health tracking, diagnostics). All optional. */
 export interface ConnectionEvents {
   onOpen?(conn: Connection): void;
+  /** The socket closed: `error` when it failed (connect error, I/O error, protocol error, hang). */
   onClose?(conn: Connection, error: Error | undefined): void;
+  /** A written request reached its deadline without a reply. */
+  onTimeout?(conn: Connection): void;
 }
 
 const IDLE = 0; // no socket
@@ -129,6 +132,11 @@ export class Connection implements Tickable {
   /** Requests waiting to be written. */
   get queued(): number {
     return this.#pending.length;
+  }
+
+  /** Number of reads (data events) so far: a cheap sign of life for health tracking. */
+  get reads(): number {
+    return this.#reads;
   }
 
   /** The last connection attempt failed and none has succeeded since. */
@@ -461,13 +469,17 @@ export class Connection implements Tickable {
       for (const r of live) pending.push(r);
     }
     const inflight = this.#inflight;
+    let timedOut = false;
     for (let i = 0; i < inflight.length; i++) {
       const req = inflight.peekAt(i)!;
       if (req.state === SETTLED) continue;
-      if (req.deadline <= now) req.fail(this.#timeoutError(req, now, true));
-      else if (req.deadline < min) min = req.deadline;
+      if (req.deadline <= now) {
+        req.fail(this.#timeoutError(req, now, true));
+        timedOut = true;
+      } else if (req.deadline < min) min = req.deadline;
     }
     this.#minDeadline = min;
+    if (timedOut) this.#events.onTimeout?.(this);
   }
 
   #timeoutError(req: Request, now: number, written: boolean): TimeoutError {

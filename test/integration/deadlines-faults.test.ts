@@ -183,7 +183,7 @@ describe("faults", () => {
   });
 
   it("connections reset by the peer fail fast and recover", async () => {
-    const mc = client({ reconnectDelay: 20 });
+    const mc = client({ failover: { retryDelay: 20 } });
     await mc.ping();
     proxy.mode = "reset";
     proxy.dropAll();
@@ -199,8 +199,7 @@ describe("faults", () => {
       const mc = new Client({
         servers: [victim.label],
         timeout: 5000,
-        reconnectDelay: 20,
-        maxReconnectDelay: 50,
+        failover: { retryDelay: 20, maxRetryDelay: 50 },
       });
       clients.push(mc);
       await mc.set("k", "before");

@@ -218,7 +218,7 @@ describe("local cache", () => {
     const mc = new Client({
       servers: [victim.label],
       timeout: 150,
-      reconnectDelay: 10,
+      failover: { retryDelay: 10_000 },
       localCache: { max: 100, ttl: 20, staleIfError: 60_000 },
     });
     clients.push(mc);

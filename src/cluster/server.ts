@@ -1,0 +1,156 @@
+/**
+ * One memcached server of the cluster: its address, its connection, and its health.
+ *
+ *            failureThreshold consecutive failures             probe answered
+ *     ┌────┐  (a refused connection counts at once)  ┌──────┐ ───────────────▶ ┌────┐
+ *     │ up │ ──────────────────────────────────────▶ │ down │                  │ up │
+ *     └────┘                                         └──────┘ ◀─────────────── └────┘
+ *                                      after retryDelay (doubling to            probe failed
+ *                                      maxRetryDelay, jittered): one probe      (delay doubles)
+ *
+ * A failure is a connection error (refused, reset, hung, protocol error) or a written request that
+ * reached its deadline. Failures are consecutive while the server answers nothing in between: any
+ * read on the connection since the last failure starts the count again.
+ *
+ * While down, the server takes no request: the router fails its keys fast or moves them to the next
+ * owner (ejection). The probe is a `mn` round trip sent on a timer (an ejected server gets no
+ * traffic to probe with), so a down server costs callers nothing.
+ */
+import { Connection, type ConnectionOptions } from "../connection/connection.js";
+import { ConnectionError, TimeoutError } from "../errors.js";
+import type { ReplyHandler } from "../protocol/request.js";
+import { Op, Request } from "../protocol/request.js";
+import { labelOf, type ServerAddress } from "../util/servers.js";
+
+/** Health settings (resolved by the client). */
+export interface HealthOptions {
+  failureThreshold: number;
+  retryDelay: number;
+  maxRetryDelay: number;
+}
+
+/** Health transitions, for the router. */
+export interface ServerEvents {
+  onDown(server: Server, error: Error): void;
+  onUp(server: Server): void;
+}
+
+export type ServerState = "up" | "down" | "probing";
+
+const PROBE: ReplyHandler = {
+  onReply(req, reply) {
+    req.succeed(reply.name());
+    return true;
+  },
+};
+
+export class Server {
+  readonly label: string;
+  readonly address: ServerAddress;
+  readonly connection: Connection;
+  state: ServerState = "up";
+  /** Consecutive failures. */
+  failures = 0;
+  /** When the next probe is due (performance.now() clock), while down. */
+  nextProbeAt = 0;
+  /** Last error that counted as a failure. */
+  lastError: Error | undefined;
+  readonly #health: HealthOptions;
+  readonly #events: ServerEvents;
+  readonly #probeTimeout: number;
+  #delay: number;
+  #readsAtFailure = -1;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(
+    address: ServerAddress,
+    connection: Omit<ConnectionOptions, "host" | "port">,
+    health: HealthOptions,
+    events: ServerEvents,
+  ) {
+    this.address = address;
+    this.label = labelOf(address);
+    this.#health = health;
+    this.#events = events;
+    this.#delay = health.retryDelay;
+    this.#probeTimeout = connection.connectTimeout;
+    this.connection = new Connection(
+      { ...connection, host: address.host, port: address.port },
+      {
+        onClose: (_c, err) => {
+          if (err !== undefined) this.#failure(err);
+        },
+        onTimeout: () =>
+          this.#failure(new TimeoutError(`${this.label} did not answer in time`, { server: this.label })),
+      },
+    );
+  }
+
+  /** Milliseconds until the next probe, while down (0 when up). */
+  get nextProbeIn(): number {
+    return this.state === "up" ? 0 : Math.max(0, Math.round(this.nextProbeAt - performance.now()));
+  }
+
+  /** Stops probing and closes the connection after what is under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#clearTimer();
+    await this.connection.close();
+  }
+
+  #failure(err: Error): void {
+    if (this.#closed || this.state !== "up") return;
+    const reads = this.connection.reads;
+    if (reads !== this.#readsAtFailure) {
+      // The server answered something since the last failure: this one starts a new run.
+      this.failures = 0;
+    }
+    this.#readsAtFailure = reads;
+    this.failures++;
+    this.lastError = err;
+    const refused = (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
+    if (refused || this.failures >= this.#health.failureThreshold) this.#down(err);
+  }
+
+  #down(err: Error): void {
+    this.state = "down";
+    this.lastError = err;
+    const delay = this.#delay * (0.75 + Math.random() * 0.5);
+    this.#delay = Math.min(this.#delay * 2, this.#health.maxRetryDelay);
+    this.nextProbeAt = performance.now() + delay;
+    this.#clearTimer();
+    this.#timer = setTimeout(() => this.#probe(), delay);
+    this.#timer.unref();
+    this.#events.onDown(this, err);
+  }
+
+  #probe(): void {
+    this.#timer = null;
+    if (this.#closed) return;
+    this.state = "probing";
+    const req = new Request(Op.Noop, PROBE, this.#probeTimeout);
+    this.connection.send(req);
+    req.promise.then(
+      () => {
+        if (this.#closed) return;
+        this.state = "up";
+        this.failures = 0;
+        this.#readsAtFailure = -1;
+        this.#delay = this.#health.retryDelay;
+        this.#events.onUp(this);
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        this.#down(err instanceof Error ? err : new ConnectionError(String(err), { server: this.label }));
+      },
+    );
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+}

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import {
+  Client,
+  type ClientOptions,
+  ConnectionError,
+  HashRing,
+  ServerUnavailableError,
+  TimeoutError,
+} from "../../src/index.ts";
+import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+
+/** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
+const MARGIN = 400;
+
+let servers: MemcachedServer[] = [];
+let labels: string[] = [];
+const clients: Client[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown) => unhandled.push(e);
+
+function client(o: Partial<ClientOptions> = {}): Client {
+  const c = new Client({ servers: labels, timeout: 500, ...o });
+  clients.push(c);
+  return c;
+}
+
+/** A client for one server only: to look at what is really stored where. */
+function direct(label: string): Client {
+  const c = new Client({ servers: [label], timeout: 1000 });
+  clients.push(c);
+  return c;
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > until) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
+
+before(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  servers = await Promise.all([startMemcached(), startMemcached(), startMemcached()]);
+  labels = servers.map((s) => s.label);
+});
+afterEach(async () => {
+  for (const s of servers) s.resume();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+after(async () => {
+  await Promise.all(servers.map((s) => s.kill()));
+  process.off("unhandledRejection", onUnhandled);
+  assert.deepEqual(unhandled, [], "no unhandled rejection in this file");
+});
+
+describe("cluster: routing", () => {
+  it("each key is stored on the server libmemcached's ketama picks", async () => {
+    const mc = client();
+    const ring = new HashRing(labels);
+    const keys = Array.from({ length: 300 }, (_, i) => `route:${i}`);
+    for (const k of keys) assert.equal(await mc.set(k, k), true);
+    const byServer = new Map(labels.map((l) => [l, direct(l)]));
+    const counts = new Map<string, number>();
+    for (const k of keys) {
+      const owner = ring.serverFor(k);
+      counts.set(owner, (counts.get(owner) ?? 0) + 1);
+      for (const [label, d] of byServer) {
+        assert.equal(await d.get(k), label === owner ? k : undefined, `${k} on ${label}`);
+      }
+    }
+    for (const l of labels) assert.ok((counts.get(l) ?? 0) > 30, `keys spread over ${l}`);
+  });
+
+  it("getMany, setMany and deleteMany split per server and merge back in order", async () => {
+    const mc = client();
+    const keys = Array.from({ length: 200 }, (_, i) => `multi:${i}`);
+    assert.deepEqual(
+      await mc.setMany(keys.map((k, i) => [k, i] as const)),
+      keys.map(() => true),
+    );
+    const got = await mc.getMany([...keys, "multi:none"]);
+    assert.equal(got.size, 200);
+    for (const [i, k] of keys.entries()) assert.equal(got.get(k), i);
+    const del = await mc.deleteMany([keys[0]!, "multi:none", keys[199]!]);
+    assert.deepEqual(del, [true, false, true]);
+  });
+
+  it("hashKey co-locates keys on one server", async () => {
+    const mc = client();
+    const ring = new HashRing(labels);
+    const owner = ring.serverFor("user:7");
+    await mc.setMany(
+      [
+        ["user:7:name", "Ada"],
+        ["user:7:mail", "ada@example.org"],
+      ],
+      { hashKey: "user:7" },
+    );
+    const d = direct(owner);
+    assert.equal(await d.get("user:7:name"), "Ada");
+    assert.equal(await d.get("user:7:mail"), "ada@example.org");
+    assert.equal(await mc.get("user:7:name", { hashKey: "user:7" }), "Ada");
+  });
+
+  it("stats and version of every server; flush of all", async () => {
+    const mc = client();
+    assert.deepEqual(Object.keys(await mc.version()).sort(), [...labels].sort());
+    assert.deepEqual(Object.keys(await mc.stats()).sort(), [...labels].sort());
+    await mc.set("flushme", 1);
+    await mc.flush();
+    assert.equal(await mc.get("flushme"), undefined);
+    assert.equal(mc.health().servers.length, 3);
+  });
+});
+
+describe("cluster: failures", () => {
+  it("kill -9 under load, eject: no caller waits past its deadline; keys move; the server is probed back in", async () => {
+    const mc = client({
+      timeout: 300,
+      failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 200 },
+    });
+    const events: string[] = [];
+    mc.on("serverDown", (e: { server: string }) => events.push(`down ${e.server}`));
+    mc.on("serverUp", (e: { server: string }) => events.push(`up ${e.server}`));
+    const victim = servers[1]!;
+    const keys = Array.from({ length: 100 }, (_, i) => `kill:${i}`);
+    await mc.setMany(keys.map((k) => [k, k] as const));
+
+    let worst = 0;
+    let ok = 0;
+    let failed = 0;
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 20 }, async (_, w) => {
+        for (let i = w; !stop; i += 20) {
+          const t = performance.now();
+          try {
+            await mc.get(keys[i % keys.length]!);
+            ok++;
+          } catch (e) {
+            assert.ok(e instanceof ConnectionError || e instanceof TimeoutError, String(e));
+            failed++;
+          }
+          worst = Math.max(worst, performance.now() - t);
+        }
+      }),
+    );
+    await sleep(100);
+    await victim.kill();
+    await waitFor(() => events.includes(`down ${victim.label}`), 3000);
+    const healthDown = mc.health().servers.find((s) => s.label === victim.label)!;
+    assert.notEqual(healthDown.state, "up");
+    // With the victim ejected, every key is served (cold on its new owner): nothing fails.
+    const before = failed;
+    await sleep(200);
+    assert.equal(failed, before, "no failures once the dead server is out of the ring");
+    await victim.restart();
+    await waitFor(() => events.includes(`up ${victim.label}`), 5000);
+    stop = true;
+    await load;
+    assert.ok(worst < 300 + MARGIN, `worst latency ${worst.toFixed(0)} ms against a 300 ms deadline`);
+    assert.ok(ok > 500, `${ok} reads served`);
+    // Back in the ring: its keys route to it again.
+    const ring = new HashRing(labels);
+    const mine = keys.find((k) => ring.serverFor(k) === victim.label)!;
+    await mc.set(mine, "back");
+    assert.equal(await direct(victim.label).get(mine), "back");
+  });
+
+  it("eject: false — a down server's keys fail fast with ServerUnavailableError, or miss with failOpen", async () => {
+    const victim = servers[2]!;
+    const ring = new HashRing(labels);
+    const mine = Array.from({ length: 50 }, (_, i) => `noeject:${i}`).find(
+      (k) => ring.serverFor(k) === victim.label,
+    )!;
+    const mc = client({ timeout: 2000, failover: { eject: false, retryDelay: 10_000 } });
+    const open = client({ timeout: 2000, failOpen: true, failover: { eject: false, retryDelay: 10_000 } });
+    await mc.set(mine, "v");
+    await victim.kill();
+    await assert.rejects(mc.get(mine), ConnectionError); // the refused connection marks it down at once
+    const t0 = performance.now();
+    await assert.rejects(mc.get(mine), ServerUnavailableError);
+    await assert.rejects(mc.set(mine, "x"), ServerUnavailableError);
+    assert.ok(performance.now() - t0 < 100, "fail fast: no waiting");
+    await open.get(mine).catch(() => undefined); // marks it down in this client
+    assert.equal(await open.get(mine), undefined, "failOpen: a miss");
+    assert.deepEqual(await open.getMany([mine]), new Map());
+    await victim.restart();
+  });
+
+  it("a SIGSTOPped server is marked down after failureThreshold timeouts and comes back after SIGCONT", async () => {
+    const victim = servers[0]!;
+    const ring = new HashRing(labels);
+    const mine = Array.from({ length: 50 }, (_, i) => `stop:${i}`).find(
+      (k) => ring.serverFor(k) === victim.label,
+    )!;
+    const mc = client({
+      timeout: 150,
+      failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 100 },
+    });
+    await mc.set(mine, "v");
+    await victim.pause();
+    for (let i = 0; i < 2; i++)
+      await assert.rejects(mc.get(mine), (e) => e instanceof TimeoutError || e instanceof ConnectionError);
+    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
+    assert.equal(await mc.get(mine), undefined, "ejected: its key now goes to the next owner (a miss)");
+    victim.resume();
+    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
+    assert.equal(await mc.get(mine), "v", "back in the ring with its data");
+  });
+});
