@@ -164,7 +164,7 @@ export class Client extends EventEmitter {
         keepAlive: o.keepAlive,
       },
       o.failover,
-      { eject: o.failover.eject },
+      { eject: o.failover.eject, replicas: o.replicas, retries: o.retries },
       {
         serverDown: (label, error) => this.emit("serverDown", { server: label, error }),
         serverUp: (label) => this.emit("serverUp", { server: label }),
@@ -227,12 +227,14 @@ export class Client extends EventEmitter {
     list: readonly Key[],
     options: CallOptions | undefined,
     make: (keys: Key[], indices: number[]) => Request,
+    replica = 0,
   ): Promise<{ result: unknown; indices: number[] }>[] {
+    const router = this.#router;
     const hashKey = options?.hashKey;
     const groups =
-      hashKey !== undefined || this.#router.servers.length === 1
-        ? new Map([[this.#router.route(hashKey ?? list[0]!), list.map((_, i) => i)]])
-        : this.#router.group(list);
+      hashKey !== undefined || router.servers.length === 1
+        ? new Map([[router.replicaOf(hashKey ?? list[0]!, replica), list.map((_, i) => i)]])
+        : router.group(list, replica);
     const built: [Server | undefined, Request, number[]][] = [];
     try {
       for (const [server, indices] of groups) {
@@ -250,7 +252,20 @@ export class Client extends EventEmitter {
       return [Promise.reject(err)];
     }
     return built.map(([server, req, indices]) =>
-      this.#sendTo(server, req).then((result) => ({ result, indices })),
+      this.#sendTo(server, req).then(
+        (result) => ({ result, indices }),
+        (err: unknown) => {
+          // A batch read whose server failed: ask the next replica for those keys.
+          if (!(err instanceof ConnectionError) || !isRead(req.op) || replica + 1 >= router.replicas)
+            throw err;
+          const sub = indices.map((i) => list[i]!);
+          return Promise.all(this.#perServer(sub, options, make, replica + 1)).then((parts) => {
+            const merged = new Map<unknown, unknown>(req.result as Map<unknown, unknown>);
+            for (const p of parts) for (const [k, v] of p.result as Map<unknown, unknown>) merged.set(k, v);
+            return { result: merged, indices };
+          });
+        },
+      ),
     );
   }
 
@@ -326,21 +341,34 @@ export class Client extends EventEmitter {
       flags[i] = this.#codec.flags;
     }
     const keys = list.map((e) => e[0]);
-    return this.#mergeBooleans(
-      list.length,
-      this.#perServer(keys, options, (sub, indices) => {
-        const req = this.#request(Op.StoreMany, WRITE_MANY, options);
-        req.ttl = t;
-        const batch = this.#batch(sub);
-        batch.values = indices.map((i) => values[i]!);
-        batch.valueLengths = indices.map((i) => lengths[i]!);
-        batch.valueFlags = indices.map((i) => flags[i]!);
-        req.batch = batch;
-        req.result = new Array<boolean>(sub.length).fill(true);
-        this.#forgetBatch(batch);
-        return req;
-      }),
-    );
+    return this.#replicatedBatch(list.length, keys, options, (sub, indices) => {
+      const req = this.#request(Op.StoreMany, WRITE_MANY, options);
+      req.ttl = t;
+      const batch = this.#batch(sub);
+      batch.values = indices.map((i) => values[i]!);
+      batch.valueLengths = indices.map((i) => lengths[i]!);
+      batch.valueFlags = indices.map((i) => flags[i]!);
+      req.batch = batch;
+      req.result = new Array<boolean>(sub.length).fill(true);
+      this.#forgetBatch(batch);
+      return req;
+    });
+  }
+
+  /**
+   * A batch write (setMany, deleteMany) to every replica: the owners' answers are the result; the
+   * other copies are best effort (their failures do not fail the call).
+   */
+  #replicatedBatch(
+    n: number,
+    keys: readonly Key[],
+    options: CallOptions | undefined,
+    make: (keys: Key[], indices: number[]) => Request,
+  ): Promise<boolean[]> {
+    for (let r = 1; r < this.#router.replicas && options?.hashKey === undefined; r++) {
+      for (const p of this.#perServer(keys, options, make, r)) p.catch(ignore);
+    }
+    return this.#mergeBooleans(n, this.#perServer(keys, options, make));
   }
 
   /** Puts per-server boolean results back in the caller's order. */
@@ -362,16 +390,13 @@ export class Client extends EventEmitter {
   async deleteMany(keys: Iterable<Key>, options?: CallOptions): Promise<boolean[]> {
     const list = Array.from(keys);
     if (list.length === 0) return [];
-    return this.#mergeBooleans(
-      list.length,
-      this.#perServer(list, options, (sub) => {
-        const req = this.#request(Op.DeleteMany, WRITE_MANY, options);
-        req.batch = this.#batch(sub);
-        req.result = new Array<boolean>(sub.length).fill(true);
-        this.#forgetBatch(req.batch);
-        return req;
-      }),
-    );
+    return this.#replicatedBatch(list.length, list, options, (sub) => {
+      const req = this.#request(Op.DeleteMany, WRITE_MANY, options);
+      req.batch = this.#batch(sub);
+      req.result = new Array<boolean>(sub.length).fill(true);
+      this.#forgetBatch(req.batch);
+      return req;
+    });
   }
 
   // ── stale-while-revalidate ──────────────────────────────────────────────────
@@ -772,9 +797,47 @@ export class Client extends EventEmitter {
     return new Batch(tokens, b64, userKeys);
   }
 
-  /** Sends `req` to the owner of `hashKey`. */
+  /**
+   * Sends a single-key request: to the owner of `hashKey`; with replicas, a read to the first replica
+   * that is up and a write to all of them. The router's policy retries and fails it over on connection
+   * errors (see {@link Router.onFail}).
+   */
   #send(req: Request, hashKey: Key): Promise<unknown> {
-    return this.#sendTo(this.#router.route(hashKey), req);
+    const router = this.#router;
+    req.hashKey = hashKey;
+    req.policy = router;
+    if (retryable(req)) req.retries = this.#o.retries.attempts;
+    if (router.replicas === 1) return this.#sendTo(router.route(hashKey), req);
+    if (isRead(req.op)) {
+      req.split = router.replicas; // each replica gets its share of the deadline before the next is tried
+      return this.#sendTo(router.routeRead(hashKey), req);
+    }
+    return this.#sendWrite(req, hashKey);
+  }
+
+  /**
+   * A write to every replica of `hashKey` in parallel. Resolves with the first replica's answer that
+   * arrived (owner first), rejects only when every replica failed. CAS tokens belong to one server, so
+   * `cas` runs on the owner and, once it succeeds, its value is copied to the others with a plain set.
+   */
+  async #sendWrite(req: Request, hashKey: Key): Promise<unknown> {
+    const owners = this.#router.replicasOf(hashKey);
+    if (owners.length <= 1) return this.#sendTo(owners[0], req);
+    if (req.op === Op.Store && req.cas !== null) {
+      const copies = owners.slice(1).map(() => {
+        const c = req.clone();
+        c.cas = null;
+        return c;
+      });
+      const ok = await this.#sendTo(owners[0], req);
+      if (ok === true) for (const [i, c] of copies.entries()) this.#sendTo(owners[i + 1], c).catch(ignore);
+      else for (const c of copies) c.fail(new InvalidArgumentError("not sent: the owner refused the cas"));
+      return ok;
+    }
+    const reqs = owners.map((_, i) => (i === 0 ? req : req.clone()));
+    const settled = await Promise.allSettled(owners.map((s, i) => this.#sendTo(s, reqs[i]!)));
+    for (const r of settled) if (r.status === "fulfilled") return r.value;
+    throw (settled[0] as PromiseRejectedResult).reason;
   }
 
   /**
@@ -785,6 +848,7 @@ export class Client extends EventEmitter {
   #sendTo(server: Server | undefined, req: Request): Promise<unknown> {
     const failOpen = this.#o.failOpen && isRead(req.op);
     if (server !== undefined && server.state === "up") {
+      req.server = server;
       server.connection.send(req);
       if (!failOpen) return req.promise;
       return req.promise.catch((err: unknown) => {
@@ -845,6 +909,24 @@ function seconds(name: string, v: number | undefined, dflt: number, min: number)
   if (!(Number.isInteger(v) && v >= min))
     throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
   return v;
+}
+
+/** Commands that may be sent again after a connection failure (DESIGN §6): never incr/decr/append/prepend/add/replace/cas. */
+function retryable(req: Request): boolean {
+  switch (req.op) {
+    case Op.Get:
+    case Op.Gets:
+    case Op.GetAndTouch:
+    case Op.Touch:
+    case Op.Delete:
+    case Op.Fetch:
+    case Op.Invalidate:
+      return true;
+    case Op.Store:
+      return req.mode === 0 && req.cas === null;
+    default:
+      return false;
+  }
 }
 
 /** Commands whose miss is a valid answer, for `failOpen`. */

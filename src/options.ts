@@ -41,6 +41,17 @@ export interface ClientOptions {
   failover?: FailoverOptions;
   /** Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Default false. */
   failOpen?: boolean;
+  /**
+   * Copies of each key (1 = no replication). Writes go to the key's `replicas` servers on the ring in
+   * parallel; reads go to the first one that is up and fail over down the list within the deadline.
+   */
+  replicas?: number;
+  /**
+   * Retries of idempotent commands (get, gets, getAndTouch, touch, delete, set, fetch, invalidate) after
+   * a connection failure, with exponential backoff, inside the caller's deadline. Never incr, decr,
+   * append, prepend, add, replace or cas. Default `{ attempts: 2, baseDelay: 5, maxDelay: 50 }`.
+   */
+  retries?: { attempts?: number; baseDelay?: number; maxDelay?: number };
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean;
   /**
@@ -81,6 +92,8 @@ export interface ResolvedOptions {
   codec: Codec | null;
   failover: Required<FailoverOptions>;
   failOpen: boolean;
+  replicas: number;
+  retries: { attempts: number; baseDelay: number; maxDelay: number };
   keepAlive: boolean;
   localCache: LocalCacheOptions | null;
 }
@@ -107,6 +120,12 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     codec: o.codec ?? null,
     failover: failover(o.failover ?? {}),
     failOpen: o.failOpen ?? false,
+    replicas: positiveInt("replicas", o.replicas, 1),
+    retries: Object.freeze({
+      attempts: o.retries?.attempts === 0 ? 0 : positiveInt("retries.attempts", o.retries?.attempts, 2),
+      baseDelay: positive("retries.baseDelay", o.retries?.baseDelay, 5),
+      maxDelay: positive("retries.maxDelay", o.retries?.maxDelay, 50),
+    }),
     keepAlive: o.keepAlive ?? true,
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
   };

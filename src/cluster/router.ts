@@ -7,6 +7,8 @@
  * servers, so placement stays exactly libmemcached's for that set.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
+import { ConnectionError, ServerUnavailableError, TimeoutError } from "../errors.js";
+import { type FailurePolicy, Op, QUEUED, type Request, SETTLED } from "../protocol/request.js";
 import type { ServerAddress } from "../util/servers.js";
 import { HashRing } from "./ketama.js";
 import { type HealthOptions, Server } from "./server.js";
@@ -14,6 +16,17 @@ import { type HealthOptions, Server } from "./server.js";
 /** Router settings (resolved by the client). */
 export interface RouterOptions {
   eject: boolean;
+  /** Copies of each key: writes go to `replicas` servers, reads fail over down that list. */
+  replicas: number;
+  /** Retries of idempotent commands after a connection failure, with backoff, inside the deadline. */
+  retries: RetryOptions;
+}
+
+/** Retry settings. */
+export interface RetryOptions {
+  attempts: number;
+  baseDelay: number;
+  maxDelay: number;
 }
 
 /** Health transitions the client turns into events. */
@@ -22,10 +35,18 @@ export interface RouterEvents {
   serverUp(label: string): void;
 }
 
-export class Router {
+/** Reads: a miss is an answer, so they may be served by any replica. */
+function isRead(op: Op): boolean {
+  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany || op === Op.Fetch;
+}
+
+export class Router implements FailurePolicy {
   /** Every configured server, in configuration order. */
   readonly servers: readonly Server[];
   readonly #eject: boolean;
+  readonly #replicas: number;
+  readonly #retry: RetryOptions;
+  #closed = false;
   readonly #events: RouterEvents;
   /** The only server, when exactly one is configured (no hashing then). */
   readonly #single: Server | null;
@@ -41,6 +62,8 @@ export class Router {
     events: RouterEvents,
   ) {
     this.#eject = options.eject;
+    this.#replicas = Math.min(options.replicas, addresses.length);
+    this.#retry = options.retries;
     this.#events = events;
     const handlers = {
       onDown: (s: Server, err: Error) => {
@@ -76,11 +99,126 @@ export class Router {
     return this.#onRing.get(this.#ring.serverFor(hashKey));
   }
 
-  /** Groups key indices by owning server (`undefined`: no server can take them). */
-  group(hashKeys: readonly (string | Buffer)[]): Map<Server | undefined, number[]> {
+  /** Copies of each key (capped at the number of servers). */
+  get replicas(): number {
+    return this.#replicas;
+  }
+
+  /**
+   * The server a read of `hashKey` goes to: its owner when up, else the first replica that is up
+   * (`undefined` when none is). With one copy per key, the owner whatever its state.
+   */
+  routeRead(hashKey: string | Buffer): Server | undefined {
+    const owner = this.route(hashKey);
+    if (this.#replicas === 1 || (owner !== undefined && owner.state === "up")) return owner;
+    for (const s of this.replicasOf(hashKey)) if (s.state === "up") return s;
+    return owner;
+  }
+
+  /** The `replicas` servers that hold `hashKey`, owner first (replica order: clockwise on the ring). */
+  replicasOf(hashKey: string | Buffer): Server[] {
+    if (this.#single !== null) return [this.#single];
+    if (this.#onRing.size === 0) return [];
+    return this.#ring.serversFor(hashKey, this.#replicas).map((l) => this.#onRing.get(l)!);
+  }
+
+  /**
+   * Failure policy of every request: a read that failed on a connection error moves at once to the
+   * next replica; an idempotent command (`req.retries` > 0) is sent again after a backoff. Both only
+   * while the caller's deadline leaves time, and the request keeps its promise and deadline.
+   */
+  onFail(req: Request, error: unknown): boolean {
+    if (this.#closed) return false;
+    const now = performance.now();
+    if (error instanceof TimeoutError) return this.#timeoutFailover(req, now);
+    if (!(error instanceof ConnectionError)) return false;
+    if (req.finalDeadline !== 0 && now >= req.finalDeadline) return false;
+    // The first attempt's share of the deadline no longer applies: the rest of the time is this one's.
+    req.deadline = req.finalDeadline;
+    if (this.#replicas > 1 && isRead(req.op) && req.replica + 1 < this.#replicas) {
+      const next = this.#nextReplica(req);
+      if (next !== undefined) {
+        req.replica++;
+        this.#resend(req, next);
+        return true;
+      }
+    }
+    if (req.retries <= 0) return false;
+    const used = this.#retry.attempts - req.retries;
+    req.retries--;
+    const delay =
+      Math.min(this.#retry.maxDelay, this.#retry.baseDelay * 2 ** used) * (0.5 + Math.random() * 0.5);
+    if (req.deadline !== 0 && now + delay >= req.deadline) return false;
+    req.state = QUEUED;
+    setTimeout(() => this.#retryNow(req, error), delay);
+    return true;
+  }
+
+  /**
+   * A read that used up its share of the deadline on one replica (a hung server) goes on, as a clone,
+   * on the next replica that is up with the rest of the caller's time.
+   */
+  #timeoutFailover(req: Request, now: number): boolean {
+    if (req.split === 1 || !isRead(req.op) || now >= req.finalDeadline || req.replica + 1 >= this.#replicas) {
+      return false;
+    }
+    const server = this.#nextReplica(req);
+    if (server === undefined) return false;
+    const next = req.clone();
+    next.replica = req.replica + 1;
+    next.deadline = req.finalDeadline;
+    next.finalDeadline = req.finalDeadline;
+    next.server = server;
+    req.handOver(next);
+    server.connection.send(next);
+    return true;
+  }
+
+  /**
+   * The replica to try after the one `req` failed on: the first server of the key's *current* replica
+   * list that is up and is not that one (the list may have changed since: ejection moves keys to the
+   * replica that holds them).
+   */
+  #nextReplica(req: Request): Server | undefined {
+    for (const s of this.replicasOf(req.hashKey)) if (s !== req.server && s.state === "up") return s;
+    return undefined;
+  }
+
+  #retryNow(req: Request, error: unknown): void {
+    if (req.state === SETTLED) return; // aborted meanwhile
+    const server = isRead(req.op) ? this.routeRead(req.hashKey) : this.route(req.hashKey);
+    if (server !== undefined && server.state === "up" && !this.#closed) this.#resend(req, server);
+    else {
+      req.retries = 0;
+      req.fail(
+        server === undefined
+          ? error
+          : new ServerUnavailableError(`${server.label} is down`, { server: server.label, cause: error }),
+      );
+    }
+  }
+
+  #resend(req: Request, server: Server): void {
+    req.state = QUEUED;
+    req.server = server;
+    if (req.batch !== null) {
+      req.batch.next = 0;
+      req.batch.error = null;
+    }
+    server.connection.send(req);
+  }
+
+  /** The `replica`-th server holding `hashKey` (0 = its owner; for reads, the first one up). */
+  replicaOf(hashKey: string | Buffer, replica: number): Server | undefined {
+    if (replica === 0) return this.#replicas === 1 ? this.route(hashKey) : this.routeRead(hashKey);
+    return this.replicasOf(hashKey)[replica];
+  }
+
+  /** Groups key indices by their `replica`-th server (`undefined`: no server can take them). */
+  group(hashKeys: readonly (string | Buffer)[], replica = 0): Map<Server | undefined, number[]> {
     const groups = new Map<Server | undefined, number[]>();
     for (let i = 0; i < hashKeys.length; i++) {
-      const s = this.route(hashKeys[i]!);
+      const s = this.replicaOf(hashKeys[i]!, replica);
       const g = groups.get(s);
       if (g === undefined) groups.set(s, [i]);
       else g.push(i);
@@ -89,6 +227,7 @@ export class Router {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all(this.servers.map((s) => s.close()));
   }
 

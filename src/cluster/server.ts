@@ -10,14 +10,15 @@
  *
  * A failure is a connection error (refused, reset, hung, protocol error) or a written request that
  * reached its deadline. Failures are consecutive while the server answers nothing in between: any
- * read on the connection since the last failure starts the count again.
+ * read on the connection since the last failure starts the count again. A stalled connection counts
+ * once: its requests' timeouts, not also the hang detector closing it right after.
  *
  * While down, the server takes no request: the router fails its keys fast or moves them to the next
  * owner (ejection). The probe is a `mn` round trip sent on a timer (an ejected server gets no
  * traffic to probe with), so a down server costs callers nothing.
  */
 import { Connection, type ConnectionOptions } from "../connection/connection.js";
-import { ConnectionError, TimeoutError } from "../errors.js";
+import { ConnectionError, SocketTimeoutError, TimeoutError } from "../errors.js";
 import type { ReplyHandler } from "../protocol/request.js";
 import { Op, Request } from "../protocol/request.js";
 import { labelOf, type ServerAddress } from "../util/servers.js";
@@ -60,6 +61,7 @@ export class Server {
   readonly #probeTimeout: number;
   #delay: number;
   #readsAtFailure = -1;
+  #lastWasTimeout = false;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -105,8 +107,13 @@ export class Server {
     if (reads !== this.#readsAtFailure) {
       // The server answered something since the last failure: this one starts a new run.
       this.failures = 0;
+      this.#lastWasTimeout = false;
+    } else if (err instanceof SocketTimeoutError && this.#lastWasTimeout) {
+      // The hang detector closing a connection whose requests just timed out: the same incident.
+      return;
     }
     this.#readsAtFailure = reads;
+    this.#lastWasTimeout = err instanceof TimeoutError;
     this.failures++;
     this.lastError = err;
     const refused = (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";

@@ -188,8 +188,14 @@ export class Connection implements Tickable {
         setImmediate(this.#flushBound);
       }
     }
-    const deadline = now + req.timeout;
-    req.deadline = deadline;
+    // A request sent again (retry, failover) keeps the deadline of the caller's call. A read shared
+    // over replicas gets its share of the time on this attempt (see Router.onFail).
+    let deadline = req.deadline;
+    if (deadline === 0) {
+      req.finalDeadline = now + req.timeout;
+      deadline = req.split === 1 ? req.finalDeadline : now + req.timeout / req.split;
+      req.deadline = deadline;
+    }
     this.#pending.push(req);
     if (deadline < this.#minDeadline) this.#minDeadline = deadline;
     if (!this.#registered) {
@@ -408,7 +414,8 @@ export class Connection implements Tickable {
     const err = error instanceof ConnectionError ? error : wrap(error, this.label);
     this.#teardown(err);
     this.#events.onClose?.(this, err);
-    if (this.#pending.length > 0 && !this.#closing) this.#connect();
+    // Failed requests may already have been sent again (retry policy), which reconnects by itself.
+    if (this.#pending.length > 0 && !this.#closing && this.#state === IDLE) this.#connect();
     else this.#maybeIdle();
   }
 

@@ -36,6 +36,15 @@ export enum Op {
   Invalidate = 15, // md <key> I T<staleTtl>
 }
 
+/**
+ * What to do with a request that failed, instead of rejecting it (retry, fail over). Shared by all
+ * requests of a client; set by the cluster layer, the only one that retries.
+ */
+export interface FailurePolicy {
+  /** Returns true when it takes the request over (it will be sent again); false to let it fail. */
+  onFail(req: Request, error: unknown): boolean;
+}
+
 /** Interprets the replies of one kind of request. Shared by all requests of that kind. */
 export interface ReplyHandler {
   /**
@@ -112,6 +121,22 @@ export class Request {
   initial: bigint | null = null;
   /** Fetch: `R<recache>` (recache when the remaining TTL is below it), -1 = not sent. */
   recache = -1;
+
+  // ── routing (cluster layer) ─────────────────────────────────────────────────
+  /** Key the request is routed by (its key, or the caller's `hashKey`). */
+  hashKey: string | Buffer = "";
+  /** Consulted before the request fails; null: no retry, no failover. */
+  policy: FailurePolicy | null = null;
+  /** Retries left for a connection failure (idempotent commands only). */
+  retries = 0;
+  /** Failovers to another replica so far (at most replicas − 1). */
+  replica = 0;
+  /** The server (cluster layer object) the request was last sent to, to fail over away from it. */
+  server: object | null = null;
+  /** The deadline is shared over this many replicas (reads with replicas): each attempt gets its share. */
+  split = 1;
+  /** The caller's deadline (`deadline` is this attempt's); set with `deadline`. */
+  finalDeadline = 0;
   /** Keys, values and progress of a batch (GetMany / StoreMany / DeleteMany), else null. */
   batch: Batch | null = null;
   /** Extra text argument (stats group, flush delay). */
@@ -144,13 +169,60 @@ export class Request {
     return true;
   }
 
-  /** Settles with an error. Returns false (and does nothing) when already settled. */
+  /**
+   * Settles with an error, unless the failure policy takes the request over to send it again.
+   * Returns false (and does nothing) when already settled or taken over.
+   */
   fail(error: unknown): boolean {
     if (this.state === SETTLED) return false;
+    if (this.policy?.onFail(this, error)) return false;
     this.state = SETTLED;
     if (this.signal !== null) this.#dropSignal();
     this.reject(error);
     return true;
+  }
+
+  /** A copy to send to another server (replicated writes): same command, its own promise and state. */
+  clone(): Request {
+    const c = new Request(this.op, this.handler, this.timeout);
+    c.deadline = this.deadline;
+    c.key = this.key;
+    c.base64 = this.base64;
+    c.value = this.value;
+    c.valueLength = this.valueLength;
+    c.clientFlags = this.clientFlags;
+    c.ttl = this.ttl;
+    c.mode = this.mode;
+    c.cas = this.cas;
+    c.delta = this.delta;
+    c.initial = this.initial;
+    c.recache = this.recache;
+    c.arg = this.arg;
+    c.context = this.context;
+    c.hashKey = this.hashKey;
+    c.policy = this.policy;
+    c.retries = this.retries;
+    if (this.batch !== null) {
+      const b = new Batch(this.batch.keys, this.batch.keysBase64, this.batch.userKeys);
+      b.values = this.batch.values;
+      b.valueLengths = this.batch.valueLengths;
+      b.valueFlags = this.batch.valueFlags;
+      c.batch = b;
+    }
+    if (Array.isArray(this.result)) c.result = new Array<boolean>(this.result.length).fill(true);
+    else if (this.result instanceof Map) c.result = new Map();
+    if (this.signal !== null) c.watch(this.signal);
+    return c;
+  }
+
+  /**
+   * Retires a request that timed out on one replica and goes on as `next` on another: it keeps its
+   * FIFO slot (so its late reply is dropped), and the caller's promise settles with `next`'s outcome.
+   */
+  handOver(next: Request): void {
+    this.state = SETTLED;
+    if (this.signal !== null) this.#dropSignal();
+    next.promise.then(this.resolve, this.reject);
   }
 
   /** Follows `signal`: when it aborts, the request fails with `AbortError` (see {@link Request.handleEvent}). */

@@ -23,8 +23,9 @@ const clients: Client[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
+/** Retries off: these tests look at what a connection failure does to the requests on it. */
 function client(o: Partial<ClientOptions> = {}): Client {
-  const c = new Client({ servers: [proxy.label], timeout: 1000, ...o });
+  const c = new Client({ servers: [proxy.label], timeout: 1000, retries: { attempts: 0 }, ...o });
   clients.push(c);
   return c;
 }
@@ -217,6 +218,30 @@ describe("faults", () => {
     } finally {
       await victim.kill();
     }
+  });
+
+  it("with retries (the default), idempotent reads survive a malformed or cut reply on a fresh connection", async () => {
+    const mc = client({ retries: { attempts: 2, baseDelay: 1, maxDelay: 5 } });
+    await direct.set("long2", "y".repeat(5000));
+    await mc.ping();
+    proxy.mode = "corrupt";
+    proxy.garbage = Buffer.from("VA nonsense\r\n");
+    assert.equal(await mc.get("a"), "value-a", "retried after the protocol error");
+    proxy.mode = "cut";
+    proxy.cutAfter = 100;
+    const got = await mc.get("long2");
+    assert.equal(got, "y".repeat(5000), "retried after the cut");
+  });
+
+  it("a non-idempotent command is never sent again after a connection failure", async () => {
+    const mc = client({ retries: { attempts: 2, baseDelay: 1, maxDelay: 5 } });
+    await direct.set("ctr", "10");
+    await mc.ping();
+    proxy.mode = "corrupt";
+    proxy.garbage = Buffer.from("VA nonsense\r\n");
+    await assert.rejects(mc.incr("ctr", 1n), ConnectionError);
+    // The incr reached the server once (the reply was what broke): it was not repeated.
+    assert.equal(await direct.get("ctr"), "11");
   });
 
   it("past maxQueue, requests fail at once with QueueFullError", async () => {

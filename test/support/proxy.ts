@@ -6,7 +6,8 @@
  * - `blackhole`: accept and read requests, never answer;
  * - `reset`: destroy client connections at once (new and existing);
  * - `delay`: forward replies after `delayMs`;
- * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut mid-value);
+ * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut
+ *   mid-value), then pass;
  * - `corrupt`: replace the next reply chunk with `garbage` bytes, then pass.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -118,7 +119,10 @@ export class FaultProxy {
         const n = Math.min(this.cutAfter, d.length);
         if (n > 0) client.write(d.subarray(0, n));
         this.cutAfter -= n;
-        if (this.cutAfter <= 0) close();
+        if (this.cutAfter <= 0) {
+          close();
+          this.mode = "pass"; // one cut, like one corruption
+        }
         return;
       }
       case "corrupt":

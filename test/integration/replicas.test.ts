@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it, type TestContext } from "node:test";
+import { Client, type ClientOptions, HashRing } from "../../src/index.ts";
+import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+
+/** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
+const MARGIN = 300;
+const DEADLINE = 200;
+
+let servers: MemcachedServer[] = [];
+let labels: string[] = [];
+const clients: Client[] = [];
+
+function client(o: Partial<ClientOptions> = {}): Client {
+  const c = new Client({ servers: labels, replicas: 2, timeout: DEADLINE, ...o });
+  clients.push(c);
+  return c;
+}
+
+before(async () => {
+  servers = await Promise.all([startMemcached(), startMemcached(), startMemcached()]);
+  labels = servers.map((s) => s.label);
+});
+afterEach(async () => {
+  for (const s of servers) s.resume();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+after(async () => {
+  await Promise.all(servers.map((s) => s.kill()));
+});
+
+/**
+ * Reads `keys` from 20 concurrent workers until `stop()`; every value must be its key's. Returns
+ * the counts and the worst latency.
+ */
+function readLoad(mc: Client, keys: string[]) {
+  const stats = { ok: 0, failed: 0, worst: 0, errors: new Map<string, number>() };
+  let stop = false;
+  const done = Promise.all(
+    Array.from({ length: 20 }, async (_, w) => {
+      for (let i = w; !stop; i += 20) {
+        const k = keys[i % keys.length]!;
+        const t = performance.now();
+        try {
+          const v = await mc.get(k);
+          assert.equal(v, k, "never another key's value, never a miss while a replica has it");
+          stats.ok++;
+        } catch (e) {
+          stats.failed++;
+          const name = (e as Error).name;
+          stats.errors.set(name, (stats.errors.get(name) ?? 0) + 1);
+        }
+        stats.worst = Math.max(stats.worst, performance.now() - t);
+      }
+    }),
+  );
+  return {
+    stats,
+    async end() {
+      stop = true;
+      await done;
+      return stats;
+    },
+  };
+}
+
+function report(
+  t: TestContext,
+  what: string,
+  s: { ok: number; failed: number; worst: number; errors: Map<string, number> },
+) {
+  const share = (100 * s.ok) / (s.ok + s.failed);
+  t.diagnostic(
+    `${what}: ${s.ok} of ${s.ok + s.failed} reads served (${share.toFixed(2)} %), worst latency ${s.worst.toFixed(1)} ms against a ${DEADLINE} ms deadline${s.failed > 0 ? `; errors ${JSON.stringify([...s.errors])}` : ""}`,
+  );
+}
+
+describe("replicas: 2 on 3 servers", () => {
+  it("a write lands on both of the key's servers on the ring, and only there", async () => {
+    const mc = client();
+    const ring = new HashRing(labels);
+    for (let i = 0; i < 30; i++) {
+      const k = `rep:${i}`;
+      assert.equal(await mc.set(k, k), true);
+      const owners = ring.serversFor(k, 2);
+      for (const l of labels) {
+        const d = new Client({ servers: [l] });
+        clients.push(d);
+        assert.equal(await d.get(k), owners.includes(l) ? k : undefined, `${k} on ${l}`);
+      }
+    }
+    assert.deepEqual(await mc.deleteMany(["rep:0", "rep:none"]), [true, false]);
+  });
+
+  it("kill -9 one server under load: every read is still served, within the deadline", async (t) => {
+    const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
+    const keys = Array.from({ length: 200 }, (_, i) => `kill2:${i}`);
+    assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+    const load = readLoad(mc, keys);
+    await sleep(200);
+    await servers[1]!.kill();
+    await sleep(800);
+    const s = await load.end();
+    report(t, "one of three killed", s);
+    assert.equal(s.failed, 0, "every read served by a replica");
+    assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
+    assert.ok(s.ok > 200);
+    await servers[1]!.restart();
+  });
+
+  it("SIGSTOP one server under load: every read is still served, within the deadline", async (t) => {
+    const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
+    const keys = Array.from({ length: 200 }, (_, i) => `stop2:${i}`);
+    assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+    const load = readLoad(mc, keys);
+    await sleep(200);
+    await servers[2]!.pause();
+    await sleep(800);
+    const s = await load.end();
+    servers[2]!.resume();
+    report(t, "one of three SIGSTOPped", s);
+    assert.equal(s.failed, 0, "every read served by a replica");
+    assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
+  });
+});
