@@ -112,6 +112,11 @@ export interface LocalCacheHealth {
   staleServed: number;
 }
 
+/** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
+const MAX_WRITE_FAILURES = 10_000;
+/** Keys per `md` batch when cleaning a returning server. */
+const INVALIDATE_BATCH = 500;
+
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
 const U64_MAX = (1n << 64n) - 1n;
@@ -131,9 +136,10 @@ const MODE_DECR = 0x44; // D
  * Keys are spread over `servers` with libmemcached-compatible ketama ({@link HashRing}); each server's
  * health is tracked and a down server costs callers no waiting (see `failover`).
  *
- * Events (never `error`): `serverDown` `{ server, error }`, `serverUp` `{ server }`, and `staleServed`
- * `{ key, error }` when the local cache answered with an expired entry because the server could not be
- * reached.
+ * Events (never `error`): `serverDown` `{ server, error }`, `serverUp` `{ server }`, `writeFailure`
+ * `{ server, key, error }` (a write did not reach that server: the key is deleted there before it serves
+ * again), and `staleServed` `{ key, error }` when the local cache answered with an expired entry because
+ * the server could not be reached.
  */
 export class Client extends EventEmitter {
   readonly #o: ResolvedOptions;
@@ -164,10 +170,17 @@ export class Client extends EventEmitter {
         keepAlive: o.keepAlive,
       },
       o.failover,
-      { eject: o.failover.eject, replicas: o.replicas, retries: o.retries },
+      {
+        eject: o.failover.eject,
+        replicas: o.replicas,
+        retries: o.retries,
+        maxWriteFailures: MAX_WRITE_FAILURES,
+      },
       {
         serverDown: (label, error) => this.emit("serverDown", { server: label, error }),
         serverUp: (label) => this.emit("serverUp", { server: label }),
+        writeFailure: (label, key, error) => this.emit("writeFailure", { server: label, key, error }),
+        invalidate: (server, keys) => this.#invalidateOn(server, keys),
       },
     );
   }
@@ -238,14 +251,17 @@ export class Client extends EventEmitter {
     const built: [Server | undefined, Request, number[]][] = [];
     try {
       for (const [server, indices] of groups) {
-        built.push([
-          server,
-          make(
-            indices.map((i) => list[i]!),
-            indices,
-          ),
+        const req = make(
+          indices.map((i) => list[i]!),
           indices,
-        ]);
+        );
+        if (req.op !== Op.GetMany) {
+          // Write batches: failures are remembered per server (the policy records them; no retries).
+          req.policy = router;
+          if (hashKey !== undefined) req.hashKey = hashKey;
+          router.noteWrite(req);
+        }
+        built.push([server, req, indices]);
       }
     } catch (err) {
       for (const [, req] of built) req.fail(err);
@@ -581,6 +597,23 @@ export class Client extends EventEmitter {
 
   // ── internals ───────────────────────────────────────────────────────────────
 
+  /**
+   * Deletes `keys` on `server`, which answers probes again, before it takes traffic: it may hold
+   * values older than writes it missed. Sent to its connection directly (the server is not up yet).
+   */
+  async #invalidateOn(server: Server, keys: { token: string; base64: boolean }[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += INVALIDATE_BATCH) {
+      const part = keys.slice(i, i + INVALIDATE_BATCH);
+      const tokens = part.map((k) => k.token);
+      const marks = part.some((k) => k.base64) ? part.map((k) => k.base64) : null;
+      const req = new Request(Op.DeleteMany, WRITE_MANY, this.#o.connectTimeout);
+      req.batch = new Batch(tokens, marks, tokens);
+      req.result = new Array<boolean>(part.length).fill(true);
+      server.connection.send(req);
+      await req.promise;
+    }
+  }
+
   /** The local cache's key for `key`: its wire token, marked when base64 (plain tokens have no spaces). */
   #localKey(key: Key): string {
     const token = this.#keys.encode(key);
@@ -807,6 +840,7 @@ export class Client extends EventEmitter {
     req.hashKey = hashKey;
     req.policy = router;
     if (retryable(req)) req.retries = this.#o.retries.attempts;
+    router.noteWrite(req); // a no-op unless a server is away (and for reads)
     if (router.replicas === 1) return this.#sendTo(router.route(hashKey), req);
     if (isRead(req.op)) {
       req.split = router.replicas; // each replica gets its share of the deadline before the next is tried
@@ -856,6 +890,7 @@ export class Client extends EventEmitter {
         throw err;
       });
     }
+    if (server !== undefined) req.server = server;
     if (failOpen) req.succeed(missOf(req));
     else if (server === undefined) req.fail(new NoServersError("no server is up to take the request"));
     else {

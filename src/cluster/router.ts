@@ -12,6 +12,7 @@ import { type FailurePolicy, Op, QUEUED, type Request, SETTLED } from "../protoc
 import type { ServerAddress } from "../util/servers.js";
 import { HashRing } from "./ketama.js";
 import { type HealthOptions, Server } from "./server.js";
+import { type StaleKey, WriteFailures } from "./write-failures.js";
 
 /** Router settings (resolved by the client). */
 export interface RouterOptions {
@@ -20,6 +21,8 @@ export interface RouterOptions {
   replicas: number;
   /** Retries of idempotent commands after a connection failure, with backoff, inside the deadline. */
   retries: RetryOptions;
+  /** Most keys remembered per server for write-failure tracking. */
+  maxWriteFailures: number;
 }
 
 /** Retry settings. */
@@ -29,10 +32,26 @@ export interface RetryOptions {
   maxDelay: number;
 }
 
-/** Health transitions the client turns into events. */
+/** Health transitions the client turns into events, and the clean-up of a returning server. */
 export interface RouterEvents {
   serverDown(label: string, error: Error): void;
   serverUp(label: string): void;
+  /** A write for `key` (wire token) did not reach `server`: it is remembered. */
+  writeFailure(server: string, key: string, error: unknown): void;
+  /** Deletes `keys` on `server` (which answers again) before it takes traffic; rejects to keep it down. */
+  invalidate(server: Server, keys: StaleKey[]): Promise<void>;
+}
+
+/** Writes: a server that misses one may later serve an older value. */
+function isWrite(op: Op): boolean {
+  return (
+    op === Op.Store ||
+    op === Op.Delete ||
+    op === Op.Arith ||
+    op === Op.Invalidate ||
+    op === Op.StoreMany ||
+    op === Op.DeleteMany
+  );
 }
 
 /** Reads: a miss is an answer, so they may be served by any replica. */
@@ -53,6 +72,12 @@ export class Router implements FailurePolicy {
   #ring: HashRing;
   /** Servers on the ring, by label. */
   #onRing = new Map<string, Server>();
+  /** Every configured server: where each key lives when all are up (its "home"). */
+  readonly #full: HashRing;
+  readonly #byLabel: Map<string, Server>;
+  /** Servers not up. */
+  #away = 0;
+  readonly #stale: WriteFailures;
 
   constructor(
     addresses: ServerAddress[],
@@ -65,12 +90,26 @@ export class Router implements FailurePolicy {
     this.#replicas = Math.min(options.replicas, addresses.length);
     this.#retry = options.retries;
     this.#events = events;
+    this.#stale = new WriteFailures(options.maxWriteFailures);
     const handlers = {
       onDown: (s: Server, err: Error) => {
+        this.#countAway();
         if (this.#eject) this.#rebuild();
         this.#events.serverDown(s.label, err);
       },
+      // Before a returning server takes traffic, delete on it every key it may hold an old value of.
+      beforeUp: async (s: Server) => {
+        const keys = this.#stale.take(s.label);
+        if (keys.length === 0) return;
+        try {
+          await this.#events.invalidate(s, keys);
+        } catch (err) {
+          for (const k of keys) this.#stale.record(s.label, k.token, k.base64);
+          throw err;
+        }
+      },
       onUp: (s: Server) => {
+        this.#countAway();
         if (this.#eject) this.#rebuild();
         this.#events.serverUp(s.label);
       },
@@ -85,6 +124,8 @@ export class Router implements FailurePolicy {
     }
     this.servers = servers;
     this.#single = this.servers.length === 1 ? this.servers[0]! : null;
+    this.#byLabel = new Map(servers.map((s) => [s.label, s]));
+    this.#full = new HashRing(servers.map((s) => s.address));
     this.#ring = new HashRing();
     this.#rebuild();
   }
@@ -97,6 +138,38 @@ export class Router implements FailurePolicy {
     if (this.#single !== null) return this.#single;
     if (this.#onRing.size === 0) return undefined;
     return this.#onRing.get(this.#ring.serverFor(hashKey));
+  }
+
+  /** Keys remembered as possibly stale on `server` (write-failure tracking). */
+  staleKeys(server: string): number {
+    return this.#stale.count(server);
+  }
+
+  /**
+   * Called for every write while some server is away: the key's home servers (where it lives when all
+   * are up) that are not up will hold an older value when they return, so the key is remembered for them.
+   */
+  noteWrite(req: Request): void {
+    if (this.#away === 0 || !isWrite(req.op)) return;
+    const batch = req.batch;
+    if (batch === null) this.#noteHomes(req.hashKey, req.key, req.base64);
+    else {
+      for (let i = 0; i < batch.keys.length; i++) {
+        this.#noteHomes(batch.userKeys[i] as string | Buffer, batch.keys[i]!, batch.keysBase64?.[i] === true);
+      }
+    }
+  }
+
+  #noteHomes(hashKey: string | Buffer, token: string, base64: boolean): void {
+    for (const label of this.#full.serversFor(hashKey, this.#replicas)) {
+      const home = this.#byLabel.get(label)!;
+      if (home.state !== "up") this.#record(home.label, token, base64, home.lastError);
+    }
+  }
+
+  #record(server: string, token: string, base64: boolean, error: unknown): void {
+    this.#stale.record(server, token, base64);
+    this.#events.writeFailure(server, token, error);
   }
 
   /** Copies of each key (capped at the number of servers). */
@@ -129,13 +202,26 @@ export class Router implements FailurePolicy {
    */
   onFail(req: Request, error: unknown): boolean {
     if (this.#closed) return false;
+    // A write that failed or timed out may not have reached this server, which may now hold an older value.
+    if (
+      isWrite(req.op) &&
+      (error instanceof ConnectionError || error instanceof TimeoutError) &&
+      req.server instanceof Server
+    ) {
+      const label = req.server.label;
+      const batch = req.batch;
+      if (batch === null) this.#record(label, req.key, req.base64, error);
+      else
+        for (let i = 0; i < batch.keys.length; i++)
+          this.#record(label, batch.keys[i]!, batch.keysBase64?.[i] === true, error);
+    }
     const now = performance.now();
     if (error instanceof TimeoutError) return this.#timeoutFailover(req, now);
     if (!(error instanceof ConnectionError)) return false;
     if (req.finalDeadline !== 0 && now >= req.finalDeadline) return false;
     // The first attempt's share of the deadline no longer applies: the rest of the time is this one's.
     req.deadline = req.finalDeadline;
-    if (this.#replicas > 1 && isRead(req.op) && req.replica + 1 < this.#replicas) {
+    if (this.#replicas > 1 && isRead(req.op) && req.batch === null && req.replica + 1 < this.#replicas) {
       const next = this.#nextReplica(req);
       if (next !== undefined) {
         req.replica++;
@@ -229,6 +315,10 @@ export class Router implements FailurePolicy {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(this.servers.map((s) => s.close()));
+  }
+
+  #countAway(): void {
+    this.#away = this.servers.filter((s) => s.state !== "up").length;
   }
 
   #rebuild(): void {

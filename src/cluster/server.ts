@@ -33,6 +33,8 @@ export interface HealthOptions {
 /** Health transitions, for the router. */
 export interface ServerEvents {
   onDown(server: Server, error: Error): void;
+  /** Runs when a probe succeeds, before the server takes traffic again; a rejection keeps it down. */
+  beforeUp(server: Server): Promise<void>;
   onUp(server: Server): void;
 }
 
@@ -138,20 +140,22 @@ export class Server {
     this.state = "probing";
     const req = new Request(Op.Noop, PROBE, this.#probeTimeout);
     this.connection.send(req);
-    req.promise.then(
-      () => {
-        if (this.#closed) return;
-        this.state = "up";
-        this.failures = 0;
-        this.#readsAtFailure = -1;
-        this.#delay = this.#health.retryDelay;
-        this.#events.onUp(this);
-      },
-      (err: unknown) => {
-        if (this.#closed) return;
-        this.#down(err instanceof Error ? err : new ConnectionError(String(err), { server: this.label }));
-      },
-    );
+    req.promise
+      .then(() => (this.#closed ? undefined : this.#events.beforeUp(this)))
+      .then(
+        () => {
+          if (this.#closed) return;
+          this.state = "up";
+          this.failures = 0;
+          this.#readsAtFailure = -1;
+          this.#delay = this.#health.retryDelay;
+          this.#events.onUp(this);
+        },
+        (err: unknown) => {
+          if (this.#closed) return;
+          this.#down(err instanceof Error ? err : new ConnectionError(String(err), { server: this.label }));
+        },
+      );
   }
 
   #clearTimer(): void {

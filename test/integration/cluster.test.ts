@@ -190,6 +190,41 @@ describe("cluster: failures", () => {
     await victim.restart();
   });
 
+  it("a server that comes back never serves a value written while it was away", async () => {
+    const victim = servers[1]!;
+    const ring = new HashRing(labels);
+    const keys = Array.from({ length: 80 }, (_, i) => `away:${i}`).filter(
+      (k) => ring.serverFor(k) === victim.label,
+    );
+    assert.ok(keys.length >= 5);
+    const mc = client({
+      timeout: 150,
+      failover: { failureThreshold: 2, retryDelay: 300, maxRetryDelay: 300 },
+    });
+    const failures: string[] = [];
+    mc.on("writeFailure", (e: { server: string; key: string }) => failures.push(`${e.server} ${e.key}`));
+    for (const k of keys) await mc.set(k, "old");
+    await victim.pause(); // keeps its data: "old" would be served again if nothing were done
+    // A write that times out on the hung server, then the server is marked down and ejected.
+    await assert.rejects(
+      mc.set(keys[0]!, "lost"),
+      (e) => e instanceof TimeoutError || e instanceof ConnectionError,
+    );
+    await assert.rejects(mc.get(keys[1]!), (e) => e instanceof TimeoutError || e instanceof ConnectionError);
+    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
+    // While it is away, its keys are written elsewhere (or deleted).
+    for (const k of keys.slice(1, -1)) assert.equal(await mc.set(k, "new"), true);
+    assert.equal(await mc.delete(keys.at(-1)!), false, "not on the stand-in server");
+    assert.ok(failures.length >= keys.length, `writeFailure events: ${failures.length}`);
+    victim.resume();
+    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
+    // Back in the ring: none of the keys written (or deleted) meanwhile shows its old value.
+    for (const k of keys) assert.notEqual(await mc.get(k), "old", k);
+    const onVictim = direct(victim.label);
+    for (const k of keys)
+      assert.equal(await onVictim.get(k), undefined, `${k} deleted on the returning server`);
+  });
+
   it("a SIGSTOPped server is marked down after failureThreshold timeouts and comes back after SIGCONT", async () => {
     const victim = servers[0]!;
     const ring = new HashRing(labels);
