@@ -101,6 +101,8 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
+  /** Connections: leased (in use), existing, idle in the pool. */
+  pool: { active: number; size: number; available: number };
 }
 
 /** Counters of the local cache, in {@link Client.health}. */
@@ -169,6 +171,7 @@ export class Client extends EventEmitter {
         maxReconnectDelay: 0,
         keepAlive: o.keepAlive,
       },
+      o.pool,
       o.failover,
       {
         eject: o.failover.eject,
@@ -577,8 +580,9 @@ export class Client extends EventEmitter {
         state: s.state,
         failures: s.failures,
         nextProbeIn: s.nextProbeIn,
-        inFlight: s.connection.inFlight,
-        queued: s.connection.queued,
+        inFlight: s.pool.inFlight,
+        queued: s.pool.queued,
+        pool: s.pool.stats,
       })),
       ...(l1 === null
         ? {}
@@ -609,7 +613,7 @@ export class Client extends EventEmitter {
       const req = new Request(Op.DeleteMany, WRITE_MANY, this.#o.connectTimeout);
       req.batch = new Batch(tokens, marks, tokens);
       req.result = new Array<boolean>(part.length).fill(true);
-      server.connection.send(req);
+      server.send(req);
       await req.promise;
     }
   }
@@ -883,7 +887,7 @@ export class Client extends EventEmitter {
     const failOpen = this.#o.failOpen && isRead(req.op);
     if (server !== undefined && server.state === "up") {
       req.server = server;
-      server.connection.send(req);
+      server.send(req);
       if (!failOpen) return req.promise;
       return req.promise.catch((err: unknown) => {
         if (unreachable(err)) return missOf(req);

@@ -21,6 +21,12 @@ export interface ClientOptions {
    * failing its requests. Default: `timeout`.
    */
   socketTimeout?: number;
+  /**
+   * Connections per server: `min` kept once the server has had traffic, up to `max` (another is opened
+   * when the least-loaded one is half full of requests), and one above `min` unused for
+   * `idleTimeoutMillis` is closed. Default `{ min: 1, max: 2, idleTimeoutMillis: 30_000 }`.
+   */
+  pool?: { min?: number; max?: number; idleTimeoutMillis?: number };
   /** Requests written on one connection before further ones wait in the queue. Default 1024. */
   maxInFlight?: number;
   /** Requests waiting per server (not yet written) before `QueueFullError`. Default 10,000. */
@@ -85,6 +91,7 @@ export interface ResolvedOptions {
   timeout: number;
   connectTimeout: number;
   socketTimeout: number;
+  pool: { min: number; max: number; idleTimeoutMillis: number };
   maxInFlight: number;
   maxQueue: number;
   maxValueSize: number;
@@ -113,6 +120,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     timeout,
     connectTimeout: positive("connectTimeout", o.connectTimeout, 1000),
     socketTimeout: positive("socketTimeout", o.socketTimeout, timeout),
+    pool: poolOptions(o.pool ?? {}),
     maxInFlight: positiveInt("maxInFlight", o.maxInFlight, 1024),
     maxQueue: positiveInt("maxQueue", o.maxQueue, 10_000),
     maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
@@ -137,6 +145,19 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
+}
+
+function poolOptions(p: NonNullable<ClientOptions["pool"]>): ResolvedOptions["pool"] {
+  if (p === null || typeof p !== "object")
+    throw new InvalidArgumentError("pool must be { min, max, idleTimeoutMillis }");
+  const max = positiveInt("pool.max", p.max, 2);
+  const min = p.min === 0 ? 0 : positiveInt("pool.min", p.min, 1);
+  if (min > max) throw new InvalidArgumentError("pool.min must not be over pool.max");
+  return Object.freeze({
+    min,
+    max,
+    idleTimeoutMillis: positive("pool.idleTimeoutMillis", p.idleTimeoutMillis, 30_000),
+  });
 }
 
 function failover(f: FailoverOptions): Required<FailoverOptions> {

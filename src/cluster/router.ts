@@ -8,6 +8,7 @@
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import { ConnectionError, ServerUnavailableError, TimeoutError } from "../errors.js";
+import type { PoolOptions } from "../pool/server-pool.js";
 import { type FailurePolicy, Op, QUEUED, type Request, SETTLED } from "../protocol/request.js";
 import type { ServerAddress } from "../util/servers.js";
 import { HashRing } from "./ketama.js";
@@ -82,6 +83,7 @@ export class Router implements FailurePolicy {
   constructor(
     addresses: ServerAddress[],
     connection: Omit<ConnectionOptions, "host" | "port">,
+    pool: PoolOptions,
     health: HealthOptions,
     options: RouterOptions,
     events: RouterEvents,
@@ -117,7 +119,7 @@ export class Router implements FailurePolicy {
     const servers: Server[] = [];
     const labels = new Set<string>();
     for (const a of addresses) {
-      const s = new Server(a, connection, health, handlers);
+      const s = new Server(a, connection, pool, health, handlers);
       if (labels.has(s.label)) continue; // the same server listed twice is one server
       labels.add(s.label);
       servers.push(s);
@@ -256,7 +258,7 @@ export class Router implements FailurePolicy {
     next.finalDeadline = req.finalDeadline;
     next.server = server;
     req.handOver(next);
-    server.connection.send(next);
+    server.send(next);
     return true;
   }
 
@@ -291,7 +293,7 @@ export class Router implements FailurePolicy {
       req.batch.next = 0;
       req.batch.error = null;
     }
-    server.connection.send(req);
+    server.send(req);
   }
 
   /** The `replica`-th server holding `hashKey` (0 = its owner; for reads, the first one up). */

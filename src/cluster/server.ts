@@ -17,10 +17,11 @@
  * owner (ejection). The probe is a `mn` round trip sent on a timer (an ejected server gets no
  * traffic to probe with), so a down server costs callers nothing.
  */
-import { Connection, type ConnectionOptions } from "../connection/connection.js";
+import type { ConnectionOptions } from "../connection/connection.js";
 import { ConnectionError, SocketTimeoutError, TimeoutError } from "../errors.js";
 import type { ReplyHandler } from "../protocol/request.js";
 import { Op, Request } from "../protocol/request.js";
+import { type PoolOptions, ServerPool } from "../pool/server-pool.js";
 import { labelOf, type ServerAddress } from "../util/servers.js";
 
 /** Health settings (resolved by the client). */
@@ -50,7 +51,8 @@ const PROBE: ReplyHandler = {
 export class Server {
   readonly label: string;
   readonly address: ServerAddress;
-  readonly connection: Connection;
+  /** Its connections. */
+  readonly pool: ServerPool;
   state: ServerState = "up";
   /** Consecutive failures. */
   failures = 0;
@@ -70,6 +72,7 @@ export class Server {
   constructor(
     address: ServerAddress,
     connection: Omit<ConnectionOptions, "host" | "port">,
+    pool: PoolOptions,
     health: HealthOptions,
     events: ServerEvents,
   ) {
@@ -79,16 +82,18 @@ export class Server {
     this.#events = events;
     this.#delay = health.retryDelay;
     this.#probeTimeout = connection.connectTimeout;
-    this.connection = new Connection(
-      { ...connection, host: address.host, port: address.port },
-      {
-        onClose: (_c, err) => {
-          if (err !== undefined) this.#failure(err);
-        },
-        onTimeout: () =>
-          this.#failure(new TimeoutError(`${this.label} did not answer in time`, { server: this.label })),
+    this.pool = new ServerPool({ ...connection, host: address.host, port: address.port }, pool, {
+      onClose: (_c, err) => {
+        if (err !== undefined) this.#failure(err);
       },
-    );
+      onTimeout: () =>
+        this.#failure(new TimeoutError(`${this.label} did not answer in time`, { server: this.label })),
+    });
+  }
+
+  /** Sends `req` on one of its connections. */
+  send(req: Request): void {
+    this.pool.send(req);
   }
 
   /** Milliseconds until the next probe, while down (0 when up). */
@@ -100,12 +105,12 @@ export class Server {
   async close(): Promise<void> {
     this.#closed = true;
     this.#clearTimer();
-    await this.connection.close();
+    await this.pool.close();
   }
 
   #failure(err: Error): void {
     if (this.#closed || this.state !== "up") return;
-    const reads = this.connection.reads;
+    const reads = this.pool.reads;
     if (reads !== this.#readsAtFailure) {
       // The server answered something since the last failure: this one starts a new run.
       this.failures = 0;
@@ -139,7 +144,7 @@ export class Server {
     if (this.#closed) return;
     this.state = "probing";
     const req = new Request(Op.Noop, PROBE, this.#probeTimeout);
-    this.connection.send(req);
+    this.pool.send(req);
     req.promise
       .then(() => (this.#closed ? undefined : this.#events.beforeUp(this)))
       .then(

@@ -32,7 +32,8 @@ import {
 } from "../errors.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { type MetaReply, MetaParser } from "../protocol/meta/parser.js";
-import { QUEUED, type Request, SETTLED, WRITTEN } from "../protocol/request.js";
+import { VERSION } from "../protocol/meta/codes.js";
+import { Op, QUEUED, type ReplyHandler, Request, SETTLED, WRITTEN } from "../protocol/request.js";
 import { Writer } from "../protocol/writer.js";
 import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
@@ -50,6 +51,8 @@ export interface ConnectionOptions {
   reconnectDelay: number;
   maxReconnectDelay: number;
   keepAlive: boolean;
+  /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
+  handshake?: boolean;
 }
 
 /** Callbacks for the owner (health tracking, diagnostics). All optional. */
@@ -60,6 +63,18 @@ export interface ConnectionEvents {
   /** A written request reached its deadline without a reply. */
   onTimeout?(conn: Connection): void;
 }
+
+/** The handshake's reply must be `VERSION …`; anything else means the peer is not a memcached we can talk to. */
+const HANDSHAKE: ReplyHandler = {
+  onReply(req, reply) {
+    if (reply.code !== VERSION) {
+      throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);
+    }
+    req.succeed(reply.text());
+    return true;
+  },
+};
+const ignore = (): void => {};
 
 const IDLE = 0; // no socket
 const CONNECTING = 1;
@@ -99,6 +114,7 @@ export class Connection implements Tickable {
   #minDeadline = Number.POSITIVE_INFINITY;
   /** Hang detection: data events seen, and since when we have waited with no byte (-1: reset at next tick). */
   #reads = 0;
+  #sent = 0;
   #readsSeen = 0;
   #waitingSince = -1;
   /** Reconnect backoff. */
@@ -132,6 +148,21 @@ export class Connection implements Tickable {
   /** Requests waiting to be written. */
   get queued(): number {
     return this.#pending.length;
+  }
+
+  /** Requests sent on this connection so far (idle detection by the pool). */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Requests waiting or in flight: how busy the connection is. */
+  get load(): number {
+    return this.#pending.length + this.#inflight.length;
+  }
+
+  /** Closed for good (by close() or destroy()). */
+  get closed(): boolean {
+    return this.#state === CLOSED || this.#closing;
   }
 
   /** Number of reads (data events) so far: a cheap sign of life for health tracking. */
@@ -197,6 +228,7 @@ export class Connection implements Tickable {
       req.deadline = deadline;
     }
     this.#pending.push(req);
+    this.#sent++;
     if (deadline < this.#minDeadline) this.#minDeadline = deadline;
     if (!this.#registered) {
       this.#registered = true;
@@ -264,6 +296,18 @@ export class Connection implements Tickable {
     if (this.#socket !== socket) return;
     this.#clearConnectTimer();
     this.#state = READY;
+    if (this.#o.handshake === true) {
+      // First on the wire, ahead of whatever waited for the connection.
+      const hello = new Request(Op.Version, HANDSHAKE, this.#o.connectTimeout);
+      hello.deadline = performance.now() + this.#o.connectTimeout;
+      hello.promise.catch(ignore);
+      this.#pending.unshift(hello);
+      if (hello.deadline < this.#minDeadline) this.#minDeadline = hello.deadline;
+      if (!this.#registered) {
+        this.#registered = true;
+        registerTick(this);
+      }
+    }
     this.#connectFailures = 0;
     this.#lastError = undefined;
     this.#events.onOpen?.(this);

@@ -1,0 +1,183 @@
+/**
+ * The connections to one server. `generic-pool` owns their life cycle — how many exist (`min`,
+ * `max`), idle eviction (`idleTimeoutMillis`), bounded waiting — and this class spreads requests
+ * over the ones it holds:
+ *
+ *   send(req) ─▶ least-loaded leased connection ─▶ pipelined on it
+ *                 └─ all leased ones half full and fewer than max? lease one more (in the background)
+ *
+ * A connection is a long-lived slot: it connects lazily, reconnects after a failure, and sends a
+ * `version` handshake first on every new socket. So `create` never waits on the network (and never
+ * fails, which would make generic-pool retry in a tight loop against a dead server). Connections
+ * above `min` that stay idle are handed back to generic-pool, which evicts them after
+ * `idleTimeoutMillis`.
+ *
+ * Leases are held, not taken per request: the hot path is a scan of at most `max` connections.
+ */
+import { createPool, type Pool } from "generic-pool";
+import { Connection, type ConnectionEvents, type ConnectionOptions } from "../connection/connection.js";
+import { ConnectionError } from "../errors.js";
+import type { Request } from "../protocol/request.js";
+
+/** Pool settings. */
+export interface PoolOptions {
+  /** Connections kept (and used) at all times, once the server has had traffic. Default 1. */
+  min: number;
+  /** Most connections. Default 2. */
+  max: number;
+  /** A connection above `min` unused for this long is closed, ms. Default 30,000. */
+  idleTimeoutMillis: number;
+}
+
+export class ServerPool {
+  readonly #pool: Pool<Connection>;
+  readonly #opts: PoolOptions;
+  /** Leased connections, in use. */
+  #active: Connection[] = [];
+  #acquiring = 0;
+  /** Requests sent before the first lease arrived (microseconds: `create` resolves at once). */
+  #waiting: Request[] = [];
+  /** A connection is added once the least-loaded one has this many requests waiting or in flight. */
+  readonly #growAt: number;
+  #idleTimer: NodeJS.Timeout | null = null;
+  /** `sent` counters at the last idle check, per connection. */
+  readonly #lastSent = new WeakMap<Connection, number>();
+  #closed = false;
+
+  constructor(connection: ConnectionOptions, pool: PoolOptions, events: ConnectionEvents) {
+    this.#opts = pool;
+    this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
+    this.#pool = createPool<Connection>(
+      {
+        create: async () => new Connection({ ...connection, handshake: true }, events),
+        destroy: async (c) => c.destroy(),
+        validate: async (c) => !c.closed,
+      },
+      {
+        min: Math.min(pool.min, pool.max),
+        max: pool.max,
+        idleTimeoutMillis: pool.idleTimeoutMillis,
+        evictionRunIntervalMillis: Math.max(1000, Math.floor(pool.idleTimeoutMillis / 2)),
+        testOnBorrow: true,
+        maxWaitingClients: pool.max,
+        autostart: false,
+      },
+    );
+    // `min` connections (at least one) now: none connects until a request needs it.
+    for (let i = 0; i < Math.max(1, Math.min(pool.min, pool.max)); i++) this.#lease();
+  }
+
+  /** Connections leased (in use) and in the pool (`size`: all that exist, `available`: idle in the pool). */
+  get stats(): { active: number; size: number; available: number } {
+    return { active: this.#active.length, size: this.#pool.size, available: this.#pool.available };
+  }
+
+  /** Requests written and not yet answered, over all connections. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.#active) n += c.inFlight;
+    return n;
+  }
+
+  /** Requests waiting to be written, over all connections. */
+  get queued(): number {
+    let n = 0;
+    for (const c of this.#active) n += c.queued;
+    return n;
+  }
+
+  /** Reads (data events) over all connections: a sign of life for health tracking. */
+  get reads(): number {
+    let n = 0;
+    for (const c of this.#active) n += c.reads;
+    return n;
+  }
+
+  /** Sends `req` on the least-loaded connection. */
+  send(req: Request): void {
+    const active = this.#active;
+    if (active.length === 0) {
+      this.#waiting.push(req);
+      if (this.#acquiring === 0) this.#lease();
+      return;
+    }
+    let best = active[0]!;
+    if (active.length > 1) {
+      let load = best.load;
+      for (let i = 1; i < active.length; i++) {
+        const l = active[i]!.load;
+        if (l < load) {
+          best = active[i]!;
+          load = l;
+        }
+      }
+    }
+    if (best.load >= this.#growAt && active.length + this.#acquiring < this.#opts.max) this.#lease();
+    best.send(req);
+  }
+
+  /** Closes every connection after what is under way, and the pool. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const r of this.#waiting.splice(0)) r.fail(new ConnectionError("the client is closed"));
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+    const active = this.#active;
+    this.#active = [];
+    await Promise.all(active.map((c) => c.close()));
+    for (const c of active) await this.#pool.release(c).catch(() => undefined);
+    await this.#pool.drain();
+    await this.#pool.clear();
+  }
+
+  /** Leases one more connection. `create` resolves at once, so this completes within a few ticks. */
+  #lease(): void {
+    this.#acquiring++;
+    this.#pool.acquire().then(
+      (c) => {
+        this.#acquiring--;
+        if (this.#closed) {
+          this.#pool.release(c).catch(() => undefined);
+          return;
+        }
+        this.#active.push(c);
+        this.#lastSent.set(c, c.sent);
+        const waiting = this.#waiting;
+        this.#waiting = [];
+        for (const r of waiting) this.send(r); // the normal path: a burst here leases more
+        if (this.#active.length > this.#opts.min && this.#idleTimer === null) this.#watchIdle();
+      },
+      (err: unknown) => {
+        this.#acquiring--;
+        if (this.#active.length > 0) return;
+        const waiting = this.#waiting;
+        this.#waiting = [];
+        const error =
+          err instanceof ConnectionError
+            ? err
+            : new ConnectionError("no connection could be had from the pool", { cause: err });
+        for (const r of waiting) r.fail(error);
+      },
+    );
+  }
+
+  /** While more than `min` are leased, hands back the ones that stay unused. */
+  #watchIdle(): void {
+    const period = Math.max(100, Math.floor(this.#opts.idleTimeoutMillis / 2));
+    this.#idleTimer = setInterval(() => {
+      for (const c of [...this.#active]) {
+        if (this.#active.length <= this.#opts.min) break;
+        const idle = c.sent === this.#lastSent.get(c) && c.load === 0;
+        this.#lastSent.set(c, c.sent);
+        if (idle) {
+          this.#active = this.#active.filter((x) => x !== c);
+          this.#pool.release(c).catch(() => undefined);
+        }
+      }
+      if (this.#active.length <= this.#opts.min && this.#idleTimer !== null) {
+        clearInterval(this.#idleTimer);
+        this.#idleTimer = null;
+      }
+    }, period);
+    this.#idleTimer.unref();
+  }
+}
