@@ -101,6 +101,8 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
+  /** Present (true) on gutter servers. */
+  gutter?: true;
   /** Connections: leased (in use), existing, idle in the pool. */
   pool: { active: number; size: number; available: number };
 }
@@ -178,6 +180,7 @@ export class Client extends EventEmitter {
         replicas: o.replicas,
         retries: o.retries,
         maxWriteFailures: MAX_WRITE_FAILURES,
+        gutter: o.gutter?.servers,
       },
       {
         serverDown: (label, error) => this.emit("serverDown", { server: label, error }),
@@ -575,8 +578,9 @@ export class Client extends EventEmitter {
   health(): { servers: ServerHealth[]; localCache?: LocalCacheHealth } {
     const l1 = this.#l1;
     return {
-      servers: this.#router.servers.map((s) => ({
+      servers: this.#router.allServers.map((s) => ({
         label: s.label,
+        ...(s.gutter ? { gutter: true as const } : {}),
         state: s.state,
         failures: s.failures,
         nextProbeIn: s.nextProbeIn,
@@ -886,6 +890,7 @@ export class Client extends EventEmitter {
   #sendTo(server: Server | undefined, req: Request): Promise<unknown> {
     const failOpen = this.#o.failOpen && isRead(req.op);
     if (server !== undefined && server.state === "up") {
+      if (server.gutter) this.#capTtl(req);
       req.server = server;
       server.send(req);
       if (!failOpen) return req.promise;
@@ -906,6 +911,19 @@ export class Client extends EventEmitter {
       );
     }
     return req.promise;
+  }
+
+  /** A write on a gutter server lives at most `gutter.ttl` seconds (0 / none / longer → the cap). */
+  #capTtl(req: Request): void {
+    const cap = this.#o.gutter!.ttl;
+    switch (req.op) {
+      case Op.Store:
+      case Op.StoreMany:
+      case Op.Touch:
+      case Op.GetAndTouch:
+      case Op.Arith:
+        if (req.ttl <= 0 || req.ttl > cap) req.ttl = cap;
+    }
   }
 
   /** Sends one request (from `make`) to each server; `all`: every server, else only those up. */

@@ -45,6 +45,12 @@ export interface ClientOptions {
    * its keys fast. Defaults: 3, 1000, 30,000, true.
    */
   failover?: FailoverOptions;
+  /**
+   * A gutter pool (Facebook's "Scaling Memcache"): while a key's owner is down, its reads and writes go
+   * to these servers, with TTLs capped at `ttl` seconds, instead of moving to healthy servers (which
+   * could overload them). With a gutter, `failover.eject` does not apply. Off by default.
+   */
+  gutter?: { servers: ServerSpec[] | string; ttl: number };
   /** Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Default false. */
   failOpen?: boolean;
   /**
@@ -99,6 +105,7 @@ export interface ResolvedOptions {
   codec: Codec | null;
   failover: Required<FailoverOptions>;
   failOpen: boolean;
+  gutter: { servers: ServerAddress[]; ttl: number } | null;
   replicas: number;
   retries: { attempts: number; baseDelay: number; maxDelay: number };
   keepAlive: boolean;
@@ -128,6 +135,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     codec: o.codec ?? null,
     failover: failover(o.failover ?? {}),
     failOpen: o.failOpen ?? false,
+    gutter: o.gutter === undefined ? null : gutter(o.gutter),
     replicas: positiveInt("replicas", o.replicas, 1),
     retries: Object.freeze({
       attempts: o.retries?.attempts === 0 ? 0 : positiveInt("retries.attempts", o.retries?.attempts, 2),
@@ -158,6 +166,14 @@ function poolOptions(p: NonNullable<ClientOptions["pool"]>): ResolvedOptions["po
     max,
     idleTimeoutMillis: positive("pool.idleTimeoutMillis", p.idleTimeoutMillis, 30_000),
   });
+}
+
+function gutter(g: NonNullable<ClientOptions["gutter"]>): { servers: ServerAddress[]; ttl: number } {
+  if (g === null || typeof g !== "object") throw new InvalidArgumentError("gutter must be { servers, ttl }");
+  const ttl = g.ttl;
+  if (!(Number.isInteger(ttl) && ttl > 0))
+    throw new InvalidArgumentError("gutter.ttl must be a positive integer (seconds)");
+  return Object.freeze({ servers: parseServers(g.servers), ttl });
 }
 
 function failover(f: FailoverOptions): Required<FailoverOptions> {

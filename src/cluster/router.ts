@@ -24,6 +24,8 @@ export interface RouterOptions {
   retries: RetryOptions;
   /** Most keys remembered per server for write-failure tracking. */
   maxWriteFailures: number;
+  /** Gutter servers: while a key's owner is down, its traffic goes there instead of to the next owner. */
+  gutter?: ServerAddress[] | undefined;
 }
 
 /** Retry settings. */
@@ -67,6 +69,8 @@ export class Router implements FailurePolicy {
   readonly #replicas: number;
   readonly #retry: RetryOptions;
   #closed = false;
+  /** The gutter pool (its own ring and health), or null. */
+  readonly #gutter: Router | null;
   readonly #events: RouterEvents;
   /** The only server, when exactly one is configured (no hashing then). */
   readonly #single: Server | null;
@@ -75,6 +79,10 @@ export class Router implements FailurePolicy {
   #onRing = new Map<string, Server>();
   /** Every configured server: where each key lives when all are up (its "home"). */
   readonly #full: HashRing;
+  /** Every server, gutter ones included (for health reports). */
+  get allServers(): readonly Server[] {
+    return this.#gutter === null ? this.servers : [...this.servers, ...this.#gutter.servers];
+  }
   readonly #byLabel: Map<string, Server>;
   /** Servers not up. */
   #away = 0;
@@ -88,7 +96,8 @@ export class Router implements FailurePolicy {
     options: RouterOptions,
     events: RouterEvents,
   ) {
-    this.#eject = options.eject;
+    // With a gutter pool, keys never rehash onto healthy servers: a down owner's keys go to the gutter.
+    this.#eject = options.eject && options.gutter === undefined;
     this.#replicas = Math.min(options.replicas, addresses.length);
     this.#retry = options.retries;
     this.#events = events;
@@ -126,6 +135,18 @@ export class Router implements FailurePolicy {
     }
     this.servers = servers;
     this.#single = this.servers.length === 1 ? this.servers[0]! : null;
+    this.#gutter =
+      options.gutter === undefined || options.gutter.length === 0
+        ? null
+        : new Router(
+            options.gutter,
+            connection,
+            pool,
+            health,
+            { ...options, eject: true, replicas: 1, gutter: undefined },
+            events,
+          );
+    if (this.#gutter !== null) for (const g of this.#gutter.servers) g.gutter = true;
     this.#byLabel = new Map(servers.map((s) => [s.label, s]));
     this.#full = new HashRing(servers.map((s) => s.address));
     this.#ring = new HashRing();
@@ -137,9 +158,14 @@ export class Router implements FailurePolicy {
    * else the ring's owner (only live servers are on it with `eject`). `undefined` when the ring is empty.
    */
   route(hashKey: string | Buffer): Server | undefined {
-    if (this.#single !== null) return this.#single;
-    if (this.#onRing.size === 0) return undefined;
-    return this.#onRing.get(this.#ring.serverFor(hashKey));
+    const owner =
+      this.#single !== null
+        ? this.#single
+        : this.#onRing.size === 0
+          ? undefined
+          : this.#onRing.get(this.#ring.serverFor(hashKey));
+    if (this.#gutter === null || owner === undefined || owner.state === "up") return owner;
+    return this.#gutter.route(hashKey) ?? owner;
   }
 
   /** Keys remembered as possibly stale on `server` (write-failure tracking). */
@@ -316,6 +342,7 @@ export class Router implements FailurePolicy {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#gutter?.close();
     await Promise.all(this.servers.map((s) => s.close()));
   }
 

@@ -54,6 +54,8 @@ export class Server {
   /** Its connections. */
   readonly pool: ServerPool;
   state: ServerState = "up";
+  /** A gutter server: takes the keys of down servers, with capped TTLs. */
+  gutter = false;
   /** Consecutive failures. */
   failures = 0;
   /** When the next probe is due (performance.now() clock), while down. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createConnection } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import {
   Client,
@@ -30,6 +31,25 @@ function direct(label: string): Client {
   const c = new Client({ servers: [label], timeout: 1000 });
   clients.push(c);
   return c;
+}
+
+/** Remaining TTL of `key` on `label`, by a raw `mg <key> t`. */
+async function remainingTtl(label: string, key: string): Promise<number> {
+  const [host, port] = label.split(":") as [string, string];
+  const sock = createConnection({ host, port: Number(port) });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    sock.on("data", (d) => {
+      buf += d.toString("latin1");
+      if (buf.includes("\r\n")) resolve(buf);
+    });
+    sock.on("error", reject);
+    sock.write(`mg ${key} t\r\n`);
+  });
+  sock.destroy();
+  const m = /^HD t(-?\d+)/.exec(line);
+  if (m === null) throw new Error(line);
+  return Number(m[1]);
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
@@ -223,6 +243,33 @@ describe("cluster: failures", () => {
     const onVictim = direct(victim.label);
     for (const k of keys)
       assert.equal(await onVictim.get(k), undefined, `${k} deleted on the returning server`);
+  });
+
+  it("gutter: a down owner's keys go to the gutter server with a capped TTL, not to the other servers", async () => {
+    const [main0, main1, gutter] = labels as [string, string, string];
+    const ring = new HashRing([main0, main1]);
+    const k = Array.from({ length: 50 }, (_, i) => `gut:${i}`).find((x) => ring.serverFor(x) === main0)!;
+    const mc = client({
+      servers: [main0, main1],
+      gutter: { servers: [gutter], ttl: 10 },
+      timeout: 300,
+      failover: { failureThreshold: 1, retryDelay: 60_000 },
+    });
+    await servers[0]!.kill();
+    try {
+      // Refused: main0 is down at once, and the retry is answered by the gutter (a miss so far).
+      assert.equal(await mc.get(k), undefined);
+      assert.notEqual(mc.health().servers.find((s) => s.label === main0)?.state, "up");
+      assert.equal(await mc.set(k, "in-gutter", { ttl: 3600 }), true);
+      assert.equal(await mc.get(k), "in-gutter", "read from the gutter");
+      assert.equal(await direct(gutter).get(k), "in-gutter");
+      assert.equal(await direct(main1).get(k), undefined, "not rehashed onto the healthy server");
+      const ttl = await remainingTtl(gutter, k);
+      assert.ok(ttl > 0 && ttl <= 10, `gutter TTL capped: ${ttl}`);
+      assert.equal(mc.health().servers.find((s) => s.label === gutter)?.gutter, true);
+    } finally {
+      await servers[0]!.restart();
+    }
   });
 
   it("a SIGSTOPped server is marked down after failureThreshold timeouts and comes back after SIGCONT", async () => {
