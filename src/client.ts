@@ -101,6 +101,8 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
+  /** Round-trip latency, ms (moving average of sampled requests); -1 before any reply. */
+  latency: number;
   /** Present (true) on gutter servers. */
   gutter?: true;
   /** Connections: leased (in use), existing, idle in the pool. */
@@ -587,6 +589,7 @@ export class Client extends EventEmitter {
         inFlight: s.pool.inFlight,
         queued: s.pool.queued,
         pool: s.pool.stats,
+        latency: Math.round(s.pool.latency * 1000) / 1000,
       })),
       ...(l1 === null
         ? {}

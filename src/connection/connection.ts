@@ -115,6 +115,10 @@ export class Connection implements Tickable {
   /** Hang detection: data events seen, and since when we have waited with no byte (-1: reset at next tick). */
   #reads = 0;
   #sent = 0;
+  /** Latency sampling: one request per written batch (one clock read per batch, not per request). */
+  #sample: Request | null = null;
+  #sampleAt = 0;
+  #latency = -1;
   #readsSeen = 0;
   #waitingSince = -1;
   /** Reconnect backoff. */
@@ -148,6 +152,11 @@ export class Connection implements Tickable {
   /** Requests waiting to be written. */
   get queued(): number {
     return this.#pending.length;
+  }
+
+  /** Round-trip latency, ms: an exponentially weighted average of one sampled request per batch; -1 before any. */
+  get latency(): number {
+    return this.#latency;
   }
 
   /** Requests sent on this connection so far (idle detection by the pool). */
@@ -385,6 +394,7 @@ export class Connection implements Tickable {
     const w = this.#writer;
     const wasIdle = inflight.length === 0;
     let wrote = false;
+    let first: Request | null = null;
     while (pending.length > 0 && inflight.length < max) {
       const req = pending.shift()!;
       if (req.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
@@ -394,10 +404,15 @@ export class Connection implements Tickable {
       req.state = WRITTEN;
       inflight.push(req);
       wrote = true;
+      first ??= req;
       if (w.length >= HIGH_WATER && !this.#write()) break;
     }
     if (!wrote) return;
     if (wasIdle) this.#waitingSince = -1;
+    if (this.#sample === null) {
+      this.#sample = first;
+      this.#sampleAt = performance.now();
+    }
     this.#write();
   }
 
@@ -443,7 +458,14 @@ export class Connection implements Tickable {
     if (req === undefined) {
       throw new ProtocolError(`unsolicited reply ${JSON.stringify(reply.line())} with no request in flight`);
     }
-    if (req.handler.onReply(req, reply)) this.#inflight.shift();
+    if (req.handler.onReply(req, reply)) {
+      this.#inflight.shift();
+      if (req === this.#sample) {
+        const ms = performance.now() - this.#sampleAt;
+        this.#latency = this.#latency < 0 ? ms : this.#latency * 0.8 + ms * 0.2;
+        this.#sample = null;
+      }
+    }
   }
 
   // ── failures ────────────────────────────────────────────────────────────────
@@ -472,6 +494,7 @@ export class Connection implements Tickable {
     socket?.destroy();
     this.#parser.reset();
     this.#writer.reset();
+    this.#sample = null;
     this.#failAll(this.#inflight, err);
   }
 

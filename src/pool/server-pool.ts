@@ -86,6 +86,19 @@ export class ServerPool {
     return n;
   }
 
+  /** Latency EWMA of its connections (the mean of those that have one), ms; -1 before any. */
+  get latency(): number {
+    let sum = 0;
+    let n = 0;
+    for (const c of this.#active) {
+      if (c.latency >= 0) {
+        sum += c.latency;
+        n++;
+      }
+    }
+    return n === 0 ? -1 : sum / n;
+  }
+
   /** Reads (data events) over all connections: a sign of life for health tracking. */
   get reads(): number {
     let n = 0;
