@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:pool`: what the cluster and pool layers cost on the hot path. 256 concurrent gets of
+ * 100-byte values against one memcached (-t 1), alternating rounds of:
+ *   - a bare Connection (the pre-cluster path: request → connection → parser → handler),
+ *   - the Client (router → server → pool → connection), pool { min: 1, max: 2 } (the default),
+ *   - the Client with pool { min: 2, max: 2 } (requests spread over two connections).
+ * Prints the median gets/s of each and the ratios.
+ */
+import { GET } from "../src/commands.ts";
+import { Connection } from "../src/connection/connection.ts";
+import { Client } from "../src/index.ts";
+import { Op, Request } from "../src/protocol/request.ts";
+import { ValueCodec } from "../src/serialization/codec.ts";
+import { startMemcached } from "../test/support/memcached.ts";
+
+const ROUNDS = 5;
+const RUN_MS = 1000;
+const CONCURRENCY = 256;
+const keys = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+
+async function concurrent(get: (k: string) => Promise<unknown>, ms: number): Promise<number> {
+  let stop = false;
+  let ops = 0;
+  const timer = setTimeout(() => {
+    stop = true;
+  }, ms);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      for (let i = w; !stop; i += CONCURRENCY) {
+        await get(keys[i % keys.length]!);
+        ops++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return (ops / (performance.now() - t0)) * 1000;
+}
+
+async function main(): Promise<void> {
+  const server = await startMemcached({ threads: 1 });
+  const loader = new Client({ servers: [server.label] });
+  for (let i = 0; i < keys.length; i += 500)
+    await Promise.all(keys.slice(i, i + 500).map((k) => loader.set(k, "a".repeat(100))));
+  await loader.close();
+
+  const conn = new Connection({
+    host: server.host,
+    port: server.port,
+    connectTimeout: 1000,
+    socketTimeout: 5000,
+    maxInFlight: 1024,
+    maxQueue: 10_000,
+    maxValueSize: 1 << 20,
+    reconnectDelay: 0,
+    maxReconnectDelay: 0,
+    keepAlive: true,
+  });
+  const codec = new ValueCodec();
+  const bare = (k: string) => {
+    const req = new Request(Op.Get, GET, 5000);
+    req.key = k;
+    req.context = codec;
+    conn.send(req);
+    return req.promise;
+  };
+  const one = new Client({ servers: [server.label], timeout: 5000 });
+  const two = new Client({ servers: [server.label], timeout: 5000, pool: { min: 2, max: 2 } });
+  const contenders: [string, (k: string) => Promise<unknown>][] = [
+    ["bare connection", bare],
+    ["client, pool 1–2", (k) => one.get(k)],
+    ["client, pool 2–2", (k) => two.get(k)],
+  ];
+  const results = new Map<string, number[]>();
+  for (const [, get] of contenders) await concurrent(get, 300); // warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const [name, get] of order)
+      results.set(name, [...(results.get(name) ?? []), await concurrent(get, RUN_MS)]);
+  }
+  await conn.close();
+  await one.close();
+  await two.close();
+  await server.kill();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = median(results.get("bare connection")!);
+  console.log(
+    `256 concurrent gets (100 B), memcached -t 1, median of ${ROUNDS} alternating rounds of ${RUN_MS} ms`,
+  );
+  for (const [name] of contenders) {
+    const m = median(results.get(name)!);
+    console.log(
+      `${name.padEnd(20)} ${Math.round(m).toLocaleString("en-US").padStart(10)} gets/s   ${((m / base) * 100).toFixed(1)} %`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
