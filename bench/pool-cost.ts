@@ -52,8 +52,6 @@ async function main(): Promise<void> {
     maxInFlight: 1024,
     maxQueue: 10_000,
     maxValueSize: 1 << 20,
-    reconnectDelay: 0,
-    maxReconnectDelay: 0,
     keepAlive: true,
   });
   const codec = new ValueCodec();

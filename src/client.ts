@@ -170,9 +170,6 @@ export class Client extends EventEmitter {
         maxInFlight: o.maxInFlight,
         maxQueue: o.maxQueue,
         maxValueSize: o.maxValueSize,
-        // Reconnect pacing is the server's health tracking (failover.retryDelay), not the connection's.
-        reconnectDelay: 0,
-        maxReconnectDelay: 0,
         keepAlive: o.keepAlive,
       },
       o.pool,

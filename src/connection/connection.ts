@@ -14,9 +14,8 @@
  *   while requests wait. A request past its deadline fails with `TimeoutError`: a queued one is never
  *   sent, a written one keeps its FIFO slot so its late reply is read and dropped.
  * - Hung server: replies owed and no byte read for `socketTimeout` → `SocketTimeoutError`, destroy.
- * - Reconnect: lazily, on the next request. After a failed connect the next attempt waits
- *   `reconnectDelay` (doubling, with jitter, up to `maxReconnectDelay`); requests in that window fail
- *   at once with `ConnectionError` instead of waiting.
+ * - Reconnect: lazily, on the next request. How often a failing server is tried again is the
+ *   cluster layer's decision (server health, `failover.retryDelay`), not the connection's.
  */
 import { Socket, type SocketConstructorOpts } from "node:net";
 import Denque from "denque";
@@ -48,8 +47,6 @@ export interface ConnectionOptions {
   maxInFlight: number;
   maxQueue: number;
   maxValueSize: number;
-  reconnectDelay: number;
-  maxReconnectDelay: number;
   keepAlive: boolean;
   /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
   handshake?: boolean;
@@ -121,10 +118,6 @@ export class Connection implements Tickable {
   #latency = -1;
   #readsSeen = 0;
   #waitingSince = -1;
-  /** Reconnect backoff. */
-  #connectFailures = 0;
-  #retryAt = 0;
-  #lastError: Error | undefined;
   #connectTimer: NodeJS.Timeout | null = null;
   #drained: (() => void) | null = null;
 
@@ -179,11 +172,6 @@ export class Connection implements Tickable {
     return this.#reads;
   }
 
-  /** The last connection attempt failed and none has succeeded since. */
-  get unreachable(): boolean {
-    return this.#connectFailures > 0;
-  }
-
   /** Whether a socket is open and usable. */
   get connected(): boolean {
     return this.#state === READY;
@@ -204,18 +192,6 @@ export class Connection implements Tickable {
       return;
     }
     if (this.#state === IDLE) {
-      if (this.#connectFailures > 0 && performance.now() < this.#retryAt) {
-        req.fail(
-          new ConnectionError(
-            `${this.label} is unreachable; next connection attempt in ${this.#retryIn()} ms`,
-            {
-              server: this.label,
-              cause: this.#lastError,
-            },
-          ),
-        );
-        return;
-      }
       this.#connect();
     }
     let now: number;
@@ -317,21 +293,12 @@ export class Connection implements Tickable {
         registerTick(this);
       }
     }
-    this.#connectFailures = 0;
-    this.#lastError = undefined;
     this.#events.onOpen?.(this);
     this.#flush();
   }
 
   #connectFailed(error: Error): void {
     this.#clearConnectTimer();
-    this.#connectFailures++;
-    this.#lastError = error;
-    const base = Math.min(
-      this.#o.maxReconnectDelay,
-      this.#o.reconnectDelay * 2 ** (this.#connectFailures - 1),
-    );
-    this.#retryAt = performance.now() + base * (0.5 + Math.random() * 0.5);
     const socket = this.#socket;
     this.#socket = null;
     this.#state = this.#closing ? CLOSED : IDLE;
@@ -346,10 +313,6 @@ export class Connection implements Tickable {
     this.#failAll(this.#pending, err);
     this.#events.onClose?.(this, err);
     this.#maybeIdle();
-  }
-
-  #retryIn(): number {
-    return Math.max(0, Math.ceil(this.#retryAt - performance.now()));
   }
 
   #clearConnectTimer(): void {

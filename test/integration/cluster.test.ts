@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createConnection } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import {
   Client,
@@ -10,6 +9,7 @@ import {
   TimeoutError,
 } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { remainingTtl } from "../support/raw.ts";
 
 /** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
 const MARGIN = 400;
@@ -31,25 +31,6 @@ function direct(label: string): Client {
   const c = new Client({ servers: [label], timeout: 1000 });
   clients.push(c);
   return c;
-}
-
-/** Remaining TTL of `key` on `label`, by a raw `mg <key> t`. */
-async function remainingTtl(label: string, key: string): Promise<number> {
-  const [host, port] = label.split(":") as [string, string];
-  const sock = createConnection({ host, port: Number(port) });
-  const line = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    sock.on("data", (d) => {
-      buf += d.toString("latin1");
-      if (buf.includes("\r\n")) resolve(buf);
-    });
-    sock.on("error", reject);
-    sock.write(`mg ${key} t\r\n`);
-  });
-  sock.destroy();
-  const m = /^HD t(-?\d+)/.exec(line);
-  if (m === null) throw new Error(line);
-  return Number(m[1]);
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client, InvalidArgumentError, SerializationError } from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
+import { remainingTtl } from "../support/raw.ts";
 
 let server: MemcachedServer;
 let mc: Client;
@@ -104,7 +105,7 @@ describe("every command against a real memcached", () => {
     assert.equal(await mc.touch(k, 100), true);
     assert.equal(await mc.getAndTouch(k, 200), "t");
     assert.equal(await mc.getAndTouch(key("missing"), 10), undefined);
-    const ttl = await remainingTtl(k);
+    const ttl = await remainingTtl(server.label, k);
     assert.ok(ttl > 100 && ttl <= 200, `TTL now ${ttl}`);
   });
 
@@ -113,7 +114,7 @@ describe("every command against a real memcached", () => {
     const days40 = 40 * 24 * 3600;
     assert.equal(await mc.set(k, "long", { ttl: days40 }), true);
     assert.equal(await mc.get(k), "long");
-    const ttl = await remainingTtl(k);
+    const ttl = await remainingTtl(server.label, k);
     assert.ok(Math.abs(ttl - days40) < 10, `remaining TTL ${ttl}`);
     await assert.rejects(mc.set(k, "x", { ttl: -1 }), InvalidArgumentError);
     await assert.rejects(mc.set(k, "x", { ttl: 1.5 }), InvalidArgumentError);
@@ -199,25 +200,3 @@ describe("every command against a real memcached", () => {
     }
   });
 });
-
-/** Remaining TTL of `k` in seconds, read with a raw `mg <k> t` on a separate socket. */
-async function remainingTtl(k: string): Promise<number> {
-  const { createConnection } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const s = createConnection({ host: server.host, port: server.port });
-    let buf = "";
-    s.on("data", (d) => {
-      buf += d.toString();
-      const m = /^HD t(-?\d+)\r\n/.exec(buf);
-      if (m) {
-        s.destroy();
-        resolve(Number(m[1]));
-      } else if (buf.includes("\r\n")) {
-        s.destroy();
-        reject(new Error(buf));
-      }
-    });
-    s.on("error", reject);
-    s.write(`mg ${k} t\r\n`);
-  });
-}

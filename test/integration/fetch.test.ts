@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { createConnection } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Client, type ClientOptions, ConnectionError, TimeoutError } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { rawLine } from "../support/raw.ts";
 
 let server: MemcachedServer;
 const clients: Client[] = [];
@@ -18,24 +18,6 @@ function client(o: Partial<ClientOptions> = {}): Client {
 /** Several clients: they stand for several processes. */
 function fleet(count: number): Client[] {
   return Array.from({ length: count }, () => client());
-}
-
-/** Sends raw lines on a fresh socket and returns the first reply line. */
-function raw(line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection({ host: server.host, port: server.port });
-    let buf = "";
-    s.on("data", (d) => {
-      buf += d.toString("latin1");
-      const i = buf.indexOf("\r\n");
-      if (i >= 0) {
-        s.destroy();
-        resolve(buf.slice(0, i));
-      }
-    });
-    s.on("error", reject);
-    s.write(`${line}\r\n`);
-  });
 }
 
 before(async () => {
@@ -95,7 +77,7 @@ describe("fetch: thundering-herd protection on the server", () => {
   it("a winner that never writes back releases the herd after lockTtl", async () => {
     const k = key("dead-winner");
     // A 'process' wins the miss and dies: it never writes back.
-    assert.match(await raw(`mg ${k} v c N1`), /^VA 0 .*W/);
+    assert.match(await rawLine(server.label, `mg ${k} v c N1`), /^VA 0 .*W/);
     const mc = client({ timeout: 5000 });
     let loadedAt = 0;
     const t0 = performance.now();
@@ -117,7 +99,7 @@ describe("fetch: thundering-herd protection on the server", () => {
 
   it("at the deadline: onLockTimeout 'load' runs the loader here, 'throw' rejects", async () => {
     const k = key("lock-timeout");
-    assert.match(await raw(`mg ${k} v c N30`), /W/);
+    assert.match(await rawLine(server.label, `mg ${k} v c N30`), /W/);
     const mc = client();
     await assert.rejects(
       mc.fetch(k, () => "x", { timeout: 150, onLockTimeout: "throw" }),

@@ -144,6 +144,14 @@ function mdHead(w: Writer, key: string, base64: boolean): void {
   if (base64) w.ascii(" b");
 }
 
+/** `mn`: ends a quiet batch; the server answers `MN` after everything before it. */
+function endBatch(w: Writer, count: number): number {
+  w.ensure(4);
+  w.ascii("mn");
+  w.crlf();
+  return count;
+}
+
 function end(w: Writer, opaque: number): number {
   w.uint(opaque);
   w.crlf();
@@ -232,10 +240,7 @@ function getMany(w: Writer, req: Request, opaque: number): number {
     w.uint(opaque + i);
     w.crlf();
   }
-  w.ensure(4);
-  w.ascii("mn");
-  w.crlf();
-  return keys.length;
+  return endBatch(w, keys.length);
 }
 
 function storeMany(w: Writer, req: Request, opaque: number): number {
@@ -258,10 +263,7 @@ function storeMany(w: Writer, req: Request, opaque: number): number {
       opaque + i,
     );
   }
-  w.ensure(4);
-  w.ascii("mn");
-  w.crlf();
-  return keys.length;
+  return endBatch(w, keys.length);
 }
 
 function deleteMany(w: Writer, req: Request, opaque: number): number {
@@ -273,8 +275,5 @@ function deleteMany(w: Writer, req: Request, opaque: number): number {
     w.uint(opaque + i);
     w.crlf();
   }
-  w.ensure(4);
-  w.ascii("mn");
-  w.crlf();
-  return keys.length;
+  return endBatch(w, keys.length);
 }
