@@ -182,8 +182,10 @@ export class Router implements FailurePolicy {
     const batch = req.batch;
     if (batch === null) this.#noteHomes(req.hashKey, req.key, req.base64);
     else {
+      // Batch keys route by their own key, or all by the caller's hashKey when one was given.
       for (let i = 0; i < batch.keys.length; i++) {
-        this.#noteHomes(batch.userKeys[i] as string | Buffer, batch.keys[i]!, batch.keysBase64?.[i] === true);
+        const home = req.hashKey !== "" ? req.hashKey : (batch.userKeys[i] as string | Buffer);
+        this.#noteHomes(home, batch.keys[i]!, batch.keysBase64?.[i] === true);
       }
     }
   }
