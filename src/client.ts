@@ -223,8 +223,8 @@ export class Client extends EventEmitter {
     const list = Array.from(keys);
     if (list.length === 0) return new Map();
     const parts = await Promise.all(
-      this.#perServer(list, options, (sub) => {
-        const req = this.#request(Op.GetMany, GET_MANY, options);
+      this.#perServer(list, options, (sub, _indices, call) => {
+        const req = this.#request(Op.GetMany, GET_MANY, call);
         req.batch = this.#batch(sub);
         req.result = new Map();
         return req;
@@ -244,7 +244,7 @@ export class Client extends EventEmitter {
   #perServer(
     list: readonly Key[],
     options: CallOptions | undefined,
-    make: (keys: Key[], indices: number[]) => Request,
+    make: (keys: Key[], indices: number[], options: CallOptions | undefined) => Request,
     replica = 0,
   ): Promise<{ result: unknown; indices: number[] }>[] {
     const router = this.#router;
@@ -259,7 +259,9 @@ export class Client extends EventEmitter {
         const req = make(
           indices.map((i) => list[i]!),
           indices,
+          options,
         );
+        if (req.op === Op.GetMany && router.replicas > 1) req.split = router.replicas - replica;
         if (req.op !== Op.GetMany) {
           // Write batches: failures are remembered per server (the policy records them; no retries).
           req.policy = router;
@@ -276,11 +278,14 @@ export class Client extends EventEmitter {
       this.#sendTo(server, req).then(
         (result) => ({ result, indices }),
         (err: unknown) => {
-          // A batch read whose server failed: ask the next replica for those keys.
-          if (!(err instanceof ConnectionError) || !isRead(req.op) || replica + 1 >= router.replicas)
-            throw err;
+          // A batch read whose server failed or hung: ask the next replica for those keys, within what
+          // is left of the caller's deadline.
+          const left = req.finalDeadline - performance.now();
+          const retryable = err instanceof ConnectionError || err instanceof TimeoutError;
+          if (!retryable || !isRead(req.op) || replica + 1 >= router.replicas || left <= 1) throw err;
           const sub = indices.map((i) => list[i]!);
-          return Promise.all(this.#perServer(sub, options, make, replica + 1)).then((parts) => {
+          const rest: CallOptions = { ...options, timeout: left };
+          return Promise.all(this.#perServer(sub, rest, make, replica + 1)).then((parts) => {
             const merged = new Map<unknown, unknown>(req.result as Map<unknown, unknown>);
             for (const p of parts) for (const [k, v] of p.result as Map<unknown, unknown>) merged.set(k, v);
             return { result: merged, indices };
@@ -384,7 +389,7 @@ export class Client extends EventEmitter {
     n: number,
     keys: readonly Key[],
     options: CallOptions | undefined,
-    make: (keys: Key[], indices: number[]) => Request,
+    make: (keys: Key[], indices: number[], options: CallOptions | undefined) => Request,
   ): Promise<boolean[]> {
     for (let r = 1; r < this.#router.replicas && options?.hashKey === undefined; r++) {
       for (const p of this.#perServer(keys, options, make, r)) p.catch(ignore);
