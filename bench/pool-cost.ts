@@ -54,11 +54,11 @@ async function main(): Promise<void> {
     maxValueSize: 1 << 20,
     keepAlive: true,
   });
-  const codec = new ValueCodec();
+  const ctx = { codec: new ValueCodec(), releaseWin: () => {} };
   const bare = (k: string) => {
     const req = new Request(Op.Get, GET, 5000);
     req.key = k;
-    req.context = codec;
+    req.context = ctx;
     conn.send(req);
     return req.promise;
   };

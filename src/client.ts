@@ -14,6 +14,7 @@ import {
   GET_MANY,
   GETS,
   type GetsResult,
+  type ReadContext,
   NOOP,
   STATS,
   STORE,
@@ -153,6 +154,8 @@ export class Client extends EventEmitter {
   readonly #codec: ValueCodec;
   readonly #router: Router;
   readonly #l1: LocalCache | null;
+  /** What reply handlers need from this client (`req.context`). */
+  readonly #ctx: ReadContext;
   #closed = false;
 
   constructor(options: ClientOptions) {
@@ -160,6 +163,18 @@ export class Client extends EventEmitter {
     this.#o = resolveOptions(options);
     this.#keys = new KeyEncoder(this.#o.keyPrefix);
     this.#codec = new ValueCodec(this.#o.codec);
+    this.#ctx = {
+      codec: this.#codec,
+      releaseWin: (req, token, base64) => {
+        const server = req.server as Server | null;
+        if (server === null || this.#closed) return;
+        const release = new Request(Op.Invalidate, DELETE, this.#o.timeout);
+        release.key = token;
+        release.base64 = base64;
+        release.promise.catch(ignore);
+        server.send(release);
+      },
+    };
     this.#l1 = this.#o.localCache === null ? null : new LocalCache(this.#o.localCache);
     const o = this.#o;
     this.#router = new Router(
@@ -723,7 +738,7 @@ export class Client extends EventEmitter {
         throw new AbortError("the request was aborted before it was sent", { cause: signal.reason });
     }
     const req = new Request(op, handler, timeout);
-    req.context = this.#codec;
+    req.context = this.#ctx;
     if (signal !== undefined) req.watch(signal);
     return req;
   }
@@ -871,6 +886,8 @@ export class Client extends EventEmitter {
     const owners = this.#router.replicasOf(hashKey);
     if (owners.length <= 1) return this.#sendTo(owners[0], req);
     if (req.op === Op.Store && req.cas !== null) {
+      // Copies are made before sending (the request's fields are read by the encoder) and sent only
+      // when the owner accepted the cas; otherwise they are dropped unsent, never settled or observed.
       const copies = owners.slice(1).map(() => {
         const c = req.clone();
         c.cas = null;
@@ -878,7 +895,12 @@ export class Client extends EventEmitter {
       });
       const ok = await this.#sendTo(owners[0], req);
       if (ok === true) for (const [i, c] of copies.entries()) this.#sendTo(owners[i + 1], c).catch(ignore);
-      else for (const c of copies) c.fail(new InvalidArgumentError("not sent: the owner refused the cas"));
+      else {
+        for (const c of copies) {
+          c.promise.catch(ignore);
+          c.fail(new InvalidArgumentError("not sent: the owner refused the cas"));
+        }
+      }
       return ok;
     }
     const reqs = owners.map((_, i) => (i === 0 ? req : req.clone()));

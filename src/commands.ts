@@ -34,6 +34,16 @@ import type { MetaReply } from "./protocol/meta/parser.js";
 import { type ReplyHandler, type Request, SETTLED } from "./protocol/request.js";
 import type { ValueCodec } from "./serialization/codec.js";
 
+/** What the handlers need from the client that sent a request (`req.context`). */
+export interface ReadContext {
+  codec: ValueCodec;
+  /**
+   * A plain read was handed the recache win of a stale item (`X W`) it will not use: give it back
+   * (`md <key> I`, keeping the TTL) so that the next `fetch` reloads the item.
+   */
+  releaseWin(req: Request, token: string, base64: boolean): void;
+}
+
 /** What `gets` resolves to. */
 export interface GetsResult<T = unknown> {
   value: T;
@@ -62,8 +72,30 @@ function errorReply(req: Request, reply: MetaReply, what: string): true {
   return true;
 }
 
+/**
+ * For plain reads: an item that only `fetch` should see. A stub made by `mg … N` for a caller that is
+ * loading the value (empty, with `W` or `Z`), or an item marked stale by `invalidate` (`X`): both read
+ * as a miss, so a plain read never returns a value nobody stored, nor one declared stale.
+ */
+function fetchOnly(reply: MetaReply): boolean {
+  if ((reply.upper & FLAG_STALE) !== 0) return true;
+  return reply.size === 0 && (reply.upper & (FLAG_WIN | FLAG_WON)) !== 0;
+}
+
+/** A plain read of a fetch-only item: a miss, and a stale item's win handed back. */
+function fetchOnlyMiss(req: Request, reply: MetaReply, token: string, base64: boolean): void {
+  if ((reply.upper & FLAG_STALE) !== 0 && (reply.upper & FLAG_WIN) !== 0) {
+    (req.context as ReadContext).releaseWin(req, token, base64);
+  }
+}
+
 function decode(req: Request, reply: MetaReply): unknown {
-  return (req.context as ValueCodec).decode(reply.value, reply.valueStart, reply.valueEnd, reply.clientFlags);
+  return (req.context as ReadContext).codec.decode(
+    reply.value,
+    reply.valueStart,
+    reply.valueEnd,
+    reply.clientFlags,
+  );
 }
 
 /** Settles `req` with the decoded value; a decoding failure fails the request, not the connection. */
@@ -84,7 +116,10 @@ export const GET: ReplyHandler = {
     const code = reply.code;
     if (code === VA) {
       checkOpaque(req, reply);
-      if (req.state !== SETTLED) succeedDecoded(req, reply);
+      if (fetchOnly(reply)) {
+        fetchOnlyMiss(req, reply, req.key, req.base64);
+        req.succeed(undefined);
+      } else if (req.state !== SETTLED) succeedDecoded(req, reply);
       return true;
     }
     if (code === EN) {
@@ -102,6 +137,11 @@ export const GETS: ReplyHandler = {
     if (reply.code === VA) {
       checkOpaque(req, reply);
       if (req.state === SETTLED) return true;
+      if (fetchOnly(reply)) {
+        fetchOnlyMiss(req, reply, req.key, req.base64);
+        req.succeed(undefined);
+        return true;
+      }
       if (reply.casStart < 0) throw new ProtocolError("gets: reply has no CAS");
       let value: unknown;
       try {
@@ -232,6 +272,10 @@ export const GET_MANY: ReplyHandler = {
       const batch = req.batch!;
       if (!reply.keyIs(batch.keys[i]!)) {
         throw new ProtocolError(`batch reply for opaque ${reply.opaque} carries another key`);
+      }
+      if (fetchOnly(reply)) {
+        fetchOnlyMiss(req, reply, batch.keys[i]!, batch.keysBase64?.[i] === true);
+        return false;
       }
       if (req.state === SETTLED || batch.error !== null) return false;
       try {

@@ -74,6 +74,21 @@ describe("fetch: thundering-herd protection on the server", () => {
     assert.equal(await a!.invalidate(key("never"), {}), false, "invalidate of a missing key");
   });
 
+  it("plain reads never see fetch's stub nor an invalidated value: both are misses", async () => {
+    const mc = client();
+    const k = key("plain");
+    assert.match(await rawLine(server.label, `mg ${k} v c N30`), /W/); // a loader's stub
+    assert.equal(await mc.get(k), undefined);
+    assert.equal(await mc.gets(k), undefined);
+    assert.deepEqual(await mc.getMany([k]), new Map());
+    const s = key("plain-stale");
+    await mc.set(s, "old");
+    await mc.invalidate(s);
+    assert.equal(await mc.get(s), undefined, "invalidated: a miss for plain reads");
+    assert.equal(await mc.fetch(s, () => "new"), "new", "fetch reloads it");
+    assert.equal(await mc.get(s), "new");
+  });
+
   it("a winner that never writes back releases the herd after lockTtl", async () => {
     const k = key("dead-winner");
     // A 'process' wins the miss and dies: it never writes back.

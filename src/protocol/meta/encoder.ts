@@ -92,10 +92,13 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
       w.ascii(" O");
       return end(w, opaque);
     case Op.Invalidate:
-      // I: mark stale instead of deleting; T: how long the stale item stays.
+      // I: mark stale instead of deleting; T: how long the stale item stays (absent: TTL unchanged).
       mdHead(w, req.key, req.base64);
-      w.ascii(" I T");
-      w.uint(req.ttl);
+      w.ascii(" I");
+      if (req.ttl >= 0) {
+        w.ascii(" T");
+        w.uint(req.ttl);
+      }
       w.ascii(" O");
       return end(w, opaque);
     case Op.Noop:
