@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/prometheus.ts", "src/keyv.ts"],
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,
@@ -9,4 +9,5 @@ export default defineConfig({
   target: "node20",
   platform: "node",
   splitting: false,
+  external: ["prom-client", "keyv"],
 });

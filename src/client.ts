@@ -35,6 +35,13 @@ import {
   TimeoutError,
   ValueTooLargeError,
 } from "./errors.js";
+import {
+  type CommandContext,
+  commandChannel,
+  serverDownChannel,
+  serverUpChannel,
+  tracing,
+} from "./diagnostics.js";
 import { type Key, KeyEncoder } from "./keys.js";
 import { LocalCache } from "./local-cache.js";
 import { type CallOptions, type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
@@ -197,8 +204,14 @@ export class Client extends EventEmitter {
         gutter: o.gutter?.servers,
       },
       {
-        serverDown: (label, error) => this.emit("serverDown", { server: label, error }),
-        serverUp: (label) => this.emit("serverUp", { server: label }),
+        serverDown: (label, error) => {
+          if (serverDownChannel.hasSubscribers) serverDownChannel.publish({ server: label, error });
+          this.emit("serverDown", { server: label, error });
+        },
+        serverUp: (label) => {
+          if (serverUpChannel.hasSubscribers) serverUpChannel.publish({ server: label });
+          this.emit("serverUp", { server: label });
+        },
         writeFailure: (label, key, error) => this.emit("writeFailure", { server: label, key, error }),
         invalidate: (server, keys) => this.#invalidateOn(server, keys),
       },
@@ -594,9 +607,11 @@ export class Client extends EventEmitter {
   }
 
   /** A snapshot of each server's state (and of the local cache, when there is one). */
-  health(): { servers: ServerHealth[]; localCache?: LocalCacheHealth } {
+  health(): { servers: ServerHealth[]; retries: number; failovers: number; localCache?: LocalCacheHealth } {
     const l1 = this.#l1;
     return {
+      retries: this.#router.retried,
+      failovers: this.#router.failedOver,
       servers: this.#router.allServers.map((s) => ({
         label: s.label,
         ...(s.gutter ? { gutter: true as const } : {}),
@@ -915,19 +930,23 @@ export class Client extends EventEmitter {
    * unreachable server resolves as a miss instead.
    */
   #sendTo(server: Server | undefined, req: Request): Promise<unknown> {
-    const failOpen = this.#o.failOpen && isRead(req.op);
+    const p = tracing() ? this.#traced(server, req) : this.#dispatch(server, req);
+    if (!this.#o.failOpen || !isRead(req.op)) return p;
+    return p.catch((err: unknown) => {
+      if (unreachable(err)) return missOf(req);
+      throw err;
+    });
+  }
+
+  #dispatch(server: Server | undefined, req: Request): Promise<unknown> {
     if (server !== undefined && server.state === "up") {
       if (server.gutter) this.#capTtl(req);
       req.server = server;
       server.send(req);
-      if (!failOpen) return req.promise;
-      return req.promise.catch((err: unknown) => {
-        if (unreachable(err)) return missOf(req);
-        throw err;
-      });
+      return req.promise;
     }
     if (server !== undefined) req.server = server;
-    if (failOpen) req.succeed(missOf(req));
+    if (this.#o.failOpen && isRead(req.op)) req.succeed(missOf(req));
     else if (server === undefined) req.fail(new NoServersError("no server is up to take the request"));
     else {
       req.fail(
@@ -938,6 +957,53 @@ export class Client extends EventEmitter {
       );
     }
     return req.promise;
+  }
+
+  /**
+   * `#dispatch` inside the `memcachio:command` trace: start/end around the send, asyncStart/asyncEnd
+   * (and error) when it settles. Published by hand rather than with `tracePromise`, which would put
+   * the resolved value on the context: a context carries the outcome (`hit`, `found`), never a value.
+   */
+  #traced(server: Server | undefined, req: Request): Promise<unknown> {
+    const ctx = this.#traceContext(server, req);
+    const ch = commandChannel;
+    ch.start.publish(ctx);
+    let p: Promise<unknown>;
+    try {
+      p = this.#dispatch(server, req);
+    } finally {
+      ch.end.publish(ctx);
+    }
+    return p.then(
+      (value) => {
+        if (req.op === Op.GetMany) ctx.found = (value as Map<unknown, unknown>).size;
+        else if (req.op === Op.Fetch) ctx.hit = (value as FetchReply).hasValue && !(value as FetchReply).won;
+        else if (isRead(req.op)) ctx.hit = value !== undefined;
+        ch.asyncStart.publish(ctx);
+        ch.asyncEnd.publish(ctx);
+        return value;
+      },
+      (err: unknown) => {
+        ctx.error = err;
+        ch.error.publish(ctx);
+        ch.asyncStart.publish(ctx);
+        ch.asyncEnd.publish(ctx);
+        throw err;
+      },
+    );
+  }
+
+  /** The `memcachio:command` context of a request (built only when someone listens). */
+  #traceContext(server: Server | undefined, req: Request): CommandContext {
+    const batch = req.batch;
+    const ctx: CommandContext = {
+      command: commandName(req),
+      server: server?.label ?? "",
+      keyCount: batch !== null ? batch.keys.length : req.key === "" ? 0 : 1,
+      client: this,
+    };
+    if (this.#o.traceKeys) ctx.keys = batch !== null ? [...batch.keys] : req.key === "" ? [] : [req.key];
+    return ctx;
   }
 
   /** A write on a gutter server lives at most `gutter.ttl` seconds (0 / none / longer → the cap). */
@@ -993,6 +1059,53 @@ function seconds(name: string, v: number | undefined, dflt: number, min: number)
   if (!(Number.isInteger(v) && v >= min))
     throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
   return v;
+}
+
+/** The command's name in traces and metrics. */
+function commandName(req: Request): string {
+  switch (req.op) {
+    case Op.Get:
+      return "get";
+    case Op.Gets:
+      return "gets";
+    case Op.Touch:
+      return "touch";
+    case Op.GetAndTouch:
+      return "gat";
+    case Op.Store:
+      if (req.cas !== null) return "cas";
+      return req.mode === 0x45
+        ? "add"
+        : req.mode === 0x52
+          ? "replace"
+          : req.mode === 0x41
+            ? "append"
+            : req.mode === 0x50
+              ? "prepend"
+              : "set";
+    case Op.Delete:
+      return "delete";
+    case Op.Arith:
+      return req.mode === 0x44 ? "decr" : "incr";
+    case Op.GetMany:
+      return "getMany";
+    case Op.StoreMany:
+      return "setMany";
+    case Op.DeleteMany:
+      return "deleteMany";
+    case Op.Stats:
+      return "stats";
+    case Op.Version:
+      return "version";
+    case Op.Flush:
+      return "flush";
+    case Op.Noop:
+      return "noop";
+    case Op.Fetch:
+      return "fetch";
+    case Op.Invalidate:
+      return "invalidate";
+  }
 }
 
 /** Commands that may be sent again after a connection failure (DESIGN §6): never incr/decr/append/prepend/add/replace/cas. */

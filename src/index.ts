@@ -15,6 +15,7 @@ export {
 } from "./client.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
 export type { GetsResult } from "./commands.js";
+export { CHANNELS, type CommandContext } from "./diagnostics.js";
 export {
   AbortError,
   ClientClosedError,

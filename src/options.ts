@@ -66,6 +66,8 @@ export interface ClientOptions {
   retries?: { attempts?: number; baseDelay?: number; maxDelay?: number };
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean;
+  /** Put the keys (as sent) in `memcachio:command` trace contexts. Default false: keys are never published. */
+  traceKeys?: boolean;
   /**
    * An in-process L1 in front of the network for `get`, `getMany` and `fetch`: `{ max, ttl }` (entries,
    * ms), and `staleIfError` (ms) to serve an expired entry when the server cannot be reached. Off by default.
@@ -109,6 +111,7 @@ export interface ResolvedOptions {
   replicas: number;
   retries: { attempts: number; baseDelay: number; maxDelay: number };
   keepAlive: boolean;
+  traceKeys: boolean;
   localCache: LocalCacheOptions | null;
 }
 
@@ -143,6 +146,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
       maxDelay: positive("retries.maxDelay", o.retries?.maxDelay, 50),
     }),
     keepAlive: o.keepAlive ?? true,
+    traceKeys: o.traceKeys === true,
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
   };
   if (typeof resolved.keyPrefix !== "string") throw new InvalidArgumentError("keyPrefix must be a string");

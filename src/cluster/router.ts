@@ -69,6 +69,10 @@ export class Router implements FailurePolicy {
   readonly #replicas: number;
   readonly #retry: RetryOptions;
   #closed = false;
+  /** Requests sent again after a connection failure (backoff retries). */
+  retried = 0;
+  /** Reads moved to another replica. */
+  failedOver = 0;
   /** The gutter pool (its own ring and health), or null. */
   readonly #gutter: Router | null;
   readonly #events: RouterEvents;
@@ -255,6 +259,7 @@ export class Router implements FailurePolicy {
       const next = this.#nextReplica(req);
       if (next !== undefined) {
         req.replica++;
+        this.failedOver++;
         this.#resend(req, next);
         return true;
       }
@@ -266,6 +271,7 @@ export class Router implements FailurePolicy {
       Math.min(this.#retry.maxDelay, this.#retry.baseDelay * 2 ** used) * (0.5 + Math.random() * 0.5);
     if (req.deadline !== 0 && now + delay >= req.deadline) return false;
     req.state = QUEUED;
+    this.retried++;
     setTimeout(() => this.#retryNow(req, error), delay);
     return true;
   }
@@ -286,6 +292,7 @@ export class Router implements FailurePolicy {
     next.finalDeadline = req.finalDeadline;
     next.server = server;
     req.handOver(next);
+    this.failedOver++;
     server.send(next);
     return true;
   }

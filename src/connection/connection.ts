@@ -31,6 +31,7 @@ import {
 } from "../errors.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { type MetaReply, MetaParser } from "../protocol/meta/parser.js";
+import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
 import { VERSION } from "../protocol/meta/codes.js";
 import { Op, QUEUED, type ReplyHandler, Request, SETTLED, WRITTEN } from "../protocol/request.js";
 import { Writer } from "../protocol/writer.js";
@@ -281,6 +282,7 @@ export class Connection implements Tickable {
     if (this.#socket !== socket) return;
     this.#clearConnectTimer();
     this.#state = READY;
+    if (connectionOpenChannel.hasSubscribers) connectionOpenChannel.publish({ server: this.label });
     if (this.#o.handshake === true) {
       // First on the wire, ahead of whatever waited for the connection.
       const hello = new Request(Op.Version, HANDSHAKE, this.#o.connectTimeout);
@@ -450,6 +452,9 @@ export class Connection implements Tickable {
 
   #teardown(err: MemcachedError): void {
     const socket = this.#socket;
+    if (socket !== null && connectionCloseChannel.hasSubscribers) {
+      connectionCloseChannel.publish({ server: this.label, error: err });
+    }
     this.#socket = null;
     this.#state = this.#closing ? CLOSED : IDLE;
     this.#clearConnectTimer();
@@ -548,6 +553,8 @@ export class Connection implements Tickable {
     this.#socket = null;
     const wasOpen = socket !== null;
     this.#state = CLOSED;
+    if (socket !== null && connectionCloseChannel.hasSubscribers)
+      connectionCloseChannel.publish({ server: this.label });
     // Nothing is owed on the wire any more: close at once (the 'error' listener stays, ignoring late errors).
     socket?.destroy();
     if (wasOpen) this.#events.onClose?.(this, undefined);

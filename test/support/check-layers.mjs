@@ -8,6 +8,7 @@ import { join, relative, resolve, dirname } from "node:path";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "../../src");
 const RANK = { protocol: 0, connection: 1, pool: 2, cluster: 3, client: 4, index: 5 };
 const LEAVES = ["errors.ts", "diagnostics.ts", "util/"];
+const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts"];
 const CLIENT_FILES = [
   "client.ts",
   "commands.ts",
@@ -19,7 +20,7 @@ const CLIENT_FILES = [
 
 function layer(file) {
   if (LEAVES.some((l) => file === l || file.startsWith(l))) return "leaf";
-  if (file === "index.ts") return "index";
+  if (INDEX_FILES.includes(file)) return "index";
   if (CLIENT_FILES.some((c) => file === c || file.startsWith(c))) return "client";
   const top = file.split("/")[0];
   if (top in RANK) return top;

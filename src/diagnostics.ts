@@ -1,0 +1,56 @@
+/**
+ * `diagnostics_channel` channels: where APM and OpenTelemetry hook in. Created once; every publish is
+ * guarded by `hasSubscribers`, so they cost nothing when nobody listens.
+ *
+ * - `memcachio:command` (TracingChannel: start, end, asyncStart, asyncEnd, error): one per request sent
+ *   to a server. Context: {@link CommandContext} — command, server, key count, the outcome (`hit`,
+ *   `found`, `error`), and the keys only when the client was created with `traceKeys: true`. Never a value.
+ * - `memcachio:server:down` `{ server, error }`, `memcachio:server:up` `{ server }`.
+ * - `memcachio:connection:open` `{ server }`, `memcachio:connection:close` `{ server, error? }`.
+ */
+import diagnostics from "node:diagnostics_channel";
+
+/** The context of a `memcachio:command` trace. */
+export interface CommandContext {
+  /** `get`, `gets`, `set`, `add`, `replace`, `append`, `prepend`, `cas`, `delete`, `incr`, `decr`, `touch`, `gat`, `getMany`, `setMany`, `deleteMany`, `fetch`, `invalidate`, `stats`, `version`, `flush`, `noop`. */
+  command: string;
+  /** `"host:port"` of the server the request went to. */
+  server: string;
+  /** Keys in the request (1, or the batch's size; 0 for server commands). */
+  keyCount: number;
+  /** The keys as sent (prefix applied, base64 when needed), only with `traceKeys: true`. */
+  keys?: string[];
+  /** The client that sent it (to tell clients apart; not serialisable). */
+  client: object;
+  /** On asyncEnd of get, gets, gat, fetch: whether the key was found. */
+  hit?: boolean;
+  /** On asyncEnd of getMany: how many of the keys were found. */
+  found?: number;
+  /** On error (and asyncEnd after it): the error. */
+  error?: unknown;
+}
+
+/** Channel names. */
+export const CHANNELS = {
+  command: "memcachio:command",
+  serverDown: "memcachio:server:down",
+  serverUp: "memcachio:server:up",
+  connectionOpen: "memcachio:connection:open",
+  connectionClose: "memcachio:connection:close",
+} as const;
+
+/** The command tracing channel. */
+export const commandChannel = diagnostics.tracingChannel<unknown, CommandContext>(CHANNELS.command);
+export const serverDownChannel = diagnostics.channel(CHANNELS.serverDown);
+export const serverUpChannel = diagnostics.channel(CHANNELS.serverUp);
+export const connectionOpenChannel = diagnostics.channel(CHANNELS.connectionOpen);
+export const connectionCloseChannel = diagnostics.channel(CHANNELS.connectionClose);
+
+/** Whether anyone listens to command traces (checked per request: one property read). */
+export function tracing(): boolean {
+  return (
+    commandChannel.start.hasSubscribers ||
+    commandChannel.asyncEnd.hasSubscribers ||
+    commandChannel.error.hasSubscribers
+  );
+}
