@@ -12,30 +12,12 @@ import { Client } from "../src/index.ts";
 import { Op, Request } from "../src/protocol/request.ts";
 import { ValueCodec } from "../src/serialization/codec.ts";
 import { startMemcached } from "../test/support/memcached.ts";
+import { concurrent, median } from "./harness.ts";
 
 const ROUNDS = 5;
 const RUN_MS = 1000;
 const CONCURRENCY = 256;
 const keys = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
-
-async function concurrent(get: (k: string) => Promise<unknown>, ms: number): Promise<number> {
-  let stop = false;
-  let ops = 0;
-  const timer = setTimeout(() => {
-    stop = true;
-  }, ms);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      for (let i = w; !stop; i += CONCURRENCY) {
-        await get(keys[i % keys.length]!);
-        ops++;
-      }
-    }),
-  );
-  clearTimeout(timer);
-  return (ops / (performance.now() - t0)) * 1000;
-}
 
 async function main(): Promise<void> {
   const server = await startMemcached({ threads: 1 });
@@ -70,17 +52,19 @@ async function main(): Promise<void> {
     ["client, pool 2–2", (k) => two.get(k)],
   ];
   const results = new Map<string, number[]>();
-  for (const [, get] of contenders) await concurrent(get, 300); // warm-up
+  for (const [, get] of contenders) await concurrent((i) => get(keys[i % keys.length]!), CONCURRENCY, 300); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? contenders : [...contenders].reverse();
     for (const [name, get] of order)
-      results.set(name, [...(results.get(name) ?? []), await concurrent(get, RUN_MS)]);
+      results.set(name, [
+        ...(results.get(name) ?? []),
+        await concurrent((i) => get(keys[i % keys.length]!), CONCURRENCY, RUN_MS),
+      ]);
   }
   await conn.close();
   await one.close();
   await two.close();
   await server.kill();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(results.get("bare connection")!);
   console.log(
     `256 concurrent gets (100 B), memcached -t 1, median of ${ROUNDS} alternating rounds of ${RUN_MS} ms`,

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
+import { concurrent, median } from "./harness.ts";
 import {
   type Contender,
   memcacheClient,
@@ -63,34 +64,9 @@ interface Sample {
 const failures = new Map<string, number>();
 let current = "";
 
-/** Keeps `concurrency` calls of `op` in flight for `ms`; returns successful calls per second. */
-async function concurrent(
-  op: (i: number) => Promise<unknown>,
-  concurrency: number,
-  ms: number,
-): Promise<number> {
-  let stop = false;
-  let ops = 0;
-  let failed = 0;
-  const timer = setTimeout(() => {
-    stop = true;
-  }, ms);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = w; !stop; i += concurrency) {
-        try {
-          await op(i);
-          ops++;
-        } catch {
-          failed++;
-        }
-      }
-    }),
-  );
-  clearTimeout(timer);
-  if (failed > 0) failures.set(current, (failures.get(current) ?? 0) + failed);
-  return (ops / (performance.now() - t0)) * 1000;
+/** Counts a failed call against the client being measured. */
+function countFailure(): void {
+  failures.set(current, (failures.get(current) ?? 0) + 1);
 }
 
 async function sequential(op: (i: number) => Promise<unknown>, ms: number): Promise<Sample> {
@@ -118,14 +94,21 @@ async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample>
     case "sequential get":
       return sequential((i) => c.get(getKey(i)), ms);
     case "256 concurrent gets (100 B)":
-      return { opsPerSec: await concurrent((i) => c.get(getKey(i)), CONCURRENCY, ms) };
+      return { opsPerSec: await concurrent((i) => c.get(getKey(i)), CONCURRENCY, ms, countFailure) };
     case "256 concurrent sets (1 KiB)":
-      return { opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms) };
+      return {
+        opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms, countFailure),
+      };
     case "getMany 100 keys ×8": {
       const batches = Array.from({ length: 64 }, (_, b) =>
         Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)),
       );
-      const perSec = await concurrent((i) => c.getMany(batches[i % batches.length]!), MANY_CONCURRENCY, ms);
+      const perSec = await concurrent(
+        (i) => c.getMany(batches[i % batches.length]!),
+        MANY_CONCURRENCY,
+        ms,
+        countFailure,
+      );
       return { opsPerSec: perSec * MANY }; // keys per second
     }
   }
@@ -182,11 +165,6 @@ async function runRaw(raw: RawSocket, w: Workload, ms: number): Promise<Sample> 
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

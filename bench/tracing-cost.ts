@@ -6,30 +6,12 @@
 import diagnostics from "node:diagnostics_channel";
 import { CHANNELS, Client } from "../src/index.ts";
 import { startMemcached } from "../test/support/memcached.ts";
+import { concurrent, median } from "./harness.ts";
 
 const ROUNDS = 5;
 const RUN_MS = 1000;
 const CONCURRENCY = 256;
 const keys = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
-
-async function concurrent(mc: Client, ms: number): Promise<number> {
-  let stop = false;
-  let ops = 0;
-  const timer = setTimeout(() => {
-    stop = true;
-  }, ms);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      for (let i = w; !stop; i += CONCURRENCY) {
-        await mc.get(keys[i % keys.length]!);
-        ops++;
-      }
-    }),
-  );
-  clearTimeout(timer);
-  return (ops / (performance.now() - t0)) * 1000;
-}
 
 async function main(): Promise<void> {
   const server = await startMemcached({ threads: 1 });
@@ -40,7 +22,7 @@ async function main(): Promise<void> {
   const noop = () => {};
   const handlers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
   const results: Record<string, number[]> = { "no subscriber": [], "subscriber on all events": [] };
-  await concurrent(mc, 300);
+  await concurrent((i) => mc.get(keys[i % keys.length]!), CONCURRENCY, 300);
   for (let r = 0; r < ROUNDS; r++) {
     const order =
       r % 2 === 0
@@ -48,13 +30,12 @@ async function main(): Promise<void> {
         : ["subscriber on all events", "no subscriber"];
     for (const name of order) {
       if (name !== "no subscriber") channel.subscribe(handlers);
-      results[name]!.push(await concurrent(mc, RUN_MS));
+      results[name]!.push(await concurrent((i) => mc.get(keys[i % keys.length]!), CONCURRENCY, RUN_MS));
       if (name !== "no subscriber") channel.unsubscribe(handlers);
     }
   }
   await mc.close();
   await server.kill();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(results["no subscriber"]!);
   console.log(
     `256 concurrent gets (100 B), memcached -t 1, median of ${ROUNDS} alternating rounds of ${RUN_MS} ms`,
