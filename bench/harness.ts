@@ -1,6 +1,18 @@
 /**
- * What every bench script shares: a loop that keeps N calls in flight, and the median.
+ * What every bench script shares: the keys read, their loading, a loop that keeps N calls in flight,
+ * and the median.
  */
+import type { Client } from "../src/index.ts";
+
+/** 10,000 fixed-length keys (`bench:get:00042`), each holding a 100-byte string once loaded. */
+export const BENCH_KEYS = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+
+/** Stores the 100-byte value of every bench key, 500 at a time. */
+export async function loadBenchKeys(client: Client): Promise<void> {
+  for (let i = 0; i < BENCH_KEYS.length; i += 500) {
+    await Promise.all(BENCH_KEYS.slice(i, i + 500).map((k) => client.set(k, "a".repeat(100))));
+  }
+}
 
 /**
  * Keeps `concurrency` calls of `op` in flight for `ms` and returns successful calls per second.

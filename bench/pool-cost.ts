@@ -12,18 +12,17 @@ import { Client } from "../src/index.ts";
 import { Op, Request } from "../src/protocol/request.ts";
 import { ValueCodec } from "../src/serialization/codec.ts";
 import { startMemcached } from "../test/support/memcached.ts";
-import { concurrent, median } from "./harness.ts";
+import { BENCH_KEYS, concurrent, loadBenchKeys, median } from "./harness.ts";
 
 const ROUNDS = 5;
 const RUN_MS = 1000;
 const CONCURRENCY = 256;
-const keys = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+const keys = BENCH_KEYS;
 
 async function main(): Promise<void> {
   const server = await startMemcached({ threads: 1 });
   const loader = new Client({ servers: [server.label] });
-  for (let i = 0; i < keys.length; i += 500)
-    await Promise.all(keys.slice(i, i + 500).map((k) => loader.set(k, "a".repeat(100))));
+  await loadBenchKeys(loader);
   await loader.close();
 
   const conn = new Connection({

@@ -91,27 +91,26 @@ export function collectMetrics(
     labelNames: ["server"],
     registers,
   });
-  const last = { retries: 0, failovers: 0 };
-  const retries = new Counter({
-    name: `${p}retries_total`,
-    help: "Requests sent again after a connection failure.",
-    registers,
-    collect() {
-      const v = client.health().retries;
-      this.inc(v - last.retries);
-      last.retries = v;
-    },
-  });
-  const failovers = new Counter({
-    name: `${p}failovers_total`,
-    help: "Reads moved to another replica.",
-    registers,
-    collect() {
-      const v = client.health().failovers;
-      this.inc(v - last.failovers);
-      last.failovers = v;
-    },
-  });
+  /** A counter that follows a running total read from `health()` at scrape time. */
+  const fromHealth = (name: string, help: string, read: (h: ReturnType<Client["health"]>) => number) => {
+    let last = 0;
+    return new Counter({
+      name: `${p}${name}`,
+      help,
+      registers,
+      collect() {
+        const v = read(client.health());
+        this.inc(v - last);
+        last = v;
+      },
+    });
+  };
+  const retries = fromHealth(
+    "retries_total",
+    "Requests sent again after a connection failure.",
+    (h) => h.retries,
+  );
+  const failovers = fromHealth("failovers_total", "Reads moved to another replica.", (h) => h.failovers);
   const perServer = (
     name: string,
     help: string,
