@@ -4,23 +4,13 @@
  */
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
+import { BINARY_HANDLERS } from "./commands-binary.js";
 import {
-  ARITH,
-  DELETE,
-  FETCH,
   type FetchReply,
-  FLUSH,
-  GET,
-  GET_MANY,
-  GETS,
   type GetsResult,
+  type Handlers,
+  META_HANDLERS,
   type ReadContext,
-  NOOP,
-  STATS,
-  STORE,
-  TOUCH,
-  VERSION_HANDLER,
-  WRITE_MANY,
 } from "./commands.js";
 import { Router } from "./cluster/router.js";
 import type { Server, ServerState } from "./cluster/server.js";
@@ -33,6 +23,7 @@ import {
   QueueFullError,
   ServerUnavailableError,
   TimeoutError,
+  UnsupportedError,
   ValueTooLargeError,
 } from "./errors.js";
 import {
@@ -163,19 +154,22 @@ export class Client extends EventEmitter {
   readonly #l1: LocalCache | null;
   /** What reply handlers need from this client (`req.context`). */
   readonly #ctx: ReadContext;
+  /** Reply handlers of the protocol spoken. */
+  readonly #h: Handlers;
   #closed = false;
 
   constructor(options: ClientOptions) {
     super();
     this.#o = resolveOptions(options);
-    this.#keys = new KeyEncoder(this.#o.keyPrefix);
+    this.#h = this.#o.protocol === "binary" ? BINARY_HANDLERS : META_HANDLERS;
+    this.#keys = new KeyEncoder(this.#o.keyPrefix, this.#o.protocol === "binary");
     this.#codec = new ValueCodec(this.#o.codec);
     this.#ctx = {
       codec: this.#codec,
       releaseWin: (req, token, base64) => {
         const server = req.server as Server | null;
         if (server === null || this.#closed) return;
-        const release = new Request(Op.Invalidate, DELETE, this.#o.timeout);
+        const release = new Request(Op.Invalidate, this.#h.delete, this.#o.timeout);
         release.key = token;
         release.base64 = base64;
         release.promise.catch(ignore);
@@ -193,6 +187,9 @@ export class Client extends EventEmitter {
         maxQueue: o.maxQueue,
         maxValueSize: o.maxValueSize,
         keepAlive: o.keepAlive,
+        protocol: o.protocol,
+        tls: o.tls,
+        auth: o.auth,
       },
       o.pool,
       o.failover,
@@ -223,22 +220,22 @@ export class Client extends EventEmitter {
   /** The value stored at `key`, or `undefined` on a miss. Served from the local cache when it has it. */
   get<T = unknown>(key: Key, options?: CallOptions): Promise<T | undefined> {
     if (this.#l1 !== null) return this.#cachedGet(key, options) as Promise<T | undefined>;
-    return this.#keyed(Op.Get, GET, key, options) as Promise<T | undefined>;
+    return this.#keyed(Op.Get, this.#h.get, key, options) as Promise<T | undefined>;
   }
 
   /** The value with its CAS token and client flags, or `undefined` on a miss. */
   gets<T = unknown>(key: Key, options?: CallOptions): Promise<GetsResult<T> | undefined> {
-    return this.#keyed(Op.Gets, GETS, key, options) as Promise<GetsResult<T> | undefined>;
+    return this.#keyed(Op.Gets, this.#h.gets, key, options) as Promise<GetsResult<T> | undefined>;
   }
 
   /** Sets a new TTL; resolves false when the key does not exist. */
   touch(key: Key, ttl: number, options?: CallOptions): Promise<boolean> {
-    return this.#keyed(Op.Touch, TOUCH, key, options, ttl) as Promise<boolean>;
+    return this.#keyed(Op.Touch, this.#h.touch, key, options, ttl) as Promise<boolean>;
   }
 
   /** Reads the value and sets a new TTL; `undefined` on a miss. */
   getAndTouch<T = unknown>(key: Key, ttl: number, options?: CallOptions): Promise<T | undefined> {
-    return this.#keyed(Op.GetAndTouch, GET, key, options, ttl) as Promise<T | undefined>;
+    return this.#keyed(Op.GetAndTouch, this.#h.get, key, options, ttl) as Promise<T | undefined>;
   }
 
   /** Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given keys. */
@@ -252,7 +249,7 @@ export class Client extends EventEmitter {
     if (list.length === 0) return new Map();
     const parts = await Promise.all(
       this.#perServer(list, options, (sub, _indices, call) => {
-        const req = this.#request(Op.GetMany, GET_MANY, call);
+        const req = this.#request(Op.GetMany, this.#h.getMany, call);
         req.batch = this.#batch(sub);
         req.result = new Map();
         return req;
@@ -360,7 +357,7 @@ export class Client extends EventEmitter {
 
   /** Deletes; resolves true when the key existed. */
   delete(key: Key, options?: CallOptions): Promise<boolean> {
-    return this.#keyed(Op.Delete, DELETE, key, options) as Promise<boolean>;
+    return this.#keyed(Op.Delete, this.#h.delete, key, options) as Promise<boolean>;
   }
 
   /** Adds `delta` to a counter (u64, wraps at 2^64); `undefined` when missing and no `initial` is given. */
@@ -396,7 +393,7 @@ export class Client extends EventEmitter {
     }
     const keys = list.map((e) => e[0]);
     return this.#replicatedBatch(list.length, keys, options, (sub, indices) => {
-      const req = this.#request(Op.StoreMany, WRITE_MANY, options);
+      const req = this.#request(Op.StoreMany, this.#h.writeMany, options);
       req.ttl = t;
       const batch = this.#batch(sub);
       batch.values = indices.map((i) => values[i]!);
@@ -445,7 +442,7 @@ export class Client extends EventEmitter {
     const list = Array.from(keys);
     if (list.length === 0) return [];
     return this.#replicatedBatch(list.length, list, options, (sub) => {
-      const req = this.#request(Op.DeleteMany, WRITE_MANY, options);
+      const req = this.#request(Op.DeleteMany, this.#h.writeMany, options);
       req.batch = this.#batch(sub);
       req.result = new Array<boolean>(sub.length).fill(true);
       this.#forgetBatch(req.batch);
@@ -456,7 +453,8 @@ export class Client extends EventEmitter {
   // ── stale-while-revalidate ──────────────────────────────────────────────────
 
   /**
-   * Read-through with thundering-herd protection on the server, across processes (meta protocol).
+   * Read-through with thundering-herd protection on the server, across processes. Meta protocol only:
+   * with `protocol: "binary"` it rejects with {@link UnsupportedError}.
    *
    * One `mg <key> v f c t N<lockTtl> [R<recacheWithin>]`: a hit returns the value. On a miss the server
    * makes a stub and exactly one caller (across every client) wins (`W`): it runs `loader`, writes the
@@ -468,6 +466,7 @@ export class Client extends EventEmitter {
    * one caller while everyone else keeps getting it.
    */
   async fetch<T>(key: Key, loader: () => T | Promise<T>, options: FetchOptions = {}): Promise<T> {
+    if (this.#o.protocol === "binary") throw metaOnly("fetch");
     if (typeof loader !== "function") throw new InvalidArgumentError("fetch needs a loader function");
     const lockTtl = seconds("lockTtl", options.lockTtl, 10, 1);
     const recache =
@@ -518,17 +517,19 @@ export class Client extends EventEmitter {
   /**
    * Marks the item stale instead of deleting it (`md <key> I T<staleTtl>`): the next {@link Client.fetch}
    * serves the stale value to everyone while one caller reloads it. Resolves true when the key existed.
+   * Meta protocol only: with `protocol: "binary"` it rejects with {@link UnsupportedError}.
    */
   invalidate(key: Key, options?: InvalidateOptions): Promise<boolean> {
+    if (this.#o.protocol === "binary") return Promise.reject(metaOnly("invalidate"));
     const staleTtl = options?.staleTtl ?? 30;
-    return this.#keyed(Op.Invalidate, DELETE, key, options, staleTtl) as Promise<boolean>;
+    return this.#keyed(Op.Invalidate, this.#h.delete, key, options, staleTtl) as Promise<boolean>;
   }
 
   #fetchOnce(key: Key, lockTtl: number, recache: number, options: CallOptions): Promise<FetchReply> {
     let req: Request;
     try {
       const token = this.#keys.encode(key);
-      req = this.#request(Op.Fetch, FETCH, options);
+      req = this.#request(Op.Fetch, this.#h.fetch, options);
       req.key = token;
       req.base64 = this.#keys.base64;
       req.ttl = lockTtl;
@@ -573,7 +574,7 @@ export class Client extends EventEmitter {
   async stats(group = "", options?: CallOptions): Promise<Record<string, Record<string, string>>> {
     if (!/^[a-z_ ]*$/.test(group)) throw new InvalidArgumentError(`bad stats group ${JSON.stringify(group)}`);
     return this.#everyServer(false, () => {
-      const req = this.#request(Op.Stats, STATS, options);
+      const req = this.#request(Op.Stats, this.#h.stats, options);
       req.arg = group;
       req.result = {};
       return req;
@@ -582,7 +583,7 @@ export class Client extends EventEmitter {
 
   /** Version of every server that is up: `{ "host:port": "1.6.18" }`. */
   async version(options?: CallOptions): Promise<Record<string, string>> {
-    return this.#everyServer(false, () => this.#request(Op.Version, VERSION_HANDLER, options)) as Promise<
+    return this.#everyServer(false, () => this.#request(Op.Version, this.#h.version, options)) as Promise<
       Record<string, string>
     >;
   }
@@ -595,7 +596,7 @@ export class Client extends EventEmitter {
     }
     this.#l1?.clear();
     await this.#everyServer(true, () => {
-      const req = this.#request(Op.Flush, FLUSH, options);
+      const req = this.#request(Op.Flush, this.#h.flush, options);
       req.arg = delay === undefined ? "" : String(delay);
       return req;
     });
@@ -603,7 +604,7 @@ export class Client extends EventEmitter {
 
   /** A no-op round trip (`mn`) to every server: resolves when each has answered; rejects if one cannot be reached. */
   async ping(options?: CallOptions): Promise<void> {
-    await this.#everyServer(true, () => this.#request(Op.Noop, NOOP, options));
+    await this.#everyServer(true, () => this.#request(Op.Noop, this.#h.noop, options));
   }
 
   /** A snapshot of each server's state (and of the local cache, when there is one). */
@@ -649,7 +650,7 @@ export class Client extends EventEmitter {
       const part = keys.slice(i, i + INVALIDATE_BATCH);
       const tokens = part.map((k) => k.token);
       const marks = part.some((k) => k.base64) ? part.map((k) => k.base64) : null;
-      const req = new Request(Op.DeleteMany, WRITE_MANY, this.#o.connectTimeout);
+      const req = new Request(Op.DeleteMany, this.#h.writeMany, this.#o.connectTimeout);
       req.batch = new Batch(tokens, marks, tokens);
       req.result = new Array<boolean>(part.length).fill(true);
       server.send(req);
@@ -669,7 +670,7 @@ export class Client extends EventEmitter {
     const hit = l1.get(local);
     if (hit !== undefined) return hit.value;
     try {
-      const value = await this.#keyed(Op.Get, GET, key, options);
+      const value = await this.#keyed(Op.Get, this.#h.get, key, options);
       if (value === undefined) l1.delete(local);
       else l1.set(local, value);
       return value;
@@ -797,7 +798,7 @@ export class Client extends EventEmitter {
       const base64 = this.#keys.base64;
       const t = ttl(options?.ttl);
       this.#encodeValue(value);
-      req = this.#request(Op.Store, STORE, options);
+      req = this.#request(Op.Store, this.#h.store, options);
       req.key = token;
       req.base64 = base64;
       req.ttl = t;
@@ -837,7 +838,7 @@ export class Client extends EventEmitter {
       const d = u64("delta", delta);
       const initial = options?.initial === undefined ? null : u64("initial", options.initial);
       const t = ttl(options?.ttl);
-      req = this.#request(Op.Arith, ARITH, options);
+      req = this.#request(Op.Arith, this.#h.arith, options);
       req.key = token;
       req.base64 = base64;
       req.mode = mode;
@@ -1105,6 +1106,9 @@ function commandName(req: Request): string {
       return "fetch";
     case Op.Invalidate:
       return "invalidate";
+    case Op.Auth:
+    case Op.AuthMechs:
+      return "auth";
   }
 }
 
@@ -1153,3 +1157,9 @@ function unreachable(err: unknown): boolean {
 }
 
 function ignore(): void {}
+
+function metaOnly(command: string): UnsupportedError {
+  return new UnsupportedError(
+    `${command} needs the meta protocol (its win/stale flags have no binary equivalent); this client uses protocol: "binary"`,
+  );
+}

@@ -44,6 +44,23 @@ export interface ReadContext {
   releaseWin(req: Request, token: string, base64: boolean): void;
 }
 
+/** The reply handlers of one protocol, by command: the client picks the set of its protocol. */
+export interface Handlers {
+  get: ReplyHandler;
+  gets: ReplyHandler;
+  touch: ReplyHandler;
+  store: ReplyHandler;
+  delete: ReplyHandler;
+  arith: ReplyHandler;
+  getMany: ReplyHandler;
+  writeMany: ReplyHandler;
+  stats: ReplyHandler;
+  version: ReplyHandler;
+  flush: ReplyHandler;
+  noop: ReplyHandler;
+  fetch: ReplyHandler;
+}
+
 /** What `gets` resolves to. */
 export interface GetsResult<T = unknown> {
   value: T;
@@ -111,7 +128,7 @@ function succeedDecoded(req: Request, reply: MetaReply): void {
 }
 
 /** `get`, `getAndTouch`: VA → value, EN → undefined. */
-export const GET: ReplyHandler = {
+export const GET: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === VA) {
@@ -132,7 +149,7 @@ export const GET: ReplyHandler = {
 };
 
 /** `gets`: VA → { value, cas, flags }, EN → undefined. */
-export const GETS: ReplyHandler = {
+export const GETS: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === VA) {
       checkOpaque(req, reply);
@@ -163,7 +180,7 @@ export const GETS: ReplyHandler = {
 };
 
 /** `touch`: HD → true, EN → false. */
-export const TOUCH: ReplyHandler = {
+export const TOUCH: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === HD || reply.code === EN) {
       checkOpaque(req, reply);
@@ -180,7 +197,7 @@ export const TOUCH: ReplyHandler = {
  * (it does not after a malformed command line: the data is then read as a command), so the stream's
  * alignment is unknown: the request fails with `ClientError` and the connection is reset.
  */
-export const STORE: ReplyHandler = {
+export const STORE: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === HD || code === NS || code === EX || code === NF) {
@@ -199,7 +216,7 @@ export const STORE: ReplyHandler = {
 };
 
 /** `md`: HD → true; NF, EX → false. */
-export const DELETE: ReplyHandler = {
+export const DELETE: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === HD || code === NF || code === EX) {
@@ -212,7 +229,7 @@ export const DELETE: ReplyHandler = {
 };
 
 /** `ma`: VA <n> → bigint; NF, NS, EX → undefined. */
-export const ARITH: ReplyHandler = {
+export const ARITH: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === VA) {
@@ -264,7 +281,7 @@ function endBatch(req: Request, result: unknown): true {
 }
 
 /** `getMany`: quiet `mg … k q O<i>` per key, then `mn`. Hits arrive as VA; MN ends the batch. */
-export const GET_MANY: ReplyHandler = {
+export const GET_MANY: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === VA) {
@@ -295,7 +312,7 @@ export const GET_MANY: ReplyHandler = {
 };
 
 /** `setMany` / `deleteMany`: quiet; only failures (NS, EX, NF) come back before `MN`. */
-export const WRITE_MANY: ReplyHandler = {
+export const WRITE_MANY: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     const code = reply.code;
     if (code === NS || code === EX || code === NF || code === HD) {
@@ -318,7 +335,7 @@ export const WRITE_MANY: ReplyHandler = {
 };
 
 /** `stats`: STAT lines, then END → { name: value }. */
-export const STATS: ReplyHandler = {
+export const STATS: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === STAT) {
       const text = reply.text();
@@ -337,7 +354,7 @@ export const STATS: ReplyHandler = {
 };
 
 /** `version`: VERSION <v> → string. */
-export const VERSION_HANDLER: ReplyHandler = {
+export const VERSION_HANDLER: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === VERSION) {
       req.succeed(reply.text());
@@ -348,7 +365,7 @@ export const VERSION_HANDLER: ReplyHandler = {
 };
 
 /** `flush_all`: OK → true. */
-export const FLUSH: ReplyHandler = {
+export const FLUSH: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === OK) {
       req.succeed(true);
@@ -374,7 +391,7 @@ export interface FetchReply {
 }
 
 /** `mg … v f c t N R` for fetch: VA (value, stub, flags W/X/Z) or EN. */
-export const FETCH: ReplyHandler = {
+export const FETCH: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === VA) {
       checkOpaque(req, reply);
@@ -407,7 +424,7 @@ export const FETCH: ReplyHandler = {
 };
 
 /** `mn`: MN → true. */
-export const NOOP: ReplyHandler = {
+export const NOOP: ReplyHandler<MetaReply> = {
   onReply(req, reply) {
     if (reply.code === MN) {
       req.succeed(true);
@@ -415,4 +432,21 @@ export const NOOP: ReplyHandler = {
     }
     return errorReply(req, reply, "mn");
   },
+};
+
+/** The meta protocol's handlers, by command. */
+export const META_HANDLERS: Handlers = {
+  get: GET,
+  gets: GETS,
+  touch: TOUCH,
+  store: STORE,
+  delete: DELETE,
+  arith: ARITH,
+  getMany: GET_MANY,
+  writeMany: WRITE_MANY,
+  stats: STATS,
+  version: VERSION_HANDLER,
+  flush: FLUSH,
+  noop: NOOP,
+  fetch: FETCH,
 };

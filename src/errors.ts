@@ -86,6 +86,17 @@ export class SerializationError extends MemcachedError {}
 export class InvalidArgumentError extends MemcachedError {}
 /** The client was closed; no request is accepted any more. */
 export class ClientClosedError extends MemcachedError {}
+/**
+ * The server refused the credentials (SASL status 0x20, or `CLIENT_ERROR` to ASCII auth), or it
+ * requires authentication and none is configured. The connection is closed and the server marked
+ * down at once (it is probed again after `failover.retryDelay`), so a wrong password does not turn
+ * into a reconnect storm. Never carries the credentials.
+ */
+export class AuthError extends ConnectionError {}
+/** The TLS handshake failed: certificate not trusted, wrong host name, protocol mismatch. */
+export class TLSError extends ConnectionError {}
+/** The command does not exist in the protocol the client speaks (`fetch`, `invalidate` with binary). Nothing was sent. */
+export class UnsupportedError extends MemcachedError {}
 
 define(MemcachedError, "MC_ERR_MEMCACHED");
 define(ConnectionError, "MC_ERR_CONNECTION");
@@ -104,3 +115,6 @@ define(ValueTooLargeError, "MC_ERR_VALUE_TOO_LARGE");
 define(SerializationError, "MC_ERR_SERIALIZATION");
 define(InvalidArgumentError, "MC_ERR_INVALID_ARGUMENT");
 define(ClientClosedError, "MC_ERR_CLIENT_CLOSED");
+define(AuthError, "MC_ERR_AUTH");
+define(TLSError, "MC_ERR_TLS");
+define(UnsupportedError, "MC_ERR_UNSUPPORTED");

@@ -18,6 +18,7 @@ export type { GetsResult } from "./commands.js";
 export { CHANNELS, type CommandContext } from "./diagnostics.js";
 export {
   AbortError,
+  AuthError,
   ClientClosedError,
   ClientError,
   ConnectionError,
@@ -34,9 +35,11 @@ export {
   ServerUnavailableError,
   SocketTimeoutError,
   TimeoutError,
+  TLSError,
+  UnsupportedError,
   ValueTooLargeError,
 } from "./errors.js";
 export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
 export type { LocalCacheOptions } from "./local-cache.js";
-export type { CallOptions, ClientOptions, ServerSpec } from "./options.js";
+export type { AuthOptions, CallOptions, ClientOptions, Protocol, ServerSpec } from "./options.js";
 export { type Codec, Flags } from "./serialization/codec.js";

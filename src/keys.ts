@@ -22,6 +22,11 @@ export const MAX_BASE64_KEY_BYTES = 186;
  * Turns user keys into wire tokens. After each {@link KeyEncoder.encode} call, {@link KeyEncoder.base64}
  * tells whether the token is base64 (the request must then carry the `b` flag). One encoder per client;
  * it keeps no per-key state, so nothing is allocated for a plain ASCII string key without a prefix.
+ *
+ * For the binary protocol (`binary: true`) keys are length-prefixed on the wire, so any bytes go as
+ * they are: a key that is not plain ASCII becomes a latin1 string of its raw bytes (one char per
+ * byte), never base64, and may be up to {@link MAX_KEY_LENGTH} bytes. memcached stores a meta `b` key
+ * under its decoded bytes, so both protocols address the same item for the same key.
  */
 export class KeyEncoder {
   /** Whether the last token returned is base64 (send with `b`). */
@@ -29,8 +34,10 @@ export class KeyEncoder {
   readonly #prefix: string;
   readonly #prefixBytes: Buffer;
   readonly #prefixPlain: boolean;
+  readonly #binary: boolean;
 
-  constructor(prefix = "") {
+  constructor(prefix = "", binary = false) {
+    this.#binary = binary;
     const bytes = Buffer.from(prefix, "utf8");
     if (bytes.length >= MAX_KEY_LENGTH) {
       throw new InvalidKeyError(`keyPrefix is ${bytes.length} bytes; it must leave room for a key`);
@@ -88,6 +95,10 @@ export class KeyEncoder {
           cause: preview(key),
         },
       );
+    }
+    if (this.#binary) {
+      this.base64 = false;
+      return raw.toString("latin1");
     }
     if (raw.length > MAX_BASE64_KEY_BYTES) {
       throw new InvalidKeyError(

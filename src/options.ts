@@ -1,6 +1,8 @@
 /**
  * Client options: the user-facing shape, the defaults, and their validation.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./local-cache.js";
 import type { Codec } from "./serialization/codec.js";
@@ -8,10 +10,36 @@ import { parseServers, type ServerAddress, type ServerSpec } from "./util/server
 
 export type { ServerAddress, ServerSpec };
 
+/** Wire protocol: `"meta"` (memcached ≥ 1.6, the default) or `"binary"` (SASL, older servers). */
+export type Protocol = "meta" | "binary";
+
+/** Credentials for {@link ClientOptions.auth}. */
+export interface AuthOptions {
+  username: string;
+  password: string;
+}
+
 /** Options of {@link Client}. Every field is optional except `servers`. */
 export interface ClientOptions {
   /** Servers: an array, or one string of comma-separated `host:port` entries. */
   servers: ServerSpec[] | string;
+  /**
+   * Wire protocol. `"meta"` (default) has every command; `"binary"` has all but `fetch` and
+   * `invalidate` (they reject with `UnsupportedError`), and is needed for SASL (`memcached -S`).
+   */
+  protocol?: Protocol;
+  /**
+   * TLS (`memcached -Z`): `true`, or `tls.connect` options (`ca`, `cert`, `key`, `servername`,
+   * `rejectUnauthorized`…). Certificates are verified by default; `servername` defaults to the
+   * server's host when it is a name. A failed handshake is a `TLSError`. Off by default.
+   */
+  tls?: boolean | TlsConnectionOptions;
+  /**
+   * Credentials, sent first on every new connection: SASL PLAIN with `protocol: "binary"`
+   * (`memcached -S`), ASCII auth with `"meta"` (`memcached -Y <authfile>`). Refused credentials are an
+   * `AuthError` and mark the server down. The password is kept out of errors, events and `inspect`.
+   */
+  auth?: AuthOptions;
   /** Default deadline of each request in ms, from the call to the reply (queue + write + reply). Default 250. */
   timeout?: number;
   /** Deadline to establish a connection, ms. Default 1000. */
@@ -96,6 +124,9 @@ export interface CallOptions {
 /** Options with every default applied. */
 export interface ResolvedOptions {
   servers: ServerAddress[];
+  protocol: Protocol;
+  tls: TlsConnectionOptions | null;
+  auth: Credentials | null;
   timeout: number;
   connectTimeout: number;
   socketTimeout: number;
@@ -127,6 +158,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const timeout = positive("timeout", o.timeout, 250);
   const resolved: ResolvedOptions = {
     servers: parseServers(o.servers),
+    protocol: protocol(o.protocol),
+    tls: tls(o.tls),
+    auth: o.auth === undefined ? null : credentials(o.auth),
     timeout,
     connectTimeout: positive("connectTimeout", o.connectTimeout, 1000),
     socketTimeout: positive("socketTimeout", o.socketTimeout, timeout),
@@ -157,6 +191,38 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
+}
+
+function protocol(p: Protocol | undefined): Protocol {
+  if (p === undefined) return "meta";
+  if (p !== "meta" && p !== "binary") throw new InvalidArgumentError('protocol must be "meta" or "binary"');
+  return p;
+}
+
+function tls(t: ClientOptions["tls"]): TlsConnectionOptions | null {
+  if (t === undefined || t === false) return null;
+  if (t === true) return Object.freeze({});
+  if (t === null || typeof t !== "object") {
+    throw new InvalidArgumentError("tls must be true, false or tls.connect options");
+  }
+  return Object.freeze({ ...t });
+}
+
+function credentials(a: AuthOptions): Credentials {
+  if (
+    a === null ||
+    typeof a !== "object" ||
+    typeof a.username !== "string" ||
+    typeof a.password !== "string"
+  ) {
+    throw new InvalidArgumentError("auth must be { username: string, password: string }");
+  }
+  if (a.username === "" || /[\s\0]/.test(a.username)) {
+    throw new InvalidArgumentError("auth.username must be non-empty, without spaces or NUL bytes");
+  }
+  if (/[\r\n\0]/.test(a.password))
+    throw new InvalidArgumentError("auth.password must not contain CR, LF or NUL");
+  return new Credentials(a.username, a.password);
 }
 
 function poolOptions(p: NonNullable<ClientOptions["pool"]>): ResolvedOptions["pool"] {

@@ -7,7 +7,7 @@
  * servers, so placement stays exactly libmemcached's for that set.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
-import { ConnectionError, ServerUnavailableError, TimeoutError } from "../errors.js";
+import { AuthError, ConnectionError, ServerUnavailableError, TimeoutError, TLSError } from "../errors.js";
 import type { PoolOptions } from "../pool/server-pool.js";
 import { type FailurePolicy, Op, QUEUED, type Request, SETTLED } from "../protocol/request.js";
 import type { ServerAddress } from "../util/servers.js";
@@ -264,7 +264,8 @@ export class Router implements FailurePolicy {
         return true;
       }
     }
-    if (req.retries <= 0) return false;
+    // Refused credentials or certificates: the same server would refuse a retry too.
+    if (req.retries <= 0 || error instanceof AuthError || error instanceof TLSError) return false;
     const used = this.#retry.attempts - req.retries;
     req.retries--;
     const delay =

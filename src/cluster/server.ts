@@ -18,7 +18,7 @@
  * traffic to probe with), so a down server costs callers nothing.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
-import { ConnectionError, SocketTimeoutError, TimeoutError } from "../errors.js";
+import { AuthError, ConnectionError, SocketTimeoutError, TimeoutError, TLSError } from "../errors.js";
 import type { ReplyHandler } from "../protocol/request.js";
 import { Op, Request } from "../protocol/request.js";
 import { type PoolOptions, ServerPool } from "../pool/server-pool.js";
@@ -125,7 +125,11 @@ export class Server {
     this.#lastWasTimeout = err instanceof TimeoutError;
     this.failures++;
     this.lastError = err;
-    const refused = (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
+    // Refused connections, credentials or certificates will not get better by trying again at once.
+    const refused =
+      (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED" ||
+      err instanceof AuthError ||
+      err instanceof TLSError;
     if (refused || this.failures >= this.#health.failureThreshold) this.#down(err);
   }
 

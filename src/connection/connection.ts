@@ -17,9 +17,15 @@
  * - Reconnect: lazily, on the next request. How often a failing server is tried again is the
  *   cluster layer's decision (server health, `failover.retryDelay`), not the connection's.
  */
-import { Socket, type SocketConstructorOpts } from "node:net";
+import { isIP, Socket, type SocketConstructorOpts } from "node:net";
+import {
+  connect as tlsConnect,
+  type ConnectionOptions as TlsConnectionOptions,
+  type TLSSocket,
+} from "node:tls";
 import Denque from "denque";
 import {
+  AuthError,
   ClientClosedError,
   ConnectionError,
   ConnectTimeoutError,
@@ -28,15 +34,19 @@ import {
   QueueFullError,
   SocketTimeoutError,
   TimeoutError,
+  TLSError,
 } from "../errors.js";
+import { encodeBinary } from "../protocol/binary/encoder.js";
+import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
-import { type MetaReply, MetaParser } from "../protocol/meta/parser.js";
+import { MetaParser } from "../protocol/meta/parser.js";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
-import { VERSION } from "../protocol/meta/codes.js";
-import { Op, QUEUED, type ReplyHandler, Request, SETTLED, WRITTEN } from "../protocol/request.js";
+import { Op, QUEUED, type Reply, Request, SETTLED, WRITTEN } from "../protocol/request.js";
 import { Writer } from "../protocol/writer.js";
 import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
+import type { Credentials } from "./credentials.js";
+import { handshakeHandlers } from "./handshake.js";
 
 /** Settings of one connection (resolved by the client). */
 export interface ConnectionOptions {
@@ -51,6 +61,12 @@ export interface ConnectionOptions {
   keepAlive: boolean;
   /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
   handshake?: boolean;
+  /** Wire protocol. Default `"meta"`. */
+  protocol?: "meta" | "binary";
+  /** TLS options (`tls.connect`), or null/absent for plain TCP. */
+  tls?: TlsConnectionOptions | null;
+  /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta). */
+  auth?: Credentials | null;
 }
 
 /** Callbacks for the owner (health tracking, diagnostics). All optional. */
@@ -62,16 +78,6 @@ export interface ConnectionEvents {
   onTimeout?(conn: Connection): void;
 }
 
-/** The handshake's reply must be `VERSION …`; anything else means the peer is not a memcached we can talk to. */
-const HANDSHAKE: ReplyHandler = {
-  onReply(req, reply) {
-    if (reply.code !== VERSION) {
-      throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);
-    }
-    req.succeed(reply.text());
-    return true;
-  },
-};
 const ignore = (): void => {};
 
 const IDLE = 0; // no socket
@@ -97,7 +103,8 @@ export class Connection implements Tickable {
   readonly #pending = new Denque<Request>();
   readonly #inflight = new Denque<Request>();
   readonly #writer = new Writer();
-  readonly #parser: MetaParser;
+  readonly #parser: MetaParser | BinaryParser;
+  readonly #binary: boolean;
   #opaque = 0;
   #flushScheduled = false;
   /**
@@ -129,13 +136,16 @@ export class Connection implements Tickable {
     this.#writeBlocked = false;
     this.#flush();
   };
-  readonly #onReplyBound = (reply: MetaReply) => this.#onReply(reply);
+  readonly #onReplyBound = (reply: Reply) => this.#onReply(reply);
 
   constructor(options: ConnectionOptions, events: ConnectionEvents = {}) {
     this.#o = options;
     this.#events = events;
     this.label = labelOf(options);
-    this.#parser = new MetaParser(this.#onReplyBound, options.maxValueSize);
+    this.#binary = options.protocol === "binary";
+    this.#parser = this.#binary
+      ? new BinaryParser(this.#onReplyBound, options.maxValueSize)
+      : new MetaParser(this.#onReplyBound, options.maxValueSize);
   }
 
   /** Requests written and not yet answered (timed-out ones whose reply is still owed included). */
@@ -252,30 +262,48 @@ export class Connection implements Tickable {
 
   #connect(): void {
     this.#state = CONNECTING;
-    // Node's default 16 KiB high-water mark reports backpressure on every pipelined batch of sets;
-    // 1 MiB keeps the pipeline full while still bounding what waits in user space.
-    // (net.Socket passes Duplex options through; @types/node 20 does not list this one.)
-    const socket = new Socket({ writableHighWaterMark: WRITE_HIGH_WATER } as SocketConstructorOpts);
+    const o = this.#o;
+    let socket: Socket;
+    if (o.tls != null) {
+      // The certificate is checked against `servername` (SNI), or against the IP when the host is one.
+      const servername = o.tls.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
+      const tlsSocket: TLSSocket = tlsConnect({
+        ...o.tls,
+        host: o.host,
+        port: o.port,
+        ...(servername === undefined ? {} : { servername }),
+        highWaterMark: WRITE_HIGH_WATER,
+      } as TlsConnectionOptions);
+      tlsSocket.once("secureConnect", () => this.#onConnect(tlsSocket));
+      socket = tlsSocket;
+    } else {
+      // Node's default 16 KiB high-water mark reports backpressure on every pipelined batch of sets;
+      // 1 MiB keeps the pipeline full while still bounding what waits in user space.
+      // (net.Socket passes Duplex options through; @types/node 20 does not list this one.)
+      socket = new Socket({ writableHighWaterMark: WRITE_HIGH_WATER } as SocketConstructorOpts);
+      const plain = socket;
+      socket.once("connect", () => this.#onConnect(plain));
+    }
     this.#socket = socket;
     socket.setNoDelay(true);
-    if (this.#o.keepAlive) socket.setKeepAlive(true, 30_000);
+    if (o.keepAlive) socket.setKeepAlive(true, 30_000);
     socket.on("data", this.#onData);
     socket.on("drain", this.#onDrain);
     socket.on("error", (err) => this.#onSocketError(socket, err));
     socket.on("close", () => this.#onSocketClose(socket));
-    socket.once("connect", () => this.#onConnect(socket));
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = null;
       if (this.#socket === socket && this.#state === CONNECTING) {
         this.#connectFailed(
-          new ConnectTimeoutError(`connecting to ${this.label} took over ${this.#o.connectTimeout} ms`, {
-            server: this.label,
-          }),
+          new ConnectTimeoutError(
+            `connecting to ${this.label}${o.tls != null ? " (TLS)" : ""} took over ${o.connectTimeout} ms`,
+            { server: this.label },
+          ),
         );
       }
-    }, this.#o.connectTimeout);
+    }, o.connectTimeout);
     this.#connectTimer.unref();
-    socket.connect({ host: this.#o.host, port: this.#o.port });
+    if (o.tls == null) socket.connect({ host: o.host, port: o.port });
   }
 
   #onConnect(socket: Socket): void {
@@ -283,20 +311,45 @@ export class Connection implements Tickable {
     this.#clearConnectTimer();
     this.#state = READY;
     if (connectionOpenChannel.hasSubscribers) connectionOpenChannel.publish({ server: this.label });
-    if (this.#o.handshake === true) {
-      // First on the wire, ahead of whatever waited for the connection.
-      const hello = new Request(Op.Version, HANDSHAKE, this.#o.connectTimeout);
-      hello.deadline = performance.now() + this.#o.connectTimeout;
-      hello.promise.catch(ignore);
-      this.#pending.unshift(hello);
-      if (hello.deadline < this.#minDeadline) this.#minDeadline = hello.deadline;
-      if (!this.#registered) {
-        this.#registered = true;
-        registerTick(this);
-      }
+    // First on the wire, ahead of whatever waited for the connection: authentication, then the
+    // `version` handshake. Requests queued behind them are pipelined in the same write; a server
+    // refuses them while the connection is not authenticated, and a refused auth fails them all.
+    const h = handshakeHandlers(this.#binary);
+    const hello: Request[] = [];
+    const auth = this.#o.auth;
+    if (auth != null) {
+      if (this.#binary) hello.push(this.#hello(Op.AuthMechs, h.mechs, "PLAIN"));
+      hello.push(
+        this.#hello(
+          Op.Auth,
+          h.auth,
+          this.#binary ? "PLAIN" : "_",
+          this.#binary ? auth.saslPlain() : auth.ascii(),
+        ),
+      );
     }
+    if (this.#o.handshake === true) hello.push(this.#hello(Op.Version, h.version, ""));
+    for (let i = hello.length - 1; i >= 0; i--) this.#pending.unshift(hello[i]!);
     this.#events.onOpen?.(this);
     this.#flush();
+  }
+
+  /** A request of the connection's own (auth, handshake), with the connect deadline. */
+  #hello(op: Op, handler: Request["handler"], key: string, value: Buffer | null = null): Request {
+    const req = new Request(op, handler, this.#o.connectTimeout);
+    req.deadline = performance.now() + this.#o.connectTimeout;
+    req.key = key;
+    if (value !== null) {
+      req.value = value;
+      req.valueLength = value.length;
+    }
+    req.promise.catch(ignore);
+    if (req.deadline < this.#minDeadline) this.#minDeadline = req.deadline;
+    if (!this.#registered) {
+      this.#registered = true;
+      registerTick(this);
+    }
+    return req;
   }
 
   #connectFailed(error: Error): void {
@@ -308,10 +361,15 @@ export class Connection implements Tickable {
     const err =
       error instanceof MemcachedError
         ? error
-        : new ConnectionError(`cannot connect to ${this.label}: ${error.message}`, {
-            server: this.label,
-            cause: error,
-          });
+        : isTlsError(error)
+          ? new TLSError(`TLS handshake with ${this.label} failed: ${error.message}`, {
+              server: this.label,
+              cause: error,
+            })
+          : new ConnectionError(`cannot connect to ${this.label}: ${error.message}`, {
+              server: this.label,
+              cause: error,
+            });
     this.#failAll(this.#pending, err);
     this.#events.onClose?.(this, err);
     this.#maybeIdle();
@@ -363,7 +421,7 @@ export class Connection implements Tickable {
     while (pending.length > 0 && inflight.length < max) {
       const req = pending.shift()!;
       if (req.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
-      const used = encodeMeta(w, req, this.#opaque);
+      const used = this.#binary ? encodeBinary(w, req, this.#opaque) : encodeMeta(w, req, this.#opaque);
       this.#opaque += used;
       if (this.#opaque >= OPAQUE_WRAP) this.#opaque = 0;
       req.state = WRITTEN;
@@ -418,7 +476,7 @@ export class Connection implements Tickable {
     if (this.#inflight.length === 0) this.#maybeIdle();
   }
 
-  #onReply(reply: MetaReply): void {
+  #onReply(reply: Reply): void {
     const req = this.#inflight.peekFront();
     if (req === undefined) {
       throw new ProtocolError(`unsolicited reply ${JSON.stringify(reply.line())} with no request in flight`);
@@ -444,6 +502,8 @@ export class Connection implements Tickable {
     if (this.#socket === null) return;
     const err = error instanceof ConnectionError ? error : wrap(error, this.label);
     this.#teardown(err);
+    // Refused credentials: what waits would only be refused too (and reconnecting would repeat it).
+    if (err instanceof AuthError) this.#failAll(this.#pending, err);
     this.#events.onClose?.(this, err);
     // Failed requests may already have been sent again (retry policy), which reconnects by itself.
     if (this.#pending.length > 0 && !this.#closing && this.#state === IDLE) this.#connect();
@@ -566,4 +626,18 @@ export class Connection implements Tickable {
 
 function wrap(error: MemcachedError, server: string): ConnectionError {
   return new ConnectionError(`${error.message} (connection to ${server} reset)`, { server, cause: error });
+}
+
+/** Errors of the TLS layer (handshake, certificate checks), as opposed to TCP errors. */
+function isTlsError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return false;
+  return (
+    code.startsWith("ERR_SSL_") ||
+    code.startsWith("ERR_TLS_") ||
+    code.includes("CERT") ||
+    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
+    code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY" ||
+    code === "EPROTO"
+  );
 }

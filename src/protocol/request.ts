@@ -9,7 +9,11 @@
  * settled while WRITTEN keeps its FIFO slot so that its late reply is read and dropped.
  */
 import { AbortError } from "../errors.js";
+import type { BinaryReply } from "./binary/parser.js";
 import type { MetaReply } from "./meta/parser.js";
+
+/** A parsed reply of either protocol. */
+export type Reply = MetaReply | BinaryReply;
 
 /** Request states. */
 export const QUEUED = 0;
@@ -34,6 +38,10 @@ export enum Op {
   Noop = 13, // mn
   Fetch = 14, // mg <key> v f c t N<lockTtl> [R<recache>]
   Invalidate = 15, // md <key> I T<staleTtl>
+  /** Authentication: meta → ASCII auth (`set` with `user pass`); binary → SASL PLAIN auth. `value` = payload. */
+  Auth = 16,
+  /** Binary only: SASL list mechanisms. */
+  AuthMechs = 17,
 }
 
 /**
@@ -45,14 +53,17 @@ export interface FailurePolicy {
   onFail(req: Request, error: unknown): boolean;
 }
 
-/** Interprets the replies of one kind of request. Shared by all requests of that kind. */
-export interface ReplyHandler {
+/**
+ * Interprets the replies of one kind of request. Shared by all requests of that kind. `R` is the
+ * reply type of the protocol the handler is written for (a connection speaks one protocol).
+ */
+export interface ReplyHandler<R extends Reply = Reply> {
   /**
    * Called with each reply that belongs to `req` (the head of the in-flight FIFO). Settles `req`
    * unless it is already settled, in which case the reply is only consumed. Returns true when this
    * was the request's last reply. Throws a `ProtocolError` for a reply that cannot belong to it.
    */
-  onReply(req: Request, reply: MetaReply): boolean;
+  onReply(req: Request, reply: R): boolean;
 }
 
 let executorResolve: (value: unknown) => void;

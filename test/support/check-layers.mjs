@@ -12,6 +12,7 @@ const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts"];
 const CLIENT_FILES = [
   "client.ts",
   "commands.ts",
+  "commands-binary.ts",
   "keys.ts",
   "options.ts",
   "local-cache.ts",

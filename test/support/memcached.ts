@@ -2,33 +2,47 @@
  * Real memcached processes for tests and benches: on free loopback ports, killed at the end.
  *
  * `findMemcached()` locates the binary; when it is missing and we are root on Debian/Ubuntu it runs
- * `apt-get install -y memcached`, otherwise it stops with a one-line instruction.
+ * `apt-get install -y memcached`, otherwise it stops with a one-line instruction (`findTool` does the
+ * same for the other tools the tests use: `saslpasswd2`, `openssl`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 
-let binary: string | undefined;
+const found = new Map<string, string>();
 
 /** Path of the memcached binary, installing it with apt-get when possible. */
 export function findMemcached(): string {
-  if (binary !== undefined) return binary;
-  const found = which("memcached");
-  if (found !== undefined) return (binary = found);
+  return findTool("memcached", "memcached");
+}
+
+/**
+ * Path of `command`; when it is missing and we are root on Debian/Ubuntu, runs
+ * `apt-get install -y <aptPackage>` first, otherwise throws a one-line instruction.
+ */
+export function findTool(command: string, aptPackage: string): string {
+  const known = found.get(command) ?? which(command);
+  if (known !== undefined) {
+    found.set(command, known);
+    return known;
+  }
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (root && which("apt-get") !== undefined) {
-    process.stderr.write("memcached not found: installing it with apt-get…\n");
+    process.stderr.write(`${command} not found: installing ${aptPackage} with apt-get…\n`);
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-    execFileSync("apt-get", ["install", "-y", "-qq", "memcached"], {
+    execFileSync("apt-get", ["install", "-y", "-qq", aptPackage], {
       stdio: "inherit",
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     });
-    const after = which("memcached");
-    if (after !== undefined) return (binary = after);
+    const after = which(command);
+    if (after !== undefined) {
+      found.set(command, after);
+      return after;
+    }
   }
   throw new Error(
-    "memcached is not installed: run `sudo apt-get install -y memcached` (or your system's equivalent)",
+    `${command} is not installed: run \`sudo apt-get install -y ${aptPackage}\` (or your system's equivalent)`,
   );
 }
 
@@ -64,6 +78,8 @@ export interface MemcachedOptions {
   memory?: number;
   /** Port to use (default: a free one). */
   port?: number;
+  /** Extra environment variables (e.g. `SASL_CONF_PATH`). */
+  env?: Record<string, string>;
 }
 
 /** A running memcached. */
@@ -106,7 +122,10 @@ export class MemcachedServer {
         ...(this.#opts.args ?? []),
       ];
       if (typeof process.getuid === "function" && process.getuid() === 0) args.push("-u", "root");
-      const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+      const proc = spawn(bin, args, {
+        stdio: ["ignore", "ignore", "pipe"],
+        ...(this.#opts.env === undefined ? {} : { env: { ...process.env, ...this.#opts.env } }),
+      });
       let stderr = "";
       proc.stderr?.on("data", (d: Buffer) => {
         stderr += d.toString();

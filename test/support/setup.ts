@@ -1,11 +1,14 @@
 /**
- * Runs once before the test files (which run in parallel): makes sure memcached is installed, so two
- * files never race to `apt-get install` it. Exits 1 with a one-line instruction when it cannot be had.
+ * Runs once before the test files (which run in parallel): makes sure memcached, sasl2-bin (SASL
+ * tests) and openssl (TLS tests) are installed, so two files never race to `apt-get install` them.
+ * Exits 1 with a one-line instruction when one cannot be had.
  */
-import { findMemcached } from "./memcached.ts";
+import { findMemcached, findTool } from "./memcached.ts";
 
 try {
   findMemcached();
+  findTool("saslpasswd2", "sasl2-bin");
+  findTool("openssl", "openssl");
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

@@ -16,6 +16,7 @@
  *       v = return the new value, b, O<n>
  *   mn  ends a quiet batch: the server answers MN once everything before it is answered.
  */
+import { ProtocolError } from "../../errors.js";
 import { Op, type Request } from "../request.js";
 import type { Writer } from "../writer.js";
 
@@ -106,6 +107,23 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
       w.ascii("mn");
       w.crlf();
       return 0;
+    case Op.Auth: {
+      // ASCII auth (memcached -Y): a classic `set` whose data is `username password`. Its TTL of -1
+      // means that a server without -Y stores nothing readable (the item is born expired).
+      const payload = req.value as Buffer;
+      w.ensure(LINE);
+      w.ascii("set ");
+      w.ascii(req.key);
+      w.ascii(" 0 -1 ");
+      w.uint(payload.length);
+      w.crlf();
+      w.value(payload, payload.length);
+      w.ensure(2);
+      w.crlf();
+      return 0;
+    }
+    case Op.AuthMechs:
+      throw new ProtocolError("SASL exists only in the binary protocol");
   }
 }
 

@@ -1,0 +1,120 @@
+/**
+ * Replies to what a connection sends first on every new socket, before any caller's request:
+ * authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version` handshake.
+ * A refused authentication throws `AuthError` (the connection then fails everything it holds and
+ * closes); an unexpected handshake reply throws `ProtocolError` (the peer is not a memcached we can
+ * talk to). Messages never include the credentials.
+ */
+import { AuthError, ProtocolError } from "../errors.js";
+import {
+  AUTH_CONTINUE,
+  AUTH_ERROR,
+  OK,
+  SASL_AUTH,
+  SASL_LIST_MECHS,
+  UNKNOWN_COMMAND,
+  VERSION as BINARY_VERSION,
+} from "../protocol/binary/codes.js";
+import type { BinaryReply } from "../protocol/binary/parser.js";
+import { CLIENT_ERROR, ERROR, STORED, VERSION } from "../protocol/meta/codes.js";
+import type { MetaReply } from "../protocol/meta/parser.js";
+import type { ReplyHandler, Request } from "../protocol/request.js";
+
+/** The handlers of one protocol for the connection's own first requests. */
+export interface HandshakeHandlers {
+  version: ReplyHandler;
+  /** Binary only: SASL list mechanisms. */
+  mechs: ReplyHandler;
+  auth: ReplyHandler;
+}
+
+function checkOpaque(req: Request, reply: BinaryReply): void {
+  if (reply.opaque !== req.opaque) {
+    throw new ProtocolError(`handshake: reply opaque ${reply.opaque} does not match ${req.opaque}`);
+  }
+}
+
+const META: HandshakeHandlers = {
+  version: {
+    onReply(req, reply: MetaReply) {
+      if (reply.code !== VERSION) {
+        throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);
+      }
+      req.succeed(reply.text());
+      return true;
+    },
+  },
+  mechs: {
+    onReply(_req, reply: MetaReply) {
+      throw new ProtocolError(`handshake: unexpected ${JSON.stringify(reply.line())}`);
+    },
+  },
+  // ASCII auth (memcached -Y): `set _ 0 -1 <n>` + `username password`, answered STORED or
+  // CLIENT_ERROR (after which memcached closes the connection).
+  auth: {
+    onReply(req, reply: MetaReply) {
+      if (reply.code === STORED) {
+        req.succeed(true);
+        return true;
+      }
+      if (reply.code === CLIENT_ERROR) {
+        throw new AuthError(
+          `authentication refused by the server (CLIENT_ERROR ${reply.text().slice(0, 80)})`,
+        );
+      }
+      if (reply.code === ERROR) throw new AuthError("the server does not accept ASCII authentication");
+      throw new ProtocolError(`auth: unexpected reply ${JSON.stringify(reply.line())}`);
+    },
+  },
+};
+
+const BINARY: HandshakeHandlers = {
+  version: {
+    onReply(req, reply: BinaryReply) {
+      checkOpaque(req, reply);
+      if (reply.status === AUTH_ERROR) {
+        throw new AuthError("the server requires authentication (configure `auth`)");
+      }
+      if (reply.opcode !== BINARY_VERSION || reply.status !== OK) {
+        throw new ProtocolError(`handshake: expected a Version response, got ${reply.line()}`);
+      }
+      req.succeed(reply.text());
+      return true;
+    },
+  },
+  mechs: {
+    onReply(req, reply: BinaryReply) {
+      checkOpaque(req, reply);
+      if (reply.opcode !== SASL_LIST_MECHS) throw new ProtocolError(`SASL: unexpected ${reply.line()}`);
+      if (reply.status === UNKNOWN_COMMAND) {
+        throw new AuthError("the server does not support SASL (start memcached with -S)");
+      }
+      if (reply.status !== OK) throw new AuthError(`SASL list mechanisms failed: ${reply.name()}`);
+      const mechs = reply.text().split(/\s+/);
+      if (!mechs.includes("PLAIN")) {
+        throw new AuthError(`the server offers SASL ${JSON.stringify(reply.text())}, not PLAIN`);
+      }
+      req.succeed(mechs);
+      return true;
+    },
+  },
+  auth: {
+    onReply(req, reply: BinaryReply) {
+      checkOpaque(req, reply);
+      if (reply.opcode !== SASL_AUTH) throw new ProtocolError(`SASL: unexpected ${reply.line()}`);
+      if (reply.status === OK) {
+        req.succeed(true);
+        return true;
+      }
+      if (reply.status === AUTH_ERROR)
+        throw new AuthError("authentication refused by the server (SASL PLAIN)");
+      if (reply.status === AUTH_CONTINUE) throw new AuthError("SASL PLAIN asked for another step");
+      throw new AuthError(`SASL auth failed: ${reply.name()}`);
+    },
+  },
+};
+
+/** The handshake handlers of a protocol. */
+export function handshakeHandlers(binary: boolean): HandshakeHandlers {
+  return binary ? BINARY : META;
+}

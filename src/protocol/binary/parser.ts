@@ -1,0 +1,218 @@
+/**
+ * Incremental parser of binary-protocol responses. Bytes in, {@link BinaryReply} callbacks out; no
+ * socket, no timer.
+ *
+ * A packet is a 24-byte header and `total body` bytes (extras, key, value). The callback gets one
+ * reused {@link BinaryReply} whose offsets point into the current buffer; it must copy what it keeps
+ * before returning.
+ *
+ * Buffering, as in the meta parser: a packet whole inside a socket chunk is handed out from the
+ * chunk itself. A partial header is joined to the next chunk; a body that ends in a later chunk is
+ * assembled once in a buffer of exactly its size (bounded by `maxValueSize`).
+ */
+import { ProtocolError } from "../../errors.js";
+import { GET, GETKQ, GAT, HEADER, opcodeName, RESPONSE, statusName } from "./codes.js";
+
+const EMPTY = Buffer.alloc(0);
+/** Room for key, extras and memcached's longest non-value bodies (error texts, stats, version). */
+const BODY_SLACK = 64 * 1024;
+
+/** One parsed response. Reused: valid only during the parser's callback. */
+export class BinaryReply {
+  opcode = 0;
+  status = 0;
+  opaque = 0;
+  /** CAS, as two unsigned 32-bit halves (read as a bigint on demand). */
+  casHi = 0;
+  casLo = 0;
+  /** Buffer holding the packet's body. */
+  buf: Buffer = EMPTY;
+  extrasStart = 0;
+  extrasLength = 0;
+  keyStart = 0;
+  keyEnd = 0;
+  /** The value: `value[valueStart, valueEnd)` (the same buffer as `buf`). */
+  value: Buffer = EMPTY;
+  valueStart = 0;
+  valueEnd = 0;
+  /** Client flags from the extras of a Get-family response; 0 otherwise. */
+  clientFlags = 0;
+
+  /** The CAS as a bigint. */
+  cas(): bigint {
+    return (BigInt(this.casHi) << 32n) | BigInt(this.casLo);
+  }
+
+  /** The value as text (version string, stat value, error message). */
+  text(): string {
+    return this.value.toString("latin1", this.valueStart, this.valueEnd);
+  }
+
+  /** The key as text (stat name). */
+  keyText(): string {
+    return this.buf.toString("latin1", this.keyStart, this.keyEnd);
+  }
+
+  /** Whether the key equals `token` (a key as sent: one char per byte). */
+  keyIs(token: string): boolean {
+    const n = token.length;
+    if (this.keyEnd - this.keyStart !== n) return false;
+    const b = this.buf;
+    const s = this.keyStart;
+    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The value as an unsigned 64-bit integer (Increment/Decrement); throws when it is not 8 bytes. */
+  u64(): bigint {
+    if (this.valueEnd - this.valueStart !== 8) {
+      throw new ProtocolError(
+        `${opcodeName(this.opcode)}: counter body is ${this.valueEnd - this.valueStart} bytes, not 8`,
+      );
+    }
+    return this.value.readBigUInt64BE(this.valueStart);
+  }
+
+  /** `"Get: key not found"`, for messages. */
+  name(): string {
+    return `${opcodeName(this.opcode)}: ${statusName(this.status)}`;
+  }
+
+  /** A description of the packet for error messages (never the value). */
+  line(): string {
+    return `${this.name()} (opaque ${this.opaque})`;
+  }
+}
+
+/** Parses a response stream; see the module comment. */
+export class BinaryParser {
+  readonly reply = new BinaryReply();
+  /** Unconsumed bytes of a partial header: `#rest[#restOff…]`. */
+  #rest: Buffer | null = null;
+  #restOff = 0;
+  /** A packet whose body continues in later chunks: its header (copied) and its body so far. */
+  #spillHeader: Buffer | null = null;
+  #spill: Buffer | null = null;
+  #spillFill = 0;
+  readonly #maxBody: number;
+
+  constructor(
+    readonly onReply: (reply: BinaryReply) => void,
+    readonly maxValueSize: number,
+  ) {
+    this.#maxBody = maxValueSize + BODY_SLACK;
+  }
+
+  /** Bytes are waiting for more input (a partial header or body). */
+  get partial(): boolean {
+    return this.#rest !== null || this.#spill !== null;
+  }
+
+  /** Forgets any partial input (the connection was reset). */
+  reset(): void {
+    this.#rest = null;
+    this.#spill = null;
+    this.#spillHeader = null;
+    this.#spillFill = 0;
+  }
+
+  /** Feeds bytes; calls `onReply` for each complete response. Throws `ProtocolError` on bad input. */
+  feed(chunk: Buffer): void {
+    let off = 0;
+    if (this.#spill !== null) {
+      off = this.#fillSpill(chunk);
+      if (this.#spill !== null || off === chunk.length) return;
+    }
+    if (this.#rest !== null) {
+      const rest = this.#rest.subarray(this.#restOff);
+      this.#rest = null;
+      this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
+      return;
+    }
+    this.#parse(chunk, off);
+  }
+
+  #parse(buf: Buffer, off: number): void {
+    const end = buf.length;
+    while (off < end) {
+      if (end - off < HEADER) {
+        this.#rest = buf;
+        this.#restOff = off;
+        return;
+      }
+      const body = this.#header(buf, off);
+      const bs = off + HEADER;
+      if (bs + body <= end) {
+        this.#body(buf, bs, body);
+        off = bs + body;
+        this.onReply(this.reply);
+        continue;
+      }
+      // The body continues in a later chunk: keep the header and collect the body in one buffer.
+      this.#spillHeader = Buffer.from(buf.subarray(off, bs));
+      const spill = Buffer.allocUnsafe(body);
+      buf.copy(spill, 0, bs, end);
+      this.#spill = spill;
+      this.#spillFill = end - bs;
+      return;
+    }
+  }
+
+  /** Copies from `chunk` into the spilled body; returns how many bytes of `chunk` it used. */
+  #fillSpill(chunk: Buffer): number {
+    const spill = this.#spill!;
+    const n = Math.min(spill.length - this.#spillFill, chunk.length);
+    chunk.copy(spill, this.#spillFill, 0, n);
+    this.#spillFill += n;
+    if (this.#spillFill < spill.length) return n;
+    const head = this.#spillHeader!;
+    this.#spill = null;
+    this.#spillHeader = null;
+    this.#header(head, 0);
+    this.#body(spill, 0, spill.length);
+    this.onReply(this.reply);
+    return n;
+  }
+
+  /** Reads the header at `b[s…]` into the reply; returns the body length. */
+  #header(b: Buffer, s: number): number {
+    if (b[s] !== RESPONSE) {
+      throw new ProtocolError(`binary response magic is 0x${b[s]!.toString(16)}, not 0x81`);
+    }
+    const r = this.reply;
+    r.opcode = b[s + 1]!;
+    const keyLength = (b[s + 2]! << 8) | b[s + 3]!;
+    r.extrasLength = b[s + 4]!;
+    r.status = (b[s + 6]! << 8) | b[s + 7]!;
+    const body = b.readUInt32BE(s + 8);
+    r.opaque = b.readUInt32BE(s + 12);
+    r.casHi = b.readUInt32BE(s + 16);
+    r.casLo = b.readUInt32BE(s + 20);
+    if (keyLength + r.extrasLength > body) {
+      throw new ProtocolError(
+        `${opcodeName(r.opcode)}: key (${keyLength}) and extras (${r.extrasLength}) are longer than the body (${body})`,
+      );
+    }
+    if (body > this.#maxBody) {
+      throw new ProtocolError(
+        `${opcodeName(r.opcode)}: body of ${body} bytes is over maxValueSize (${this.maxValueSize})`,
+      );
+    }
+    r.keyEnd = keyLength; // relative until #body
+    return body;
+  }
+
+  /** Sets the body offsets: the body is `b[s, s + length)`. */
+  #body(b: Buffer, s: number, length: number): void {
+    const r = this.reply;
+    r.buf = b;
+    r.value = b;
+    r.extrasStart = s;
+    r.keyStart = s + r.extrasLength;
+    r.keyEnd = r.keyStart + r.keyEnd;
+    r.valueStart = r.keyEnd;
+    r.valueEnd = s + length;
+    const op = r.opcode;
+    r.clientFlags = r.extrasLength >= 4 && (op === GET || op === GETKQ || op === GAT) ? b.readUInt32BE(s) : 0;
+  }
+}
