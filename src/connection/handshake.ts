@@ -37,6 +37,9 @@ function checkOpaque(req: Request, reply: BinaryReply): void {
 const META: HandshakeHandlers = {
   version: {
     onReply(req, reply: MetaReply) {
+      if (reply.code === CLIENT_ERROR && reply.text().includes("unauthenticated")) {
+        throw new AuthError("the server requires authentication (configure `auth`)");
+      }
       if (reply.code !== VERSION) {
         throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);
       }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { writeHeapSnapshot } from "node:v8";
 import { Client } from "../../src/index.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 let silent: Server;
 const sockets = new Set<Socket>();
@@ -56,48 +57,54 @@ function closures(): number {
   }
 }
 
-describe("allocations per request", () => {
-  it("no closure of ours and no timer per request", async () => {
-    const mc = new Client({
-      servers: [label],
-      timeout: 60_000,
-      socketTimeout: 60_000,
-      maxInFlight: 100_000,
-      maxQueue: 100_000,
+forEachProtocol(() => {
+  describe("allocations per request", () => {
+    it("no closure of ours and no timer per request", async () => {
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [label],
+        timeout: 60_000,
+        socketTimeout: 60_000,
+        maxInFlight: 100_000,
+        maxQueue: 100_000,
+      });
+      const warm = mc.get("warm-up"); // connect, and load every code path once
+      warm.catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+
+      const N = 20_000;
+      const timers = { Timeout: 0, Immediate: 0 };
+      const hook = createHook({
+        init(_id, type) {
+          if (type === "Timeout" || type === "Immediate") timers[type]++;
+        },
+      });
+      const before = closures();
+      hook.enable();
+      const pending: Promise<unknown>[] = [];
+      for (let i = 0; i < N; i++) pending.push(mc.get(`key:${i}`));
+      for (const p of pending) p.catch(ignore); // one shared handler: no closure per promise here either
+      await new Promise((r) => setImmediate(r)); // let the batch be written
+      hook.disable();
+      const grown = closures() - before;
+
+      // Each pending promise holds its two resolving functions (V8's own); anything of ours would add more.
+      assert.ok(grown / N <= 2.05, `${(grown / N).toFixed(2)} closures per request in flight`);
+      assert.ok(
+        grown / N >= 1.9,
+        "the count sees the promises' own resolving functions (the check can fail)",
+      );
+      assert.equal(timers.Timeout, 0, "no setTimeout per request");
+      assert.ok(timers.Immediate <= 2, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
+      assert.equal(
+        mc.health().servers[0]?.inFlight,
+        N + 2,
+        "ours, the warm-up get and the connection's version handshake",
+      );
+
+      for (const s of sockets) s.destroy();
+      await Promise.allSettled(pending);
+      await mc.close();
     });
-    const warm = mc.get("warm-up"); // connect, and load every code path once
-    warm.catch(() => {});
-    await new Promise((r) => setTimeout(r, 50));
-
-    const N = 20_000;
-    const timers = { Timeout: 0, Immediate: 0 };
-    const hook = createHook({
-      init(_id, type) {
-        if (type === "Timeout" || type === "Immediate") timers[type]++;
-      },
-    });
-    const before = closures();
-    hook.enable();
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < N; i++) pending.push(mc.get(`key:${i}`));
-    for (const p of pending) p.catch(ignore); // one shared handler: no closure per promise here either
-    await new Promise((r) => setImmediate(r)); // let the batch be written
-    hook.disable();
-    const grown = closures() - before;
-
-    // Each pending promise holds its two resolving functions (V8's own); anything of ours would add more.
-    assert.ok(grown / N <= 2.05, `${(grown / N).toFixed(2)} closures per request in flight`);
-    assert.ok(grown / N >= 1.9, "the count sees the promises' own resolving functions (the check can fail)");
-    assert.equal(timers.Timeout, 0, "no setTimeout per request");
-    assert.ok(timers.Immediate <= 2, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
-    assert.equal(
-      mc.health().servers[0]?.inFlight,
-      N + 2,
-      "ours, the warm-up get and the connection's version handshake",
-    );
-
-    for (const s of sockets) s.destroy();
-    await Promise.allSettled(pending);
-    await mc.close();
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client, QueueFullError, TimeoutError } from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 let server: MemcachedServer;
 
@@ -13,59 +14,62 @@ after(async () => {
   await server.kill();
 });
 
-describe("backpressure", () => {
-  it("a hung server and callers pushing far past maxQueue: bounded memory, QueueFullError at once, then service returns", async () => {
-    const maxQueue = 1000;
-    const maxInFlight = 100;
-    const mc = new Client({
-      servers: [server.label],
-      timeout: 1500,
-      socketTimeout: 10_000,
-      maxQueue,
-      maxInFlight,
-      pool: { min: 1, max: 1 },
-      retries: { attempts: 0 },
-    });
-    try {
-      await mc.set("bp", "ok");
-      await server.pause();
-      const heapBefore = process.memoryUsage().heapUsed;
-      const N = 50_000;
-      let full = 0;
-      let fullLatency = 0;
-      const settled: Promise<void>[] = [];
-      for (let i = 0; i < N; i++) {
-        const t0 = performance.now();
-        settled.push(
-          mc.get(`bp:${i}`).then(
-            () => {},
-            (e: unknown) => {
-              if (e instanceof QueueFullError) {
-                full++;
-                fullLatency = Math.max(fullLatency, performance.now() - t0);
-              } else assert.ok(e instanceof TimeoutError, String(e));
-            },
-          ),
+forEachProtocol(() => {
+  describe("backpressure", () => {
+    it("a hung server and callers pushing far past maxQueue: bounded memory, QueueFullError at once, then service returns", async () => {
+      const maxQueue = 1000;
+      const maxInFlight = 100;
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [server.label],
+        timeout: 1500,
+        socketTimeout: 10_000,
+        maxQueue,
+        maxInFlight,
+        pool: { min: 1, max: 1 },
+        retries: { attempts: 0 },
+      });
+      try {
+        await mc.set("bp", "ok");
+        await server.pause();
+        const heapBefore = process.memoryUsage().heapUsed;
+        const N = 50_000;
+        let full = 0;
+        let fullLatency = 0;
+        const settled: Promise<void>[] = [];
+        for (let i = 0; i < N; i++) {
+          const t0 = performance.now();
+          settled.push(
+            mc.get(`bp:${i}`).then(
+              () => {},
+              (e: unknown) => {
+                if (e instanceof QueueFullError) {
+                  full++;
+                  fullLatency = Math.max(fullLatency, performance.now() - t0);
+                } else assert.ok(e instanceof TimeoutError, String(e));
+              },
+            ),
+          );
+        }
+        await new Promise((r) => setImmediate(r));
+        const h = mc.health().servers[0]!;
+        assert.ok(h.inFlight <= maxInFlight + 1, `in flight ${h.inFlight}`);
+        assert.ok(h.queued <= maxQueue, `queued ${h.queued}`);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.ok(full >= N - maxQueue - maxInFlight - 1, `${full} refused at once`);
+        assert.ok(
+          fullLatency < 1000,
+          `QueueFullError came at once (${fullLatency.toFixed(0)} ms, well before the deadline)`,
         );
+        const grown = process.memoryUsage().heapUsed - heapBefore;
+        assert.ok(grown < 100 * 1024 * 1024, `heap grew ${(grown / 1048576).toFixed(1)} MiB for ${N} calls`);
+        await Promise.all(settled); // the queued ones time out at their deadline
+        server.resume();
+        assert.equal(await mc.get("bp"), "ok", "service returns after resume");
+      } finally {
+        server.resume();
+        await mc.close();
       }
-      await new Promise((r) => setImmediate(r));
-      const h = mc.health().servers[0]!;
-      assert.ok(h.inFlight <= maxInFlight + 1, `in flight ${h.inFlight}`);
-      assert.ok(h.queued <= maxQueue, `queued ${h.queued}`);
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(full >= N - maxQueue - maxInFlight - 1, `${full} refused at once`);
-      assert.ok(
-        fullLatency < 1000,
-        `QueueFullError came at once (${fullLatency.toFixed(0)} ms, well before the deadline)`,
-      );
-      const grown = process.memoryUsage().heapUsed - heapBefore;
-      assert.ok(grown < 100 * 1024 * 1024, `heap grew ${(grown / 1048576).toFixed(1)} MiB for ${N} calls`);
-      await Promise.all(settled); // the queued ones time out at their deadline
-      server.resume();
-      assert.equal(await mc.get("bp"), "ok", "service returns after resume");
-    } finally {
-      server.resume();
-      await mc.close();
-    }
+    });
   });
 });

@@ -10,6 +10,7 @@ import {
 } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { remainingTtl } from "../support/raw.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 /** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
 const MARGIN = 400;
@@ -21,14 +22,14 @@ const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
 function client(o: Partial<ClientOptions> = {}): Client {
-  const c = new Client({ servers: labels, timeout: 500, ...o });
+  const c = new Client({ protocol: current.protocol, servers: labels, timeout: 500, ...o });
   clients.push(c);
   return c;
 }
 
 /** A client for one server only: to look at what is really stored where. */
 function direct(label: string): Client {
-  const c = new Client({ servers: [label], timeout: 1000 });
+  const c = new Client({ protocol: current.protocol, servers: [label], timeout: 1000 });
   clients.push(c);
   return c;
 }
@@ -56,221 +57,226 @@ after(async () => {
   assert.deepEqual(unhandled, [], "no unhandled rejection in this file");
 });
 
-describe("cluster: routing", () => {
-  it("each key is stored on the server libmemcached's ketama picks", async () => {
-    const mc = client();
-    const ring = new HashRing(labels);
-    const keys = Array.from({ length: 300 }, (_, i) => `route:${i}`);
-    for (const k of keys) assert.equal(await mc.set(k, k), true);
-    const byServer = new Map(labels.map((l) => [l, direct(l)]));
-    const counts = new Map<string, number>();
-    for (const k of keys) {
-      const owner = ring.serverFor(k);
-      counts.set(owner, (counts.get(owner) ?? 0) + 1);
-      for (const [label, d] of byServer) {
-        assert.equal(await d.get(k), label === owner ? k : undefined, `${k} on ${label}`);
-      }
-    }
-    for (const l of labels) assert.ok((counts.get(l) ?? 0) > 30, `keys spread over ${l}`);
-  });
-
-  it("getMany, setMany and deleteMany split per server and merge back in order", async () => {
-    const mc = client();
-    const keys = Array.from({ length: 200 }, (_, i) => `multi:${i}`);
-    assert.deepEqual(
-      await mc.setMany(keys.map((k, i) => [k, i] as const)),
-      keys.map(() => true),
-    );
-    const got = await mc.getMany([...keys, "multi:none"]);
-    assert.equal(got.size, 200);
-    for (const [i, k] of keys.entries()) assert.equal(got.get(k), i);
-    const del = await mc.deleteMany([keys[0]!, "multi:none", keys[199]!]);
-    assert.deepEqual(del, [true, false, true]);
-  });
-
-  it("hashKey co-locates keys on one server", async () => {
-    const mc = client();
-    const ring = new HashRing(labels);
-    const owner = ring.serverFor("user:7");
-    await mc.setMany(
-      [
-        ["user:7:name", "Ada"],
-        ["user:7:mail", "ada@example.org"],
-      ],
-      { hashKey: "user:7" },
-    );
-    const d = direct(owner);
-    assert.equal(await d.get("user:7:name"), "Ada");
-    assert.equal(await d.get("user:7:mail"), "ada@example.org");
-    assert.equal(await mc.get("user:7:name", { hashKey: "user:7" }), "Ada");
-  });
-
-  it("stats and version of every server; flush of all", async () => {
-    const mc = client();
-    assert.deepEqual(Object.keys(await mc.version()).sort(), [...labels].sort());
-    assert.deepEqual(Object.keys(await mc.stats()).sort(), [...labels].sort());
-    await mc.set("flushme", 1);
-    await mc.flush();
-    assert.equal(await mc.get("flushme"), undefined);
-    assert.equal(mc.health().servers.length, 3);
-  });
-});
-
-describe("cluster: failures", () => {
-  it("kill -9 under load, eject: no caller waits past its deadline; keys move; the server is probed back in", async () => {
-    const mc = client({
-      timeout: 300,
-      failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 200 },
-    });
-    const events: string[] = [];
-    mc.on("serverDown", (e: { server: string }) => events.push(`down ${e.server}`));
-    mc.on("serverUp", (e: { server: string }) => events.push(`up ${e.server}`));
-    const victim = servers[1]!;
-    const keys = Array.from({ length: 100 }, (_, i) => `kill:${i}`);
-    await mc.setMany(keys.map((k) => [k, k] as const));
-
-    let worst = 0;
-    let ok = 0;
-    let failed = 0;
-    let stop = false;
-    const load = Promise.all(
-      Array.from({ length: 20 }, async (_, w) => {
-        for (let i = w; !stop; i += 20) {
-          const t = performance.now();
-          try {
-            await mc.get(keys[i % keys.length]!);
-            ok++;
-          } catch (e) {
-            assert.ok(e instanceof ConnectionError || e instanceof TimeoutError, String(e));
-            failed++;
-          }
-          worst = Math.max(worst, performance.now() - t);
+forEachProtocol(() => {
+  describe("cluster: routing", () => {
+    it("each key is stored on the server libmemcached's ketama picks", async () => {
+      const mc = client();
+      const ring = new HashRing(labels);
+      const keys = Array.from({ length: 300 }, (_, i) => `route:${i}`);
+      for (const k of keys) assert.equal(await mc.set(k, k), true);
+      const byServer = new Map(labels.map((l) => [l, direct(l)]));
+      const counts = new Map<string, number>();
+      for (const k of keys) {
+        const owner = ring.serverFor(k);
+        counts.set(owner, (counts.get(owner) ?? 0) + 1);
+        for (const [label, d] of byServer) {
+          assert.equal(await d.get(k), label === owner ? k : undefined, `${k} on ${label}`);
         }
-      }),
-    );
-    await sleep(100);
-    await victim.kill();
-    await waitFor(() => events.includes(`down ${victim.label}`), 3000);
-    const healthDown = mc.health().servers.find((s) => s.label === victim.label)!;
-    assert.notEqual(healthDown.state, "up");
-    // With the victim ejected, every key is served (cold on its new owner): nothing fails.
-    const before = failed;
-    await sleep(200);
-    assert.equal(failed, before, "no failures once the dead server is out of the ring");
-    await victim.restart();
-    await waitFor(() => events.includes(`up ${victim.label}`), 5000);
-    stop = true;
-    await load;
-    assert.ok(worst < 300 + MARGIN, `worst latency ${worst.toFixed(0)} ms against a 300 ms deadline`);
-    assert.ok(ok > 500, `${ok} reads served`);
-    // Back in the ring: its keys route to it again.
-    const ring = new HashRing(labels);
-    const mine = keys.find((k) => ring.serverFor(k) === victim.label)!;
-    await mc.set(mine, "back");
-    assert.equal(await direct(victim.label).get(mine), "back");
-  });
-
-  it("eject: false — a down server's keys fail fast with ServerUnavailableError, or miss with failOpen", async () => {
-    const victim = servers[2]!;
-    const ring = new HashRing(labels);
-    const mine = Array.from({ length: 50 }, (_, i) => `noeject:${i}`).find(
-      (k) => ring.serverFor(k) === victim.label,
-    )!;
-    const mc = client({ timeout: 2000, failover: { eject: false, retryDelay: 10_000 } });
-    const open = client({ timeout: 2000, failOpen: true, failover: { eject: false, retryDelay: 10_000 } });
-    await mc.set(mine, "v");
-    await victim.kill();
-    await assert.rejects(mc.get(mine), ConnectionError); // the refused connection marks it down at once
-    const t0 = performance.now();
-    await assert.rejects(mc.get(mine), ServerUnavailableError);
-    await assert.rejects(mc.set(mine, "x"), ServerUnavailableError);
-    assert.ok(performance.now() - t0 < 100, "fail fast: no waiting");
-    await open.get(mine).catch(() => undefined); // marks it down in this client
-    assert.equal(await open.get(mine), undefined, "failOpen: a miss");
-    assert.deepEqual(await open.getMany([mine]), new Map());
-    await victim.restart();
-  });
-
-  it("a server that comes back never serves a value written while it was away", async () => {
-    const victim = servers[1]!;
-    const ring = new HashRing(labels);
-    const keys = Array.from({ length: 80 }, (_, i) => `away:${i}`).filter(
-      (k) => ring.serverFor(k) === victim.label,
-    );
-    assert.ok(keys.length >= 5);
-    const mc = client({
-      timeout: 150,
-      failover: { failureThreshold: 2, retryDelay: 300, maxRetryDelay: 300 },
+      }
+      for (const l of labels) assert.ok((counts.get(l) ?? 0) > 30, `keys spread over ${l}`);
     });
-    const failures: string[] = [];
-    mc.on("writeFailure", (e: { server: string; key: string }) => failures.push(`${e.server} ${e.key}`));
-    for (const k of keys) await mc.set(k, "old");
-    await victim.pause(); // keeps its data: "old" would be served again if nothing were done
-    // A write that times out on the hung server, then the server is marked down and ejected.
-    await assert.rejects(
-      mc.set(keys[0]!, "lost"),
-      (e) => e instanceof TimeoutError || e instanceof ConnectionError,
-    );
-    await assert.rejects(mc.get(keys[1]!), (e) => e instanceof TimeoutError || e instanceof ConnectionError);
-    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
-    // While it is away, its keys are written elsewhere (or deleted).
-    for (const k of keys.slice(1, -1)) assert.equal(await mc.set(k, "new"), true);
-    assert.equal(await mc.delete(keys.at(-1)!), false, "not on the stand-in server");
-    assert.ok(failures.length >= keys.length, `writeFailure events: ${failures.length}`);
-    victim.resume();
-    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
-    // Back in the ring: none of the keys written (or deleted) meanwhile shows its old value.
-    for (const k of keys) assert.notEqual(await mc.get(k), "old", k);
-    const onVictim = direct(victim.label);
-    for (const k of keys)
-      assert.equal(await onVictim.get(k), undefined, `${k} deleted on the returning server`);
+
+    it("getMany, setMany and deleteMany split per server and merge back in order", async () => {
+      const mc = client();
+      const keys = Array.from({ length: 200 }, (_, i) => `multi:${i}`);
+      assert.deepEqual(
+        await mc.setMany(keys.map((k, i) => [k, i] as const)),
+        keys.map(() => true),
+      );
+      const got = await mc.getMany([...keys, "multi:none"]);
+      assert.equal(got.size, 200);
+      for (const [i, k] of keys.entries()) assert.equal(got.get(k), i);
+      const del = await mc.deleteMany([keys[0]!, "multi:none", keys[199]!]);
+      assert.deepEqual(del, [true, false, true]);
+    });
+
+    it("hashKey co-locates keys on one server", async () => {
+      const mc = client();
+      const ring = new HashRing(labels);
+      const owner = ring.serverFor("user:7");
+      await mc.setMany(
+        [
+          ["user:7:name", "Ada"],
+          ["user:7:mail", "ada@example.org"],
+        ],
+        { hashKey: "user:7" },
+      );
+      const d = direct(owner);
+      assert.equal(await d.get("user:7:name"), "Ada");
+      assert.equal(await d.get("user:7:mail"), "ada@example.org");
+      assert.equal(await mc.get("user:7:name", { hashKey: "user:7" }), "Ada");
+    });
+
+    it("stats and version of every server; flush of all", async () => {
+      const mc = client();
+      assert.deepEqual(Object.keys(await mc.version()).sort(), [...labels].sort());
+      assert.deepEqual(Object.keys(await mc.stats()).sort(), [...labels].sort());
+      await mc.set("flushme", 1);
+      await mc.flush();
+      assert.equal(await mc.get("flushme"), undefined);
+      assert.equal(mc.health().servers.length, 3);
+    });
   });
 
-  it("gutter: a down owner's keys go to the gutter server with a capped TTL, not to the other servers", async () => {
-    const [main0, main1, gutter] = labels as [string, string, string];
-    const ring = new HashRing([main0, main1]);
-    const k = Array.from({ length: 50 }, (_, i) => `gut:${i}`).find((x) => ring.serverFor(x) === main0)!;
-    const mc = client({
-      servers: [main0, main1],
-      gutter: { servers: [gutter], ttl: 10 },
-      timeout: 300,
-      failover: { failureThreshold: 1, retryDelay: 60_000 },
-    });
-    await servers[0]!.kill();
-    try {
-      // Refused: main0 is down at once, and the retry is answered by the gutter (a miss so far).
-      assert.equal(await mc.get(k), undefined);
-      assert.notEqual(mc.health().servers.find((s) => s.label === main0)?.state, "up");
-      assert.equal(await mc.set(k, "in-gutter", { ttl: 3600 }), true);
-      assert.equal(await mc.get(k), "in-gutter", "read from the gutter");
-      assert.equal(await direct(gutter).get(k), "in-gutter");
-      assert.equal(await direct(main1).get(k), undefined, "not rehashed onto the healthy server");
-      const ttl = await remainingTtl(gutter, k);
-      assert.ok(ttl > 0 && ttl <= 10, `gutter TTL capped: ${ttl}`);
-      assert.equal(mc.health().servers.find((s) => s.label === gutter)?.gutter, true);
-    } finally {
-      await servers[0]!.restart();
-    }
-  });
+  describe("cluster: failures", () => {
+    it("kill -9 under load, eject: no caller waits past its deadline; keys move; the server is probed back in", async () => {
+      const mc = client({
+        timeout: 300,
+        failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 200 },
+      });
+      const events: string[] = [];
+      mc.on("serverDown", (e: { server: string }) => events.push(`down ${e.server}`));
+      mc.on("serverUp", (e: { server: string }) => events.push(`up ${e.server}`));
+      const victim = servers[1]!;
+      const keys = Array.from({ length: 100 }, (_, i) => `kill:${i}`);
+      await mc.setMany(keys.map((k) => [k, k] as const));
 
-  it("a SIGSTOPped server is marked down after failureThreshold timeouts and comes back after SIGCONT", async () => {
-    const victim = servers[0]!;
-    const ring = new HashRing(labels);
-    const mine = Array.from({ length: 50 }, (_, i) => `stop:${i}`).find(
-      (k) => ring.serverFor(k) === victim.label,
-    )!;
-    const mc = client({
-      timeout: 150,
-      failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 100 },
+      let worst = 0;
+      let ok = 0;
+      let failed = 0;
+      let stop = false;
+      const load = Promise.all(
+        Array.from({ length: 20 }, async (_, w) => {
+          for (let i = w; !stop; i += 20) {
+            const t = performance.now();
+            try {
+              await mc.get(keys[i % keys.length]!);
+              ok++;
+            } catch (e) {
+              assert.ok(e instanceof ConnectionError || e instanceof TimeoutError, String(e));
+              failed++;
+            }
+            worst = Math.max(worst, performance.now() - t);
+          }
+        }),
+      );
+      await sleep(100);
+      await victim.kill();
+      await waitFor(() => events.includes(`down ${victim.label}`), 3000);
+      const healthDown = mc.health().servers.find((s) => s.label === victim.label)!;
+      assert.notEqual(healthDown.state, "up");
+      // With the victim ejected, every key is served (cold on its new owner): nothing fails.
+      const before = failed;
+      await sleep(200);
+      assert.equal(failed, before, "no failures once the dead server is out of the ring");
+      await victim.restart();
+      await waitFor(() => events.includes(`up ${victim.label}`), 5000);
+      stop = true;
+      await load;
+      assert.ok(worst < 300 + MARGIN, `worst latency ${worst.toFixed(0)} ms against a 300 ms deadline`);
+      assert.ok(ok > 500, `${ok} reads served`);
+      // Back in the ring: its keys route to it again.
+      const ring = new HashRing(labels);
+      const mine = keys.find((k) => ring.serverFor(k) === victim.label)!;
+      await mc.set(mine, "back");
+      assert.equal(await direct(victim.label).get(mine), "back");
     });
-    await mc.set(mine, "v");
-    await victim.pause();
-    for (let i = 0; i < 2; i++)
-      await assert.rejects(mc.get(mine), (e) => e instanceof TimeoutError || e instanceof ConnectionError);
-    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
-    assert.equal(await mc.get(mine), undefined, "ejected: its key now goes to the next owner (a miss)");
-    victim.resume();
-    await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
-    assert.equal(await mc.get(mine), "v", "back in the ring with its data");
+
+    it("eject: false — a down server's keys fail fast with ServerUnavailableError, or miss with failOpen", async () => {
+      const victim = servers[2]!;
+      const ring = new HashRing(labels);
+      const mine = Array.from({ length: 50 }, (_, i) => `noeject:${i}`).find(
+        (k) => ring.serverFor(k) === victim.label,
+      )!;
+      const mc = client({ timeout: 2000, failover: { eject: false, retryDelay: 10_000 } });
+      const open = client({ timeout: 2000, failOpen: true, failover: { eject: false, retryDelay: 10_000 } });
+      await mc.set(mine, "v");
+      await victim.kill();
+      await assert.rejects(mc.get(mine), ConnectionError); // the refused connection marks it down at once
+      const t0 = performance.now();
+      await assert.rejects(mc.get(mine), ServerUnavailableError);
+      await assert.rejects(mc.set(mine, "x"), ServerUnavailableError);
+      assert.ok(performance.now() - t0 < 100, "fail fast: no waiting");
+      await open.get(mine).catch(() => undefined); // marks it down in this client
+      assert.equal(await open.get(mine), undefined, "failOpen: a miss");
+      assert.deepEqual(await open.getMany([mine]), new Map());
+      await victim.restart();
+    });
+
+    it("a server that comes back never serves a value written while it was away", async () => {
+      const victim = servers[1]!;
+      const ring = new HashRing(labels);
+      const keys = Array.from({ length: 80 }, (_, i) => `away:${i}`).filter(
+        (k) => ring.serverFor(k) === victim.label,
+      );
+      assert.ok(keys.length >= 5);
+      const mc = client({
+        timeout: 150,
+        failover: { failureThreshold: 2, retryDelay: 300, maxRetryDelay: 300 },
+      });
+      const failures: string[] = [];
+      mc.on("writeFailure", (e: { server: string; key: string }) => failures.push(`${e.server} ${e.key}`));
+      for (const k of keys) await mc.set(k, "old");
+      await victim.pause(); // keeps its data: "old" would be served again if nothing were done
+      // A write that times out on the hung server, then the server is marked down and ejected.
+      await assert.rejects(
+        mc.set(keys[0]!, "lost"),
+        (e) => e instanceof TimeoutError || e instanceof ConnectionError,
+      );
+      await assert.rejects(
+        mc.get(keys[1]!),
+        (e) => e instanceof TimeoutError || e instanceof ConnectionError,
+      );
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
+      // While it is away, its keys are written elsewhere (or deleted).
+      for (const k of keys.slice(1, -1)) assert.equal(await mc.set(k, "new"), true);
+      assert.equal(await mc.delete(keys.at(-1)!), false, "not on the stand-in server");
+      assert.ok(failures.length >= keys.length, `writeFailure events: ${failures.length}`);
+      victim.resume();
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
+      // Back in the ring: none of the keys written (or deleted) meanwhile shows its old value.
+      for (const k of keys) assert.notEqual(await mc.get(k), "old", k);
+      const onVictim = direct(victim.label);
+      for (const k of keys)
+        assert.equal(await onVictim.get(k), undefined, `${k} deleted on the returning server`);
+    });
+
+    it("gutter: a down owner's keys go to the gutter server with a capped TTL, not to the other servers", async () => {
+      const [main0, main1, gutter] = labels as [string, string, string];
+      const ring = new HashRing([main0, main1]);
+      const k = Array.from({ length: 50 }, (_, i) => `gut:${i}`).find((x) => ring.serverFor(x) === main0)!;
+      const mc = client({
+        servers: [main0, main1],
+        gutter: { servers: [gutter], ttl: 10 },
+        timeout: 300,
+        failover: { failureThreshold: 1, retryDelay: 60_000 },
+      });
+      await servers[0]!.kill();
+      try {
+        // Refused: main0 is down at once, and the retry is answered by the gutter (a miss so far).
+        assert.equal(await mc.get(k), undefined);
+        assert.notEqual(mc.health().servers.find((s) => s.label === main0)?.state, "up");
+        assert.equal(await mc.set(k, "in-gutter", { ttl: 3600 }), true);
+        assert.equal(await mc.get(k), "in-gutter", "read from the gutter");
+        assert.equal(await direct(gutter).get(k), "in-gutter");
+        assert.equal(await direct(main1).get(k), undefined, "not rehashed onto the healthy server");
+        const ttl = await remainingTtl(gutter, k);
+        assert.ok(ttl > 0 && ttl <= 10, `gutter TTL capped: ${ttl}`);
+        assert.equal(mc.health().servers.find((s) => s.label === gutter)?.gutter, true);
+      } finally {
+        await servers[0]!.restart();
+      }
+    });
+
+    it("a SIGSTOPped server is marked down after failureThreshold timeouts and comes back after SIGCONT", async () => {
+      const victim = servers[0]!;
+      const ring = new HashRing(labels);
+      const mine = Array.from({ length: 50 }, (_, i) => `stop:${i}`).find(
+        (k) => ring.serverFor(k) === victim.label,
+      )!;
+      const mc = client({
+        timeout: 150,
+        failover: { failureThreshold: 2, retryDelay: 100, maxRetryDelay: 100 },
+      });
+      await mc.set(mine, "v");
+      await victim.pause();
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(mc.get(mine), (e) => e instanceof TimeoutError || e instanceof ConnectionError);
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
+      assert.equal(await mc.get(mine), undefined, "ejected: its key now goes to the next owner (a miss)");
+      victim.resume();
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 3000);
+      assert.equal(await mc.get(mine), "v", "back in the ring with its data");
+    });
   });
 });

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Client, type ClientOptions, ConnectionError, TimeoutError } from "../../src/index.ts";
+import {
+  Client,
+  type ClientOptions,
+  ConnectionError,
+  TimeoutError,
+  UnsupportedError,
+} from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { rawLine } from "../support/raw.ts";
 
@@ -240,5 +246,23 @@ describe("local cache", () => {
       victim.resume();
       await victim.kill();
     }
+  });
+});
+
+describe("fetch and invalidate with the binary protocol", () => {
+  it("reject with UnsupportedError before anything is sent; the same client serves everything else", async () => {
+    const mc = client({ protocol: "binary" });
+    const before = Number((await mc.stats())[server.label]?.cmd_get);
+    let loaded = 0;
+    await assert.rejects(
+      mc.fetch(key("f"), () => ++loaded),
+      (e: unknown) => e instanceof UnsupportedError && /meta protocol/.test(e.message),
+    );
+    await assert.rejects(mc.invalidate(key("i")), UnsupportedError);
+    assert.equal(loaded, 0, "the loader never ran");
+    assert.equal(Number((await mc.stats())[server.label]?.cmd_get), before, "no read reached the server");
+    const k = key("ok");
+    assert.equal(await mc.set(k, "v"), true);
+    assert.equal(await mc.get(k), "v");
   });
 });

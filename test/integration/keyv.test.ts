@@ -10,6 +10,7 @@ import Keyv from "keyv";
 import { Client } from "../../src/index.ts";
 import { KeyvMemcachio } from "../../src/keyv.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 // Keyv's iterator tests are not run: memcached cannot list keys, so the adapter has no iterator.
 
@@ -55,40 +56,47 @@ const shim = {
 
 before(async () => {
   server = await startMemcached();
-  client = new Client({ servers: [server.label], timeout: 2000 });
 });
 after(async () => {
-  await client.close();
   await server.kill();
 });
 
-describe("@keyv/test-suite against KeyvMemcachio on memcached", () => {
-  keyvTestSuite(shim as never, Keyv as never, () => new KeyvMemcachio(client) as never);
-});
-
-describe("KeyvMemcachio", () => {
-  it("clear() empties one namespace, not the others, without flush_all", async () => {
-    const a = new Keyv({ store: new KeyvMemcachio(client), namespace: "a" });
-    const b = new Keyv({ store: new KeyvMemcachio(client), namespace: "b" });
-    await client.set("outside", "kept");
-    await a.set("k", "from-a");
-    await b.set("k", "from-b");
-    await a.clear();
-    assert.equal(await a.get("k"), undefined);
-    assert.equal(await b.get("k"), "from-b");
-    assert.equal(await client.get("outside"), "kept");
-    const flushes = Number((await client.stats())[server.label]?.cmd_flush);
-    assert.equal(flushes, 0, "no flush_all was sent");
+forEachProtocol(() => {
+  before(() => {
+    client = new Client({ protocol: current.protocol, servers: [server.label], timeout: 2000 });
+  });
+  after(async () => {
+    await client.close();
   });
 
-  it("a clear by another process is seen at once", async () => {
-    const mine = new Keyv({ store: new KeyvMemcachio(client), namespace: "shared" });
-    const theirs = new Keyv({ store: new KeyvMemcachio(client), namespace: "shared" });
-    await mine.set("k", "v");
-    assert.equal(await theirs.get("k"), "v");
-    await theirs.clear();
-    assert.equal(await mine.get("k"), undefined);
-    await mine.set("k", "v2");
-    assert.equal(await theirs.get("k"), "v2");
+  describe("@keyv/test-suite against KeyvMemcachio on memcached", () => {
+    keyvTestSuite(shim as never, Keyv as never, () => new KeyvMemcachio(client) as never);
+  });
+
+  describe("KeyvMemcachio", () => {
+    it("clear() empties one namespace, not the others, without flush_all", async () => {
+      const a = new Keyv({ store: new KeyvMemcachio(client), namespace: "a" });
+      const b = new Keyv({ store: new KeyvMemcachio(client), namespace: "b" });
+      await client.set("outside", "kept");
+      await a.set("k", "from-a");
+      await b.set("k", "from-b");
+      await a.clear();
+      assert.equal(await a.get("k"), undefined);
+      assert.equal(await b.get("k"), "from-b");
+      assert.equal(await client.get("outside"), "kept");
+      const flushes = Number((await client.stats())[server.label]?.cmd_flush);
+      assert.equal(flushes, 0, "no flush_all was sent");
+    });
+
+    it("a clear by another process is seen at once", async () => {
+      const mine = new Keyv({ store: new KeyvMemcachio(client), namespace: "shared" });
+      const theirs = new Keyv({ store: new KeyvMemcachio(client), namespace: "shared" });
+      await mine.set("k", "v");
+      assert.equal(await theirs.get("k"), "v");
+      await theirs.clear();
+      assert.equal(await mine.get("k"), undefined);
+      await mine.set("k", "v2");
+      assert.equal(await theirs.get("k"), "v2");
+    });
   });
 });

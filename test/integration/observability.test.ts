@@ -11,6 +11,7 @@ import { CHANNELS, Client, type CommandContext } from "../../src/index.ts";
 import { collectMetrics } from "../../src/prometheus.ts";
 import { startService } from "../example/http-service.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 let servers: MemcachedServer[] = [];
 let labels: string[] = [];
@@ -37,127 +38,133 @@ async function traced(fn: () => Promise<void>): Promise<CommandContext[]> {
   return seen;
 }
 
-describe("diagnostics_channel", () => {
-  it("memcachio:command: command, server, key count and outcome — never a value, keys only when opted in", async () => {
-    const mc = new Client({ servers: labels });
-    try {
-      const secret = "s3cret-value";
-      const seen = await traced(async () => {
-        await mc.set("t:1", secret);
-        await mc.get("t:1");
-        await mc.get("t:none");
-        await mc.getMany(["t:1", "t:none", "t:2"]);
-      });
-      const byCommand = (c: string) => seen.filter((s) => s.command === c);
-      assert.equal(byCommand("set").length, 1);
-      assert.deepEqual(
-        byCommand("get").map((s) => s.hit),
-        [true, false],
-      );
-      assert.equal(
-        byCommand("getMany").reduce((n, s) => n + (s.found ?? 0), 0),
-        1,
-      );
-      assert.equal(
-        byCommand("getMany").reduce((n, s) => n + s.keyCount, 0),
-        3,
-      );
-      for (const s of seen) {
-        assert.ok(labels.includes(s.server), s.server);
-        assert.equal(s.keys, undefined, "keys only when opted in");
-        assert.ok(!JSON.stringify({ ...s, client: undefined }).includes(secret), "never a value");
+forEachProtocol(() => {
+  describe("diagnostics_channel", () => {
+    it("memcachio:command: command, server, key count and outcome — never a value, keys only when opted in", async () => {
+      const mc = new Client({ protocol: current.protocol, servers: labels });
+      try {
+        const secret = "s3cret-value";
+        const seen = await traced(async () => {
+          await mc.set("t:1", secret);
+          await mc.get("t:1");
+          await mc.get("t:none");
+          await mc.getMany(["t:1", "t:none", "t:2"]);
+        });
+        const byCommand = (c: string) => seen.filter((s) => s.command === c);
+        assert.equal(byCommand("set").length, 1);
+        assert.deepEqual(
+          byCommand("get").map((s) => s.hit),
+          [true, false],
+        );
+        assert.equal(
+          byCommand("getMany").reduce((n, s) => n + (s.found ?? 0), 0),
+          1,
+        );
+        assert.equal(
+          byCommand("getMany").reduce((n, s) => n + s.keyCount, 0),
+          3,
+        );
+        for (const s of seen) {
+          assert.ok(labels.includes(s.server), s.server);
+          assert.equal(s.keys, undefined, "keys only when opted in");
+          assert.ok(!JSON.stringify({ ...s, client: undefined }).includes(secret), "never a value");
+        }
+        const withKeys = new Client({ protocol: current.protocol, servers: labels, traceKeys: true });
+        const keyed = await traced(async () => {
+          await withKeys.get("t:1");
+        });
+        assert.deepEqual(keyed[0]?.keys, ["t:1"]);
+        await withKeys.close();
+      } finally {
+        await mc.close();
       }
-      const withKeys = new Client({ servers: labels, traceKeys: true });
-      const keyed = await traced(async () => {
-        await withKeys.get("t:1");
-      });
-      assert.deepEqual(keyed[0]?.keys, ["t:1"]);
-      await withKeys.close();
-    } finally {
-      await mc.close();
-    }
-  });
-
-  it("errors are published on the error channel; server down/up and connection open/close channels", async () => {
-    const events: string[] = [];
-    const on = (name: string) => (msg: unknown) =>
-      events.push(`${name} ${(msg as { server: string }).server}`);
-    const subs = {
-      [CHANNELS.serverDown]: on("down"),
-      [CHANNELS.serverUp]: on("up"),
-      [CHANNELS.connectionOpen]: on("open"),
-      [CHANNELS.connectionClose]: on("close"),
-    };
-    for (const [c, fn] of Object.entries(subs)) diagnostics.subscribe(c, fn);
-    const errors: unknown[] = [];
-    const ch = diagnostics.tracingChannel<unknown, CommandContext>(CHANNELS.command);
-    const h = { error: (ctx: CommandContext) => errors.push(ctx.error) };
-    ch.subscribe(h as never);
-    const victim = await startMemcached();
-    const mc = new Client({
-      servers: [victim.label],
-      failover: { retryDelay: 50, maxRetryDelay: 50 },
-      retries: { attempts: 0 },
     });
-    try {
-      await mc.set("x", 1);
-      await victim.kill();
-      await mc.get("x").catch(() => undefined);
-      await victim.restart();
-      const until = performance.now() + 3000;
-      while (!events.includes(`up ${victim.label}`) && performance.now() < until) await sleep(20);
-      await mc.get("x");
-    } finally {
-      await mc.close();
-      await victim.kill();
-      ch.unsubscribe(h as never);
-      for (const [c, fn] of Object.entries(subs)) diagnostics.unsubscribe(c, fn);
-    }
-    assert.ok(errors.length >= 1, "the failed get was published on the error channel");
-    for (const e of ["open", "down", "up", "close"])
-      assert.ok(events.includes(`${e} ${victim.label}`), `${e}: ${events.join(", ")}`);
-  });
-});
 
-describe("Prometheus", () => {
-  it("collectMetrics: commands, latency, hits and misses, servers, connections, in flight, queue, timeouts", async () => {
-    const mc = new Client({ servers: labels });
-    const registry = new Registry();
-    const m = collectMetrics(mc, { registry });
-    try {
-      await mc.set("m:1", "v");
-      for (let i = 0; i < 5; i++) await mc.get("m:1");
-      await mc.get("m:none");
-      await mc.getMany(["m:1", "m:none"]);
-      const text = await registry.metrics();
-      const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
-      const hitsGet = [
-        ...text.matchAll(/memcachio_commands_total\{command="get",result="hit",server="[^"]+"\} (\d+)/g),
-      ];
-      assert.equal(
-        hitsGet.reduce((n, x) => n + Number(x[1]), 0),
-        5,
-      );
-      assert.equal(value(/memcachio_hits_total (\d+)/), 6);
-      assert.equal(value(/memcachio_misses_total (\d+)/), 2);
-      assert.ok(value(/memcachio_command_duration_seconds_count\{command="get",server="[^"]+"\} (\d+)/) >= 1);
-      assert.equal(value(/memcachio_servers_up (\d+)/), 2);
-      for (const l of labels) {
-        assert.match(text, new RegExp(`memcachio_server_up\\{server="${l}"\\} 1`));
-        assert.match(text, new RegExp(`memcachio_connections\\{server="${l}"\\} \\d+`));
-        assert.match(text, new RegExp(`memcachio_in_flight\\{server="${l}"\\} 0`));
-        assert.match(text, new RegExp(`memcachio_queue_depth\\{server="${l}"\\} 0`));
+    it("errors are published on the error channel; server down/up and connection open/close channels", async () => {
+      const events: string[] = [];
+      const on = (name: string) => (msg: unknown) =>
+        events.push(`${name} ${(msg as { server: string }).server}`);
+      const subs = {
+        [CHANNELS.serverDown]: on("down"),
+        [CHANNELS.serverUp]: on("up"),
+        [CHANNELS.connectionOpen]: on("open"),
+        [CHANNELS.connectionClose]: on("close"),
+      };
+      for (const [c, fn] of Object.entries(subs)) diagnostics.subscribe(c, fn);
+      const errors: unknown[] = [];
+      const ch = diagnostics.tracingChannel<unknown, CommandContext>(CHANNELS.command);
+      const h = { error: (ctx: CommandContext) => errors.push(ctx.error) };
+      ch.subscribe(h as never);
+      const victim = await startMemcached();
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [victim.label],
+        failover: { retryDelay: 50, maxRetryDelay: 50 },
+        retries: { attempts: 0 },
+      });
+      try {
+        await mc.set("x", 1);
+        await victim.kill();
+        await mc.get("x").catch(() => undefined);
+        await victim.restart();
+        const until = performance.now() + 3000;
+        while (!events.includes(`up ${victim.label}`) && performance.now() < until) await sleep(20);
+        await mc.get("x");
+      } finally {
+        await mc.close();
+        await victim.kill();
+        ch.unsubscribe(h as never);
+        for (const [c, fn] of Object.entries(subs)) diagnostics.unsubscribe(c, fn);
       }
-      for (const name of ["timeouts_total", "retries_total", "failovers_total"])
-        assert.match(text, new RegExp(`memcachio_${name}`));
-      m.stop();
-      assert.equal((await registry.metrics()).trim(), "", "stop() removes the metrics");
-    } finally {
-      await mc.close();
-    }
+      assert.ok(errors.length >= 1, "the failed get was published on the error channel");
+      for (const e of ["open", "down", "up", "close"])
+        assert.ok(events.includes(`${e} ${victim.label}`), `${e}: ${events.join(", ")}`);
+    });
+  });
+
+  describe("Prometheus", () => {
+    it("collectMetrics: commands, latency, hits and misses, servers, connections, in flight, queue, timeouts", async () => {
+      const mc = new Client({ protocol: current.protocol, servers: labels });
+      const registry = new Registry();
+      const m = collectMetrics(mc, { registry });
+      try {
+        await mc.set("m:1", "v");
+        for (let i = 0; i < 5; i++) await mc.get("m:1");
+        await mc.get("m:none");
+        await mc.getMany(["m:1", "m:none"]);
+        const text = await registry.metrics();
+        const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+        const hitsGet = [
+          ...text.matchAll(/memcachio_commands_total\{command="get",result="hit",server="[^"]+"\} (\d+)/g),
+        ];
+        assert.equal(
+          hitsGet.reduce((n, x) => n + Number(x[1]), 0),
+          5,
+        );
+        assert.equal(value(/memcachio_hits_total (\d+)/), 6);
+        assert.equal(value(/memcachio_misses_total (\d+)/), 2);
+        assert.ok(
+          value(/memcachio_command_duration_seconds_count\{command="get",server="[^"]+"\} (\d+)/) >= 1,
+        );
+        assert.equal(value(/memcachio_servers_up (\d+)/), 2);
+        for (const l of labels) {
+          assert.match(text, new RegExp(`memcachio_server_up\\{server="${l}"\\} 1`));
+          assert.match(text, new RegExp(`memcachio_connections\\{server="${l}"\\} \\d+`));
+          assert.match(text, new RegExp(`memcachio_in_flight\\{server="${l}"\\} 0`));
+          assert.match(text, new RegExp(`memcachio_queue_depth\\{server="${l}"\\} 0`));
+        }
+        for (const name of ["timeouts_total", "retries_total", "failovers_total"])
+          assert.match(text, new RegExp(`memcachio_${name}`));
+        m.stop();
+        assert.equal((await registry.metrics()).trim(), "", "stop() removes the metrics");
+      } finally {
+        await mc.close();
+      }
+    });
   });
 });
 
+// The example service is one application's set-up: meta (it uses fetch).
 describe("example: HTTP service with read-through cache, /metrics and OpenTelemetry spans", () => {
   it("serves, caches, exposes metrics and spans", async () => {
     const exporter = new InMemorySpanExporter();

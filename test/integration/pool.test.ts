@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Client, ConnectionError, ProtocolError } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 let server: MemcachedServer;
 let observer: Client;
@@ -21,74 +22,83 @@ async function serverConnections(): Promise<number> {
   return Number((await observer.stats())[server.label]?.curr_connections);
 }
 
-describe("connection pool", () => {
-  it("one connection while it keeps up; a second when it is half full; requests spread, answers right", async () => {
-    const mc = new Client({
-      servers: [server.label],
-      pool: { min: 1, max: 2 },
-      maxInFlight: 64,
-      timeout: 5000,
+forEachProtocol(() => {
+  describe("connection pool", () => {
+    it("one connection while it keeps up; a second when it is half full; requests spread, answers right", async () => {
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [server.label],
+        pool: { min: 1, max: 2 },
+        maxInFlight: 64,
+        timeout: 5000,
+      });
+      try {
+        await mc.set("p", "v");
+        assert.equal(mc.health().servers[0]?.pool.active, 1);
+        const keys = Array.from({ length: 2000 }, (_, i) => `pool:${i}`);
+        assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+        const got = await Promise.all(keys.map((k) => mc.get(k)));
+        for (const [i, v] of got.entries()) assert.equal(v, keys[i]);
+        assert.equal(mc.health().servers[0]?.pool.active, 2, "grew to max under load");
+      } finally {
+        await mc.close();
+      }
     });
-    try {
-      await mc.set("p", "v");
-      assert.equal(mc.health().servers[0]?.pool.active, 1);
-      const keys = Array.from({ length: 2000 }, (_, i) => `pool:${i}`);
-      assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
-      const got = await Promise.all(keys.map((k) => mc.get(k)));
-      for (const [i, v] of got.entries()) assert.equal(v, keys[i]);
-      assert.equal(mc.health().servers[0]?.pool.active, 2, "grew to max under load");
-    } finally {
-      await mc.close();
-    }
-  });
 
-  it("min connections from the start; connections above min that stay idle are closed", async () => {
-    const base = await serverConnections();
-    const mc = new Client({
-      servers: [server.label],
-      pool: { min: 1, max: 3, idleTimeoutMillis: 200 },
-      maxInFlight: 16,
-      timeout: 5000,
+    it("min connections from the start; connections above min that stay idle are closed", async () => {
+      const base = await serverConnections();
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [server.label],
+        pool: { min: 1, max: 3, idleTimeoutMillis: 200 },
+        maxInFlight: 16,
+        timeout: 5000,
+      });
+      try {
+        await mc.ping();
+        await Promise.all(Array.from({ length: 500 }, (_, i) => mc.set(`idle:${i}`, i)));
+        const grown = mc.health().servers[0]!.pool.active;
+        assert.ok(grown > 1, `grew to ${grown}`);
+        const deadline = performance.now() + 5000;
+        while (mc.health().servers[0]!.pool.size > 1 && performance.now() < deadline) await sleep(50);
+        assert.equal(mc.health().servers[0]?.pool.active, 1, "back to min");
+        assert.equal(mc.health().servers[0]?.pool.size, 1, "the idle ones were evicted");
+        await sleep(50);
+        assert.equal(await serverConnections(), base + 1, "their sockets are closed");
+        assert.equal(await mc.get("idle:7"), 7, "the one left still serves");
+      } finally {
+        await mc.close();
+      }
     });
-    try {
-      await mc.ping();
-      await Promise.all(Array.from({ length: 500 }, (_, i) => mc.set(`idle:${i}`, i)));
-      const grown = mc.health().servers[0]!.pool.active;
-      assert.ok(grown > 1, `grew to ${grown}`);
-      const deadline = performance.now() + 5000;
-      while (mc.health().servers[0]!.pool.size > 1 && performance.now() < deadline) await sleep(50);
-      assert.equal(mc.health().servers[0]?.pool.active, 1, "back to min");
-      assert.equal(mc.health().servers[0]?.pool.size, 1, "the idle ones were evicted");
-      await sleep(50);
-      assert.equal(await serverConnections(), base + 1, "their sockets are closed");
-      assert.equal(await mc.get("idle:7"), 7, "the one left still serves");
-    } finally {
-      await mc.close();
-    }
-  });
 
-  it("the version handshake: a peer that is not memcached fails fast with a typed error", async () => {
-    const sockets = new Set<Socket>();
-    const impostor: Server = createServer((s) => {
-      sockets.add(s);
-      s.on("error", () => {});
-      s.on("data", () => s.write("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    it("the version handshake: a peer that is not memcached fails fast with a typed error", async () => {
+      const sockets = new Set<Socket>();
+      const impostor: Server = createServer((s) => {
+        sockets.add(s);
+        s.on("error", () => {});
+        s.on("data", () => s.write("HTTP/1.1 400 Bad Request\r\n\r\n"));
+      });
+      await new Promise<void>((r) => impostor.listen(0, "127.0.0.1", r));
+      const a = impostor.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [`127.0.0.1:${port}`],
+        timeout: 2000,
+        retries: { attempts: 0 },
+      });
+      try {
+        const err = await mc.get("x").then(
+          () => assert.fail("should reject"),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof ConnectionError, String(err));
+        assert.ok(err.cause instanceof ProtocolError);
+      } finally {
+        await mc.close();
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((r) => impostor.close(() => r()));
+      }
     });
-    await new Promise<void>((r) => impostor.listen(0, "127.0.0.1", r));
-    const a = impostor.address();
-    const port = typeof a === "object" && a !== null ? a.port : 0;
-    const mc = new Client({ servers: [`127.0.0.1:${port}`], timeout: 2000, retries: { attempts: 0 } });
-    try {
-      const err = await mc.get("x").then(
-        () => assert.fail("should reject"),
-        (e: unknown) => e,
-      );
-      assert.ok(err instanceof ConnectionError, String(err));
-      assert.ok(err.cause instanceof ProtocolError);
-    } finally {
-      await mc.close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => impostor.close(() => r()));
-    }
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import { Client, type ClientOptions, HashRing } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
 /** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
 const MARGIN = 300;
@@ -12,7 +13,7 @@ let labels: string[] = [];
 const clients: Client[] = [];
 
 function client(o: Partial<ClientOptions> = {}): Client {
-  const c = new Client({ servers: labels, replicas: 2, timeout: DEADLINE, ...o });
+  const c = new Client({ protocol: current.protocol, servers: labels, replicas: 2, timeout: DEADLINE, ...o });
   clients.push(c);
   return c;
 }
@@ -75,51 +76,53 @@ function report(
   );
 }
 
-describe("replicas: 2 on 3 servers", () => {
-  it("a write lands on both of the key's servers on the ring, and only there", async () => {
-    const mc = client();
-    const ring = new HashRing(labels);
-    for (let i = 0; i < 30; i++) {
-      const k = `rep:${i}`;
-      assert.equal(await mc.set(k, k), true);
-      const owners = ring.serversFor(k, 2);
-      for (const l of labels) {
-        const d = new Client({ servers: [l] });
-        clients.push(d);
-        assert.equal(await d.get(k), owners.includes(l) ? k : undefined, `${k} on ${l}`);
+forEachProtocol(() => {
+  describe("replicas: 2 on 3 servers", () => {
+    it("a write lands on both of the key's servers on the ring, and only there", async () => {
+      const mc = client();
+      const ring = new HashRing(labels);
+      for (let i = 0; i < 30; i++) {
+        const k = `rep:${i}`;
+        assert.equal(await mc.set(k, k), true);
+        const owners = ring.serversFor(k, 2);
+        for (const l of labels) {
+          const d = new Client({ servers: [l] });
+          clients.push(d);
+          assert.equal(await d.get(k), owners.includes(l) ? k : undefined, `${k} on ${l}`);
+        }
       }
-    }
-    assert.deepEqual(await mc.deleteMany(["rep:0", "rep:none"]), [true, false]);
-  });
+      assert.deepEqual(await mc.deleteMany(["rep:0", "rep:none"]), [true, false]);
+    });
 
-  it("kill -9 one server under load: every read is still served, within the deadline", async (t) => {
-    const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
-    const keys = Array.from({ length: 200 }, (_, i) => `kill2:${i}`);
-    assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
-    const load = readLoad(mc, keys);
-    await sleep(200);
-    await servers[1]!.kill();
-    await sleep(800);
-    const s = await load.end();
-    report(t, "one of three killed", s);
-    assert.equal(s.failed, 0, "every read served by a replica");
-    assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
-    assert.ok(s.ok > 200);
-    await servers[1]!.restart();
-  });
+    it("kill -9 one server under load: every read is still served, within the deadline", async (t) => {
+      const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
+      const keys = Array.from({ length: 200 }, (_, i) => `kill2:${i}`);
+      assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+      const load = readLoad(mc, keys);
+      await sleep(200);
+      await servers[1]!.kill();
+      await sleep(800);
+      const s = await load.end();
+      report(t, "one of three killed", s);
+      assert.equal(s.failed, 0, "every read served by a replica");
+      assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
+      assert.ok(s.ok > 200);
+      await servers[1]!.restart();
+    });
 
-  it("SIGSTOP one server under load: every read is still served, within the deadline", async (t) => {
-    const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
-    const keys = Array.from({ length: 200 }, (_, i) => `stop2:${i}`);
-    assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
-    const load = readLoad(mc, keys);
-    await sleep(200);
-    await servers[2]!.pause();
-    await sleep(800);
-    const s = await load.end();
-    servers[2]!.resume();
-    report(t, "one of three SIGSTOPped", s);
-    assert.equal(s.failed, 0, "every read served by a replica");
-    assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
+    it("SIGSTOP one server under load: every read is still served, within the deadline", async (t) => {
+      const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
+      const keys = Array.from({ length: 200 }, (_, i) => `stop2:${i}`);
+      assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+      const load = readLoad(mc, keys);
+      await sleep(200);
+      await servers[2]!.pause();
+      await sleep(800);
+      const s = await load.end();
+      servers[2]!.resume();
+      report(t, "one of three SIGSTOPped", s);
+      assert.equal(s.failed, 0, "every read served by a replica");
+      assert.ok(s.worst < DEADLINE + MARGIN, `worst ${s.worst.toFixed(0)} ms`);
+    });
   });
 });
