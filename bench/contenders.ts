@@ -6,7 +6,7 @@ import { createConnection, type Socket } from "node:net";
 import { MemcacheClient } from "memcache-client";
 import Memcached from "memcached";
 import memjs from "memjs";
-import { Client } from "../src/index.ts";
+import { Client, type ClientOptions } from "../src/index.ts";
 
 export interface Contender {
   name: string;
@@ -16,10 +16,15 @@ export interface Contender {
   close(): Promise<void>;
 }
 
-export function memcachio(label: string): Contender {
-  const mc = new Client({ servers: [label], timeout: 5000 });
+/** memcachio with default options; `options` adds the protocol or TLS for the variant rows. */
+export function memcachio(
+  label: string,
+  name = "memcachio",
+  options: Partial<ClientOptions> = {},
+): Contender {
+  const mc = new Client({ servers: [label], timeout: 5000, ...options });
   return {
-    name: "memcachio",
+    name,
     get: (k) => mc.get(k),
     set: (k, v) => mc.set(k, v),
     getMany: (keys) => mc.getMany(keys),

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: starts its own memcached (`-t 1`), then measures memcachio, the peer clients and a
- * raw-socket ceiling on the same workloads, in alternating rounds, and prints a table of medians with
+ * `npm run bench`: starts its own memcached (`-t 1`, and a second one with TLS), then measures memcachio
+ * (meta; binary; meta over TLS), the peer clients and a raw-socket ceiling on the same workloads, in alternating rounds, and prints a table of medians with
  * ratios to the best peer and to the ceiling. Writes `bench/results/latest.json`. Then runs the
  * tinybench micro benches (parser, encoder).
  *
@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
+import { startTlsMemcached, testPki } from "../test/support/secure.ts";
 import { concurrent, median } from "./harness.ts";
 import {
   type Contender,
@@ -154,8 +155,13 @@ function range(n: number): number[] {
 async function main(): Promise<void> {
   const server = await startMemcached({ threads: 1, memory: 512 });
   const label = server.label;
+  // The TLS row talks to a second memcached, identical but for -Z (test CA made with openssl).
+  const tlsServer = await startTlsMemcached({ threads: 1, memory: 512 });
+  const tls = { ca: testPki().ca };
   const factories: Record<string, () => Contender> = {
     memcachio: () => memcachio(label),
+    "memcachio binary": () => memcachio(label, "memcachio binary", { protocol: "binary" }),
+    "memcachio tls": () => memcachio(tlsServer.label, "memcachio tls", { tls }),
     memjs: () => memjsClient(label),
     memcached: () => memcachedClient(label),
     "memcache-client": () => memcacheClient(label),
@@ -163,14 +169,15 @@ async function main(): Promise<void> {
   const only = args.only?.split(",");
   const RAW = ["raw batches", "raw window"];
   const names = [...Object.keys(factories), ...RAW].filter((n) => only === undefined || only.includes(n));
-  const peers = names.filter((n) => n !== "memcachio" && !RAW.includes(n));
+  const peers = names.filter((n) => !n.startsWith("memcachio") && !RAW.includes(n));
 
-  // Populate the keys the gets read.
-  const loader = memcachio(label);
-  for (let i = 0; i < KEYS; i += 500) {
-    await Promise.all(range(Math.min(500, KEYS - i)).map((j) => loader.set(getKey(i + j), GET_VALUE)));
+  // Populate the keys the gets read, on both servers.
+  for (const loader of [memcachio(label), memcachio(tlsServer.label, "loader", { tls })]) {
+    for (let i = 0; i < KEYS; i += 500) {
+      await Promise.all(range(Math.min(500, KEYS - i)).map((j) => loader.set(getKey(i + j), GET_VALUE)));
+    }
+    await loader.close();
   }
-  await loader.close();
 
   const clients = new Map<string, Contender>();
   for (const n of names) if (!RAW.includes(n)) clients.set(n, factories[n]!());
@@ -203,6 +210,7 @@ async function main(): Promise<void> {
   raw.close();
   const version = await serverVersion(server.host, server.port);
   await server.kill();
+  await tlsServer.kill();
 
   // Table of medians.
   const rows: Record<string, unknown>[] = [];
@@ -244,6 +252,16 @@ async function main(): Promise<void> {
     "raw batches: pre-formatted pipelined batches on a bare socket, each awaited whole (the issue's ceiling);\n" +
       "raw window: a sliding window that tops up as replies arrive (a stricter ceiling). Neither parses replies.\n",
   );
+  // The protocol and TLS variants against memcachio's meta row.
+  const variants = names.filter((n) => n.startsWith("memcachio ") && names.includes("memcachio"));
+  for (const w of variants.length > 0 ? WORKLOADS : []) {
+    const ops = (n: string) => median((samples.get(`${w}|${n}`) ?? []).map((s) => s.opsPerSec));
+    const meta = ops("memcachio");
+    const parts = variants.map(
+      (n) => `${n.slice("memcachio ".length)} ${((ops(n) / meta) * 100).toFixed(0)} %`,
+    );
+    lines.push(`${pad(w, 30)}vs memcachio meta: ${parts.join(", ")}`);
+  }
   console.log(lines.join("\n"));
   for (const [n, count] of failures) console.log(`note: ${n} had ${count} failed calls (not counted as ops)`);
   const dir = new URL("./results/", import.meta.url);

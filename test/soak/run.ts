@@ -1,13 +1,16 @@
 /**
- * `npm run soak -- --seconds N`: the chaos soak (see soak.ts). Prints the summary; exits 1 on any
+ * `npm run soak -- --seconds N [--protocol binary]`: the chaos soak (see soak.ts). Prints the summary; exits 1 on any
  * violation.
  */
 import { parseArgs } from "node:util";
 import { runSoak } from "./soak.ts";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "60" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "60" }, protocol: { type: "string", default: "meta" } },
+});
 const seconds = Math.max(5, Number(values.seconds));
-const summary = await runSoak(seconds, (line) => console.log(line));
+const protocol = values.protocol === "binary" ? "binary" : "meta";
+const summary = await runSoak(seconds, (line) => console.log(line), protocol);
 const total = Object.values(summary.ops).reduce((a, b) => a + b, 0);
 console.log(
   `soak: ${seconds} s, ${total} ops, ${summary.chaos.length} chaos events, ${summary.violations.length} violations`,
