@@ -1,6 +1,7 @@
 /**
- * Replies to what a connection sends first on every new socket, before any caller's request:
- * authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version` handshake.
+ * Replies to what a connection sends of its own: first on every new socket, before any caller's
+ * request, authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version` handshake;
+ * later, the no-op that nudges a TLS server (see `Connection`).
  * A refused authentication throws `AuthError` (the connection then fails everything it holds and
  * closes); an unexpected handshake reply throws `ProtocolError` (the peer is not a memcached we can
  * talk to). Messages never include the credentials.
@@ -12,11 +13,12 @@ import {
   OK,
   SASL_AUTH,
   SASL_LIST_MECHS,
+  NOOP,
   UNKNOWN_COMMAND,
   VERSION as BINARY_VERSION,
 } from "../protocol/binary/codes.js";
 import type { BinaryReply } from "../protocol/binary/parser.js";
-import { CLIENT_ERROR, ERROR, STORED, VERSION } from "../protocol/meta/codes.js";
+import { CLIENT_ERROR, ERROR, MN, STORED, VERSION } from "../protocol/meta/codes.js";
 import type { MetaReply } from "../protocol/meta/parser.js";
 import type { ReplyHandler, Request } from "../protocol/request.js";
 
@@ -26,6 +28,8 @@ export interface HandshakeHandlers {
   /** Binary only: SASL list mechanisms. */
   mechs: ReplyHandler;
   auth: ReplyHandler;
+  /** A no-op the connection sends of its own (the TLS nudge); its answer is only checked. */
+  noop: ReplyHandler;
 }
 
 function checkOpaque(req: Request, reply: BinaryReply): void {
@@ -35,6 +39,13 @@ function checkOpaque(req: Request, reply: BinaryReply): void {
 }
 
 const META: HandshakeHandlers = {
+  noop: {
+    onReply(req, reply: MetaReply) {
+      if (reply.code !== MN) throw new ProtocolError(`expected MN, got ${JSON.stringify(reply.line())}`);
+      req.succeed(true);
+      return true;
+    },
+  },
   version: {
     onReply(req, reply: MetaReply) {
       if (reply.code === CLIENT_ERROR && reply.text().includes("unauthenticated")) {
@@ -72,6 +83,14 @@ const META: HandshakeHandlers = {
 };
 
 const BINARY: HandshakeHandlers = {
+  noop: {
+    onReply(req, reply: BinaryReply) {
+      checkOpaque(req, reply);
+      if (reply.opcode !== NOOP) throw new ProtocolError(`expected a Noop response, got ${reply.line()}`);
+      req.succeed(true);
+      return true;
+    },
+  },
   version: {
     onReply(req, reply: BinaryReply) {
       checkOpaque(req, reply);

@@ -135,6 +135,17 @@ describe("TLS (memcached -Z)", () => {
       assert.equal(await mc.get("big"), big);
     });
 
+    it("long pipelines of big writes complete (memcached's TLS stall is nudged away)", async () => {
+      const mc = client({ servers: [tls.label], protocol, tls: { ca: testPki().ca }, timeout: 3000 });
+      const value = "v".repeat(1024);
+      const keys = Array.from({ length: 2000 }, (_, i) => `pipe:${i}`);
+      // 2 MB of sets in one burst: memcached 1.6.18 stops reading halfway without the nudge.
+      assert.ok((await Promise.all(keys.map((k) => mc.set(k, value)))).every((ok) => ok === true));
+      const got = await mc.getMany(keys);
+      assert.equal(got.size, keys.length);
+      assert.ok([...got.values()].every((v) => v === value));
+    });
+
     it("a wrong CA fails with TLSError (certificate verification is on by default)", async () => {
       const wrongCa = client({ servers: [tls.label], protocol, tls: { ca: testPki().otherCa } });
       await assert.rejects(wrongCa.get("t"), TLSError);
