@@ -132,7 +132,8 @@ const MODE_REPLACE = 0x52; // R
 const MODE_DECR = 0x44; // D
 
 /**
- * A memcached client over the meta protocol: pipelined, with a deadline on every request.
+ * A memcached client over the meta protocol (or the binary one, `protocol: "binary"`), on TCP or TLS:
+ * pipelined, with a deadline on every request.
  *
  * Every command returns a promise; invalid input rejects with a typed error before anything is sent.
  * A miss resolves to `undefined`, a refused store to `false`; only transport, protocol and server

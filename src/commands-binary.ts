@@ -280,35 +280,22 @@ const STATS: Handler = {
   },
 };
 
-/** `version`: the version string. */
-const VERSION_HANDLER: Handler = {
-  onReply(req, reply) {
-    checkOpaque(req, reply);
-    if (reply.status !== OK) return fail(req, reply, "version");
-    req.succeed(reply.text());
-    return true;
-  },
-};
+/** A command answered by one response: status 0 → `result(reply)`, else the status's error. */
+function single(what: string, result: (reply: BinaryReply) => unknown): Handler {
+  return {
+    onReply(req, reply) {
+      checkOpaque(req, reply);
+      if (reply.status !== OK) return fail(req, reply, what);
+      req.succeed(result(reply));
+      return true;
+    },
+  };
+}
 
-/** Flush → true. */
-const FLUSH: Handler = {
-  onReply(req, reply) {
-    checkOpaque(req, reply);
-    if (reply.status !== OK) return fail(req, reply, "flush");
-    req.succeed(true);
-    return true;
-  },
-};
-
-/** Noop → true. */
-const NOOP_HANDLER: Handler = {
-  onReply(req, reply) {
-    checkOpaque(req, reply);
-    if (reply.status !== OK) return fail(req, reply, "noop");
-    req.succeed(true);
-    return true;
-  },
-};
+/** `version`: the version string. Flush, Noop → true. */
+const VERSION_HANDLER = single("version", (reply) => reply.text());
+const FLUSH = single("flush", () => true);
+const NOOP_HANDLER = single("noop", () => true);
 
 /** fetch is meta-only: the client refuses it before anything is sent; this never runs. */
 const UNREACHABLE: Handler = {

@@ -5,35 +5,15 @@
  */
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { be32, be64, packet } from "./binary-packets.ts";
 import { startMemcached } from "./memcached.ts";
 
-/** A request packet. */
-function req(
-  opcode: number,
-  opaque: number,
-  o: { key?: string; extras?: Buffer; value?: Buffer } = {},
-): Buffer {
-  const key = Buffer.from(o.key ?? "", "latin1");
-  const extras = o.extras ?? Buffer.alloc(0);
-  const value = o.value ?? Buffer.alloc(0);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  h.writeUInt32BE(opaque, 12);
-  return Buffer.concat([h, extras, key, value]);
-}
-const u32s = (...v: number[]) =>
-  Buffer.concat(v.map((x) => Buffer.from([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255])));
-const u64 = (v: bigint) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(v);
-  return b;
-};
+const req = (opcode: number, opaque: number, o: { key?: string; extras?: Buffer; value?: Buffer } = {}) =>
+  packet(opcode, opaque, o);
+const u32s = (...v: number[]) => Buffer.from(v.flatMap(be32));
+const u64 = (v: bigint) => Buffer.from(be64(v));
 
-/** Sends `packets`, collects the response bytes until `bytesAtLeast`… simpler: until quiet for 100 ms. */
+/** Sends `packets` and collects the response bytes until the server has been quiet for 100 ms. */
 async function exchange(port: number, packets: Buffer[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = connect(port, "127.0.0.1");

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { encodeBinary } from "../../src/protocol/binary/encoder.ts";
 import { Batch, Op, type ReplyHandler, Request } from "../../src/protocol/request.ts";
 import { Writer } from "../../src/protocol/writer.ts";
+import { be32, be64, packet } from "../support/binary-packets.ts";
 
 const NONE: ReplyHandler = { onReply: () => true };
 
@@ -18,28 +19,6 @@ function req(op: Op, fields: Partial<Request> = {}): Request {
   Object.assign(r, fields);
   return r;
 }
-
-/** A request packet written out field by field, as the protocol document lays it out. */
-function packet(
-  opcode: number,
-  opaque: number,
-  o: { key?: Buffer | string; extras?: number[]; value?: Buffer | string; cas?: bigint } = {},
-): Buffer {
-  const key = typeof o.key === "string" || o.key === undefined ? Buffer.from(o.key ?? "", "latin1") : o.key;
-  const extras = Buffer.from(o.extras ?? []);
-  const value = typeof o.value === "string" || o.value === undefined ? Buffer.from(o.value ?? "") : o.value;
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(key.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + key.length + value.length, 8);
-  h.writeUInt32BE(opaque, 12);
-  h.writeBigUInt64BE(o.cas ?? 0n, 16);
-  return Buffer.concat([h, extras, key, value]);
-}
-const be32 = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-const be64 = (v: bigint) => [...be32(Number(v >> 32n)), ...be32(Number(v & 0xffffffffn))];
 
 describe("binary encoder", () => {
   it("get, gets, delete, touch, getAndTouch", () => {
