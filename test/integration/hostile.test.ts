@@ -1,29 +1,69 @@
 /**
  * Replies a real memcached never sends: each gives a typed error, destroys the connection, fails
  * what was in flight on it, and the next request works on a fresh connection. Retries are off, so
- * the failures are visible; never is a caller given another request's value.
+ * the failures are visible; never is a caller given another request's value. Run for both
+ * protocols, each against a fake server speaking it.
  */
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Client, ConnectionError, ProtocolError } from "../../src/index.ts";
-import { FakeMemcached, type FakeRequest } from "../support/fake-server.ts";
+import { binaryResponse, FakeMemcached, type FakeRequest } from "../support/fake-server.ts";
+import { current, forEachProtocol } from "../support/protocols.ts";
 
-let fake: FakeMemcached;
+const fakes = { meta: new FakeMemcached("meta"), binary: new FakeMemcached("binary") };
 const clients: Client[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
+/** The fake of the protocol under test. */
+const fake = () => fakes[current.protocol];
+
 function client(): Client {
-  const c = new Client({ servers: [fake.label], timeout: 2000, retries: { attempts: 0 } });
+  const c = new Client({
+    protocol: current.protocol,
+    servers: [fake().label],
+    timeout: 2000,
+    retries: { attempts: 0 },
+  });
   clients.push(c);
   return c;
 }
 
-/** Misbehaves on the first `mg` only, then answers normally. */
+/** Replies in the protocol under test, for a request `r` of the fake. */
+const wire = {
+  /** The right answer to a get of `value`. */
+  hit(r: FakeRequest, value: string): Buffer {
+    return current.protocol === "meta"
+      ? Buffer.from(`VA ${value.length} f0 ${r.opaque}\r\n${value}\r\n`)
+      : binaryResponse(0, Number(r.opaque), { flags: 0, value });
+  },
+  /** A well-formed reply carrying an opaque no request has (a stray or foreign reply). */
+  foreign(value: string | null, opaque: number): Buffer {
+    if (current.protocol === "meta")
+      return Buffer.from(
+        value === null ? `HD O${opaque}\r\n` : `VA ${value.length} f0 O${opaque}\r\n${value}\r\n`,
+      );
+    return value === null ? binaryResponse(0x0a, opaque) : binaryResponse(0, opaque, { flags: 0, value });
+  },
+  /** Bytes that are no reply at all: an endless line (meta), a bad magic byte (binary). */
+  garbage(): Buffer {
+    return current.protocol === "meta" ? Buffer.from(`VA 5 ${"x".repeat(20_000)}`) : Buffer.alloc(64, 0x41);
+  },
+  /** The start of a reply announcing a `size`-byte value, with `sent` bytes of it. */
+  valueStart(r: FakeRequest, size: number, sent: string): Buffer {
+    if (current.protocol === "meta") return Buffer.from(`VA ${size} f0 ${r.opaque}\r\n${sent}`);
+    return Buffer.concat([
+      binaryResponse(0, Number(r.opaque), { flags: 0, bodyLength: 4 + size }),
+      Buffer.from(sent),
+    ]);
+  },
+};
+
+/** Misbehaves on the first get only, then answers normally. */
 function once(act: (r: FakeRequest) => void): (r: FakeRequest) => boolean {
   let done = false;
   return (r) => {
-    if (done || r.verb !== "mg") return false;
+    if (done || (r.verb !== "mg" && r.verb !== "get")) return false;
     done = true;
     act(r);
     return true;
@@ -40,85 +80,95 @@ async function expectBroken(mc: Client, key = "k"): Promise<void> {
 
 before(async () => {
   process.on("unhandledRejection", onUnhandled);
-  fake = await new FakeMemcached().start();
-  fake.values.set("k", "right");
-  fake.values.set("other", "other-value");
+  for (const f of Object.values(fakes)) {
+    await f.start();
+    f.values.set("k", "right");
+    f.values.set("other", "other-value");
+  }
 });
 afterEach(async () => {
-  fake.misbehave = null;
+  for (const f of Object.values(fakes)) f.misbehave = null;
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 after(async () => {
-  await fake.stop();
+  for (const f of Object.values(fakes)) await f.stop();
   process.off("unhandledRejection", onUnhandled);
   assert.deepEqual(unhandled, []);
 });
 
-describe("hostile server", () => {
-  it("a reply for a request never made: the connection is dropped, the next request is fine", async () => {
-    const mc = client();
-    assert.equal(await mc.get("k"), "right");
-    const before = fake.accepted;
-    fake.misbehave = once((r) => r.socket.write(`VA 5 f0 ${r.opaque}\r\nright\r\nHD O424242\r\n`));
-    assert.equal(await mc.get("k"), "right", "the real reply still counts");
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await mc.get("other"), "other-value", "a fresh connection, never the stray reply");
-    assert.equal(fake.accepted, before + 1, "the connection was replaced");
-  });
-
-  it("a reply with the wrong opaque: ProtocolError, never the value", async () => {
-    const mc = client();
-    await mc.ping();
-    fake.misbehave = once((r) => r.socket.write("VA 11 f0 O999999\r\nother-value\r\n"));
-    const err = await mc.get("k").then(
-      () => assert.fail("should reject"),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ConnectionError && err.cause instanceof ProtocolError, String(err));
-    assert.equal(await mc.get("k"), "right");
-  });
-
-  it("an endless line without CRLF fails once it passes the line limit", async () => {
-    const mc = client();
-    await mc.ping();
-    fake.misbehave = once((r) => r.socket.write(`VA 5 ${"x".repeat(20_000)}`));
-    await expectBroken(mc);
-    assert.equal(await mc.get("k"), "right");
-  });
-
-  it("a reply trickled one byte at a time parses exactly", async () => {
-    const mc = client();
-    await mc.ping();
-    fake.values.set("slow", "trickled-value");
-    fake.misbehave = once((r) => {
-      const bytes = Buffer.from(`VA 14 f0 ${r.opaque}\r\ntrickled-value\r\n`);
-      let i = 0;
-      const drip = setInterval(() => {
-        if (i >= bytes.length) clearInterval(drip);
-        else r.socket.write(bytes.subarray(i, ++i));
-      }, 1);
+forEachProtocol(() => {
+  describe("hostile server", () => {
+    it("a reply for a request never made: the connection is dropped, the next request is fine", async () => {
+      const mc = client();
+      assert.equal(await mc.get("k"), "right");
+      const before = fake().accepted;
+      fake().misbehave = once((r) =>
+        r.socket.write(Buffer.concat([wire.hit(r, "right"), wire.foreign(null, 424242)])),
+      );
+      assert.equal(await mc.get("k"), "right", "the real reply still counts");
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await mc.get("other"), "other-value", "a fresh connection, never the stray reply");
+      assert.equal(fake().accepted, before + 1, "the connection was replaced");
     });
-    assert.equal(await mc.get("slow"), "trickled-value");
-  });
 
-  it("a connection closed mid-value fails what was in flight; the next request is fine", async () => {
-    const mc = client();
-    await mc.ping();
-    fake.misbehave = once((r) => {
-      r.socket.write(`VA 5 f0 ${r.opaque}\r\nri`);
-      r.socket.end();
+    it("a reply with the wrong opaque: ProtocolError, never the value", async () => {
+      const mc = client();
+      await mc.ping();
+      fake().misbehave = once((r) => r.socket.write(wire.foreign("other-value", 999999)));
+      const err = await mc.get("k").then(
+        () => assert.fail("should reject"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectionError && err.cause instanceof ProtocolError, String(err));
+      assert.equal(await mc.get("k"), "right");
     });
-    await expectBroken(mc);
-    assert.equal(await mc.get("k"), "right");
-  });
 
-  it("a huge announced value fails fast against maxValueSize, nothing allocated for it", async () => {
-    const mc = client();
-    await mc.ping();
-    fake.misbehave = once((r) => r.socket.write(`VA 4000000000 f0 ${r.opaque}\r\n`));
-    const t0 = performance.now();
-    await expectBroken(mc);
-    assert.ok(performance.now() - t0 < 500);
-    assert.equal(await mc.get("k"), "right");
+    it("bytes that are no reply (an endless line; a bad magic byte) fail the connection", async () => {
+      const mc = client();
+      await mc.ping();
+      fake().misbehave = once((r) => r.socket.write(wire.garbage()));
+      await expectBroken(mc);
+      assert.equal(await mc.get("k"), "right");
+    });
+
+    it("a reply trickled one byte at a time parses exactly", async () => {
+      const mc = client();
+      await mc.ping();
+      fake().values.set("slow", "trickled-value");
+      fake().misbehave = once((r) => {
+        const bytes = wire.hit(r, "trickled-value");
+        let i = 0;
+        const drip = setInterval(() => {
+          if (i >= bytes.length) clearInterval(drip);
+          else r.socket.write(bytes.subarray(i, ++i));
+        }, 1);
+      });
+      assert.equal(await mc.get("slow"), "trickled-value");
+    });
+
+    it("a connection closed mid-value fails what was in flight; the next request is fine", async () => {
+      const mc = client();
+      await mc.ping();
+      fake().misbehave = once((r) => {
+        r.socket.write(wire.valueStart(r, 5, "ri"));
+        r.socket.end();
+      });
+      await expectBroken(mc);
+      assert.equal(await mc.get("k"), "right");
+    });
+
+    it("a huge announced value fails fast against maxValueSize, nothing allocated for it", async () => {
+      const mc = client();
+      await mc.ping();
+      fake().misbehave = once((r) => r.socket.write(wire.valueStart(r, 4_000_000_000, "")));
+      const err = await mc.get("k").then(
+        () => assert.fail("should reject"),
+        (e: unknown) => e,
+      );
+      // Refused from the header (ProtocolError), not after waiting for data that never comes.
+      assert.ok(err instanceof ConnectionError && err.cause instanceof ProtocolError, String(err));
+      assert.match(String(err.cause), /maxValueSize/);
+      assert.equal(await mc.get("k"), "right");
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A tiny scripted memcached stand-in, only for replies a real memcached cannot be made to send
- * (hostile-server tests). It answers `version`, `mn`, and `mg <key> … O<n>` (a miss, or a value from
- * `values`), one line at a time; `misbehave` can take over the answer to a request.
+ * (hostile-server tests). Meta: it answers `version`, `mn`, and `mg <key> … O<n>` (a miss, or a value
+ * from `values`), one line at a time. Binary (`new FakeMemcached("binary")`): Version, Noop and Get, one
+ * packet at a time, with the request's opaque. `misbehave` can take over the answer to a request.
  */
 import { createServer, type Server, type Socket } from "node:net";
 
@@ -10,7 +11,7 @@ export interface FakeRequest {
   line: string;
   verb: string;
   key: string | undefined;
-  /** The `O…` token, e.g. `O12` (empty when absent). */
+  /** Meta: the `O…` token, e.g. `O12` (empty when absent). Binary: the opaque in decimal. */
   opaque: string;
   socket: Socket;
 }
@@ -25,7 +26,7 @@ export class FakeMemcached {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor() {
+  constructor(readonly protocol: "meta" | "binary" = "meta") {
     this.#server = createServer((s) => this.#accept(s));
   }
 
@@ -50,6 +51,10 @@ export class FakeMemcached {
     this.#sockets.add(s);
     s.on("close", () => this.#sockets.delete(s));
     s.on("error", () => {});
+    if (this.protocol === "binary") {
+      this.#acceptBinary(s);
+      return;
+    }
     let buf = "";
     s.on("data", (d: Buffer) => {
       buf += d.toString("latin1");
@@ -74,4 +79,53 @@ export class FakeMemcached {
       socket.write(v === undefined ? `EN ${opaque}\r\n` : `VA ${v.length} f0 ${opaque}\r\n${v}\r\n`);
     } else socket.write("ERROR\r\n");
   }
+
+  #acceptBinary(s: Socket): void {
+    let buf = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 24 && buf.length >= 24 + buf.readUInt32BE(8)) {
+        const opcode = buf[1]!;
+        const keyLength = buf.readUInt16BE(2);
+        const extras = buf[4]!;
+        const opaque = buf.readUInt32BE(12);
+        const key = buf.toString("latin1", 24 + extras, 24 + extras + keyLength);
+        buf = buf.subarray(24 + buf.readUInt32BE(8));
+        const verb =
+          opcode === 0x00 ? "get" : opcode === 0x0a ? "noop" : opcode === 0x0b ? "version" : "other";
+        const req: FakeRequest = { line: verb, verb, key, opaque: String(opaque), socket: s };
+        if (verb !== "version" && this.misbehave?.(req) === true) continue;
+        if (verb === "version") s.write(binaryResponse(opcode, opaque, { value: "1.6.18" }));
+        else if (verb === "get") {
+          const v = this.values.get(key);
+          s.write(
+            v === undefined
+              ? binaryResponse(0, opaque, { status: 1, value: "Not found" })
+              : binaryResponse(0, opaque, { flags: 0, value: v }),
+          );
+        } else s.write(binaryResponse(opcode, opaque, { status: opcode === 0x0a ? 0 : 0x81 }));
+      }
+    });
+  }
+}
+
+/** A binary response packet: `flags` adds the 4-byte extras of a Get response. */
+export function binaryResponse(
+  opcode: number,
+  opaque: number,
+  o: { status?: number; flags?: number; key?: string; value?: string; bodyLength?: number } = {},
+): Buffer {
+  const extras = o.flags === undefined ? 0 : 4;
+  const key = Buffer.from(o.key ?? "", "latin1");
+  const value = Buffer.from(o.value ?? "", "latin1");
+  const h = Buffer.alloc(24 + extras);
+  h[0] = 0x81;
+  h[1] = opcode;
+  h.writeUInt16BE(key.length, 2);
+  h[4] = extras;
+  h.writeUInt16BE(o.status ?? 0, 6);
+  h.writeUInt32BE(o.bodyLength ?? extras + key.length + value.length, 8);
+  h.writeUInt32BE(opaque, 12);
+  if (o.flags !== undefined) h.writeUInt32BE(o.flags, 24);
+  return Buffer.concat([h, key, value]);
 }
