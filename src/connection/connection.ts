@@ -18,7 +18,7 @@
  *   socket, so a pipelined burst can stop halfway until more bytes arrive (seen with 1.6.18: 300
  *   pipelined 1 KiB sets, 290 answered, the rest only after the next write). A TLS connection that
  *   owes replies and has read nothing for {@link NUDGE_MS} sends a no-op (`mn` / Noop), which wakes
- *   the server up; its reply is checked and dropped.
+ *   the server up; its reply is checked and dropped. Without reads, the gap doubles each time.
  * - Reconnect: lazily, on the next request. How often a failing server is tried again is the
  *   cluster layer's decision (server health, `failover.retryDelay`), not the connection's.
  */
@@ -133,9 +133,9 @@ export class Connection implements Tickable {
   #latency = -1;
   #readsSeen = 0;
   #waitingSince = -1;
-  /** TLS nudges sent, and when the last one was (performance.now() clock). */
-  #nudges = 0;
+  /** TLS nudge: when the last one was sent (performance.now() clock), and the silence before the next. */
   #nudgedAt = 0;
+  #nudgeGap = NUDGE_MS;
   #connectTimer: NodeJS.Timeout | null = null;
   #drained: (() => void) | null = null;
 
@@ -191,11 +191,6 @@ export class Connection implements Tickable {
   /** Number of reads (data events) so far: a cheap sign of life for health tracking. */
   get reads(): number {
     return this.#reads;
-  }
-
-  /** No-ops sent to wake up a TLS server that stopped reading (see the module comment). */
-  get nudges(): number {
-    return this.#nudges;
   }
 
   /** Whether a socket is open and usable. */
@@ -333,7 +328,7 @@ export class Connection implements Tickable {
     const hello: Request[] = [];
     const auth = this.#o.auth;
     if (auth != null) {
-      if (this.#binary) hello.push(this.#hello(Op.AuthMechs, h.mechs, "PLAIN"));
+      if (this.#binary) hello.push(this.#hello(Op.AuthMechs, h.mechs, ""));
       hello.push(
         this.#hello(
           Op.Auth,
@@ -553,9 +548,10 @@ export class Connection implements Tickable {
       if (this.#waitingSince < 0 || this.#reads !== this.#readsSeen) {
         this.#readsSeen = this.#reads;
         this.#waitingSince = now;
+        this.#nudgeGap = NUDGE_MS;
       } else if (
         this.#o.tls != null &&
-        now - Math.max(this.#waitingSince, this.#nudgedAt) >= NUDGE_MS &&
+        now - Math.max(this.#waitingSince, this.#nudgedAt) >= this.#nudgeGap &&
         now - this.#waitingSince < this.#o.socketTimeout
       ) {
         this.#nudge(now);
@@ -572,11 +568,15 @@ export class Connection implements Tickable {
     this.#maybeIdle();
   }
 
-  /** Sends a no-op ahead of what waits, so that the server reads what it left in its TLS buffer. */
+  /**
+   * Sends a no-op ahead of what waits, so that the server reads what it left in its TLS buffer. While
+   * nothing is read, the silence before the next nudge doubles (10, 20, 40 ms…): a server that is
+   * really hung gets a handful of nudges before `socketTimeout`, not one per tick.
+   */
   #nudge(now: number): void {
     if (this.#state !== READY) return;
     this.#nudgedAt = now;
-    this.#nudges++;
+    this.#nudgeGap *= 2;
     const req = this.#hello(Op.Noop, handshakeHandlers(this.#binary).noop, "");
     this.#pending.unshift(req);
     this.#flush();
