@@ -15,7 +15,9 @@ export type Protocol = "meta" | "binary";
 
 /** Credentials for {@link ClientOptions.auth}. */
 export interface AuthOptions {
+  /** SASL user (binary) or auth-file user (meta, `memcached -Y`); no spaces or NUL bytes. */
   username: string;
+  /** Kept in a private field: never in errors, events, diagnostics or `inspect` output. */
   password: string;
 }
 

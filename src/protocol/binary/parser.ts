@@ -94,6 +94,8 @@ export class BinaryParser {
   #spillHeader: Buffer | null = null;
   #spill: Buffer | null = null;
   #spillFill = 0;
+  /** Key length of the packet whose header was read last. */
+  #keyLength = 0;
   readonly #maxBody: number;
 
   constructor(
@@ -198,7 +200,7 @@ export class BinaryParser {
         `${opcodeName(r.opcode)}: body of ${body} bytes is over maxValueSize (${this.maxValueSize})`,
       );
     }
-    r.keyEnd = keyLength; // relative until #body
+    this.#keyLength = keyLength;
     return body;
   }
 
@@ -209,7 +211,7 @@ export class BinaryParser {
     r.value = b;
     r.extrasStart = s;
     r.keyStart = s + r.extrasLength;
-    r.keyEnd = r.keyStart + r.keyEnd;
+    r.keyEnd = r.keyStart + this.#keyLength;
     r.valueStart = r.keyEnd;
     r.valueEnd = s + length;
     const op = r.opcode;
