@@ -1,0 +1,12 @@
+import { Client } from "../src/index.ts";
+import { startMemcached } from "../test/support/memcached.ts";
+import { concurrent } from "./harness.ts";
+const s = await startMemcached({ threads: 1, memory: 512 });
+const mc = new Client({ servers: [s.label], timeout: 5000 });
+const KEYS = Array.from({ length: 10000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+for (let i = 0; i < 10000; i += 500) await Promise.all(KEYS.slice(i, i + 500).map((k) => mc.set(k, "a".repeat(100))));
+const op = (i: number) => mc.get(KEYS[i % 10000]!);
+await concurrent(op, 256, 1000);
+const r = await concurrent(op, 256, 3000);
+console.log("get", Math.round(r));
+await mc.close(); await s.kill();
