@@ -431,11 +431,7 @@ export class Connection implements Tickable {
     while (pending.length > 0 && inflight.length < max) {
       const req = pending.shift()!;
       if (req.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
-      const used = this.#binary ? encodeBinary(w, req, this.#opaque) : encodeMeta(w, req, this.#opaque);
-      this.#opaque += used;
-      if (this.#opaque >= OPAQUE_WRAP) this.#opaque = 0;
-      req.state = WRITTEN;
-      inflight.push(req);
+      this.#encode(req);
       wrote = true;
       first ??= req;
       if (w.length >= HIGH_WATER && !this.#write()) break;
@@ -447,6 +443,16 @@ export class Connection implements Tickable {
       this.#sampleAt = performance.now();
     }
     this.#write();
+  }
+
+  /** Encodes `req` into the writer with the next opaque(s) and moves it in flight. */
+  #encode(req: Request): void {
+    const w = this.#writer;
+    const used = this.#binary ? encodeBinary(w, req, this.#opaque) : encodeMeta(w, req, this.#opaque);
+    this.#opaque += used;
+    if (this.#opaque >= OPAQUE_WRAP) this.#opaque = 0;
+    req.state = WRITTEN;
+    this.#inflight.push(req);
   }
 
   /** Writes what the writer holds; false when the socket asks us to wait for `drain`. */
@@ -578,8 +584,10 @@ export class Connection implements Tickable {
     this.#nudgedAt = now;
     this.#nudgeGap *= 2;
     const req = this.#hello(Op.Noop, handshakeHandlers(this.#binary).noop, "");
-    this.#pending.unshift(req);
-    this.#flush();
+    // Written at once, past maxInFlight and backpressure: a stalled server with the in-flight window
+    // full would otherwise never see it. (The writer is empty between flushes.)
+    this.#encode(req);
+    this.#write();
   }
 
   /** Fails every waiting request past its deadline and recomputes the earliest deadline. */
