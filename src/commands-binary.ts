@@ -94,11 +94,19 @@ function decode(req: Request, reply: BinaryReply): unknown {
   );
 }
 
-/** `get`, `getAndTouch`: status 0 → value, key not found → undefined. */
-const GET: Handler = {
-  onReply(req, reply) {
-    checkOpaque(req, reply);
-    if (reply.status === OK) {
+/**
+ * A read: status 0 → `shape(decoded value, reply)`, key not found → undefined. A value the codec
+ * cannot decode fails the request (SerializationError), not the connection.
+ */
+function read(what: string, shape: (value: unknown, reply: BinaryReply) => unknown): Handler {
+  return {
+    onReply(req, reply) {
+      checkOpaque(req, reply);
+      if (reply.status === KEY_NOT_FOUND) {
+        req.succeed(undefined);
+        return true;
+      }
+      if (reply.status !== OK) return fail(req, reply, what);
       if (req.state === SETTLED) return true;
       let value: unknown;
       try {
@@ -107,40 +115,18 @@ const GET: Handler = {
         req.fail(err instanceof MemcachedError ? err : new SerializationError(String(err), { cause: err }));
         return true;
       }
-      req.succeed(value);
+      req.succeed(shape(value, reply));
       return true;
-    }
-    if (reply.status === KEY_NOT_FOUND) {
-      req.succeed(undefined);
-      return true;
-    }
-    return fail(req, reply, "get");
-  },
-};
+    },
+  };
+}
 
-/** `gets`: status 0 → { value, cas, flags }, key not found → undefined. */
-const GETS: Handler = {
-  onReply(req, reply) {
-    checkOpaque(req, reply);
-    if (reply.status === OK) {
-      if (req.state === SETTLED) return true;
-      let value: unknown;
-      try {
-        value = decode(req, reply);
-      } catch (err) {
-        req.fail(err);
-        return true;
-      }
-      req.succeed({ value, cas: reply.cas(), flags: reply.clientFlags } satisfies GetsResult);
-      return true;
-    }
-    if (reply.status === KEY_NOT_FOUND) {
-      req.succeed(undefined);
-      return true;
-    }
-    return fail(req, reply, "gets");
-  },
-};
+/** `get`, `getAndTouch`: the value. `gets`: { value, cas, flags }. */
+const GET = read("get", (value) => value);
+const GETS = read(
+  "gets",
+  (value, reply) => ({ value, cas: reply.cas(), flags: reply.clientFlags }) satisfies GetsResult,
+);
 
 /** `touch`: 0 → true, key not found → false. */
 const TOUCH: Handler = {

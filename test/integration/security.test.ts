@@ -10,7 +10,7 @@ import {
   ConnectionError,
   TLSError,
 } from "../../src/index.ts";
-import type { MemcachedServer } from "../support/memcached.ts";
+import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 import { forEachProtocol } from "../support/protocols.ts";
 import { startAuthfileMemcached, startSaslMemcached, startTlsMemcached, testPki } from "../support/secure.ts";
 
@@ -106,6 +106,16 @@ describe("ASCII auth (meta, memcached -Y)", () => {
     assert.ok(all.every((r) => r === true));
     assert.equal(await mc.get("a:42"), 42);
     assert.equal(await mc.get("_"), undefined, "the auth set stored nothing");
+  });
+
+  it("against a server without -Y, the auth set is born expired: the password is not stored", async () => {
+    const plain = await startMemcached();
+    servers.push(plain);
+    const mc = client({ servers: [plain.label], auth: { username: "bob", password: PASSWORD } });
+    assert.equal(await mc.set("p", 1), true);
+    const raw = client({ servers: [plain.label] });
+    assert.equal(await raw.get("_"), undefined);
+    assert.equal(Number((await raw.stats())[plain.label]?.curr_items), 1, "only the caller's item");
   });
 
   it("a wrong password, or none, is an AuthError", async () => {
