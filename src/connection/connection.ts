@@ -467,6 +467,9 @@ export class Connection implements Tickable {
       socket.uncork();
     }
     if (!ok) this.#writeBlocked = true;
+    // A plain socket with nothing left in its buffer has handed every byte to the kernel: the slab
+    // can be reused. (Not over TLS, whose layer may keep cleartext until it can encrypt it.)
+    else if (this.#o.tls == null && socket.writableLength === 0) this.#writer.rewind();
     return ok;
   }
 

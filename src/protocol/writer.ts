@@ -5,7 +5,8 @@
  *
  * Requests are encoded at `pos`; {@link Writer.finish} hands out `[start, pos)` as a view (no
  * copy) and moves `start` up. When a slab runs out, a new one is allocated; the socket may still
- * hold views of the old one, which is then left to the GC. Values of {@link BIG_VALUE} bytes or more
+ * hold views of the old one, which is then left to the GC. Once the socket has copied everything
+ * out, {@link Writer.rewind} lets the same slab be used again from its start. Values of {@link BIG_VALUE} bytes or more
  * are not copied: they go out as their own chunk between two views.
  */
 
@@ -110,7 +111,8 @@ export class Writer {
     this.ensure(length + 2);
     if (typeof v === "string") this.pos += this.buf.write(v, this.pos, length, "utf8");
     else {
-      v.copy(this.buf, this.pos);
+      // Uint8Array#set: Buffer#copy would make a view of `v` per call.
+      this.buf.set(v, this.pos);
       this.pos += length;
     }
   }
@@ -121,6 +123,18 @@ export class Writer {
     const out = this.#chunks;
     this.#chunks = [];
     return out;
+  }
+
+  /**
+   * Called when the socket has copied out everything handed out so far (a write that completed at
+   * once): nothing holds a view of the slab any more, so encoding starts over at its beginning. A
+   * burst then stays in one slab (one chunk, one `write`), and no new slab is allocated for it.
+   */
+  rewind(): void {
+    if (this.#chunks.length === 0 && this.pos === this.#start) {
+      this.pos = 0;
+      this.#start = 0;
+    }
   }
 
   /** Drops everything not handed out (the connection died). */

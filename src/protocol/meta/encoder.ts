@@ -192,9 +192,14 @@ function store(
   opaque: number,
 ): void {
   w.ensure(LINE);
-  w.ascii("ms ");
-  w.ascii(key);
-  w.byte(32);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = 0x6d; // m
+  b[p++] = 0x73; // s
+  b[p++] = 0x20;
+  for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
+  b[p++] = 0x20;
+  w.pos = p;
   w.uint(length);
   if (base64) w.ascii(" b");
   if (clientFlags !== 0) {
@@ -213,7 +218,14 @@ function store(
     w.ascii(" C");
     w.ascii(req.cas.toString());
   }
-  w.ascii(quiet ? " q O" : " O");
+  p = w.pos;
+  b[p++] = 0x20;
+  if (quiet) {
+    b[p++] = 0x71; // q
+    b[p++] = 0x20;
+  }
+  b[p++] = 0x4f; // O
+  w.pos = p;
   w.uint(opaque);
   w.crlf();
   w.value(value, length);
