@@ -38,6 +38,7 @@ import { LocalCache } from "./local-cache.js";
 import { type CallOptions, type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { Batch, Op, type ReplyHandler, Request } from "./protocol/request.js";
 import { ValueCodec } from "./serialization/codec.js";
+import { COMPRESSION_MASK } from "./serialization/compression.js";
 
 /** Options of the storage commands. */
 export interface SetOptions extends CallOptions {
@@ -164,7 +165,7 @@ export class Client extends EventEmitter {
     this.#o = resolveOptions(options);
     this.#h = this.#o.protocol === "binary" ? BINARY_HANDLERS : META_HANDLERS;
     this.#keys = new KeyEncoder(this.#o.keyPrefix, this.#o.protocol === "binary");
-    this.#codec = new ValueCodec(this.#o.codec);
+    this.#codec = new ValueCodec(this.#o.codec, this.#o.compression);
     this.#ctx = {
       codec: this.#codec,
       releaseWin: (req, token, base64) => {
@@ -387,7 +388,7 @@ export class Client extends EventEmitter {
     const lengths: number[] = new Array(list.length);
     const flags: number[] = new Array(list.length);
     for (let i = 0; i < list.length; i++) {
-      this.#encodeValue(list[i]![1]);
+      this.#encodeValue(list[i]![1], true);
       values[i] = this.#codec.data;
       lengths[i] = this.#codec.length;
       flags[i] = this.#codec.flags;
@@ -798,7 +799,8 @@ export class Client extends EventEmitter {
       const token = this.#keys.encode(key);
       const base64 = this.#keys.base64;
       const t = ttl(options?.ttl);
-      this.#encodeValue(value);
+      // Append/prepend data is glued to bytes stored earlier: it is never compressed.
+      this.#encodeValue(value, mode !== MODE_APPEND && mode !== MODE_PREPEND);
       req = this.#request(Op.Store, this.#h.store, options);
       req.key = token;
       req.base64 = base64;
@@ -853,11 +855,14 @@ export class Client extends EventEmitter {
     return this.#send(req, options?.hashKey ?? key) as Promise<bigint | undefined>;
   }
 
-  #encodeValue(value: unknown): void {
-    this.#codec.encode(value);
-    if (this.#codec.length > this.#o.maxValueSize) {
+  /** Encodes (and, when `compress` and it pays, compresses) `value` into the codec's fields. */
+  #encodeValue(value: unknown, compress: boolean): void {
+    const c = this.#codec;
+    c.encode(value, compress);
+    if (c.length > this.#o.maxValueSize) {
+      const how = (c.flags & COMPRESSION_MASK) !== 0 ? " (compressed)" : "";
       throw new ValueTooLargeError(
-        `value is ${this.#codec.length} bytes encoded; maxValueSize is ${this.#o.maxValueSize}`,
+        `value is ${c.length} bytes encoded${how}; maxValueSize is ${this.#o.maxValueSize}`,
       );
     }
   }

@@ -43,3 +43,4 @@ export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
 export type { LocalCacheOptions } from "./local-cache.js";
 export type { AuthOptions, CallOptions, ClientOptions, Protocol, ServerSpec } from "./options.js";
 export { type Codec, Flags } from "./serialization/codec.js";
+export type { CompressionOptions } from "./serialization/compression.js";

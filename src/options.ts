@@ -6,6 +6,7 @@ import { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./local-cache.js";
 import type { Codec } from "./serialization/codec.js";
+import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { parseServers, type ServerAddress, type ServerSpec } from "./util/servers.js";
 
 export type { ServerAddress, ServerSpec };
@@ -67,6 +68,15 @@ export interface ClientOptions {
   keyPrefix?: string;
   /** Value codec; the default one is described in the README ("Values and flags"). */
   codec?: Codec;
+  /**
+   * Compress values of at least `threshold` bytes (default 16,384) with `algorithm` (`"deflate"`, the
+   * default, or `"brotli"`) at `level`, keeping the compressed form only when it saves 10 % or more; it
+   * is marked in the client flags (0x10 deflate, 0x20 brotli). A value may then be bigger than
+   * `maxValueSize` before compression, up to `maxDecompressedSize` (default 32 MiB). Append and prepend
+   * data is never compressed. Compressed values are read back whether or not this option is set. Off by
+   * default.
+   */
+  compression?: CompressionOptions | false;
   /**
    * Failure detection per server: after `failureThreshold` consecutive connection errors or timeouts
    * (a refused connection counts at once) the server is down; after `retryDelay` ms (doubling up to
@@ -138,6 +148,7 @@ export interface ResolvedOptions {
   maxValueSize: number;
   keyPrefix: string;
   codec: Codec | null;
+  compression: Compressor | null;
   failover: Required<FailoverOptions>;
   failOpen: boolean;
   gutter: { servers: ServerAddress[]; ttl: number } | null;
@@ -172,6 +183,8 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
     keyPrefix: o.keyPrefix ?? "",
     codec: o.codec ?? null,
+    compression:
+      o.compression === undefined || o.compression === false ? null : new Compressor(o.compression),
     failover: failover(o.failover ?? {}),
     failOpen: o.failOpen ?? false,
     gutter: o.gutter === undefined ? null : gutter(o.gutter),

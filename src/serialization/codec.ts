@@ -12,11 +12,13 @@
  * | 3     | decimal text of a number   | `number`     |
  * | 4     | decimal text of a bigint   | `bigint`     |
  *
- * Bits 4–31 are reserved (bit 4, 0x10, for compression). A value written with flags that are not in
- * this table (by another client) reads back as a `Buffer`. Counters made by `incr`/`decr` have the
+ * Bits 4–5 mark a compressed value (0x10 deflate, 0x20 brotli; see `compression.ts`) on top of these
+ * type bits, bits 6–31 are reserved. A value written with flags that are not in this table (by another
+ * client) reads back as a `Buffer`. Counters made by `incr`/`decr` have the
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
  */
-import { SerializationError } from "../errors.js";
+import { SerializationError, ValueTooLargeError } from "../errors.js";
+import { COMPRESSION_MASK, type Compressor, DEFAULT_MAX_DECOMPRESSED, inflate } from "./compression.js";
 
 /** A user codec: turns values into bytes plus client flags and back. */
 export interface Codec {
@@ -48,12 +50,45 @@ export class ValueCodec {
   length = 0;
   flags = 0;
   readonly #user: Codec | null;
+  readonly #compressor: Compressor | null;
+  /** Bound on an inflated value (the compressor's, or the default when compression is off). */
+  readonly #maxInflated: number;
 
-  constructor(user: Codec | null = null) {
+  constructor(user: Codec | null = null, compressor: Compressor | null = null) {
     this.#user = user;
+    this.#compressor = compressor;
+    this.#maxInflated = compressor?.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED;
   }
 
-  encode(value: unknown): void {
+  /**
+   * Encodes `value` into `data`, `length` and `flags`. With compression configured and `compress` true,
+   * a value of at least the threshold is stored compressed when that pays (never for append/prepend
+   * fragments, which memcached glues to bytes stored earlier).
+   */
+  encode(value: unknown, compress = false): void {
+    this.#encode(value);
+    const c = this.#compressor;
+    if (c === null) return;
+    if ((this.flags & COMPRESSION_MASK) !== 0) {
+      throw new SerializationError(
+        `codec.encode returned flags ${this.flags}: bits 0x30 mark compression when it is on`,
+      );
+    }
+    if (!compress || this.length < c.threshold) return;
+    if (this.length > c.maxDecompressedSize) {
+      throw new ValueTooLargeError(
+        `value is ${this.length} bytes encoded; compression.maxDecompressedSize is ${c.maxDecompressedSize}`,
+      );
+    }
+    const raw = typeof this.data === "string" ? Buffer.from(this.data, "utf8") : this.data;
+    const out = c.compress(raw);
+    if (out === null) return;
+    this.data = out.data;
+    this.length = out.data.length;
+    this.flags |= out.bit;
+  }
+
+  #encode(value: unknown): void {
     if (this.#user !== null) {
       let out: { data: Buffer | string; flags: number };
       try {
@@ -111,6 +146,16 @@ export class ValueCodec {
 
   /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
   decode(buf: Buffer, start: number, end: number, flags: number): unknown {
+    const packed = flags & COMPRESSION_MASK;
+    // Compressed values inflate first: always with the default codec (the bits are ours), and with a
+    // user codec only when compression is on (otherwise the bits are the user's).
+    if (packed !== 0 && packed !== COMPRESSION_MASK && (this.#user === null || this.#compressor !== null)) {
+      const raw = inflate(buf, start, end, packed, this.#maxInflated);
+      const type = flags & ~COMPRESSION_MASK;
+      // Fresh bytes: raw bytes are handed out as they are, not copied again.
+      if (type === Flags.BYTES && this.#user === null) return raw;
+      return this.decode(raw, 0, raw.length, type);
+    }
     if (this.#user !== null) {
       const copy = Buffer.allocUnsafe(end - start);
       buf.copy(copy, 0, start, end);
