@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/prometheus.ts", "src/keyv.ts"],
+  entry: ["src/index.ts", "src/prometheus.ts", "src/keyv.ts", "src/cli.ts"],
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,

@@ -8,7 +8,7 @@ import { join, relative, resolve, dirname } from "node:path";
 const root = resolve(dirname(new URL(import.meta.url).pathname), "../../src");
 const RANK = { protocol: 0, connection: 1, pool: 2, cluster: 3, client: 4, index: 5 };
 const LEAVES = ["errors.ts", "diagnostics.ts", "util/"];
-const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts"];
+const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts", "cli.ts"];
 const CLIENT_FILES = [
   "client.ts",
   "commands.ts",
