@@ -155,7 +155,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.log(`UNKNOWN - ${(err as Error).message}`);
+    console.log(`UNKNOWN - ${String((err as Error)?.message ?? err).split("\n")[0]}`);
     process.exitCode = UNKNOWN;
   },
 );

@@ -14,7 +14,8 @@
  *
  * Bits 4–5 mark a compressed value (0x10 deflate, 0x20 brotli; see `compression.ts`) on top of these
  * type bits, bits 6–31 are reserved. A value written with flags that are not in this table (by another
- * client) reads back as a `Buffer`. Counters made by `incr`/`decr` have the
+ * client) reads back as a `Buffer`, and so does one with a compression bit whose other bits are not one
+ * of these types. Counters made by `incr`/`decr` have the
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
  */
 import { SerializationError, ValueTooLargeError } from "../errors.js";
@@ -147,9 +148,14 @@ export class ValueCodec {
   /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
   decode(buf: Buffer, start: number, end: number, flags: number): unknown {
     const packed = flags & COMPRESSION_MASK;
-    // Compressed values inflate first: always with the default codec (the bits are ours), and with a
-    // user codec only when compression is on (otherwise the bits are the user's).
-    if (packed !== 0 && packed !== COMPRESSION_MASK && (this.#user === null || this.#compressor !== null)) {
+    // Compressed values inflate first: with the default codec when the rest of the flags is one of its
+    // types (anything else was written by another client: raw bytes, as before), and with a user codec
+    // only when compression is on (otherwise the bits are the user's).
+    if (
+      packed !== 0 &&
+      packed !== COMPRESSION_MASK &&
+      (this.#user === null ? (flags & ~COMPRESSION_MASK) <= Flags.BIGINT : this.#compressor !== null)
+    ) {
       const raw = inflate(buf, start, end, packed, this.#maxInflated);
       const type = flags & ~COMPRESSION_MASK;
       // Fresh bytes: raw bytes are handed out as they are, not copied again.

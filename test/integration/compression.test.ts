@@ -141,6 +141,9 @@ forEachProtocol((protocol) => {
       await raw.set(`c:${protocol}:ok`, { data: deflateSync("fine"), flags: 0x10 });
       await assert.rejects(mc.get(`c:${protocol}:bad`), SerializationError);
       assert.equal(await mc.get(`c:${protocol}:ok`), "fine");
+      // Flags whose other bits are not one of our types were written by another client: raw bytes.
+      await raw.set(`c:${protocol}:foreign`, { data: Buffer.from("theirs"), flags: 0x10 | 0x40 });
+      assert.deepEqual(await mc.get(`c:${protocol}:foreign`), Buffer.from("theirs"));
     });
 
     it("a value that would inflate past maxDecompressedSize is not read (a compression bomb)", async () => {
