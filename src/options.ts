@@ -73,8 +73,8 @@ export interface ClientOptions {
    * default, or `"brotli"`) at `level`, keeping the compressed form only when it saves 10 % or more; it
    * is marked in the client flags (0x10 deflate, 0x20 brotli). A value may then be bigger than
    * `maxValueSize` before compression, up to `maxDecompressedSize` (default 32 MiB). Append and prepend
-   * data is never compressed. Compressed values are read back whether or not this option is set. Off by
-   * default.
+   * data is never compressed. With the default codec, compressed values are read back whether or not
+   * this option is set (with a user `codec`, only when it is). Off by default.
    */
   compression?: CompressionOptions | false;
   /**

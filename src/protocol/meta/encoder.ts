@@ -127,19 +127,27 @@ export function encodeMeta(w: Writer, req: Request, opaque: number): number {
   }
 }
 
-/** `mg <key> [b] v f O<n>\r\n`, the hottest line, written straight into the slab. */
-function get(w: Writer, key: string, base64: boolean, opaque: number): void {
+/** `m<c> <key>[ b]`, written straight into the slab (room for a whole line is ensured here). */
+function head(w: Writer, c: number, key: string, base64: boolean): void {
   w.ensure(LINE);
   const b = w.buf;
   let p = w.pos;
   b[p++] = 0x6d; // m
-  b[p++] = 0x67; // g
+  b[p++] = c;
   b[p++] = 0x20;
   for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
   if (base64) {
     b[p++] = 0x20;
     b[p++] = 0x62; // b
   }
+  w.pos = p;
+}
+
+/** `mg <key> [b] v f O<n>\r\n`, the hottest line. */
+function get(w: Writer, key: string, base64: boolean, opaque: number): void {
+  head(w, 0x67, key, base64);
+  const b = w.buf;
+  let p = w.pos;
   b[p++] = 0x20;
   b[p++] = 0x76; // v
   b[p++] = 0x20;
@@ -152,17 +160,11 @@ function get(w: Writer, key: string, base64: boolean, opaque: number): void {
 }
 
 function mgHead(w: Writer, key: string, base64: boolean): void {
-  w.ensure(LINE);
-  w.ascii("mg ");
-  w.ascii(key);
-  if (base64) w.ascii(" b");
+  head(w, 0x67, key, base64);
 }
 
 function mdHead(w: Writer, key: string, base64: boolean): void {
-  w.ensure(LINE);
-  w.ascii("md ");
-  w.ascii(key);
-  if (base64) w.ascii(" b");
+  head(w, 0x64, key, base64);
 }
 
 /** `mn`: ends a quiet batch; the server answers `MN` after everything before it. */
@@ -191,15 +193,8 @@ function store(
   quiet: boolean,
   opaque: number,
 ): void {
-  w.ensure(LINE);
-  const b = w.buf;
-  let p = w.pos;
-  b[p++] = 0x6d; // m
-  b[p++] = 0x73; // s
-  b[p++] = 0x20;
-  for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
-  b[p++] = 0x20;
-  w.pos = p;
+  head(w, 0x73, key, false); // `b` goes after the positional length
+  w.byte(32);
   w.uint(length);
   if (base64) w.ascii(" b");
   if (clientFlags !== 0) {
@@ -218,7 +213,8 @@ function store(
     w.ascii(" C");
     w.ascii(req.cas.toString());
   }
-  p = w.pos;
+  const b = w.buf;
+  let p = w.pos;
   b[p++] = 0x20;
   if (quiet) {
     b[p++] = 0x71; // q
@@ -235,10 +231,7 @@ function store(
 
 /** `ma <key> [b] [MD] [D<delta>] [N<ttl> J<initial>] [T<ttl>] v O<n>` */
 function arith(w: Writer, req: Request, opaque: number): void {
-  w.ensure(LINE);
-  w.ascii("ma ");
-  w.ascii(req.key);
-  if (req.base64) w.ascii(" b");
+  head(w, 0x61, req.key, req.base64);
   if (req.mode !== 0) {
     w.ascii(" M");
     w.byte(req.mode);
