@@ -1,26 +1,33 @@
 /**
  * `npm run bench`: starts its own memcached (`-t 1`, and a second one with TLS), then measures memcachio
- * (meta; binary; meta over TLS), the peer clients and a raw-socket ceiling on the same workloads, in alternating rounds, and prints a table of medians with
- * ratios to the best peer and to the ceiling. Writes `bench/results/latest.json`. Then runs the
+ * (meta; binary; meta over TLS), the peer clients and two raw-socket ceilings on the same workloads, in
+ * alternating rounds, and prints a table of medians with ratios to the best peer and to the ceilings.
+ * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
+ * a heap or a garbage collector with another. Writes `bench/results/latest.json`. Then runs the
  * tinybench micro benches (parser, encoder).
  *
  * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
  * `--no-micro`.
  */
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
 import { startTlsMemcached, testPki } from "../test/support/secure.ts";
-import { concurrent, median } from "./harness.ts";
+import type { Reply, Run, Start } from "./contender-process.ts";
+import { memcachio } from "./contenders.ts";
+import { median } from "./harness.ts";
 import {
-  type Contender,
-  memcacheClient,
-  memcachedClient,
-  memcachio,
-  memjsClient,
-  RawSocket,
-} from "./contenders.ts";
+  CONTENDERS,
+  GET_VALUE,
+  getKey,
+  KEYS,
+  range,
+  type Sample,
+  type Workload,
+  WORKLOADS,
+} from "./workloads.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,126 +40,45 @@ const { values: args } = parseArgs({
 const RUN_MS = Math.max(100, Number(args.seconds) * 1000);
 const ROUNDS = Math.max(1, Number(args.rounds));
 
-const KEYS = 10_000;
-/** Read by every client: a plain string (flags 0), which each peer's default codec understands. */
-const GET_VALUE = "a".repeat(100);
-const SET_VALUE = Buffer.alloc(1024, 0x62);
-const CONCURRENCY = 256;
-const MANY = 100;
-const MANY_CONCURRENCY = 8;
-// Keys are made once, as the raw ceiling's requests are: the loop measures the clients, not key building.
-const GET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
-const SET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:set:${String(i).padStart(5, "0")}`);
-const getKey = (i: number) => GET_KEYS[i % KEYS]!;
-const setKey = (i: number) => SET_KEYS[i % KEYS]!;
+/** A contender's process: sends it one message at a time and waits for the answer. */
+class ContenderProcess {
+  readonly #child: ChildProcess;
+  #waiting: ((r: Reply) => void) | null = null;
 
-type Workload =
-  | "sequential get"
-  | "256 concurrent gets (100 B)"
-  | "256 concurrent sets (1 KiB)"
-  | "getMany 100 keys ×8";
-const WORKLOADS: Workload[] = [
-  "sequential get",
-  "256 concurrent gets (100 B)",
-  "256 concurrent sets (1 KiB)",
-  "getMany 100 keys ×8",
-];
-
-interface Sample {
-  opsPerSec: number;
-  p50?: number;
-  p99?: number;
-}
-
-/** Failed calls per client (a peer that errors is reported, not allowed to end the bench). */
-const failures = new Map<string, number>();
-let current = "";
-
-/** Counts a failed call against the client being measured. */
-function countFailure(): void {
-  failures.set(current, (failures.get(current) ?? 0) + 1);
-}
-
-async function sequential(op: (i: number) => Promise<unknown>, ms: number): Promise<Sample> {
-  const lat: number[] = [];
-  const end = performance.now() + ms;
-  for (let i = 0; performance.now() < end; i++) {
-    const t = performance.now();
-    await op(i);
-    lat.push(performance.now() - t);
+  constructor(readonly name: string) {
+    this.#child = fork(new URL("./contender-process.ts", import.meta.url), {
+      execArgv: process.execArgv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.#child.on("message", (r: Reply) => {
+      const w = this.#waiting;
+      this.#waiting = null;
+      w?.(r);
+    });
+    this.#child.on("exit", (code) => {
+      this.#waiting?.({ type: "error", message: `${name}: process exited (${code})` });
+      this.#waiting = null;
+    });
   }
-  return latencySample(lat, ms);
-}
 
-function latencySample(lat: number[], ms: number): Sample {
-  const sorted = Float64Array.from(lat).sort();
-  return {
-    opsPerSec: (lat.length / ms) * 1000,
-    p50: sorted[Math.floor(sorted.length * 0.5)]! * 1000,
-    p99: sorted[Math.floor(sorted.length * 0.99)]! * 1000,
-  };
-}
-
-async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample> {
-  switch (w) {
-    case "sequential get":
-      return sequential((i) => c.get(getKey(i)), ms);
-    case "256 concurrent gets (100 B)":
-      return { opsPerSec: await concurrent((i) => c.get(getKey(i)), CONCURRENCY, ms, countFailure) };
-    case "256 concurrent sets (1 KiB)":
-      return {
-        opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms, countFailure),
-      };
-    case "getMany 100 keys ×8": {
-      const batches = Array.from({ length: 64 }, (_, b) =>
-        Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)),
-      );
-      const perSec = await concurrent(
-        (i) => c.getMany(batches[i % batches.length]!),
-        MANY_CONCURRENCY,
-        ms,
-        countFailure,
-      );
-      return { opsPerSec: perSec * MANY }; // keys per second
-    }
+  async ask(m: Start | Run): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve) => {
+      this.#waiting = resolve;
+    });
+    this.#child.send(m);
+    const r = await reply;
+    if (r.type === "error") throw new Error(`${this.name}: ${r.message}`);
+    return r;
   }
-}
 
-// Raw ceilings: fixed-length keys and values make every reply the same size.
-const rawGet = (i: number) => Buffer.from(`mg ${getKey(i)} v f\r\n`);
-const RAW_GET_REPLY = `VA 100 f0\r\n`.length + 100 + 2;
-const rawSet = (i: number) =>
-  Buffer.concat([Buffer.from(`ms ${setKey(i)} 1024 T0\r\n`), SET_VALUE, Buffer.from("\r\n")]);
-const RAW_SET_REPLY = "HD\r\n".length;
-const rawMany = (b: number) =>
-  Buffer.concat([
-    ...Array.from({ length: MANY }, (_, i) => Buffer.from(`mg ${getKey(b * MANY + i)} v f q\r\n`)),
-    Buffer.from("mn\r\n"),
-  ]);
-
-/**
- * The raw ceilings. `batches` is the issue's: pipelined batches, each written at once and awaited whole.
- * `window` is stricter: a sliding window that tops up the moment replies arrive.
- */
-async function runRaw(raw: RawSocket, w: Workload, ms: number, mode: "batches" | "window"): Promise<Sample> {
-  const run = (units: Buffer[], reply: number, inFlight: number) =>
-    mode === "batches" ? raw.batches(units, reply, inFlight, ms) : raw.window(units, reply, inFlight, ms);
-  switch (w) {
-    case "sequential get":
-      return latencySample(await raw.sequential(rawGet(1), RAW_GET_REPLY, ms), ms);
-    case "256 concurrent gets (100 B)":
-      return { opsPerSec: await run(range(1024).map(rawGet), RAW_GET_REPLY, CONCURRENCY) };
-    case "256 concurrent sets (1 KiB)":
-      return { opsPerSec: await run(range(1024).map(rawSet), RAW_SET_REPLY, CONCURRENCY) };
-    case "getMany 100 keys ×8":
-      return {
-        opsPerSec: (await run(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, MANY_CONCURRENCY)) * MANY,
-      };
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once("exit", resolve));
+    this.#child.send({ type: "stop" });
+    const timer = setTimeout(() => this.#child.kill(), 5000);
+    await exited;
+    clearTimeout(timer);
   }
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }
 
 async function main(): Promise<void> {
@@ -161,17 +87,9 @@ async function main(): Promise<void> {
   // The TLS row talks to a second memcached, identical but for -Z (test CA made with openssl).
   const tlsServer = await startTlsMemcached({ threads: 1, memory: 512 });
   const tls = { ca: testPki().ca };
-  const factories: Record<string, () => Contender> = {
-    memcachio: () => memcachio(label),
-    "memcachio binary": () => memcachio(label, "memcachio binary", { protocol: "binary" }),
-    "memcachio tls": () => memcachio(tlsServer.label, "memcachio tls", { tls }),
-    memjs: () => memjsClient(label),
-    memcached: () => memcachedClient(label),
-    "memcache-client": () => memcacheClient(label),
-  };
   const only = args.only?.split(",");
-  const RAW = ["raw batches", "raw window"];
-  const names = [...Object.keys(factories), ...RAW].filter((n) => only === undefined || only.includes(n));
+  const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
+  const RAW: string[] = ["raw batches", "raw window"];
   const peers = names.filter((n) => !n.startsWith("memcachio") && !RAW.includes(n));
 
   // Populate the keys the gets read, on both servers.
@@ -182,35 +100,43 @@ async function main(): Promise<void> {
     await loader.close();
   }
 
-  const clients = new Map<string, Contender>();
-  for (const n of names) if (!RAW.includes(n)) clients.set(n, factories[n]!());
-  const raw = new RawSocket(server.host, server.port);
-  await raw.open();
+  // Each contender in a process of its own (its own heap, GC and JIT), idle while the others run.
+  const procs = new Map(names.map((n) => [n, new ContenderProcess(n)]));
+  await Promise.all(
+    [...procs.values()].map((p) =>
+      p.ask({ type: "start", name: p.name, label, tlsLabel: tlsServer.label, ca: tls.ca }),
+    ),
+  );
 
   const samples = new Map<string, Sample[]>();
-  const run = async (name: string, w: Workload, ms: number) => {
-    const c = clients.get(name);
-    current = name;
-    if (c !== undefined) return runClient(c, w, ms);
-    return runRaw(raw, w, ms, name === "raw batches" ? "batches" : "window");
+  const failures = new Map<string, number>();
+  const run = async (name: string, w: Workload, ms: number): Promise<Sample> => {
+    const r = await procs.get(name)!.ask({ type: "run", w, ms });
+    if (r.type !== "sample") throw new Error(`${name}: unexpected reply ${r.type}`);
+    if (r.sample.failures !== undefined) failures.set(name, (failures.get(name) ?? 0) + r.sample.failures);
+    return r.sample;
   };
 
-  process.stdout.write(`bench: ${names.join(", ")}; ${ROUNDS} rounds × ${RUN_MS} ms per workload\n`);
-  for (const w of WORKLOADS) {
-    for (const n of names) await run(n, w, Math.min(300, RUN_MS)); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      // Alternate the order each round so no client always runs first or last.
-      const order = r % 2 === 0 ? names : [...names].reverse();
-      for (const n of order) {
-        const s = await run(n, w, RUN_MS);
-        const k = `${w}|${n}`;
-        samples.set(k, [...(samples.get(k) ?? []), s]);
+  process.stdout.write(
+    `bench: ${names.join(", ")}; ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender\n`,
+  );
+  try {
+    for (const w of WORKLOADS) {
+      for (const n of names) await run(n, w, Math.min(300, RUN_MS)); // warm-up
+      for (let r = 0; r < ROUNDS; r++) {
+        // Alternate the order each round so no client always runs first or last.
+        const order = r % 2 === 0 ? names : [...names].reverse();
+        for (const n of order) {
+          const s = await run(n, w, RUN_MS);
+          const k = `${w}|${n}`;
+          samples.set(k, [...(samples.get(k) ?? []), s]);
+        }
       }
+      process.stdout.write(`  done: ${w}\n`);
     }
-    process.stdout.write(`  done: ${w}\n`);
+  } finally {
+    await Promise.all([...procs.values()].map((p) => p.stop()));
   }
-  for (const c of clients.values()) await c.close();
-  raw.close();
   const version = await serverVersion(server.host, server.port);
   await server.kill();
   await tlsServer.kill();

@@ -1,0 +1,94 @@
+/**
+ * One contender of `npm run bench` in a process of its own, so that no client shares its heap, its
+ * garbage collector or its JIT with another (the raw ceilings, which allocate almost nothing, would
+ * otherwise be measured next to clients that do). Forked by `run.ts` with a {@link Start} message;
+ * then runs each {@link Run} it is sent and answers with the {@link Sample}. Idle between runs.
+ */
+import {
+  type Contender,
+  memcacheClient,
+  memcachedClient,
+  memcachio,
+  memjsClient,
+  RawSocket,
+} from "./contenders.ts";
+import { runClient, runRaw, type Sample, type Workload } from "./workloads.ts";
+
+/** The first message: which contender, and where the servers are. */
+export interface Start {
+  type: "start";
+  name: string;
+  /** host:port of the plain memcached, and of the TLS one. */
+  label: string;
+  tlsLabel: string;
+  /** PEM of the CA that signed the TLS server's certificate. */
+  ca: string;
+}
+
+/** Run workload `w` for `ms` and answer with a {@link Reply}. */
+export interface Run {
+  type: "run";
+  w: Workload;
+  ms: number;
+}
+
+/** What the process sends back: "ready" once connected, a sample per run, or an error. */
+export type Reply =
+  | { type: "ready" }
+  | { type: "sample"; sample: Sample }
+  | { type: "error"; message: string };
+
+function client(s: Start): Contender {
+  switch (s.name) {
+    case "memcachio":
+      return memcachio(s.label);
+    case "memcachio binary":
+      return memcachio(s.label, s.name, { protocol: "binary" });
+    case "memcachio tls":
+      return memcachio(s.tlsLabel, s.name, { tls: { ca: s.ca } });
+    case "memjs":
+      return memjsClient(s.label);
+    case "memcached":
+      return memcachedClient(s.label);
+    case "memcache-client":
+      return memcacheClient(s.label);
+  }
+  throw new Error(`unknown contender ${s.name}`);
+}
+
+const send = (r: Reply) => process.send!(r);
+
+let run: ((w: Workload, ms: number) => Promise<Sample>) | undefined;
+let closing: (() => Promise<void> | void) | undefined;
+
+process.on("message", (m: Start | Run | { type: "stop" }) => {
+  void (async () => {
+    try {
+      if (m.type === "start") {
+        if (m.name.startsWith("raw ")) {
+          const [host, port] = [
+            m.label.slice(0, m.label.lastIndexOf(":")),
+            m.label.slice(m.label.lastIndexOf(":") + 1),
+          ];
+          const raw = new RawSocket(host, Number(port));
+          await raw.open();
+          const mode = m.name === "raw batches" ? "batches" : "window";
+          run = (w, ms) => runRaw(raw, w, ms, mode);
+          closing = () => raw.close();
+        } else {
+          const c = client(m);
+          run = (w, ms) => runClient(c, w, ms);
+          closing = () => c.close();
+        }
+        send({ type: "ready" });
+      } else if (m.type === "run") {
+        send({ type: "sample", sample: await run!(m.w, m.ms) });
+      } else {
+        await closing?.();
+        process.disconnect();
+      }
+    } catch (err) {
+      send({ type: "error", message: err instanceof Error ? err.message : String(err) });
+    }
+  })();
+});

@@ -1,0 +1,149 @@
+/**
+ * The bench's workloads, shared by the orchestrator (`run.ts`) and the process that runs one contender
+ * (`contender-process.ts`): the keys and values, and how each contender (a client or a raw ceiling)
+ * runs each workload for a given time.
+ */
+import { concurrent } from "./harness.ts";
+import type { Contender, RawSocket } from "./contenders.ts";
+
+export const KEYS = 10_000;
+/** Read by every client: a plain string (flags 0), which each peer's default codec understands. */
+export const GET_VALUE = "a".repeat(100);
+const SET_VALUE = Buffer.alloc(1024, 0x62);
+const CONCURRENCY = 256;
+const MANY = 100;
+const MANY_CONCURRENCY = 8;
+// Keys are made once, as the raw ceiling's requests are: the loop measures the clients, not key building.
+const GET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+const SET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:set:${String(i).padStart(5, "0")}`);
+export const getKey = (i: number) => GET_KEYS[i % KEYS]!;
+const setKey = (i: number) => SET_KEYS[i % KEYS]!;
+
+export type Workload =
+  | "sequential get"
+  | "256 concurrent gets (100 B)"
+  | "256 concurrent sets (1 KiB)"
+  | "getMany 100 keys ×8";
+export const WORKLOADS: Workload[] = [
+  "sequential get",
+  "256 concurrent gets (100 B)",
+  "256 concurrent sets (1 KiB)",
+  "getMany 100 keys ×8",
+];
+
+/** The contenders' names, raw ceilings last (`--only` picks from these). */
+export const CONTENDERS = [
+  "memcachio",
+  "memcachio binary",
+  "memcachio tls",
+  "memjs",
+  "memcached",
+  "memcache-client",
+  "raw batches",
+  "raw window",
+] as const;
+
+/** One measurement: ops (keys, for getMany) per second, and per-call latency for sequential get (µs). */
+export interface Sample {
+  opsPerSec: number;
+  p50?: number;
+  p99?: number;
+  /** Calls that failed during the run (not counted as ops). */
+  failures?: number;
+}
+
+async function sequential(op: (i: number) => Promise<unknown>, ms: number): Promise<Sample> {
+  const lat: number[] = [];
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end; i++) {
+    const t = performance.now();
+    await op(i);
+    lat.push(performance.now() - t);
+  }
+  return latencySample(lat, ms);
+}
+
+function latencySample(lat: number[], ms: number): Sample {
+  const sorted = Float64Array.from(lat).sort();
+  return {
+    opsPerSec: (lat.length / ms) * 1000,
+    p50: sorted[Math.floor(sorted.length * 0.5)]! * 1000,
+    p99: sorted[Math.floor(sorted.length * 0.99)]! * 1000,
+  };
+}
+
+/** Runs workload `w` on client `c` for `ms`. */
+export async function runClient(c: Contender, w: Workload, ms: number): Promise<Sample> {
+  let failures = 0;
+  const countFailure = () => {
+    failures++;
+  };
+  let s: Sample;
+  switch (w) {
+    case "sequential get":
+      s = await sequential((i) => c.get(getKey(i)), ms);
+      break;
+    case "256 concurrent gets (100 B)":
+      s = { opsPerSec: await concurrent((i) => c.get(getKey(i)), CONCURRENCY, ms, countFailure) };
+      break;
+    case "256 concurrent sets (1 KiB)":
+      s = { opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms, countFailure) };
+      break;
+    case "getMany 100 keys ×8": {
+      const batches = Array.from({ length: 64 }, (_, b) =>
+        Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)),
+      );
+      const perSec = await concurrent(
+        (i) => c.getMany(batches[i % batches.length]!),
+        MANY_CONCURRENCY,
+        ms,
+        countFailure,
+      );
+      s = { opsPerSec: perSec * MANY }; // keys per second
+      break;
+    }
+  }
+  return failures > 0 ? { ...s, failures } : s;
+}
+
+// Raw ceilings: fixed-length keys and values make every reply the same size.
+const rawGet = (i: number) => Buffer.from(`mg ${getKey(i)} v f\r\n`);
+const RAW_GET_REPLY = `VA 100 f0\r\n`.length + 100 + 2;
+const rawSet = (i: number) =>
+  Buffer.concat([Buffer.from(`ms ${setKey(i)} 1024 T0\r\n`), SET_VALUE, Buffer.from("\r\n")]);
+const RAW_SET_REPLY = "HD\r\n".length;
+const rawMany = (b: number) =>
+  Buffer.concat([
+    ...Array.from({ length: MANY }, (_, i) => Buffer.from(`mg ${getKey(b * MANY + i)} v f q\r\n`)),
+    Buffer.from("mn\r\n"),
+  ]);
+
+/**
+ * The raw ceilings. `batches` is the issue's: pipelined batches, each written at once and awaited whole.
+ * `window` is stricter: a sliding window that tops up the moment replies arrive.
+ */
+export async function runRaw(
+  raw: RawSocket,
+  w: Workload,
+  ms: number,
+  mode: "batches" | "window",
+): Promise<Sample> {
+  const run = (units: Buffer[], reply: number, inFlight: number) =>
+    mode === "batches" ? raw.batches(units, reply, inFlight, ms) : raw.window(units, reply, inFlight, ms);
+  switch (w) {
+    case "sequential get":
+      return latencySample(await raw.sequential(rawGet(1), RAW_GET_REPLY, ms), ms);
+    case "256 concurrent gets (100 B)":
+      return { opsPerSec: await run(range(1024).map(rawGet), RAW_GET_REPLY, CONCURRENCY) };
+    case "256 concurrent sets (1 KiB)":
+      return { opsPerSec: await run(range(1024).map(rawSet), RAW_SET_REPLY, CONCURRENCY) };
+    case "getMany 100 keys ×8":
+      return {
+        opsPerSec: (await run(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, MANY_CONCURRENCY)) * MANY,
+      };
+  }
+}
+
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
