@@ -10,9 +10,10 @@ import {
   memcachedClient,
   memcachio,
   memjsClient,
+  PromiseFloor,
   RawSocket,
 } from "./contenders.ts";
-import { runClient, runRaw, type Sample, type Workload } from "./workloads.ts";
+import { GET_VALUE, runClient, runRaw, type Sample, type Workload } from "./workloads.ts";
 
 /** The first message: which contender, and where the servers are. */
 export interface Start {
@@ -56,6 +57,8 @@ function client(s: Start): Contender {
   throw new Error(`unknown contender ${s.name}`);
 }
 
+const host = (label: string) => label.slice(0, label.lastIndexOf(":"));
+const port = (label: string) => Number(label.slice(label.lastIndexOf(":") + 1));
 const send = (r: Reply) => process.send!(r);
 
 let run: ((w: Workload, ms: number) => Promise<Sample>) | undefined;
@@ -65,12 +68,13 @@ process.on("message", (m: Start | Run | { type: "stop" }) => {
   void (async () => {
     try {
       if (m.type === "start") {
-        if (m.name.startsWith("raw ")) {
-          const [host, port] = [
-            m.label.slice(0, m.label.lastIndexOf(":")),
-            m.label.slice(m.label.lastIndexOf(":") + 1),
-          ];
-          const raw = new RawSocket(host, Number(port));
+        if (m.name === "raw promises") {
+          const floor = new PromiseFloor(host(m.label), port(m.label), GET_VALUE.length);
+          await floor.open();
+          run = (w, ms) => runClient(floor, w, ms);
+          closing = () => floor.close();
+        } else if (m.name.startsWith("raw ")) {
+          const raw = new RawSocket(host(m.label), port(m.label));
           await raw.open();
           const mode = m.name === "raw batches" ? "batches" : "window";
           run = (w, ms) => runRaw(raw, w, ms, mode);

@@ -69,6 +69,154 @@ export function memcacheClient(label: string): Contender {
 }
 
 /**
+ * The floor of the API's shape: what any client whose calls each return a promise pays at least, on
+ * the same bare socket as the raw ceilings. Each call formats its request into a shared buffer (written
+ * once per event-loop turn, like memcachio's) and gets a promise, settled when its fixed-size reply has
+ * arrived, with the value decoded to a string. No key check, no deadline, no opaque, no reply parsing:
+ * only the bench's fixed-size values work. The gap between it and the raw ceilings is the cost of
+ * promises and of the callers' `await`; the gap between memcachio and it is memcachio's own.
+ */
+export class PromiseFloor implements Contender {
+  readonly name = "raw promises";
+  #socket: Socket | null = null;
+  #out = Buffer.allocUnsafe(1 << 20);
+  #pos = 0;
+  #flushing = false;
+  readonly #flush = () => this.#write();
+  /** Per call in flight (FIFO from `#head`): its kind (GET, SET, MANY), key count, resolve function. */
+  readonly #kinds: number[] = [];
+  readonly #counts: number[] = [];
+  readonly #resolves: ((v: unknown) => void)[] = [];
+  #head = 0;
+  #rest: Buffer | null = null;
+  /** Sizes of a `VA` header line and of a whole `VA` reply. */
+  readonly #vaHead: number;
+  readonly #va: number;
+
+  /** `valueSize`: the length of every value read (replies are then all the same size). */
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly valueSize: number,
+  ) {
+    this.#vaHead = `VA ${valueSize} f0\r\n`.length;
+    this.#va = this.#vaHead + valueSize + 2;
+  }
+
+  async open(): Promise<void> {
+    const s = createConnection({ host: this.host, port: this.port });
+    s.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", resolve);
+      s.once("error", reject);
+    });
+    s.on("data", (c: Buffer) => this.#data(c));
+    this.#socket = s;
+  }
+
+  get(key: string): Promise<unknown> {
+    this.#line(`mg ${key} v f\r\n`);
+    return this.#call(GET, 1);
+  }
+
+  set(key: string, value: Buffer | string): Promise<unknown> {
+    const v = typeof value === "string" ? Buffer.from(value) : value;
+    this.#line(`ms ${key} ${v.length} T0\r\n`);
+    this.#ensure(v.length + 2);
+    this.#out.set(v, this.#pos);
+    this.#pos += v.length;
+    this.#line("\r\n");
+    return this.#call(SET, 1);
+  }
+
+  getMany(keys: string[]): Promise<unknown> {
+    for (const k of keys) this.#line(`mg ${k} v f q\r\n`);
+    this.#line("mn\r\n");
+    return this.#call(MANY, keys.length);
+  }
+
+  async close(): Promise<void> {
+    this.#socket?.destroy();
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n > this.#out.length) throw new Error("raw promises: more than 1 MiB in one turn");
+  }
+
+  #line(text: string): void {
+    this.#ensure(text.length);
+    this.#pos += this.#out.write(text, this.#pos, "latin1");
+  }
+
+  #call(kind: number, count: number): Promise<unknown> {
+    let resolve!: (v: unknown) => void;
+    const promise = new Promise((r) => {
+      resolve = r;
+    });
+    this.#kinds.push(kind);
+    this.#counts.push(count);
+    this.#resolves.push(resolve);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(this.#flush);
+    }
+    return promise;
+  }
+
+  #write(): void {
+    this.#flushing = false;
+    const s = this.#socket!;
+    s.write(this.#out.subarray(0, this.#pos));
+    this.#pos = 0;
+    // The socket still holds a view of the buffer: write the next turn into a new one.
+    if (s.writableLength > 0) this.#out = Buffer.allocUnsafe(this.#out.length);
+  }
+
+  #size(i: number): number {
+    const k = this.#kinds[i]!;
+    return k === GET ? this.#va : k === SET ? 4 : this.#va * this.#counts[i]! + 4;
+  }
+
+  #data(chunk: Buffer): void {
+    let b = chunk;
+    if (this.#rest !== null) {
+      b = Buffer.concat([this.#rest, chunk]);
+      this.#rest = null;
+    }
+    const [head, va, n] = [this.#vaHead, this.#va, this.valueSize];
+    let at = 0;
+    for (let i = this.#head; i < this.#kinds.length; i++) {
+      const size = this.#size(i);
+      if (b.length - at < size) break;
+      const kind = this.#kinds[i]!;
+      let v: unknown = true;
+      if (kind === GET) v = b.toString("utf8", at + head, at + head + n);
+      else if (kind === MANY) {
+        const values = new Array<string>(this.#counts[i]!);
+        for (let k = 0; k < values.length; k++) {
+          values[k] = b.toString("utf8", at + k * va + head, at + k * va + head + n);
+        }
+        v = values;
+      }
+      this.#resolves[i]!(v);
+      at += size;
+      this.#head++;
+    }
+    if (this.#head > 4096) {
+      this.#kinds.splice(0, this.#head);
+      this.#counts.splice(0, this.#head);
+      this.#resolves.splice(0, this.#head);
+      this.#head = 0;
+    }
+    if (at < b.length) this.#rest = b.subarray(at);
+  }
+}
+
+const GET = 0;
+const SET = 1;
+const MANY = 2;
+
+/**
  * The ceiling: a bare socket writing pre-formatted meta requests and counting fixed-size replies
  * by their length (no parsing, no promises). Keeps `window` requests (or batches) in flight.
  */

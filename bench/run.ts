@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: starts its own memcached (`-t 1`, and a second one with TLS), then measures memcachio
- * (meta; binary; meta over TLS), the peer clients and two raw-socket ceilings on the same workloads, in
+ * (meta; binary; meta over TLS), the peer clients, two raw-socket ceilings and a promise-per-call floor
+ * (`raw promises`, see `contenders.ts`) on the same workloads, in
  * alternating rounds, and prints a table of medians with ratios to the best peer and to the ceilings.
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
  * a heap or a garbage collector with another. Writes `bench/results/latest.json`. Then runs the
@@ -89,8 +90,8 @@ async function main(): Promise<void> {
   const tls = { ca: testPki().ca };
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
-  const RAW: string[] = ["raw batches", "raw window"];
-  const peers = names.filter((n) => !n.startsWith("memcachio") && !RAW.includes(n));
+  const isRaw = (n: string) => n.startsWith("raw ");
+  const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
   // Populate the keys the gets read, on both servers.
   for (const loader of [memcachio(label), memcachio(tlsServer.label, "loader", { tls })]) {
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (x: number) => Math.round(x).toLocaleString("en-US");
   lines.push(
-    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}${pad("% raw batches", 15)}% raw window`,
+    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}${pad("% raw promises", 16)}${pad("% raw batches", 15)}% raw window`,
   );
   for (const w of WORKLOADS) {
     const med = (n: string) => {
@@ -159,17 +160,27 @@ async function main(): Promise<void> {
       };
     };
     const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
-    const rawBatches = names.includes("raw batches") ? med("raw batches").opsPerSec : 0;
-    const rawWindow = names.includes("raw window") ? med("raw window").opsPerSec : 0;
+    const ops = (n: string) => (names.includes(n) ? med(n).opsPerSec : 0);
+    const [rawPromises, rawBatches, rawWindow] = [ops("raw promises"), ops("raw batches"), ops("raw window")];
+    const ratio = (x: number, base: number) => (base > 0 ? x / base : undefined);
     const pct = (x: number | undefined) => (x === undefined ? "" : `${(x * 100).toFixed(0)} %`);
     for (const n of names) {
       const m = med(n);
-      const vsPeer = bestPeer > 0 && !RAW.includes(n) ? m.opsPerSec / bestPeer : undefined;
-      const vsRawBatches = rawBatches > 0 ? m.opsPerSec / rawBatches : undefined;
-      const vsRawWindow = rawWindow > 0 ? m.opsPerSec / rawWindow : undefined;
-      rows.push({ workload: w, client: n, ...m, vsBestPeer: vsPeer, vsRawBatches, vsRawWindow });
+      const vsPeer = isRaw(n) ? undefined : ratio(m.opsPerSec, bestPeer);
+      const vsRawPromises = ratio(m.opsPerSec, rawPromises);
+      const vsRawBatches = ratio(m.opsPerSec, rawBatches);
+      const vsRawWindow = ratio(m.opsPerSec, rawWindow);
+      rows.push({
+        workload: w,
+        client: n,
+        ...m,
+        vsBestPeer: vsPeer,
+        vsRawPromises,
+        vsRawBatches,
+        vsRawWindow,
+      });
       lines.push(
-        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${pad(pct(vsRawBatches), 15)}${pct(vsRawWindow)}`,
+        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${pad(pct(vsRawPromises), 16)}${pad(pct(vsRawBatches), 15)}${pct(vsRawWindow)}`,
       );
     }
   }
@@ -179,7 +190,9 @@ async function main(): Promise<void> {
   console.log("getMany rows count keys per second; sequential get p50/p99 are per call.");
   console.log(
     "raw batches: pre-formatted pipelined batches on a bare socket, each awaited whole (the issue's ceiling);\n" +
-      "raw window: a sliding window that tops up as replies arrive (a stricter ceiling). Neither parses replies.\n",
+      "raw window: a sliding window that tops up as replies arrive (a stricter ceiling). Neither parses replies.\n" +
+      "raw promises: the floor of a promise-per-call client on the same socket (formats each call, one write per\n" +
+      "turn, fixed-size replies; no parsing, checks or deadlines): what the API's shape costs.\n",
   );
   // The protocol and TLS variants against memcachio's meta row.
   const variants = names.filter((n) => n.startsWith("memcachio ") && names.includes("memcachio"));

@@ -39,6 +39,7 @@ export const CONTENDERS = [
   "memjs",
   "memcached",
   "memcache-client",
+  "raw promises",
   "raw batches",
   "raw window",
 ] as const;
