@@ -20,7 +20,6 @@ import {
   ConnectionError,
   InvalidArgumentError,
   NoServersError,
-  QueueFullError,
   ServerUnavailableError,
   TimeoutError,
   UnsupportedError,
@@ -35,57 +34,31 @@ import {
 } from "./diagnostics.js";
 import { type Key, KeyEncoder } from "./keys.js";
 import { LocalCache } from "./local-cache.js";
-import { type CallOptions, type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import {
+  type ArithOptions,
+  type CallOptions,
+  type ClientOptions,
+  type FetchOptions,
+  type FlushOptions,
+  type InvalidateOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type SetOptions,
+} from "./options.js";
 import { Batch, Op, type ReplyHandler, Request } from "./protocol/request.js";
+import {
+  commandName,
+  isRead,
+  missOf,
+  retryable,
+  seconds,
+  ttl,
+  U64_MAX,
+  u64,
+  unreachable,
+} from "./requests.js";
 import { ValueCodec } from "./serialization/codec.js";
 import { COMPRESSION_MASK } from "./serialization/compression.js";
-
-/** Options of the storage commands. */
-export interface SetOptions extends CallOptions {
-  /** Time to live in seconds; 0 (default) = never expires. Over 30 days it is sent as an absolute Unix time. */
-  ttl?: number;
-}
-
-/** Options of {@link Client.incr} / {@link Client.decr}. */
-export interface ArithOptions extends CallOptions {
-  /** Create the counter with this value when it is missing (else a missing key gives `undefined`). */
-  initial?: bigint | number;
-  /** TTL of a counter created by `initial`, and new TTL on success. */
-  ttl?: number;
-}
-
-/** Options of {@link Client.flush}. */
-export interface FlushOptions extends CallOptions {
-  /** Invalidate in this many seconds instead of now. */
-  delay?: number;
-}
-
-/** Options of {@link Client.fetch}. */
-export interface FetchOptions extends CallOptions {
-  /** TTL of the loaded value, seconds. Default 0 (never expires). */
-  ttl?: number;
-  /**
-   * Seconds the caller that wins a miss holds the right to load (the `N` stub's TTL). If it dies
-   * without writing back, the herd is released after this. Default 10.
-   */
-  lockTtl?: number;
-  /** Refresh early: when the remaining TTL is below this many seconds, one caller reloads while the rest keep the value. */
-  recacheWithin?: number;
-  /**
-   * When the winner's loader fails on an item that still has a value (stale or being recached), re-mark
-   * it stale for this many seconds (`md … I T`): the others keep the stale value and the next caller may
-   * retry at once. Without it, the item keeps its claim until it expires.
-   */
-  staleTtl?: number;
-  /** When another caller's load outlasts this call's deadline: `"load"` (default) runs the loader here; `"throw"` rejects with `TimeoutError`. */
-  onLockTimeout?: "load" | "throw";
-}
-
-/** Options of {@link Client.invalidate}. */
-export interface InvalidateOptions extends CallOptions {
-  /** Seconds the stale item stays servable. Default 30. */
-  staleTtl?: number;
-}
 
 /** One server's state, in {@link Client.health}. */
 export interface ServerHealth {
@@ -123,9 +96,6 @@ const MAX_WRITE_FAILURES = 10_000;
 /** Keys per `md` batch when cleaning a returning server. */
 const INVALIDATE_BATCH = 500;
 
-/** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
-const THIRTY_DAYS = 60 * 60 * 24 * 30;
-const U64_MAX = (1n << 64n) - 1n;
 const MODE_ADD = 0x45; // E
 const MODE_APPEND = 0x41; // A
 const MODE_PREPEND = 0x50; // P
@@ -1037,129 +1007,6 @@ export class Client extends EventEmitter {
     });
     return out;
   }
-}
-
-/** TTL in seconds → memcached's form; -1 when not given. */
-function ttl(seconds: number | undefined): number {
-  if (seconds === undefined) return -1;
-  if (!(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 0)) {
-    throw new InvalidArgumentError(
-      `ttl must be a non-negative integer number of seconds, got ${String(seconds)}`,
-    );
-  }
-  if (seconds > THIRTY_DAYS) return Math.floor(Date.now() / 1000) + seconds;
-  return seconds;
-}
-
-function u64(name: string, v: bigint | number): bigint {
-  let b: bigint;
-  if (typeof v === "bigint") b = v;
-  else if (typeof v === "number" && Number.isSafeInteger(v)) b = BigInt(v);
-  else throw new InvalidArgumentError(`${name} must be a bigint or a safe integer`);
-  if (b < 0n || b > U64_MAX) throw new InvalidArgumentError(`${name} must be between 0 and 2^64-1`);
-  return b;
-}
-
-/** A whole number of seconds ≥ `min` (default `dflt`). */
-function seconds(name: string, v: number | undefined, dflt: number, min: number): number {
-  if (v === undefined) return dflt;
-  if (!(Number.isInteger(v) && v >= min))
-    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
-  return v;
-}
-
-/** The command's name in traces and metrics. */
-function commandName(req: Request): string {
-  switch (req.op) {
-    case Op.Get:
-      return "get";
-    case Op.Gets:
-      return "gets";
-    case Op.Touch:
-      return "touch";
-    case Op.GetAndTouch:
-      return "gat";
-    case Op.Store:
-      if (req.cas !== null) return "cas";
-      return req.mode === 0x45
-        ? "add"
-        : req.mode === 0x52
-          ? "replace"
-          : req.mode === 0x41
-            ? "append"
-            : req.mode === 0x50
-              ? "prepend"
-              : "set";
-    case Op.Delete:
-      return "delete";
-    case Op.Arith:
-      return req.mode === 0x44 ? "decr" : "incr";
-    case Op.GetMany:
-      return "getMany";
-    case Op.StoreMany:
-      return "setMany";
-    case Op.DeleteMany:
-      return "deleteMany";
-    case Op.Stats:
-      return "stats";
-    case Op.Version:
-      return "version";
-    case Op.Flush:
-      return "flush";
-    case Op.Noop:
-      return "noop";
-    case Op.Fetch:
-      return "fetch";
-    case Op.Invalidate:
-      return "invalidate";
-    case Op.Auth:
-    case Op.AuthMechs:
-      return "auth";
-  }
-}
-
-/** Commands that may be sent again after a connection failure (DESIGN §6): never incr/decr/append/prepend/add/replace/cas. */
-function retryable(req: Request): boolean {
-  switch (req.op) {
-    case Op.Get:
-    case Op.Gets:
-    case Op.GetAndTouch:
-    case Op.Touch:
-    case Op.Delete:
-    case Op.Fetch:
-    case Op.Invalidate:
-      return true;
-    case Op.Store:
-      return req.mode === 0 && req.cas === null;
-    default:
-      return false;
-  }
-}
-
-/** Commands whose miss is a valid answer, for `failOpen`. */
-function isRead(op: Op): boolean {
-  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany || op === Op.Fetch;
-}
-
-/** The miss that `failOpen` answers for a read. */
-function missOf(req: Request): unknown {
-  if (req.op === Op.GetMany) return req.result; // the hits collected so far (none when never sent)
-  if (req.op === Op.Fetch) {
-    return {
-      hasValue: false,
-      value: undefined,
-      cas: 0n,
-      won: true,
-      stale: false,
-      claimed: false,
-    } satisfies FetchReply;
-  }
-  return undefined;
-}
-
-/** Failures that mean the server could not be reached (as opposed to bad input or a server error). */
-function unreachable(err: unknown): boolean {
-  return err instanceof ConnectionError || err instanceof TimeoutError || err instanceof QueueFullError;
 }
 
 function ignore(): void {}

@@ -3,16 +3,7 @@
  *
  * @packageDocumentation
  */
-export {
-  Client,
-  type ArithOptions,
-  type FetchOptions,
-  type FlushOptions,
-  type InvalidateOptions,
-  type LocalCacheHealth,
-  type ServerHealth,
-  type SetOptions,
-} from "./client.js";
+export { Client, type LocalCacheHealth, type ServerHealth } from "./client.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
 export type { GetsResult } from "./commands.js";
 export { CHANNELS, type CommandContext } from "./diagnostics.js";
@@ -41,6 +32,17 @@ export {
 } from "./errors.js";
 export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
 export type { LocalCacheOptions } from "./local-cache.js";
-export type { AuthOptions, CallOptions, ClientOptions, Protocol, ServerSpec } from "./options.js";
+export type {
+  ArithOptions,
+  AuthOptions,
+  CallOptions,
+  ClientOptions,
+  FetchOptions,
+  FlushOptions,
+  InvalidateOptions,
+  Protocol,
+  ServerSpec,
+  SetOptions,
+} from "./options.js";
 export { type Codec, Flags } from "./serialization/codec.js";
 export type { CompressionOptions } from "./serialization/compression.js";

@@ -133,6 +133,53 @@ export interface CallOptions {
   hashKey?: string | Buffer;
 }
 
+/** Options of the storage commands. */
+export interface SetOptions extends CallOptions {
+  /** Time to live in seconds; 0 (default) = never expires. Over 30 days it is sent as an absolute Unix time. */
+  ttl?: number;
+}
+
+/** Options of `Client.incr` / `Client.decr`. */
+export interface ArithOptions extends CallOptions {
+  /** Create the counter with this value when it is missing (else a missing key gives `undefined`). */
+  initial?: bigint | number;
+  /** TTL of a counter created by `initial`, and new TTL on success. */
+  ttl?: number;
+}
+
+/** Options of `Client.flush`. */
+export interface FlushOptions extends CallOptions {
+  /** Invalidate in this many seconds instead of now. */
+  delay?: number;
+}
+
+/** Options of `Client.fetch`. */
+export interface FetchOptions extends CallOptions {
+  /** TTL of the loaded value, seconds. Default 0 (never expires). */
+  ttl?: number;
+  /**
+   * Seconds the caller that wins a miss holds the right to load (the `N` stub's TTL). If it dies
+   * without writing back, the herd is released after this. Default 10.
+   */
+  lockTtl?: number;
+  /** Refresh early: when the remaining TTL is below this many seconds, one caller reloads while the rest keep the value. */
+  recacheWithin?: number;
+  /**
+   * When the winner's loader fails on an item that still has a value (stale or being recached), re-mark
+   * it stale for this many seconds (`md … I T`): the others keep the stale value and the next caller may
+   * retry at once. Without it, the item keeps its claim until it expires.
+   */
+  staleTtl?: number;
+  /** When another caller's load outlasts this call's deadline: `"load"` (default) runs the loader here; `"throw"` rejects with `TimeoutError`. */
+  onLockTimeout?: "load" | "throw";
+}
+
+/** Options of `Client.invalidate`. */
+export interface InvalidateOptions extends CallOptions {
+  /** Seconds the stale item stays servable. Default 30. */
+  staleTtl?: number;
+}
+
 /** Options with every default applied. */
 export interface ResolvedOptions {
   servers: ServerAddress[];

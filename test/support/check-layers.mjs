@@ -16,6 +16,7 @@ const CLIENT_FILES = [
   "keys.ts",
   "options.ts",
   "local-cache.ts",
+  "requests.ts",
   "serialization/",
 ];
 
