@@ -64,6 +64,9 @@ const send = (r: Reply) => process.send!(r);
 let run: ((w: Workload, ms: number) => Promise<Sample>) | undefined;
 let closing: (() => Promise<void> | void) | undefined;
 
+// Orphaned (the bench ended or crashed): go too, whatever sockets are open.
+process.on("disconnect", () => process.exit(0));
+
 process.on("message", (m: Start | Run | { type: "stop" }) => {
   void (async () => {
     try {

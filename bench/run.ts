@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: starts its own memcached (`-t 1`, and a second one with TLS), then measures memcachio
  * (meta; binary; meta over TLS), the peer clients, two raw-socket ceilings and a promise-per-call floor
- * (`raw promises`, see `contenders.ts`) on the same workloads, in
- * alternating rounds, and prints a table of medians with ratios to the best peer and to the ceilings.
+ * (`raw promises`, see `contenders.ts`) on the same workloads, in alternating rounds, and prints a table
+ * of medians with ratios to the best peer, to the floor and to the ceilings.
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
  * a heap or a garbage collector with another. Writes `bench/results/latest.json`. Then runs the
  * tinybench micro benches (parser, encoder).
