@@ -104,12 +104,7 @@ export class PromiseFloor implements Contender {
   }
 
   async open(): Promise<void> {
-    const s = createConnection({ host: this.host, port: this.port });
-    s.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      s.once("connect", resolve);
-      s.once("error", reject);
-    });
+    const s = await connected(this.host, this.port);
     s.on("data", (c: Buffer) => this.#data(c));
     this.#socket = s;
   }
@@ -216,6 +211,17 @@ const GET = 0;
 const SET = 1;
 const MANY = 2;
 
+/** A bare TCP socket (no Nagle) once connected. */
+async function connected(host: string, port: number): Promise<Socket> {
+  const s = createConnection({ host, port });
+  s.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    s.once("connect", resolve);
+    s.once("error", reject);
+  });
+  return s;
+}
+
 /**
  * The ceiling: a bare socket writing pre-formatted meta requests and counting fixed-size replies
  * by their length (no parsing, no promises). Keeps `window` requests (or batches) in flight.
@@ -229,13 +235,7 @@ export class RawSocket {
   ) {}
 
   async open(): Promise<void> {
-    const s = createConnection({ host: this.host, port: this.port });
-    s.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      s.once("connect", resolve);
-      s.once("error", reject);
-    });
-    this.#socket = s;
+    this.#socket = await connected(this.host, this.port);
   }
 
   close(): void {
