@@ -9,6 +9,7 @@ import { Op, type Request } from "./protocol/request.js";
 
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
+/** Largest unsigned 64-bit value (CAS tokens, counters, deltas). */
 export const U64_MAX = (1n << 64n) - 1n;
 
 /** TTL in seconds → memcached's form; -1 when not given. */
@@ -23,6 +24,7 @@ export function ttl(seconds: number | undefined): number {
   return seconds;
 }
 
+/** `v` as an unsigned 64-bit bigint; `InvalidArgumentError` naming `name` otherwise. */
 export function u64(name: string, v: bigint | number): bigint {
   let b: bigint;
   if (typeof v === "bigint") b = v;
