@@ -7,10 +7,13 @@ import type { Client } from "../src/index.ts";
 /** 10,000 fixed-length keys (`bench:get:00042`), each holding a 100-byte string once loaded. */
 export const BENCH_KEYS = Array.from({ length: 10_000 }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
 
+/** The value every bench key holds: a plain string (flags 0), which every client's default codec reads. */
+export const BENCH_VALUE = "a".repeat(100);
+
 /** Stores the 100-byte value of every bench key, 500 at a time. */
 export async function loadBenchKeys(client: Client): Promise<void> {
   for (let i = 0; i < BENCH_KEYS.length; i += 500) {
-    await Promise.all(BENCH_KEYS.slice(i, i + 500).map((k) => client.set(k, "a".repeat(100))));
+    await Promise.all(BENCH_KEYS.slice(i, i + 500).map((k) => client.set(k, BENCH_VALUE)));
   }
 }
 

@@ -17,18 +17,9 @@ import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
 import { startTlsMemcached, testPki } from "../test/support/secure.ts";
 import type { Reply, Run, Start } from "./contender-process.ts";
-import { memcachio } from "./contenders.ts";
-import { median } from "./harness.ts";
-import {
-  CONTENDERS,
-  GET_VALUE,
-  getKey,
-  KEYS,
-  range,
-  type Sample,
-  type Workload,
-  WORKLOADS,
-} from "./workloads.ts";
+import { Client } from "../src/index.ts";
+import { loadBenchKeys, median } from "./harness.ts";
+import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -94,10 +85,9 @@ async function main(): Promise<void> {
   const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
   // Populate the keys the gets read, on both servers.
-  for (const loader of [memcachio(label), memcachio(tlsServer.label, "loader", { tls })]) {
-    for (let i = 0; i < KEYS; i += 500) {
-      await Promise.all(range(Math.min(500, KEYS - i)).map((j) => loader.set(getKey(i + j), GET_VALUE)));
-    }
+  for (const options of [{ servers: [label] }, { servers: [tlsServer.label], tls }]) {
+    const loader = new Client(options);
+    await loadBenchKeys(loader);
     await loader.close();
   }
 
@@ -234,7 +224,6 @@ async function main(): Promise<void> {
 }
 
 async function serverVersion(host: string, port: number): Promise<string> {
-  const { Client } = await import("../src/index.ts");
   const mc = new Client({ servers: [`${host}:${port}`] });
   try {
     return Object.values(await mc.version())[0] ?? "?";

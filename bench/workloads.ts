@@ -3,20 +3,20 @@
  * (`contender-process.ts`): the keys and values, and how each contender (a client or a raw ceiling)
  * runs each workload for a given time.
  */
-import { concurrent } from "./harness.ts";
+import { BENCH_KEYS, BENCH_VALUE, concurrent } from "./harness.ts";
 import type { Contender, RawSocket } from "./contenders.ts";
 
-export const KEYS = 10_000;
+const KEYS = BENCH_KEYS.length;
 /** Read by every client: a plain string (flags 0), which each peer's default codec understands. */
-export const GET_VALUE = "a".repeat(100);
+export const GET_VALUE = BENCH_VALUE;
 const SET_VALUE = Buffer.alloc(1024, 0x62);
 const CONCURRENCY = 256;
 const MANY = 100;
 const MANY_CONCURRENCY = 8;
 // Keys are made once, as the raw ceiling's requests are: the loop measures the clients, not key building.
-const GET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:get:${String(i).padStart(5, "0")}`);
+const GET_KEYS = BENCH_KEYS;
 const SET_KEYS = Array.from({ length: KEYS }, (_, i) => `bench:set:${String(i).padStart(5, "0")}`);
-export const getKey = (i: number) => GET_KEYS[i % KEYS]!;
+const getKey = (i: number) => GET_KEYS[i % KEYS]!;
 const setKey = (i: number) => SET_KEYS[i % KEYS]!;
 
 export type Workload =
@@ -145,6 +145,6 @@ export async function runRaw(
   }
 }
 
-export function range(n: number): number[] {
+function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
