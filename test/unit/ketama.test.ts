@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { HashRing, ketamaHash } from "../../src/cluster/ketama.ts";
+import { md5Words } from "../../src/cluster/md5.ts";
 import { NoServersError } from "../../src/errors.ts";
 
 interface Vectors {
@@ -94,5 +96,27 @@ describe("HashRing edge cases", () => {
     assert.throws(() => none.serverFor("x"), NoServersError);
     none.add("127.0.0.1:1");
     assert.equal(none.serverFor("x"), "127.0.0.1:1");
+  });
+});
+
+describe("md5Words (the ring's MD5)", () => {
+  const words = (digest: Buffer) => [0, 4, 8, 12].map((o) => digest.readInt32LE(o));
+  const reference = (data: string | Buffer) => words(createHash("md5").update(data).digest());
+
+  it("equals node:crypto's MD5 for every length 0–300: raw bytes, ASCII and UTF-8 strings", () => {
+    for (let n = 0; n <= 300; n++) {
+      const raw = randomBytes(n);
+      assert.deepEqual(Array.from(md5Words(raw)), reference(raw), `${n} random bytes`);
+      const ascii = String.fromCharCode(...Array.from({ length: n }, (_, i) => 0x21 + ((i * 7 + n) % 94)));
+      assert.deepEqual(Array.from(md5Words(ascii)), reference(ascii), `${n} ASCII chars`);
+      // A non-ASCII char at the end leaves the one-block fast path half way through.
+      const utf8 = `${"é".repeat(n % 30)}${ascii.slice(0, 40)}€`;
+      assert.deepEqual(Array.from(md5Words(utf8)), reference(utf8), `UTF-8 string, ${n}`);
+    }
+  });
+
+  it("a string and its UTF-8 bytes hash the same; the empty input is MD5's known digest", () => {
+    assert.deepEqual(Array.from(md5Words("ключ")), Array.from(md5Words(Buffer.from("ключ"))));
+    assert.deepEqual(words(Buffer.from("d41d8cd98f00b204e9800998ecf8427e", "hex")), Array.from(md5Words("")));
   });
 });
