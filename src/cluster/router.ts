@@ -79,8 +79,8 @@ export class Router implements FailurePolicy {
   /** The only server, when exactly one is configured (no hashing then). */
   readonly #single: Server | null;
   #ring: HashRing;
-  /** Servers on the ring, by label. */
-  #onRing = new Map<string, Server>();
+  /** Servers on the ring, in the ring's order (`#ring.ownerIndex` indexes it). */
+  #onRing: Server[] = [];
   /** Every configured server: where each key lives when all are up (its "home"). */
   readonly #full: HashRing;
   /** Every server, gutter ones included (for health reports). */
@@ -165,9 +165,9 @@ export class Router implements FailurePolicy {
     const owner =
       this.#single !== null
         ? this.#single
-        : this.#onRing.size === 0
+        : this.#onRing.length === 0
           ? undefined
-          : this.#onRing.get(this.#ring.serverFor(hashKey));
+          : this.#onRing[this.#ring.ownerIndex(hashKey)];
     if (this.#gutter === null || owner === undefined || owner.state === "up") return owner;
     return this.#gutter.route(hashKey) ?? owner;
   }
@@ -225,8 +225,8 @@ export class Router implements FailurePolicy {
   /** The `replicas` servers that hold `hashKey`, owner first (replica order: clockwise on the ring). */
   replicasOf(hashKey: string | Buffer): Server[] {
     if (this.#single !== null) return [this.#single];
-    if (this.#onRing.size === 0) return [];
-    return this.#ring.serversFor(hashKey, this.#replicas).map((l) => this.#onRing.get(l)!);
+    if (this.#onRing.length === 0) return [];
+    return this.#ring.serversFor(hashKey, this.#replicas).map((l) => this.#byLabel.get(l)!);
   }
 
   /**
@@ -363,6 +363,6 @@ export class Router implements FailurePolicy {
   #rebuild(): void {
     const live = this.servers.filter((s) => !this.#eject || s.state === "up");
     this.#ring = new HashRing(live.map((s) => s.address));
-    this.#onRing = new Map(live.map((s) => [s.label, s]));
+    this.#onRing = live;
   }
 }

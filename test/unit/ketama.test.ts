@@ -34,6 +34,7 @@ for (const file of ["ketama-3.json", "ketama-weighted.json"]) {
       for (let i = 0; i < v.keys.length; i++) {
         assert.equal(ketamaHash(v.keys[i]!), v.key_hash[i], `hash of key ${i}`);
         if (ring.serverFor(v.keys[i]!) !== v.expect[i]) wrong++;
+        if (ring.servers[ring.ownerIndex(v.keys[i]!)] !== v.expect[i]) wrong++;
         // A Buffer key hashes as its bytes.
         if (i % 97 === 0) assert.equal(ring.serverFor(Buffer.from(v.keys[i]!)), v.expect[i]);
       }
@@ -86,6 +87,18 @@ describe("HashRing edge cases", () => {
     assert.equal(twentyFive.size, expected(25));
     const float64 = (live: number) => Math.floor((((1 / live) * 160) / 4) * live + 1e-10) * 4 * live;
     assert.ok(expected(7) !== float64(7) || expected(25) !== float64(25), "the case that float64 gets wrong");
+  });
+
+  it("the bucketed lookup finds the first point ≥ the hash, as a scan of the continuum does", () => {
+    for (const count of [2, 10, 300]) {
+      const ring = new HashRing(Array.from({ length: count }, (_, i) => `10.1.${i >> 8}.${i & 255}:11211`));
+      const points = ring.continuum();
+      const scan = (hash: number) => (points.find(([v]) => v >= hash) ?? points[0]!)[1];
+      for (let i = 0; i < 2000; i++) {
+        const key = `k${i}:${count}`;
+        assert.equal(ring.serverFor(key), scan(ketamaHash(key)), `${key} on ${count} servers`);
+      }
+    }
   });
 
   it("one server owns everything; an empty ring is an error", () => {
