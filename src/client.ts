@@ -218,18 +218,17 @@ export class Client extends EventEmitter {
 
   async #getMany(keys: Iterable<Key>, options: CallOptions | undefined): Promise<Map<Key, unknown>> {
     const list = Array.from(keys);
-    if (list.length === 0) return new Map();
-    const parts = await Promise.all(
+    const out = new Map<Key, unknown>();
+    if (list.length === 0) return out;
+    // Every server's request (and a replica's, on failover) puts its hits straight into `out`.
+    await Promise.all(
       this.#perServer(list, options, (sub, _indices, call) => {
         const req = this.#request(Op.GetMany, this.#h.getMany, call);
         req.batch = this.#batch(sub);
-        req.result = new Map();
+        req.result = out;
         return req;
       }),
     );
-    if (parts.length === 1) return parts[0]!.result as Map<Key, unknown>;
-    const out = new Map<Key, unknown>();
-    for (const p of parts) for (const [k, v] of p.result as Map<Key, unknown>) out.set(k, v);
     return out;
   }
 
@@ -243,13 +242,16 @@ export class Client extends EventEmitter {
     options: CallOptions | undefined,
     make: (keys: Key[], indices: number[], options: CallOptions | undefined) => Request,
     replica = 0,
+    tried: readonly Server[] = [],
   ): Promise<{ result: unknown; indices: number[] }>[] {
     const router = this.#router;
     const hashKey = options?.hashKey;
-    const groups =
-      hashKey !== undefined || router.servers.length === 1
-        ? new Map([[router.replicaOf(hashKey ?? list[0]!, replica), list.map((_, i) => i)]])
-        : router.group(list, replica);
+    let groups: Map<Server | undefined, number[]>;
+    if (hashKey !== undefined || router.servers.length === 1) {
+      const home = hashKey ?? list[0]!;
+      const server = tried.length > 0 ? router.nextReadTarget(home, tried) : router.replicaOf(home, replica);
+      groups = new Map([[server, list.map((_, i) => i)]]);
+    } else groups = router.group(list, replica, tried);
     const built: [Server | undefined, Request, number[]][] = [];
     try {
       for (const [server, indices] of groups) {
@@ -282,11 +284,12 @@ export class Client extends EventEmitter {
           if (!retryable || !isRead(req.op) || replica + 1 >= router.replicas || left <= 1) throw err;
           const sub = indices.map((i) => list[i]!);
           const rest: CallOptions = { ...options, timeout: left };
-          return Promise.all(this.#perServer(sub, rest, make, replica + 1)).then((parts) => {
-            const merged = new Map<unknown, unknown>(req.result as Map<unknown, unknown>);
-            for (const p of parts) for (const [k, v] of p.result as Map<unknown, unknown>) merged.set(k, v);
-            return { result: merged, indices };
-          });
+          // The replicas' requests add their hits to the same result as this one (see #getMany).
+          const next = server === undefined ? tried : [...tried, server];
+          return Promise.all(this.#perServer(sub, rest, make, replica + 1, next)).then(() => ({
+            result: req.result,
+            indices,
+          }));
         },
       ),
     );

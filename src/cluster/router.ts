@@ -338,11 +338,29 @@ export class Router implements FailurePolicy {
     return this.replicasOf(hashKey)[replica];
   }
 
-  /** Groups key indices by their `replica`-th server (`undefined`: no server can take them). */
-  group(hashKeys: readonly (string | Buffer)[], replica = 0): Map<Server | undefined, number[]> {
+  /**
+   * Where a batch read of `hashKey` goes again after failing on the servers in `tried`: the first
+   * server of the key's *current* replica list that is up and not tried yet (as `#nextReplica` does
+   * for single reads; the list may have changed since the first attempt). `undefined` when none is.
+   */
+  nextReadTarget(hashKey: string | Buffer, tried: readonly Server[]): Server | undefined {
+    for (const s of this.replicasOf(hashKey)) if (s.state === "up" && !tried.includes(s)) return s;
+    return undefined;
+  }
+
+  /**
+   * Groups key indices by their `replica`-th server (`undefined`: no server can take them); with
+   * `tried` (a batch read failing over), by {@link Router.nextReadTarget} instead.
+   */
+  group(
+    hashKeys: readonly (string | Buffer)[],
+    replica = 0,
+    tried: readonly Server[] = [],
+  ): Map<Server | undefined, number[]> {
     const groups = new Map<Server | undefined, number[]>();
     for (let i = 0; i < hashKeys.length; i++) {
-      const s = this.replicaOf(hashKeys[i]!, replica);
+      const s =
+        tried.length > 0 ? this.nextReadTarget(hashKeys[i]!, tried) : this.replicaOf(hashKeys[i]!, replica);
       const g = groups.get(s);
       if (g === undefined) groups.set(s, [i]);
       else g.push(i);

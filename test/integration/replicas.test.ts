@@ -43,8 +43,16 @@ function readLoad(mc: Client, keys: string[]) {
         const k = keys[i % keys.length]!;
         const t = performance.now();
         try {
-          const v = await mc.get(k);
-          assert.equal(v, k, "never another key's value, never a miss while a replica has it");
+          if (w % 2 === 0) {
+            const v = await mc.get(k);
+            assert.equal(v, k, "never another key's value, never a miss while a replica has it");
+          } else {
+            // A batch over the three servers: the keys of a failed one are asked of their next replica.
+            const batch = Array.from({ length: 6 }, (_, j) => keys[(i + j * 31) % keys.length]!);
+            const got = await mc.getMany(batch);
+            assert.deepEqual([...got.keys()].sort(), [...new Set(batch)].sort(), "every key of the batch");
+            for (const [key, v] of got) assert.equal(v, key, "each key with its own value");
+          }
           stats.ok++;
         } catch (e) {
           stats.failed++;
