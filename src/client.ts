@@ -956,7 +956,7 @@ export class Client extends EventEmitter {
     }
     return p.then(
       (value) => {
-        if (req.op === Op.GetMany) ctx.found = (value as Map<unknown, unknown>).size;
+        if (req.op === Op.GetMany) ctx.found = req.batch!.found;
         else if (req.op === Op.Fetch) ctx.hit = (value as FetchReply).hasValue && !(value as FetchReply).won;
         else if (isRead(req.op)) ctx.hit = value !== undefined;
         ch.asyncStart.publish(ctx);

@@ -230,6 +230,7 @@ const GET_MANY: Handler = {
     if (req.state === SETTLED || batch.error !== null) return false;
     try {
       (req.result as Map<unknown, unknown>).set(batch.userKeys[i], decode(req, reply));
+      batch.found++;
     } catch (err) {
       batch.error = err instanceof Error ? err : new SerializationError(String(err));
     }

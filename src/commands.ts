@@ -297,6 +297,7 @@ export const GET_MANY: ReplyHandler<MetaReply> = {
       if (req.state === SETTLED || batch.error !== null) return false;
       try {
         (req.result as Map<unknown, unknown>).set(batch.userKeys[i], decode(req, reply));
+        batch.found++;
       } catch (err) {
         batch.error = err instanceof Error ? err : new SerializationError(String(err));
       }

@@ -327,6 +327,7 @@ export class Router implements FailurePolicy {
     req.server = server;
     if (req.batch !== null) {
       req.batch.next = 0;
+      req.batch.found = 0;
       req.batch.error = null;
     }
     server.send(req);

@@ -87,6 +87,8 @@ export class Batch {
   valueFlags: number[] | null = null;
   /** Smallest key index the next reply may carry (replies come back in order). */
   next = 0;
+  /** Hits this request added to its result (getMany; several requests may share one result map). */
+  found = 0;
   /** First error reply seen in the batch; reported when `MN` ends it. */
   error: Error | null = null;
 
