@@ -825,7 +825,20 @@ export class Client extends EventEmitter {
       return Promise.reject(err);
     }
     this.#forget(req.key, req.base64);
-    return this.#send(req, options?.hashKey ?? key) as Promise<bigint | undefined>;
+    const p = this.#send(req, options?.hashKey ?? key) as Promise<bigint | undefined>;
+    if (this.#o.protocol !== "binary" || options?.ttl === undefined) return p;
+    // Binary incr/decr set a TTL only on the counter they create; meta's `T` also renews an existing
+    // one. A binary client renews it with a touch once the counter has changed, within the call's
+    // deadline. Best effort: the counter did change, so a failed touch does not fail the call.
+    const renew = { ...options, timeout: 0 };
+    return p.then((value) => {
+      renew.timeout = Math.floor(req.finalDeadline - performance.now());
+      if (value === undefined || renew.timeout <= 0) return value;
+      return this.touch(key, options.ttl!, renew).then(
+        () => value,
+        () => value,
+      );
+    });
   }
 
   /** Encodes (and, when `compress` and it pays, compresses) `value` into the codec's fields. */

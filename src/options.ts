@@ -143,7 +143,10 @@ export interface SetOptions extends CallOptions {
 export interface ArithOptions extends CallOptions {
   /** Create the counter with this value when it is missing (else a missing key gives `undefined`). */
   initial?: bigint | number;
-  /** TTL of a counter created by `initial`, and new TTL on success. */
+  /**
+   * TTL of a counter created by `initial`, and new TTL on success. (Binary: incr/decr set it only on
+   * creation, so the client renews it with a `touch` after a successful call, inside its deadline.)
+   */
   ttl?: number;
 }
 

@@ -105,6 +105,24 @@ forEachProtocol(() => {
       await assert.rejects(mc.incr(k, 1.5), InvalidArgumentError);
     });
 
+    it("incr / decr with ttl: the TTL of a created counter, renewed on an existing one (both protocols)", async () => {
+      const k = key("ctr-ttl");
+      const near = async (want: number) => {
+        const left = await remainingTtl(server.label, k);
+        assert.ok(left <= want && left >= want - 5, `TTL ${left}, expected about ${want}`);
+      };
+      assert.equal(await mc.incr(k, 1n, { ttl: 100 }), undefined, "missing, no initial: nothing created");
+      assert.equal(await mc.get(k), undefined);
+      assert.equal(await mc.incr(k, 1n, { initial: 10n, ttl: 100 }), 10n);
+      await near(100);
+      assert.equal(await mc.incr(k, 2n, { ttl: 5000 }), 12n);
+      await near(5000);
+      assert.equal(await mc.decr(k, 1n, { ttl: 300 }), 11n);
+      await near(300);
+      assert.equal(await mc.incr(k, 1n), 12n, "no ttl: the TTL stays");
+      await near(300);
+    });
+
     it("touch and getAndTouch", async () => {
       const k = key("touch");
       assert.equal(await mc.touch(k, 10), false);
