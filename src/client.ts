@@ -246,12 +246,10 @@ export class Client extends EventEmitter {
   ): Promise<{ result: unknown; indices: number[] }>[] {
     const router = this.#router;
     const hashKey = options?.hashKey;
-    let groups: Map<Server | undefined, number[]>;
-    if (hashKey !== undefined || router.servers.length === 1) {
-      const home = hashKey ?? list[0]!;
-      const server = tried.length > 0 ? router.nextReadTarget(home, tried) : router.replicaOf(home, replica);
-      groups = new Map([[server, list.map((_, i) => i)]]);
-    } else groups = router.group(list, replica, tried);
+    const groups =
+      hashKey !== undefined || router.servers.length === 1
+        ? new Map([[router.batchTarget(hashKey ?? list[0]!, replica, tried), list.map((_, i) => i)]])
+        : router.group(list, replica, tried);
     const built: [Server | undefined, Request, number[]][] = [];
     try {
       for (const [server, indices] of groups) {

@@ -350,9 +350,14 @@ export class Router implements FailurePolicy {
   }
 
   /**
-   * Groups key indices by their `replica`-th server (`undefined`: no server can take them); with
-   * `tried` (a batch read failing over), by {@link Router.nextReadTarget} instead.
+   * The server a batch request for `hashKey` goes to: its `replica`-th server, or, with `tried` (a batch
+   * read failing over), {@link Router.nextReadTarget}. `undefined`: no server can take it.
    */
+  batchTarget(hashKey: string | Buffer, replica: number, tried: readonly Server[]): Server | undefined {
+    return tried.length > 0 ? this.nextReadTarget(hashKey, tried) : this.replicaOf(hashKey, replica);
+  }
+
+  /** Groups key indices by their {@link Router.batchTarget}. */
   group(
     hashKeys: readonly (string | Buffer)[],
     replica = 0,
@@ -360,8 +365,7 @@ export class Router implements FailurePolicy {
   ): Map<Server | undefined, number[]> {
     const groups = new Map<Server | undefined, number[]>();
     for (let i = 0; i < hashKeys.length; i++) {
-      const s =
-        tried.length > 0 ? this.nextReadTarget(hashKeys[i]!, tried) : this.replicaOf(hashKeys[i]!, replica);
+      const s = this.batchTarget(hashKeys[i]!, replica, tried);
       const g = groups.get(s);
       if (g === undefined) groups.set(s, [i]);
       else g.push(i);
