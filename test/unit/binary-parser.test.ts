@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ProtocolError } from "../../src/errors.ts";
 import { BinaryParser, type BinaryReply } from "../../src/protocol/binary/parser.ts";
+import { feedThroughOneBuffer } from "../support/chunks.ts";
 
 interface Fixture {
   maxValueSize: number;
@@ -72,6 +73,18 @@ describe("binary parser: every fixture (real memcached 1.6.18 bytes), whole and 
       const mid = Math.min(wire.length, cut + 30);
       const pieces = [wire.subarray(0, cut), wire.subarray(cut, mid), wire.subarray(mid)];
       assert.deepEqual(parseChunks(pieces, wants), wants, `split at ${cut} and ${mid}`);
+    }
+  });
+
+  it("chunks read into one reused buffer (as the connection reads) parse as the same responses", () => {
+    const wire = Buffer.concat(fixture.good.map((f) => Buffer.from(f.wireHex, "hex")));
+    const wants = fixture.good.flatMap((f) => f.replies);
+    for (const sizes of [[3, 11], [23, 5, 64], [100, 7], [4096]]) {
+      const got: Record<string, unknown>[] = [];
+      const p = new BinaryParser((r) => got.push(snapshot(r, wants[got.length] ?? {})), fixture.maxValueSize);
+      feedThroughOneBuffer(wire, sizes, (c) => p.feed(c));
+      assert.equal(p.partial, false);
+      assert.deepEqual(got, wants, `chunk sizes ${sizes.join(",")}`);
     }
   });
 

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { ProtocolError } from "../../src/errors.ts";
 import { FLAG_BASE64, FLAG_STALE, FLAG_WIN, FLAG_WON } from "../../src/protocol/meta/codes.ts";
 import { MAX_LINE, MetaParser, type MetaReply } from "../../src/protocol/meta/parser.ts";
+import { feedThroughOneBuffer } from "../support/chunks.ts";
 
 interface Fixture {
   maxValueSize: number;
@@ -87,6 +88,18 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
         wants,
         `split at ${cut}`,
       );
+    }
+  });
+
+  it("chunks read into one reused buffer (as the connection reads) parse as the same replies", () => {
+    const wire = Buffer.concat(fixture.good.map((f) => Buffer.from(f.wire, "latin1")));
+    const wants = fixture.good.flatMap((f) => f.replies);
+    for (const sizes of [[1], [2, 3], [5, 17, 64], [100, 7], [4096]]) {
+      const got: Record<string, unknown>[] = [];
+      const p = new MetaParser((r) => got.push(snapshot(r, wants[got.length] ?? {})), fixture.maxValueSize);
+      feedThroughOneBuffer(wire, sizes, (c) => p.feed(c));
+      assert.equal(p.partial, false);
+      assert.deepEqual(got, wants, `chunk sizes ${sizes.join(",")}`);
     }
   });
 

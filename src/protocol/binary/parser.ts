@@ -7,8 +7,9 @@
  * before returning.
  *
  * Buffering, as in the meta parser: a packet whole inside a socket chunk is handed out from the
- * chunk itself. A partial header is joined to the next chunk; a body that ends in a later chunk is
- * assembled once in a buffer of exactly its size (bounded by `maxValueSize`).
+ * chunk itself. A partial header is copied and joined to the next chunk; a body that ends in a later
+ * chunk is assembled once in a buffer of exactly its size (bounded by `maxValueSize`). Nothing of a
+ * chunk is kept after {@link BinaryParser.feed} returns (the caller may reuse its buffer).
  */
 import { ProtocolError } from "../../errors.js";
 import { GET, GETKQ, GAT, HEADER, opcodeName, RESPONSE, statusName } from "./codes.js";
@@ -87,9 +88,8 @@ export class BinaryReply {
 /** Parses a response stream; see the module comment. */
 export class BinaryParser {
   readonly reply = new BinaryReply();
-  /** Unconsumed bytes of a partial header: `#rest[#restOff…]`. */
+  /** Unconsumed bytes of a partial header (a copy). */
   #rest: Buffer | null = null;
-  #restOff = 0;
   /** A packet whose body continues in later chunks: its header (copied) and its body so far. */
   #spillHeader: Buffer | null = null;
   #spill: Buffer | null = null;
@@ -126,7 +126,7 @@ export class BinaryParser {
       if (this.#spill !== null || off === chunk.length) return;
     }
     if (this.#rest !== null) {
-      const rest = this.#rest.subarray(this.#restOff);
+      const rest = this.#rest;
       this.#rest = null;
       this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
       return;
@@ -138,8 +138,7 @@ export class BinaryParser {
     const end = buf.length;
     while (off < end) {
       if (end - off < HEADER) {
-        this.#rest = buf;
-        this.#restOff = off;
+        this.#rest = Buffer.from(buf.subarray(off)); // a copy: the caller may reuse `buf`
         return;
       }
       const body = this.#header(buf, off);

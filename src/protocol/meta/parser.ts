@@ -8,9 +8,10 @@
  * current buffer; it must copy what it keeps before returning.
  *
  * Buffering (after pg-protocol): when no bytes are left over, the socket chunk is used as it is. A
- * partial line left at the end of a chunk is joined to the next chunk. A `VA` value that ends in a
- * later chunk is assembled in one buffer of exactly its size (allocated once, from a size bounded by
- * `maxValueSize`), and the value is handed out from that buffer.
+ * partial line left at the end of a chunk is copied and joined to the next chunk. A `VA` value that
+ * ends in a later chunk is assembled in one buffer of exactly its size (allocated once, from a size
+ * bounded by `maxValueSize`), and the value is handed out from that buffer. Nothing of a chunk is kept
+ * after {@link MetaParser.feed} returns, so the caller may read the next chunk into the same buffer.
  */
 import { ProtocolError } from "../../errors.js";
 import {
@@ -121,9 +122,8 @@ const WORDS: Array<[Buffer, number]> = [
 /** Parses a reply stream; see the module comment. */
 export class MetaParser {
   readonly reply = new MetaReply();
-  /** Unconsumed bytes of a partial line: `#rest[#restOff…]`. */
+  /** Unconsumed bytes of a partial line (a copy). */
   #rest: Buffer | null = null;
-  #restOff = 0;
   /** A value that continues in later chunks: its header line (copied) and data + CRLF. */
   #spillLine: Buffer | null = null;
   #spill: Buffer | null = null;
@@ -155,7 +155,7 @@ export class MetaParser {
       if (this.#spill !== null || off === chunk.length) return;
     }
     if (this.#rest !== null) {
-      const rest = this.#rest.subarray(this.#restOff);
+      const rest = this.#rest;
       this.#rest = null;
       this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
       return;
@@ -170,8 +170,7 @@ export class MetaParser {
       const nl = buf.indexOf(10, off);
       if (nl === -1) {
         if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
-        this.#rest = buf;
-        this.#restOff = off;
+        this.#rest = Buffer.from(buf.subarray(off)); // a copy: the caller may reuse `buf`
         return;
       }
       if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
