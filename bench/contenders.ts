@@ -325,12 +325,13 @@ export class RawSocket {
     });
   }
 
-  /** One request at a time: latency of each, in ms. */
-  async sequential(request: Buffer, replySize: number, ms: number): Promise<number[]> {
+  /** One request at a time, cycling through `requests`: latency of each, in ms. */
+  async sequential(requests: Buffer[], replySize: number, ms: number): Promise<number[]> {
     const s = this.#socket!;
     const lat: number[] = [];
     const end = performance.now() + ms;
-    while (performance.now() < end) {
+    for (let i = 0; performance.now() < end; i++) {
+      const request = requests[i % requests.length]!;
       const t = performance.now();
       await new Promise<void>((resolve) => {
         let got = 0;
