@@ -58,12 +58,7 @@ export class KeyEncoder {
     const n = key.length;
     if (n === 0) throw new InvalidKeyError("the key is empty");
     // Fast path: printable ASCII only. One pass, no allocation.
-    let plain = n + this.#prefix.length <= MAX_KEY_LENGTH && this.#prefixPlain;
-    for (let i = 0; plain && i < n; i++) {
-      const c = key.charCodeAt(i);
-      if (c <= 0x20 || c >= 0x7f) plain = false;
-    }
-    if (plain) {
+    if (n + this.#prefix.length <= MAX_KEY_LENGTH && this.#prefixPlain && isPlain(key)) {
       this.base64 = false;
       return this.#prefix.length === 0 ? key : this.#prefix + key;
     }
@@ -112,11 +107,10 @@ export class KeyEncoder {
   }
 }
 
+/** Whether every char is printable ASCII (0x21–0x7e): one unsigned compare per char. */
 function isPlain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) return false;
-  }
+  const n = s.length;
+  for (let i = 0; i < n; i++) if ((s.charCodeAt(i) - 0x21) >>> 0 > 0x5d) return false;
   return true;
 }
 
