@@ -99,6 +99,16 @@ export class Batch {
   }
 }
 
+/** A request's rarer arguments, at their defaults until set (see {@link Request.extra}). */
+export class Extra {
+  mode = 0;
+  cas: bigint | null = null;
+  delta = 0n;
+  initial: bigint | null = null;
+  recache = -1;
+  arg = "";
+}
+
 /** A request and its promise. Fields are public for the encoder and handlers; not user-facing. */
 export class Request {
   readonly promise: Promise<unknown>;
@@ -124,16 +134,12 @@ export class Request {
   clientFlags = 0;
   /** TTL in memcached's form (seconds, or absolute Unix time past 30 days); -1 = not sent. */
   ttl = -1;
-  /** `ms` mode letter (char code) or `ma` mode letter; 0 = default. */
-  mode = 0;
-  /** CAS to compare (`C<cas>`), or null. */
-  cas: bigint | null = null;
-  /** `ma` delta. */
-  delta = 0n;
-  /** `ma` initial value for auto-vivify (`N` + `J`), or null. */
-  initial: bigint | null = null;
-  /** Fetch: `R<recache>` (recache when the remaining TTL is below it), -1 = not sent. */
-  recache = -1;
+  /**
+   * The rarer arguments (see {@link Extra}), or null while all are at their defaults: a get or a plain
+   * set does not allocate them, and a request is 5 fields smaller. Read and written through the
+   * accessors below (`mode`, `cas`, `delta`, `initial`, `recache`, `arg`).
+   */
+  extra: Extra | null = null;
 
   // ── routing (cluster layer) ─────────────────────────────────────────────────
   /** Key the request is routed by (its key, or the caller's `hashKey`). */
@@ -152,8 +158,6 @@ export class Request {
   finalDeadline = 0;
   /** Keys, values and progress of a batch (GetMany / StoreMany / DeleteMany), else null. */
   batch: Batch | null = null;
-  /** Extra text argument (stats group, flush delay). */
-  arg = "";
   /** Accumulator for multi-reply requests (batch results, stats). */
   result: unknown = null;
   /** Context for the handler (e.g. the codec). */
@@ -172,6 +176,54 @@ export class Request {
 
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
+
+  /** `ms` mode letter (char code) or `ma` mode letter; 0 = default. */
+  get mode(): number {
+    return this.extra === null ? 0 : this.extra.mode;
+  }
+  set mode(v: number) {
+    if (this.extra !== null || v !== 0) this.#extra().mode = v;
+  }
+  /** CAS to compare (`C<cas>`), or null. */
+  get cas(): bigint | null {
+    return this.extra === null ? null : this.extra.cas;
+  }
+  set cas(v: bigint | null) {
+    if (this.extra !== null || v !== null) this.#extra().cas = v;
+  }
+  /** `ma` delta. */
+  get delta(): bigint {
+    return this.extra === null ? 0n : this.extra.delta;
+  }
+  set delta(v: bigint) {
+    if (this.extra !== null || v !== 0n) this.#extra().delta = v;
+  }
+  /** `ma` initial value for auto-vivify (`N` + `J`), or null. */
+  get initial(): bigint | null {
+    return this.extra === null ? null : this.extra.initial;
+  }
+  set initial(v: bigint | null) {
+    if (this.extra !== null || v !== null) this.#extra().initial = v;
+  }
+  /** Fetch: `R<recache>` (recache when the remaining TTL is below it), -1 = not sent. */
+  get recache(): number {
+    return this.extra === null ? -1 : this.extra.recache;
+  }
+  set recache(v: number) {
+    if (this.extra !== null || v !== -1) this.#extra().recache = v;
+  }
+  /** Extra text argument (stats group, flush delay). */
+  get arg(): string {
+    return this.extra === null ? "" : this.extra.arg;
+  }
+  set arg(v: string) {
+    if (this.extra !== null || v !== "") this.#extra().arg = v;
+  }
+
+  #extra(): Extra {
+    if (this.extra === null) this.extra = new Extra();
+    return this.extra;
+  }
 
   /** Settles with a value. Returns false (and does nothing) when already settled. */
   succeed(value: unknown): boolean {
