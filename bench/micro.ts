@@ -7,7 +7,7 @@ import { HashRing } from "../src/cluster/ketama.ts";
 import { KeyEncoder } from "../src/keys.ts";
 import { encodeMeta } from "../src/protocol/meta/encoder.ts";
 import { MetaParser } from "../src/protocol/meta/parser.ts";
-import { Op, type ReplyHandler, Request } from "../src/protocol/request.ts";
+import { Frame, Op } from "../src/protocol/frame.ts";
 import { Writer } from "../src/protocol/writer.ts";
 import { ValueCodec } from "../src/serialization/codec.ts";
 
@@ -21,7 +21,6 @@ export async function runMicro(): Promise<void> {
     replies++;
   }, 1 << 20);
   const w = new Writer();
-  const none: ReplyHandler = { onReply: () => true };
   const keys = new KeyEncoder();
   const codec = new ValueCodec();
   const valueBuf = Buffer.from(value);
@@ -35,7 +34,7 @@ export async function runMicro(): Promise<void> {
     })
     .add("encode 100 mg requests", () => {
       for (let i = 0; i < 100; i++) {
-        const r = new Request(Op.Get, none, 1000);
+        const r = new Frame(Op.Get);
         r.key = "bench:get:00042";
         encodeMeta(w, r, i);
       }
@@ -44,7 +43,7 @@ export async function runMicro(): Promise<void> {
     .add("encode 100 ms requests (1 KiB values)", () => {
       const v = Buffer.alloc(1024);
       for (let i = 0; i < 100; i++) {
-        const r = new Request(Op.Store, none, 1000);
+        const r = new Frame(Op.Store);
         r.key = "bench:set:00042";
         r.value = v;
         r.valueLength = 1024;

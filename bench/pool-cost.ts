@@ -1,15 +1,17 @@
 /**
  * `npm run bench:pool`: what the cluster and pool layers cost on the hot path. 256 concurrent gets of
  * 100-byte values against one memcached (-t 1), alternating rounds of:
- *   - a bare Connection (the pre-cluster path: request → connection → parser → handler),
- *   - the Client (router → server → pool → connection), pool { min: 1, max: 2 } (the default),
+ *   - a bare Connection (no cluster: attempt → connection → parser → handler),
+ *   - the Client (cluster → server → pool → connection), pool { min: 1, max: 2 } (the default),
  *   - the Client with pool { min: 2, max: 2 } (requests spread over two connections).
  * Prints the median gets/s of each and the ratios.
  */
-import { GET } from "../src/commands.ts";
+import { handlersFor } from "../src/client/replies.ts";
+import { Call, type CallAttempt } from "../src/cluster/call.ts";
+import { Attempt, type AttemptSink } from "../src/connection/attempt.ts";
 import { Connection } from "../src/connection/connection.ts";
 import { Client } from "../src/index.ts";
-import { Op, Request } from "../src/protocol/request.ts";
+import { Frame, Op } from "../src/protocol/frame.ts";
 import { ValueCodec } from "../src/serialization/codec.ts";
 import { startMemcached } from "../test/support/memcached.ts";
 import { BENCH_KEYS, concurrent, loadBenchKeys, median } from "./harness.ts";
@@ -35,13 +37,17 @@ async function main(): Promise<void> {
     maxValueSize: 1 << 20,
     keepAlive: true,
   });
-  const ctx = { codec: new ValueCodec(), releaseWin: () => {} };
+  const get = handlersFor(false, { codec: new ValueCodec(), releaseWin: () => {} }).get;
+  const direct: AttemptSink<Call, undefined> = {
+    succeeded: (a, value) => a.call.succeed(value),
+    failed: (a, error) => a.call.fail(error),
+  };
   const bare = (k: string) => {
-    const req = new Request(Op.Get, GET, 5000);
-    req.key = k;
-    req.context = ctx;
-    conn.send(req);
-    return req.promise;
+    const frame = new Frame(Op.Get);
+    frame.key = k;
+    const call = new Call(frame, get, 5000);
+    conn.send(new Attempt(frame, get, direct, call, undefined, 5000) as CallAttempt as Attempt);
+    return call.promise;
   };
   const one = new Client({ servers: [server.label], timeout: 5000 });
   const two = new Client({ servers: [server.label], timeout: 5000, pool: { min: 2, max: 2 } });

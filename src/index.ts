@@ -5,7 +5,7 @@
  */
 export { Client, type LocalCacheHealth, type ServerHealth } from "./client.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
-export type { GetsResult } from "./commands.js";
+export type { GetsResult } from "./client/replies.js";
 export { CHANNELS, type CommandContext } from "./diagnostics.js";
 export {
   AbortError,
@@ -31,7 +31,7 @@ export {
   ValueTooLargeError,
 } from "./errors.js";
 export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
-export type { LocalCacheOptions } from "./local-cache.js";
+export type { LocalCacheOptions } from "./client/local-cache.js";
 export type {
   ArithOptions,
   AuthOptions,

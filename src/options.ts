@@ -4,7 +4,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
-import type { LocalCacheOptions } from "./local-cache.js";
+import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { parseServers, type ServerAddress, type ServerSpec } from "./util/servers.js";

@@ -13,14 +13,14 @@
  * read on the connection since the last failure starts the count again. A stalled connection counts
  * once: its requests' timeouts, not also the hang detector closing it right after.
  *
- * While down, the server takes no request: the router fails its keys fast or moves them to the next
+ * While down, the server takes no request: the cluster fails its keys fast or moves them to the next
  * owner (ejection). The probe is a `mn` round trip sent on a timer (an ejected server gets no
  * traffic to probe with), so a down server costs callers nothing.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import { AuthError, ConnectionError, SocketTimeoutError, TimeoutError, TLSError } from "../errors.js";
-import type { ReplyHandler } from "../protocol/request.js";
-import { Op, Request } from "../protocol/request.js";
+import { Attempt, type AttemptSink, type ReplyHandler } from "../connection/attempt.js";
+import { Frame, Op } from "../protocol/frame.js";
 import { type PoolOptions, ServerPool } from "../pool/server-pool.js";
 import { labelOf, type ServerAddress } from "../util/servers.js";
 
@@ -31,7 +31,7 @@ export interface HealthOptions {
   maxRetryDelay: number;
 }
 
-/** Health transitions, for the router. */
+/** Health transitions, for the membership. */
 export interface ServerEvents {
   onDown(server: Server, error: Error): void;
   /** Runs when a probe succeeds, before the server takes traffic again; a rejection keeps it down. */
@@ -41,12 +41,14 @@ export interface ServerEvents {
 
 export type ServerState = "up" | "down" | "probing";
 
+/** The probe's reply: any answer (`MN`, or an error line) shows the server is back. */
 const PROBE: ReplyHandler = {
-  onReply(req, reply) {
-    req.succeed(reply.name());
+  onReply(attempt, reply) {
+    attempt.succeed(reply.name());
     return true;
   },
 };
+const PROBE_FRAME = new Frame(Op.Noop);
 
 export class Server {
   readonly label: string;
@@ -93,9 +95,9 @@ export class Server {
     });
   }
 
-  /** Sends `req` on one of its connections. */
-  send(req: Request): void {
-    this.pool.send(req);
+  /** Sends `attempt` on one of its connections. */
+  send(attempt: Attempt): void {
+    this.pool.send(attempt);
   }
 
   /** Milliseconds until the next probe, while down (0 when up). */
@@ -149,11 +151,16 @@ export class Server {
     this.#timer = null;
     if (this.#closed) return;
     this.state = "probing";
-    const req = new Request(Op.Noop, PROBE, this.#probeTimeout);
-    this.pool.send(req);
-    req.promise
-      .then(() => (this.#closed ? undefined : this.#events.beforeUp(this)))
-      .then(
+    this.pool.send(
+      new Attempt(PROBE_FRAME, PROBE, this.#probeSink, null, this, this.#probeTimeout) as Attempt,
+    );
+  }
+
+  /** How the probe ended: answered → clean up, then up; failed → down again (the delay doubles). */
+  readonly #probeSink: AttemptSink<null, Server> = {
+    succeeded: () => {
+      if (this.#closed) return;
+      this.#events.beforeUp(this).then(
         () => {
           if (this.#closed) return;
           this.state = "up";
@@ -162,11 +169,15 @@ export class Server {
           this.#delay = this.#health.retryDelay;
           this.#events.onUp(this);
         },
-        (err: unknown) => {
-          if (this.#closed) return;
-          this.#down(err instanceof Error ? err : new ConnectionError(String(err), { server: this.label }));
-        },
+        (err: unknown) => this.#probeFailed(err),
       );
+    },
+    failed: (_attempt, err) => this.#probeFailed(err),
+  };
+
+  #probeFailed(err: unknown): void {
+    if (this.#closed) return;
+    this.#down(err instanceof Error ? err : new ConnectionError(String(err), { server: this.label }));
   }
 
   #clearTimer(): void {

@@ -1,7 +1,7 @@
 /**
- * Replies to what a connection sends of its own: first on every new socket, before any caller's
- * request, authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version` handshake;
- * later, the no-op that nudges a TLS server (see `Connection`).
+ * What a connection sends of its own, and the replies to it: first on every new socket, before any
+ * caller's request, authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version`
+ * handshake; later, the no-op that nudges a TLS server (see `watchdog.ts`).
  * A refused authentication throws `AuthError` (the connection then fails everything it holds and
  * closes); an unexpected handshake reply throws `ProtocolError` (the peer is not a memcached we can
  * talk to). Messages never include the credentials.
@@ -20,7 +20,9 @@ import {
 import type { BinaryReply } from "../protocol/binary/parser.js";
 import { CLIENT_ERROR, ERROR, MN, STORED, VERSION } from "../protocol/meta/codes.js";
 import type { MetaReply } from "../protocol/meta/parser.js";
-import type { ReplyHandler, Request } from "../protocol/request.js";
+import { Frame, Op } from "../protocol/frame.js";
+import { Attempt, type AttemptSink, type ReplyHandler } from "./attempt.js";
+import type { Credentials } from "./credentials.js";
 
 /** The handlers of one protocol for the connection's own first requests. */
 export interface HandshakeHandlers {
@@ -32,7 +34,7 @@ export interface HandshakeHandlers {
   noop: ReplyHandler;
 }
 
-function checkOpaque(req: Request, reply: BinaryReply): void {
+function checkOpaque(req: Attempt, reply: BinaryReply): void {
   if (reply.opaque !== req.opaque) {
     throw new ProtocolError(`handshake: reply opaque ${reply.opaque} does not match ${req.opaque}`);
   }
@@ -139,4 +141,49 @@ const BINARY: HandshakeHandlers = {
 /** The handshake handlers of a protocol. */
 export function handshakeHandlers(binary: boolean): HandshakeHandlers {
   return binary ? BINARY : META;
+}
+
+/** The sink of a connection's own attempts: a failure there throws from its handler instead. */
+const OWN: AttemptSink<null, null> = { succeeded() {}, failed() {} };
+
+/** An attempt of the connection's own, due within `timeout` ms from now. */
+function own(
+  op: Op,
+  handler: ReplyHandler,
+  key: string,
+  timeout: number,
+  value: Buffer | null = null,
+): Attempt {
+  const frame = new Frame(op);
+  frame.key = key;
+  if (value !== null) {
+    frame.value = value;
+    frame.valueLength = value.length;
+  }
+  const a = new Attempt(frame, handler, OWN, null, null, timeout) as Attempt;
+  a.deadline = performance.now() + timeout;
+  return a;
+}
+
+/** What goes first on a new socket: authentication when `auth` is set, then `version` when `handshake`. */
+export function helloAttempts(
+  binary: boolean,
+  auth: Credentials | null,
+  handshake: boolean,
+  timeout: number,
+): Attempt[] {
+  const h = handshakeHandlers(binary);
+  const hello: Attempt[] = [];
+  if (auth !== null) {
+    if (binary) hello.push(own(Op.AuthMechs, h.mechs, "", timeout));
+    const payload = binary ? auth.saslPlain() : auth.ascii();
+    hello.push(own(Op.Auth, h.auth, binary ? "PLAIN" : "_", timeout, payload));
+  }
+  if (handshake) hello.push(own(Op.Version, h.version, "", timeout));
+  return hello;
+}
+
+/** The no-op that wakes a stalled TLS server up; its reply is only checked. */
+export function nudgeAttempt(binary: boolean, timeout: number): Attempt {
+  return own(Op.Noop, handshakeHandlers(binary).noop, "", timeout);
 }

@@ -17,7 +17,7 @@
 import { createPool, type Pool } from "generic-pool";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../connection/connection.js";
 import { ConnectionError } from "../errors.js";
-import type { Request } from "../protocol/request.js";
+import type { Attempt } from "../connection/attempt.js";
 
 /** Pool settings. */
 export interface PoolOptions {
@@ -35,8 +35,8 @@ export class ServerPool {
   /** Leased connections, in use. */
   #active: Connection[] = [];
   #acquiring = 0;
-  /** Requests sent before the first lease arrived (microseconds: `create` resolves at once). */
-  #waiting: Request[] = [];
+  /** Attempts sent before the first lease arrived (microseconds: `create` resolves at once). */
+  #waiting: Attempt[] = [];
   /** A connection is added once the least-loaded one has this many requests waiting or in flight. */
   readonly #growAt: number;
   #idleTimer: NodeJS.Timeout | null = null;
@@ -107,7 +107,7 @@ export class ServerPool {
   }
 
   /** Sends `req` on the least-loaded connection. */
-  send(req: Request): void {
+  send(req: Attempt): void {
     const active = this.#active;
     if (active.length === 0) {
       this.#waiting.push(req);

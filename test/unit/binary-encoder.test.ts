@@ -1,21 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeBinary } from "../../src/protocol/binary/encoder.ts";
-import { Batch, Op, type ReplyHandler, Request } from "../../src/protocol/request.ts";
+import { Batch, Frame, Op } from "../../src/protocol/frame.ts";
 import { Writer } from "../../src/protocol/writer.ts";
 import { be32, be64, packet } from "../support/binary-packets.ts";
 
-const NONE: ReplyHandler = { onReply: () => true };
-
-function encode(req: Request, opaque = 7): { bytes: Buffer; used: number } {
+function encode(req: Frame, opaque = 7): { bytes: Buffer; used: number } {
   const w = new Writer();
   const used = encodeBinary(w, req, opaque);
-  req.promise.catch(() => {});
   return { bytes: Buffer.concat(w.finish()), used };
 }
 
-function req(op: Op, fields: Partial<Request> = {}): Request {
-  const r = new Request(op, NONE, 1000);
+function req(op: Op, fields: Partial<Frame> = {}): Frame {
+  const r = new Frame(op);
   Object.assign(r, fields);
   return r;
 }
@@ -104,7 +101,7 @@ describe("binary encoder", () => {
 
   it("batches: GetKQ / SetQ / DeleteQ per key with consecutive opaques, then Noop", () => {
     const keys = ["a", "bb", "ccc"];
-    const many = req(Op.GetMany, { batch: new Batch(keys, null, keys) });
+    const many = req(Op.GetMany, { batch: new Batch(keys, null) });
     const m = encode(many, 100);
     assert.equal(m.used, 4);
     assert.deepEqual(
@@ -112,7 +109,7 @@ describe("binary encoder", () => {
       Buffer.concat([...keys.map((k, i) => packet(0x0d, 100 + i, { key: k })), packet(0x0a, 103)]),
     );
 
-    const b = new Batch(["x", "y"], null, ["x", "y"]);
+    const b = new Batch(["x", "y"], null);
     b.values = ["1", Buffer.from("22")];
     b.valueLengths = [1, 2];
     b.valueFlags = [3, 0];
@@ -126,7 +123,7 @@ describe("binary encoder", () => {
         packet(0x0a, 7),
       ]),
     );
-    const del = encode(req(Op.DeleteMany, { batch: new Batch(["x"], null, ["x"]) }), 1);
+    const del = encode(req(Op.DeleteMany, { batch: new Batch(["x"], null) }), 1);
     assert.deepEqual(del.bytes, Buffer.concat([packet(0x14, 1, { key: "x" }), packet(0x0a, 2)]));
   });
 

@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeMeta } from "../../src/protocol/meta/encoder.ts";
-import { Batch, Op, type ReplyHandler, Request } from "../../src/protocol/request.ts";
+import { Batch, Frame, Op } from "../../src/protocol/frame.ts";
 import { Writer } from "../../src/protocol/writer.ts";
 
-const NONE: ReplyHandler = { onReply: () => true };
-
-function wire(req: Request, opaque = 7): string {
+function wire(req: Frame, opaque = 7): string {
   const w = new Writer();
   encodeMeta(w, req, opaque);
-  req.promise.catch(() => {});
   return Buffer.concat(w.finish()).toString("latin1");
 }
 
-function req(op: Op, fields: Partial<Request> = {}): Request {
-  const r = new Request(op, NONE, 1000);
+function req(op: Op, fields: Partial<Frame> = {}): Frame {
+  const r = new Frame(op);
   Object.assign(r, fields);
   return r;
 }
@@ -74,7 +71,7 @@ describe("meta encoder", () => {
   });
 
   it("batches: one quiet line per key with consecutive opaques, then mn", () => {
-    const b = new Batch(["a", "Yg==", "c"], [false, true, false], ["a", "b", "c"]);
+    const b = new Batch(["a", "Yg==", "c"], [false, true, false]);
     const r = req(Op.GetMany, { batch: b });
     const w = new Writer();
     assert.equal(encodeMeta(w, r, 10), 3);
@@ -83,10 +80,10 @@ describe("meta encoder", () => {
       "mg a v f k q O10\r\nmg Yg== b v f k q O11\r\nmg c v f k q O12\r\nmn\r\n",
     );
     assert.equal(
-      wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null, ["a", "b"]) }), 3),
+      wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null) }), 3),
       "md a q O3\r\nmd b q O4\r\nmn\r\n",
     );
-    const sb = new Batch(["a", "b"], null, ["a", "b"]);
+    const sb = new Batch(["a", "b"], null);
     sb.values = ["x", Buffer.from("yy")];
     sb.valueLengths = [1, 2];
     sb.valueFlags = [0, 1];

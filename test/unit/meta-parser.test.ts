@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ProtocolError } from "../../src/errors.ts";
-import { FLAG_BASE64, FLAG_STALE, FLAG_WIN, FLAG_WON } from "../../src/protocol/meta/codes.ts";
+import { FLAG_BASE64, FLAG_STALE, FLAG_WIN, FLAG_CLAIMED } from "../../src/protocol/meta/codes.ts";
 import { MAX_LINE, MetaParser, type MetaReply } from "../../src/protocol/meta/parser.ts";
 import { feedThroughOneBuffer } from "../support/chunks.ts";
 
@@ -44,7 +44,7 @@ function snapshot(r: MetaReply, want: Record<string, unknown>): Record<string, u
         out.X = (r.upper & FLAG_STALE) !== 0;
         break;
       case "Z":
-        out.Z = (r.upper & FLAG_WON) !== 0;
+        out.Z = (r.upper & FLAG_CLAIMED) !== 0;
         break;
       case "b":
         out.b = (r.lower & FLAG_BASE64) !== 0;

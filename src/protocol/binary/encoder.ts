@@ -5,7 +5,7 @@
  * handlers check it. Keys are sent as raw bytes (the key encoder hands binary keys over as latin1
  * strings, one char per byte), so keys that meta would base64 need nothing special here.
  *
- * Commands (see the Op list in `request.ts`):
+ * Commands (see the Op list in `frame.ts`):
  *   get Get · gets Get (CAS in the reply header) · getAndTouch GAT · touch Touch
  *   set/add/replace Set/Add/Replace (extras: flags, expiration; CAS in the header for cas)
  *   append/prepend Append/Prepend (no extras) · delete Delete
@@ -15,7 +15,7 @@
  *   auth SASL list mechs / SASL auth (PLAIN)
  */
 import { ProtocolError } from "../../errors.js";
-import { Op, type Request } from "../request.js";
+import { type Frame, MODE_ADD, MODE_APPEND, MODE_DECR, MODE_PREPEND, MODE_REPLACE, Op } from "../frame.js";
 import type { Writer } from "../writer.js";
 import {
   ADD,
@@ -46,19 +46,11 @@ import {
 /** Room for a header, the longest extras and the longest key. */
 const ROOM = HEADER + 20 + 256;
 
-// `ms` mode letters (as the client sets them in `req.mode`) → store opcodes.
-const MODE_ADD = 0x45; // E
-const MODE_APPEND = 0x41; // A
-const MODE_PREPEND = 0x50; // P
-const MODE_REPLACE = 0x52; // R
-const MODE_DECR = 0x44; // D
-
 /**
  * Writes `req` and returns how many opaques it used (1, or one per key for batches plus one for the
- * closing Noop). `opaque` is the first opaque to use; it is also stored in `req.opaque`.
+ * closing Noop). `opaque` is the first opaque to use.
  */
-export function encodeBinary(w: Writer, req: Request, opaque: number): number {
-  req.opaque = opaque;
+export function encodeBinary(w: Writer, req: Frame, opaque: number): number {
   switch (req.op) {
     case Op.Get:
     case Op.Gets:
@@ -209,7 +201,7 @@ function store(
   value: string | Buffer,
   length: number,
   clientFlags: number,
-  req: Request,
+  req: Frame,
   opaque: number,
 ): void {
   w.ensure(ROOM);
@@ -224,7 +216,7 @@ function store(
 }
 
 /** Increment/Decrement: extras delta, initial, expiration (NO_CREATE when there is no initial value). */
-function arith(w: Writer, req: Request, opaque: number): void {
+function arith(w: Writer, req: Frame, opaque: number): void {
   w.ensure(ROOM);
   const key = req.key;
   header(w, req.mode === MODE_DECR ? DECREMENT : INCREMENT, key.length, 20, 20 + key.length, opaque, null);

@@ -17,8 +17,6 @@ export const EX = 5;
 export const NF = 6;
 /** `MN`: end of a quiet pipeline (answer to `mn`). */
 export const MN = 7;
-/** `ME <key> <debug>`: answer to `me`. */
-export const ME = 8;
 /** `STAT <name> <value>`: one line of `stats`. */
 export const STAT = 9;
 /** `END`: end of `stats`. */
@@ -46,7 +44,7 @@ export const CODE_NAMES = [
   "EX",
   "NF",
   "MN",
-  "ME",
+  "?",
   "STAT",
   "END",
   "VERSION",
@@ -66,7 +64,7 @@ export const lowerBit = (letter: string): number => 1 << (letter.charCodeAt(0) -
 export const FLAG_WIN = upperBit("W");
 /** `X`: the item is stale. */
 export const FLAG_STALE = upperBit("X");
-/** `Z`: another client already won. */
-export const FLAG_WON = upperBit("Z");
+/** `Z`: another client already won (the right to recache is claimed). */
+export const FLAG_CLAIMED = upperBit("Z");
 /** `b`: the echoed key is base64. */
 export const FLAG_BASE64 = lowerBit("b");

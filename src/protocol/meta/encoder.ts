@@ -4,7 +4,7 @@
  * Every command carries an opaque `O<n>` (a per-connection counter, in decimal) that the server
  * echoes; the reply handlers check it, so a reply can never be paired with the wrong request.
  *
- * Flags written (memcached ≥ 1.6; see the Op list in `request.ts`):
+ * Flags written (memcached ≥ 1.6; see the Op list in `frame.ts`):
  *   mg  v = return value, f = client flags, c = CAS, k = key (batches), q = quiet (batches: drops EN),
  *       T<ttl> = touch, b = key is base64, O<n> = opaque
  *   ms  <datalen> (positional), F<flags>, T<ttl>, M<mode> (E add, A append, P prepend, R replace,
@@ -17,7 +17,7 @@
  *   mn  ends a quiet batch: the server answers MN once everything before it is answered.
  */
 import { ProtocolError } from "../../errors.js";
-import { Op, type Request } from "../request.js";
+import { type Frame, Op } from "../frame.js";
 import type { Writer } from "../writer.js";
 
 /** Room for one command line (key ≤ 250 bytes plus every flag at its longest). */
@@ -25,10 +25,9 @@ const LINE = 512;
 
 /**
  * Writes `req` and returns how many opaques it used (1, or one per key for batches, plus one for
- * the closing `mn`). `opaque` is the first opaque to use; it is also stored in `req.opaque`.
+ * the closing `mn`). `opaque` is the first opaque to use.
  */
-export function encodeMeta(w: Writer, req: Request, opaque: number): number {
-  req.opaque = opaque;
+export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
   switch (req.op) {
     case Op.Get:
       get(w, req.key, req.base64, opaque);
@@ -189,7 +188,7 @@ function store(
   value: string | Buffer,
   length: number,
   clientFlags: number,
-  req: Request,
+  req: Frame,
   quiet: boolean,
   opaque: number,
 ): void {
@@ -230,7 +229,7 @@ function store(
 }
 
 /** `ma <key> [b] [MD] [D<delta>] [N<ttl> J<initial>] [T<ttl>] v O<n>` */
-function arith(w: Writer, req: Request, opaque: number): void {
+function arith(w: Writer, req: Frame, opaque: number): void {
   head(w, 0x61, req.key, req.base64);
   if (req.mode !== 0) {
     w.ascii(" M");
@@ -257,7 +256,7 @@ function arith(w: Writer, req: Request, opaque: number): void {
 }
 
 /** `mg <key> [b] v f k q O<n>` per key, then `mn`. Opaques `opaque … opaque + n - 1`. */
-function getMany(w: Writer, req: Request, opaque: number): number {
+function getMany(w: Writer, req: Frame, opaque: number): number {
   const keys = req.batch!.keys;
   const b64 = req.batch!.keysBase64;
   for (let i = 0; i < keys.length; i++) {
@@ -269,7 +268,7 @@ function getMany(w: Writer, req: Request, opaque: number): number {
   return endBatch(w, keys.length);
 }
 
-function storeMany(w: Writer, req: Request, opaque: number): number {
+function storeMany(w: Writer, req: Frame, opaque: number): number {
   const batch = req.batch!;
   const keys = batch.keys;
   const b64 = batch.keysBase64;
@@ -292,7 +291,7 @@ function storeMany(w: Writer, req: Request, opaque: number): number {
   return endBatch(w, keys.length);
 }
 
-function deleteMany(w: Writer, req: Request, opaque: number): number {
+function deleteMany(w: Writer, req: Frame, opaque: number): number {
   const keys = req.batch!.keys;
   const b64 = req.batch!.keysBase64;
   for (let i = 0; i < keys.length; i++) {

@@ -3,7 +3,7 @@
  * no timer, no string split.
  *
  * A reply line is scanned once: its code from the first two bytes, then each flag token's letter is
- * recorded as a bit and the few flags the client reads (`O`, `f`, `t`, `c`, `k`, `s`) are parsed
+ * recorded as a bit and the few flags the client reads (`O`, `f`, `c`, `k`) are parsed
  * straight from bytes. The callback gets one reused {@link MetaReply} whose offsets point into the
  * current buffer; it must copy what it keeps before returning.
  *
@@ -22,7 +22,6 @@ import {
   ERROR,
   EX,
   HD,
-  ME,
   MN,
   NF,
   NS,
@@ -60,10 +59,6 @@ export class MetaReply {
   opaque = -1;
   /** `f` flag (client flags, u32). */
   clientFlags = 0;
-  /** `t` flag: remaining TTL in seconds, -1 = never expires; -2 when absent. */
-  ttl = -2;
-  /** `s` flag: item size; -1 when absent. */
-  itemSize = -1;
   /** `c` flag token bounds in `buf`, -1 when absent. */
   casStart = -1;
   casEnd = -1;
@@ -235,8 +230,6 @@ export class MetaParser {
     r.size = -1;
     r.opaque = -1;
     r.clientFlags = 0;
-    r.ttl = -2;
-    r.itemSize = -1;
     r.casStart = -1;
     r.casEnd = -1;
     r.keyStart = -1;
@@ -270,10 +263,6 @@ export class MetaParser {
         case 0x4d4e: // MN
           r.code = MN;
           break;
-        case 0x4d45: // ME
-          r.code = ME;
-          r.argStart = Math.min(s + 3, e);
-          return;
         case 0x4f4b: // OK
           r.code = OK;
           r.argStart = e;
@@ -335,9 +324,6 @@ export class MetaParser {
           case 0x66: // f: client flags
             r.clientFlags = digits(b, ts, j, "f");
             break;
-          case 0x74: // t: remaining TTL, -1 = never
-            r.ttl = j - ts === 2 && b[ts] === 45 && b[ts + 1] === 49 ? -1 : digits(b, ts, j, "t");
-            break;
           case 0x63: // c: CAS, kept as offsets (read as bigint on demand)
             digits(b, ts, j, "c");
             r.casStart = ts;
@@ -346,9 +332,6 @@ export class MetaParser {
           case 0x6b: // k: key
             r.keyStart = ts;
             r.keyEnd = j;
-            break;
-          case 0x73: // s: size
-            r.itemSize = digits(b, ts, j, "s");
             break;
         }
       } else if (letter >= 65 && letter <= 90) {

@@ -1,5 +1,5 @@
 /**
- * Reply handlers of the binary protocol: the same results as the meta handlers in `commands.ts`
+ * Reply handlers of the binary protocol: the same results as the meta handlers in `replies-meta.ts`
  * (a miss is `undefined`, a refused store is `false`, …), from binary responses. One object per
  * command kind, shared by every request. Part of the client layer: values are decoded here.
  *
@@ -18,7 +18,7 @@ import {
   ProtocolError,
   SerializationError,
   ServerError,
-} from "./errors.js";
+} from "../errors.js";
 import {
   AUTH_ERROR,
   BUSY,
@@ -38,14 +38,17 @@ import {
   TEMPORARY_FAILURE,
   UNKNOWN_COMMAND,
   VALUE_TOO_LARGE,
-} from "./protocol/binary/codes.js";
-import type { BinaryReply } from "./protocol/binary/parser.js";
-import { type ReplyHandler, type Request, SETTLED } from "./protocol/request.js";
-import type { GetsResult, Handlers, ReadContext } from "./commands.js";
+} from "../protocol/binary/codes.js";
+import type { BinaryReply } from "../protocol/binary/parser.js";
+import type { CallAttempt } from "../cluster/call.js";
+import { type ReplyHandler, SETTLED } from "../connection/attempt.js";
+import type { Call } from "../cluster/call.js";
+import type { Server } from "../cluster/server.js";
+import type { GetsResult, Handlers, ReplyContext } from "./replies.js";
 
-type Handler = ReplyHandler<BinaryReply>;
+type Handler = ReplyHandler<BinaryReply, Call, Server | undefined>;
 
-function checkOpaque(req: Request, reply: BinaryReply): void {
+function checkOpaque(req: CallAttempt, reply: BinaryReply): void {
   if (reply.opaque !== req.opaque) {
     throw new ProtocolError(
       `reply opaque ${reply.opaque} does not match request opaque ${req.opaque} (${reply.name()})`,
@@ -79,26 +82,25 @@ function statusError(reply: BinaryReply, what: string): MemcachedError {
   }
 }
 
-function fail(req: Request, reply: BinaryReply, what: string): true {
+function fail(req: CallAttempt, reply: BinaryReply, what: string): true {
   checkOpaque(req, reply);
   req.fail(statusError(reply, what));
   return true;
 }
 
-function decode(req: Request, reply: BinaryReply): unknown {
-  return (req.context as ReadContext).codec.decode(
-    reply.value,
-    reply.valueStart,
-    reply.valueEnd,
-    reply.clientFlags,
-  );
+function decode(ctx: ReplyContext, reply: BinaryReply): unknown {
+  return ctx.codec.decode(reply.value, reply.valueStart, reply.valueEnd, reply.clientFlags);
 }
 
 /**
  * A read: status 0 → `shape(decoded value, reply)`, key not found → undefined. A value the codec
  * cannot decode fails the request (SerializationError), not the connection.
  */
-function read(what: string, shape: (value: unknown, reply: BinaryReply) => unknown): Handler {
+function read(
+  ctx: ReplyContext,
+  what: string,
+  shape: (value: unknown, reply: BinaryReply) => unknown,
+): Handler {
   return {
     onReply(req, reply) {
       checkOpaque(req, reply);
@@ -110,7 +112,7 @@ function read(what: string, shape: (value: unknown, reply: BinaryReply) => unkno
       if (req.state === SETTLED) return true;
       let value: unknown;
       try {
-        value = decode(req, reply);
+        value = decode(ctx, reply);
       } catch (err) {
         req.fail(err instanceof MemcachedError ? err : new SerializationError(String(err), { cause: err }));
         return true;
@@ -121,12 +123,11 @@ function read(what: string, shape: (value: unknown, reply: BinaryReply) => unkno
   };
 }
 
-/** `get`, `getAndTouch`: the value. `gets`: { value, cas, flags }. */
-const GET = read("get", (value) => value);
-const GETS = read(
-  "gets",
-  (value, reply) => ({ value, cas: reply.cas(), flags: reply.clientFlags }) satisfies GetsResult,
-);
+/** `get`, `getAndTouch`: the value. */
+const VALUE = (value: unknown) => value;
+/** `gets`: { value, cas, flags }. */
+const WITH_CAS = (value: unknown, reply: BinaryReply) =>
+  ({ value, cas: reply.cas(), flags: reply.clientFlags }) satisfies GetsResult;
 
 /** `touch`: 0 → true, key not found → false. */
 const TOUCH: Handler = {
@@ -184,42 +185,42 @@ const ARITH: Handler = {
 };
 
 /** Index of a batch response's key from its opaque; responses must come in order. */
-function batchIndex(req: Request, reply: BinaryReply): number {
-  const batch = req.batch!;
+function batchIndex(req: CallAttempt, reply: BinaryReply): number {
+  const n = req.frame.batch!.keys.length;
   const i = reply.opaque - req.opaque;
-  if (i < batch.next || i >= batch.keys.length) {
+  if (i < req.next || i >= n) {
     throw new ProtocolError(
-      `batch reply opaque ${reply.opaque} is outside the batch's ${req.opaque}..${req.opaque + batch.keys.length - 1} (or out of order)`,
+      `batch reply opaque ${reply.opaque} is outside the batch's ${req.opaque}..${req.opaque + n - 1} (or out of order)`,
     );
   }
-  batch.next = i + 1;
+  req.next = i + 1;
   return i;
 }
 
 /** The closing Noop: its opaque is the one after the batch's keys. Settles the batch. */
-function endBatch(req: Request, reply: BinaryReply, result: unknown): true {
-  const batch = req.batch!;
-  if (reply.opaque !== req.opaque + batch.keys.length) {
-    throw new ProtocolError(`batch Noop opaque ${reply.opaque}, expected ${req.opaque + batch.keys.length}`);
+function endBatch(req: CallAttempt, reply: BinaryReply, result: unknown): true {
+  const n = req.frame.batch!.keys.length;
+  if (reply.opaque !== req.opaque + n) {
+    throw new ProtocolError(`batch Noop opaque ${reply.opaque}, expected ${req.opaque + n}`);
   }
-  if (batch.error !== null) req.fail(batch.error);
+  if (req.batchError !== null) req.fail(req.batchError);
   else req.succeed(result);
   return true;
 }
 
 /** An error status inside a quiet batch: the batch goes on until Noop, then fails. */
-function batchError(req: Request, reply: BinaryReply, what: string): false {
+function batchError(req: CallAttempt, reply: BinaryReply, what: string): false {
   const err = statusError(reply, what);
-  req.batch!.error ??= err;
+  req.batchError ??= err;
   return false;
 }
 
 /** `getMany`: GetKQ per key (hits only), then Noop. */
-const GET_MANY: Handler = {
+const getMany = (ctx: ReplyContext): Handler => ({
   onReply(req, reply) {
     if (reply.opcode === NOOP) return endBatch(req, reply, req.result);
     const i = batchIndex(req, reply);
-    const batch = req.batch!;
+    const batch = req.frame.batch!;
     if (reply.status !== OK) {
       if (reply.status === KEY_NOT_FOUND) return false;
       return batchError(req, reply, "getMany");
@@ -227,16 +228,17 @@ const GET_MANY: Handler = {
     if (reply.opcode !== GETKQ || !reply.keyIs(batch.keys[i]!)) {
       throw new ProtocolError(`batch reply for opaque ${reply.opaque} is not a GetKQ hit for its key`);
     }
-    if (req.state === SETTLED || batch.error !== null) return false;
+    if (req.state === SETTLED || req.batchError !== null) return false;
     try {
-      (req.result as Map<unknown, unknown>).set(batch.userKeys[i], decode(req, reply));
-      batch.found++;
+      const key = req.call.keys![req.indices === null ? i : req.indices[i]!];
+      (req.result as Map<unknown, unknown>).set(key, decode(ctx, reply));
+      req.found++;
     } catch (err) {
-      batch.error = err instanceof Error ? err : new SerializationError(String(err));
+      req.batchError = err instanceof Error ? err : new SerializationError(String(err));
     }
     return false;
   },
-};
+});
 
 /** `setMany` / `deleteMany`: SetQ / DeleteQ per key (failures only), then Noop. */
 const WRITE_MANY: Handler = {
@@ -248,7 +250,7 @@ const WRITE_MANY: Handler = {
       (req.result as boolean[])[i] = s === OK;
       return false;
     }
-    return batchError(req, reply, req.batch!.values !== null ? "setMany" : "deleteMany");
+    return batchError(req, reply, req.frame.batch!.values !== null ? "setMany" : "deleteMany");
   },
 };
 
@@ -291,19 +293,21 @@ const UNREACHABLE: Handler = {
   },
 };
 
-/** The binary protocol's handlers, by command. */
-export const BINARY_HANDLERS: Handlers = {
-  get: GET,
-  gets: GETS,
-  touch: TOUCH,
-  store: STORE,
-  delete: DELETE,
-  arith: ARITH,
-  getMany: GET_MANY,
-  writeMany: WRITE_MANY,
-  stats: STATS,
-  version: VERSION_HANDLER,
-  flush: FLUSH,
-  noop: NOOP_HANDLER,
-  fetch: UNREACHABLE,
-};
+/** The binary protocol's handlers, by command, decoding with `ctx`. */
+export function binaryHandlers(ctx: ReplyContext): Handlers {
+  return {
+    get: read(ctx, "get", VALUE),
+    gets: read(ctx, "gets", WITH_CAS),
+    touch: TOUCH,
+    store: STORE,
+    delete: DELETE,
+    arith: ARITH,
+    getMany: getMany(ctx),
+    writeMany: WRITE_MANY,
+    stats: STATS,
+    version: VERSION_HANDLER,
+    flush: FLUSH,
+    noop: NOOP_HANDLER,
+    fetch: UNREACHABLE,
+  };
+}

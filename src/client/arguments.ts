@@ -1,0 +1,40 @@
+/**
+ * Checks of the arguments callers pass (TTLs, 64-bit numbers, whole seconds), turned into the form
+ * the wire wants; bad input is an `InvalidArgumentError` before anything is sent.
+ */
+import { InvalidArgumentError } from "../errors.js";
+
+/** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
+const THIRTY_DAYS = 60 * 60 * 24 * 30;
+/** Largest unsigned 64-bit value (CAS tokens, counters, deltas). */
+export const U64_MAX = (1n << 64n) - 1n;
+
+/** TTL in seconds → memcached's form; -1 when not given. */
+export function ttl(seconds: number | undefined): number {
+  if (seconds === undefined) return -1;
+  if (!(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 0)) {
+    throw new InvalidArgumentError(
+      `ttl must be a non-negative integer number of seconds, got ${String(seconds)}`,
+    );
+  }
+  if (seconds > THIRTY_DAYS) return Math.floor(Date.now() / 1000) + seconds;
+  return seconds;
+}
+
+/** `v` as an unsigned 64-bit bigint; `InvalidArgumentError` naming `name` otherwise. */
+export function u64(name: string, v: bigint | number): bigint {
+  let b: bigint;
+  if (typeof v === "bigint") b = v;
+  else if (typeof v === "number" && Number.isSafeInteger(v)) b = BigInt(v);
+  else throw new InvalidArgumentError(`${name} must be a bigint or a safe integer`);
+  if (b < 0n || b > U64_MAX) throw new InvalidArgumentError(`${name} must be between 0 and 2^64-1`);
+  return b;
+}
+
+/** A whole number of seconds ≥ `min` (default `dflt`). */
+export function seconds(name: string, v: number | undefined, dflt: number, min: number): number {
+  if (v === undefined) return dflt;
+  if (!(Number.isInteger(v) && v >= min))
+    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
+  return v;
+}

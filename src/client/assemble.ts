@@ -1,0 +1,100 @@
+/**
+ * Builds what stands under a client from its resolved options: the servers and their ring
+ * (membership), the cluster that executes calls, the reply handlers of its protocol, the call
+ * builder and the local cache — wired to the client's events.
+ */
+import type { EventEmitter } from "node:events";
+import { Call, type CallAttempt } from "../cluster/call.js";
+import { cleanUp } from "../cluster/clean-up.js";
+import { Cluster } from "../cluster/cluster.js";
+import { Membership } from "../cluster/membership.js";
+import { serverDownChannel, serverUpChannel } from "../diagnostics.js";
+import { KeyEncoder } from "../keys.js";
+import type { ResolvedOptions } from "../options.js";
+import { Frame, Op } from "../protocol/frame.js";
+import { ValueCodec } from "../serialization/codec.js";
+import { CallBuilder } from "./call-builder.js";
+import { LocalCache } from "./local-cache.js";
+import { LocalReads } from "./local-reads.js";
+import { type Handlers, handlersFor } from "./replies.js";
+
+/** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
+const MAX_WRITE_FAILURES = 10_000;
+
+/** The parts of a client. */
+export interface ClientParts {
+  build: CallBuilder;
+  handlers: Handlers;
+  membership: Membership;
+  cluster: Cluster;
+  local: LocalReads | null;
+}
+
+/** `client` gets the events (`serverDown`, `serverUp`, `writeFailure`, `staleServed`). */
+export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts {
+  const keys = new KeyEncoder(o.keyPrefix, o.protocol === "binary");
+  const codec = new ValueCodec(o.codec, o.compression);
+  const context = {
+    codec,
+    // A plain read was handed the recache win of a stale item (`X W`) it will not use: give it back
+    // (`md <key> I`, keeping the TTL) so that the next `fetch` reloads the item.
+    releaseWin: (a: CallAttempt, token: string, base64: boolean) => {
+      if (a.target === undefined || build.closed) return;
+      const frame = new Frame(Op.Invalidate);
+      frame.key = token;
+      frame.base64 = base64;
+      cluster.executeOn(a.target, new Call(frame, handlers.delete, o.timeout)).catch(() => undefined);
+    },
+  };
+  const handlers = handlersFor(o.protocol === "binary", context);
+  const build = new CallBuilder(keys, codec, handlers, o.timeout, o.maxValueSize);
+  const local =
+    o.localCache === null
+      ? null
+      : new LocalReads(new LocalCache(o.localCache), keys, (key, error) =>
+          client.emit("staleServed", { key, error }),
+        );
+  const {
+    protocol,
+    tls,
+    auth,
+    connectTimeout,
+    socketTimeout,
+    maxInFlight,
+    maxQueue,
+    maxValueSize,
+    keepAlive,
+  } = o;
+  const membership: Membership = new Membership(
+    o.servers,
+    { connectTimeout, socketTimeout, maxInFlight, maxQueue, maxValueSize, keepAlive, protocol, tls, auth },
+    o.pool,
+    o.failover,
+    {
+      eject: o.failover.eject,
+      replicas: o.replicas,
+      maxWriteFailures: MAX_WRITE_FAILURES,
+      gutter: o.gutter?.servers,
+    },
+    {
+      serverDown: (label, error) => {
+        if (serverDownChannel.hasSubscribers) serverDownChannel.publish({ server: label, error });
+        client.emit("serverDown", { server: label, error });
+      },
+      serverUp: (label) => {
+        if (serverUpChannel.hasSubscribers) serverUpChannel.publish({ server: label });
+        client.emit("serverUp", { server: label });
+      },
+      writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
+      cleanUp: (server, stale) => cleanUp(server, stale, handlers.writeMany, o.connectTimeout),
+    },
+  );
+  const cluster = new Cluster(membership, {
+    retries: o.retries,
+    failOpen: o.failOpen,
+    gutterTtl: o.gutter?.ttl ?? null,
+    client,
+    traceKeys: o.traceKeys,
+  });
+  return { build, handlers, membership, cluster, local };
+}

@@ -1,0 +1,132 @@
+/**
+ * Turns what a caller passed into a {@link Call}: checks the key, the options and the value, encodes
+ * the key token and the value into a {@link Frame}, and sets the call's deadline, signal and routing
+ * key. Invalid input throws a typed error here, before anything is sent.
+ */
+import { Call, type CallHandler } from "../cluster/call.js";
+import { AbortError, ClientClosedError, InvalidArgumentError, ValueTooLargeError } from "../errors.js";
+import type { Key, KeyEncoder } from "../keys.js";
+import type { ArithOptions, CallOptions, SetOptions } from "../options.js";
+import { Batch, Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
+import type { ValueCodec } from "../serialization/codec.js";
+import { COMPRESSION_MASK } from "../serialization/compression.js";
+import { ttl, u64 } from "./arguments.js";
+import type { Handlers } from "./replies.js";
+
+export class CallBuilder {
+  /** Set by `Client.close()`: every new call is refused. */
+  closed = false;
+
+  constructor(
+    readonly keys: KeyEncoder,
+    readonly codec: ValueCodec,
+    readonly handlers: Handlers,
+    /** Default deadline, ms. */
+    readonly timeout: number,
+    readonly maxValueSize: number,
+  ) {}
+
+  /** A call of `frame` with the caller's deadline and signal. */
+  call(frame: Frame, handler: CallHandler, options: CallOptions | undefined): Call {
+    if (this.closed) throw new ClientClosedError("the client is closed");
+    let timeout = this.timeout;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      if (options.timeout !== undefined) {
+        timeout = options.timeout;
+        if (!(typeof timeout === "number" && timeout > 0 && timeout < 2 ** 31)) {
+          throw new InvalidArgumentError("timeout must be a positive number of ms");
+        }
+      }
+      signal = options.signal;
+      if (signal?.aborted) {
+        throw new AbortError("the request was aborted before it was sent", { cause: signal.reason });
+      }
+    }
+    const call = new Call(frame, handler, timeout);
+    if (signal !== undefined) call.watch(signal);
+    return call;
+  }
+
+  /** A single-key command of `key` (with a TTL when `ttlSeconds` is given). */
+  keyed(op: Op, handler: CallHandler, key: Key, options: CallOptions | undefined, ttlSeconds?: number): Call {
+    const frame = this.#keyFrame(op, key);
+    if (ttlSeconds !== undefined) frame.ttl = ttl(ttlSeconds);
+    return this.#routed(this.call(frame, handler, options), key, options);
+  }
+
+  /** A multi-key command of `keys`. */
+  batch(op: Op, handler: CallHandler, keys: Key[], options: CallOptions | undefined): Call {
+    const tokens: string[] = new Array(keys.length);
+    let b64: boolean[] | null = null;
+    for (let i = 0; i < keys.length; i++) {
+      tokens[i] = this.keys.encode(keys[i]!);
+      if (this.keys.base64) {
+        b64 ??= new Array<boolean>(keys.length).fill(false);
+        b64[i] = true;
+      }
+    }
+    const frame = new Frame(op);
+    frame.batch = new Batch(tokens, b64);
+    const call = this.call(frame, handler, options);
+    call.keys = keys;
+    call.routingKey = options?.hashKey ?? null;
+    return call;
+  }
+
+  /** `ms` in `mode` (0 = set), with `C<cas>` when `cas` is given. */
+  store(mode: number, key: Key, value: unknown, options: SetOptions | undefined, cas: bigint | null): Call {
+    const frame = this.#keyFrame(Op.Store, key);
+    frame.ttl = ttl(options?.ttl);
+    // Append/prepend data is glued to bytes stored earlier: it is never compressed.
+    this.encodeValue(value, mode !== MODE_APPEND && mode !== MODE_PREPEND);
+    frame.mode = mode;
+    frame.cas = cas;
+    frame.value = this.codec.data;
+    frame.valueLength = this.codec.length;
+    frame.clientFlags = this.codec.flags;
+    return this.#routed(this.call(frame, this.handlers.store, options), key, options);
+  }
+
+  /** `ma`: incr (mode 0) or decr. */
+  arith(mode: number, key: Key, delta: bigint | number, options: ArithOptions | undefined): Call {
+    const frame = this.#keyFrame(Op.Arith, key);
+    frame.mode = mode;
+    frame.delta = u64("delta", delta);
+    frame.initial = options?.initial === undefined ? null : u64("initial", options.initial);
+    frame.ttl = ttl(options?.ttl);
+    return this.#routed(this.call(frame, this.handlers.arith, options), key, options);
+  }
+
+  /** The `mg … N<lockTtl> [R<recache>]` read of `fetch`. */
+  fetchRead(key: Key, lockTtl: number, recache: number, options: CallOptions): Call {
+    const frame = this.#keyFrame(Op.Fetch, key);
+    frame.ttl = lockTtl;
+    frame.recache = recache;
+    return this.#routed(this.call(frame, this.handlers.fetch, options), key, options);
+  }
+
+  /** Encodes (and, when `compress` and it pays, compresses) `value` into the codec's fields. */
+  encodeValue(value: unknown, compress: boolean): void {
+    const c = this.codec;
+    c.encode(value, compress);
+    if (c.length > this.maxValueSize) {
+      const how = (c.flags & COMPRESSION_MASK) !== 0 ? " (compressed)" : "";
+      throw new ValueTooLargeError(
+        `value is ${c.length} bytes encoded${how}; maxValueSize is ${this.maxValueSize}`,
+      );
+    }
+  }
+
+  #keyFrame(op: Op, key: Key): Frame {
+    const frame = new Frame(op);
+    frame.key = this.keys.encode(key);
+    frame.base64 = this.keys.base64;
+    return frame;
+  }
+
+  #routed(call: Call, key: Key, options: CallOptions | undefined): Call {
+    call.routingKey = options?.hashKey ?? key;
+    return call;
+  }
+}

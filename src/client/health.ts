@@ -1,0 +1,68 @@
+/** The shape of {@link Client.health}: a snapshot of each server and of the local cache. */
+import type { Cluster } from "../cluster/cluster.js";
+import type { Membership } from "../cluster/membership.js";
+import type { ServerState } from "../cluster/server.js";
+import type { LocalCache } from "./local-cache.js";
+
+/** One server's state, in {@link Client.health}. */
+export interface ServerHealth {
+  /** `"host:port"`. */
+  label: string;
+  /** `"up"`, `"down"` (failing fast, or out of the ring with `eject`), or `"probing"` (one probe under way). */
+  state: ServerState;
+  /** Consecutive failures counted towards `failover.failureThreshold`. */
+  failures: number;
+  /** Milliseconds until the next probe while down; 0 when up. */
+  nextProbeIn: number;
+  /** Requests written, reply pending. */
+  inFlight: number;
+  /** Requests waiting to be written. */
+  queued: number;
+  /** Round-trip latency, ms (moving average of sampled requests); -1 before any reply. */
+  latency: number;
+  /** Present (true) on gutter servers. */
+  gutter?: true;
+  /** Connections: leased (in use), existing, idle in the pool. */
+  pool: { active: number; size: number; available: number };
+}
+
+/** Counters of the local cache, in {@link Client.health}. */
+export interface LocalCacheHealth {
+  size: number;
+  hits: number;
+  misses: number;
+  /** Expired entries served because the server could not be reached. */
+  staleServed: number;
+}
+
+/** What {@link Client.health} returns. */
+export interface Health {
+  servers: ServerHealth[];
+  /** Requests sent again after a connection failure. */
+  retries: number;
+  /** Reads moved to another replica. */
+  failovers: number;
+  localCache?: LocalCacheHealth;
+}
+
+/** The snapshot. */
+export function healthOf(membership: Membership, cluster: Cluster, l1: LocalCache | null): Health {
+  return {
+    retries: cluster.retried,
+    failovers: cluster.failedOver,
+    servers: membership.allServers.map((s) => ({
+      label: s.label,
+      ...(s.gutter ? { gutter: true as const } : {}),
+      state: s.state,
+      failures: s.failures,
+      nextProbeIn: s.nextProbeIn,
+      inFlight: s.pool.inFlight,
+      queued: s.pool.queued,
+      pool: s.pool.stats,
+      latency: Math.round(s.pool.latency * 1000) / 1000,
+    })),
+    ...(l1 === null
+      ? {}
+      : { localCache: { size: l1.size, hits: l1.hits, misses: l1.misses, staleServed: l1.staleServed } }),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * What the reply handlers of both protocols share: the results they produce (`gets`, `fetch`), what
+ * they need from their client (the codec), and the table the client picks by protocol.
+ */
+import type { CallAttempt, CallHandler } from "../cluster/call.js";
+import type { ValueCodec } from "../serialization/codec.js";
+import { binaryHandlers } from "./replies-binary.js";
+import {
+  ArithHandler,
+  DeleteHandler,
+  FetchHandler,
+  FlushHandler,
+  GetHandler,
+  GetsHandler,
+  NoopHandler,
+  StatsHandler,
+  StoreHandler,
+  TouchHandler,
+  VersionHandler,
+} from "./replies-meta.js";
+import { GetManyHandler, WriteManyHandler } from "./replies-meta-batch.js";
+
+/** What the handlers need from the client they decode for. */
+export interface ReplyContext {
+  codec: ValueCodec;
+  /**
+   * A plain read was handed the recache win of a stale item (`X W`) it will not use: give it back
+   * (`md <key> I`, keeping the TTL) so that the next `fetch` reloads the item.
+   */
+  releaseWin(attempt: CallAttempt, token: string, base64: boolean): void;
+}
+
+/** The reply handlers of one protocol, by command: the client picks the set of its protocol. */
+export interface Handlers {
+  get: CallHandler;
+  gets: CallHandler;
+  touch: CallHandler;
+  store: CallHandler;
+  delete: CallHandler;
+  arith: CallHandler;
+  getMany: CallHandler;
+  writeMany: CallHandler;
+  stats: CallHandler;
+  version: CallHandler;
+  flush: CallHandler;
+  noop: CallHandler;
+  fetch: CallHandler;
+}
+
+/** What `gets` resolves to. */
+export interface GetsResult<T = unknown> {
+  value: T;
+  /** CAS token, for {@link Client.cas}. */
+  cas: bigint;
+  /** Client flags stored with the value. */
+  flags: number;
+}
+
+/** What one `mg … N R` of {@link Client.fetch} tells. */
+export interface FetchReply {
+  /** The item holds a usable value (possibly stale); false for a stub made by `N` on a miss. */
+  hasValue: boolean;
+  value: unknown;
+  /** CAS of the item (or stub), for the winner's write-back. */
+  cas: bigint;
+  /** `W`: this caller won the right to (re)load. */
+  won: boolean;
+  /** `X`: the item is stale (invalidated). */
+  stale: boolean;
+  /** `Z`: another caller already won. */
+  claimed: boolean;
+}
+
+/** The meta protocol's handlers, by command, decoding with `ctx`. */
+export function metaHandlers(ctx: ReplyContext): Handlers {
+  return {
+    get: new GetHandler(ctx),
+    gets: new GetsHandler(ctx),
+    touch: new TouchHandler(ctx),
+    store: new StoreHandler(ctx),
+    delete: new DeleteHandler(ctx),
+    arith: new ArithHandler(ctx),
+    getMany: new GetManyHandler(ctx),
+    writeMany: new WriteManyHandler(ctx),
+    stats: new StatsHandler(ctx),
+    version: new VersionHandler(ctx),
+    flush: new FlushHandler(ctx),
+    noop: new NoopHandler(ctx),
+    fetch: new FetchHandler(ctx),
+  };
+}
+
+/** The handlers of the protocol spoken. */
+export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
+  return binary ? binaryHandlers(ctx) : metaHandlers(ctx);
+}

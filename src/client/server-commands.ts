@@ -1,0 +1,67 @@
+/**
+ * Commands addressed to servers rather than keys: `stats`, `version`, `flush_all` and `mn`, one
+ * call per server, answered as `{ "host:port": result }`.
+ */
+import type { Call } from "../cluster/call.js";
+import type { Cluster } from "../cluster/cluster.js";
+import type { Membership } from "../cluster/membership.js";
+import { InvalidArgumentError } from "../errors.js";
+import type { CallOptions, FlushOptions } from "../options.js";
+import { Frame, Op } from "../protocol/frame.js";
+import type { CallBuilder } from "./call-builder.js";
+
+export class ServerCommands {
+  constructor(
+    readonly membership: Membership,
+    readonly cluster: Cluster,
+    readonly build: CallBuilder,
+  ) {}
+
+  async stats(group: string, options?: CallOptions): Promise<Record<string, Record<string, string>>> {
+    if (!/^[a-z_ ]*$/.test(group)) throw new InvalidArgumentError(`bad stats group ${JSON.stringify(group)}`);
+    return this.#everyServer(false, () => {
+      const frame = new Frame(Op.Stats);
+      frame.arg = group;
+      const call = this.build.call(frame, this.build.handlers.stats, options);
+      call.result = {};
+      return call;
+    }) as Promise<Record<string, Record<string, string>>>;
+  }
+
+  async version(options?: CallOptions): Promise<Record<string, string>> {
+    const h = this.build.handlers;
+    return this.#everyServer(false, () =>
+      this.build.call(new Frame(Op.Version), h.version, options),
+    ) as Promise<Record<string, string>>;
+  }
+
+  async flush(options?: FlushOptions): Promise<void> {
+    const delay = options?.delay;
+    if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) {
+      throw new InvalidArgumentError("flush delay must be a non-negative integer (seconds)");
+    }
+    await this.#everyServer(true, () => {
+      const frame = new Frame(Op.Flush);
+      frame.arg = delay === undefined ? "" : String(delay);
+      return this.build.call(frame, this.build.handlers.flush, options);
+    });
+  }
+
+  async ping(options?: CallOptions): Promise<void> {
+    await this.#everyServer(true, () =>
+      this.build.call(new Frame(Op.Noop), this.build.handlers.noop, options),
+    );
+  }
+
+  /** Sends one call (from `make`) to each server; `all`: every server, else only those up. */
+  async #everyServer(all: boolean, make: () => Call): Promise<Record<string, unknown>> {
+    const servers = this.membership.servers.filter((s) => all || s.state === "up");
+    const calls = servers.map(() => make());
+    const results = await Promise.all(servers.map((s, i) => this.cluster.executeOn(s, calls[i]!)));
+    const out: Record<string, unknown> = {};
+    servers.forEach((s, i) => {
+      out[s.label] = results[i];
+    });
+    return out;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A Call: one command as the caller sees it — its promise, its overall deadline, its AbortSignal,
+ * the result it accumulates — from the moment the client builds it until it settles. The client
+ * layer makes it (with the {@link Frame} to send) and hands it to `Cluster.execute`; the cluster
+ * turns it into attempts and settles it. The bookkeeping fields below the line are the cluster's.
+ *
+ * No closure is made per call: the promise's executor is a module-level function, and the abort
+ * listener is the call itself (`handleEvent`).
+ */
+import { type Attempt, SETTLED } from "../connection/attempt.js";
+import type { ReplyHandler } from "../connection/attempt.js";
+import { AbortError } from "../errors.js";
+import type { Frame } from "../protocol/frame.js";
+import type { Reply } from "../protocol/reply.js";
+import type { RoutingKey } from "./membership.js";
+import type { Server } from "./server.js";
+
+/** An attempt of a call on a server. */
+export type CallAttempt = Attempt<Call, Server | undefined>;
+/** A reply handler of a call's command. */
+export type CallHandler = ReplyHandler<Reply, Call, Server | undefined>;
+
+let executorResolve: (value: unknown) => void;
+let executorReject: (reason: unknown) => void;
+function executor(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  executorResolve = resolve;
+  executorReject = reject;
+}
+
+/** An error as one replica's outcome of a replicated write. */
+export class Failed {
+  constructor(readonly error: unknown) {}
+}
+
+export class Call {
+  readonly promise: Promise<unknown>;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (reason: unknown) => void;
+  /** Settled: the caller has its answer; later outcomes of its attempts are ignored. */
+  settled = false;
+  /** The caller's AbortSignal while the call is unsettled, else null. */
+  signal: AbortSignal | null = null;
+  /** Absolute deadline (`performance.now()` clock), fixed at the first attempt; see {@link Call.endsAt}. */
+  #deadline = 0;
+  /**
+   * Routing key of a keyed call (its key, or the caller's `hashKey`); for a batch, the `hashKey`
+   * that routes every key, or null when each key routes by itself.
+   */
+  routingKey: RoutingKey | null = null;
+  /** Batches: the caller's keys, in order (results are keyed or indexed by them). */
+  keys: readonly RoutingKey[] | null = null;
+  /** Accumulated result of a batch (hit map, per-key booleans), or null. */
+  result: unknown = null;
+  /** What a read resolves to when its server cannot be reached and `failOpen` is on (its miss). */
+  miss: unknown = undefined;
+
+  // ── the cluster's bookkeeping ───────────────────────────────────────────────
+  /** The latest attempt (abandoned when the call settles another way). */
+  attempt: CallAttempt | null = null;
+  /** Further attempts under way at once (replicated writes, a batch over several servers). */
+  others: CallAttempt[] | null = null;
+  /** Attempts not settled yet, when there are several. */
+  pending = 0;
+  /** Retries left after connection failures (idempotent commands only). */
+  retriesLeft = 0;
+  /** Retries made so far. */
+  retriesUsed = 0;
+  /** Replicated writes: each replica's answer, or a {@link Failed} mark, by replica index. */
+  outcomes: unknown[] | null = null;
+  /** Replicated cas: the servers the value is copied to once the owner accepted it. */
+  copies: Server[] | null = null;
+  /** Position in each key's replica list that this call writes to (copies of a batch write: > 0). */
+  replica = 0;
+
+  constructor(
+    readonly frame: Frame,
+    readonly handler: CallHandler,
+    /** Time allowed, ms, from the first attempt. */
+    readonly timeout: number,
+  ) {
+    this.promise = new Promise(executor);
+    this.#resolve = executorResolve;
+    this.#reject = executorReject;
+  }
+
+  /** The overall deadline: fixed from the first attempt's queueing time (or now, before any). */
+  endsAt(): number {
+    if (this.#deadline === 0) {
+      const first = this.attempt?.queuedAt ?? 0;
+      this.#deadline = (first > 0 ? first : performance.now()) + this.timeout;
+    }
+    return this.#deadline;
+  }
+
+  /** Records a further attempt under way at once (it is abandoned if the call settles first). */
+  track(attempt: CallAttempt): void {
+    if (this.attempt === null) this.attempt = attempt;
+    else (this.others ??= []).push(attempt);
+  }
+
+  /** Settles with a value. Returns false (and does nothing) when already settled. */
+  succeed(value: unknown): boolean {
+    if (this.settled) return false;
+    this.#settle();
+    this.#resolve(value);
+    return true;
+  }
+
+  /** Settles with an error. Returns false (and does nothing) when already settled. */
+  fail(error: unknown): boolean {
+    if (this.settled) return false;
+    this.#settle();
+    this.#reject(error);
+    return true;
+  }
+
+  /** Follows `signal`: when it aborts, the call fails with `AbortError`. */
+  watch(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener("abort", this);
+  }
+
+  /**
+   * The abort listener (the call is its own `EventListener`, so no closure is made). Attempts not
+   * yet written are then never sent; written ones keep their FIFO slot and their reply is dropped.
+   */
+  handleEvent(): void {
+    this.fail(new AbortError("the request was aborted", { cause: this.signal?.reason }));
+  }
+
+  #settle(): void {
+    this.settled = true;
+    if (this.signal !== null) {
+      this.signal.removeEventListener("abort", this);
+      this.signal = null;
+    }
+    if (this.attempt !== null && this.attempt.state !== SETTLED) this.attempt.abandon();
+    if (this.others !== null) for (const a of this.others) if (a.state !== SETTLED) a.abandon();
+  }
+}

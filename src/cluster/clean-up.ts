@@ -1,0 +1,42 @@
+/**
+ * Cleaning a returning server: before it takes traffic again, every key it may hold an older value
+ * of (write-failure tracking, see `write-failures.ts`) is deleted on it, in quiet `md` batches sent
+ * straight to the server (it answers probes but is not up yet, so the cluster would not route there).
+ */
+import { Attempt, type AttemptSink } from "../connection/attempt.js";
+import { Batch, Frame, Op } from "../protocol/frame.js";
+import { Call, type CallAttempt, type CallHandler } from "./call.js";
+import type { Server } from "./server.js";
+import type { StaleKey } from "./write-failures.js";
+
+/** Keys per `md` batch. */
+const CLEAN_UP_BATCH = 500;
+
+/** Sink of clean-up attempts: straight to their call, no failover, no write-failure noting. */
+const DIRECT: AttemptSink<Call, Server | undefined> = {
+  succeeded: (a, value) => a.call.succeed(value),
+  failed: (a, error) => a.call.fail(error),
+};
+
+/** Deletes `keys` on `server`; rejects (the server then stays down) when a batch fails. */
+export async function cleanUp(
+  server: Server,
+  keys: StaleKey[],
+  handler: CallHandler,
+  timeout: number,
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += CLEAN_UP_BATCH) {
+    const part = keys.slice(i, i + CLEAN_UP_BATCH);
+    const frame = new Frame(Op.DeleteMany);
+    frame.batch = new Batch(
+      part.map((k) => k.token),
+      part.some((k) => k.base64) ? part.map((k) => k.base64) : null,
+    );
+    const call = new Call(frame, handler, timeout);
+    const a = new Attempt(frame, handler, DIRECT, call, server, timeout) as CallAttempt;
+    a.result = new Array<boolean>(part.length).fill(true);
+    call.attempt = a;
+    server.send(a);
+    await call.promise;
+  }
+}

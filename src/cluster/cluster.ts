@@ -1,0 +1,384 @@
+/**
+ * `execute(call)`: the one place that turns a call into attempts and decides what follows each of
+ * them — routing, replica choice, replicated writes, batch split, failover, retries with back-off,
+ * fail-fast and `failOpen`, the gutter's TTL cap, deadline shares and write-failure noting. The
+ * decisions themselves are the pure functions of `policy.ts`; this file is their control flow.
+ *
+ *   execute(call) ─▶ route ─▶ Attempt ─▶ server ─▶ pool ─▶ connection ─▶ … reply
+ *                                ▲                                            │
+ *                                └── failed(): failover / retry / fail ◀──────┘ (succeeded(): settle)
+ *
+ * The cluster is the sink of every attempt it makes: the connection hands an attempt back when it
+ * settles, and nothing below this layer retries or fails over.
+ */
+import { Attempt, type AttemptSink } from "../connection/attempt.js";
+import { NoServersError, ServerUnavailableError } from "../errors.js";
+import { Op } from "../protocol/frame.js";
+import { Call, type CallAttempt, Failed } from "./call.js";
+import type { Membership, RoutingKey } from "./membership.js";
+import {
+  afterFailure,
+  backoff,
+  Failure,
+  failureOf,
+  gutterTtl,
+  isIdempotent,
+  isRead,
+  isWrite,
+  Next,
+  readShare,
+  unreachable,
+} from "./policy.js";
+import type { Server } from "./server.js";
+import { AttemptTracer } from "./tracing.js";
+
+/** Retry settings. */
+export interface RetryOptions {
+  attempts: number;
+  baseDelay: number;
+  maxDelay: number;
+}
+
+/** Cluster settings (resolved by the client). */
+export interface ClusterOptions {
+  retries: RetryOptions;
+  /** Reads of an unreachable server resolve as a miss instead of failing. */
+  failOpen: boolean;
+  /** Longest TTL of a write on a gutter server, seconds (null: no gutter). */
+  gutterTtl: number | null;
+  /** The client, for trace contexts. */
+  client: object;
+  traceKeys: boolean;
+}
+
+export class Cluster implements AttemptSink<Call, Server | undefined> {
+  /** Attempts sent again after a connection failure (back-off retries). */
+  retried = 0;
+  /** Reads moved to another replica. */
+  failedOver = 0;
+  #closed = false;
+  readonly #membership: Membership;
+  readonly #options: ClusterOptions;
+  readonly #tracer: AttemptTracer;
+  readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
+
+  constructor(membership: Membership, options: ClusterOptions) {
+    this.#membership = membership;
+    this.#options = options;
+    this.#tracer = new AttemptTracer(options.client, options.traceKeys);
+  }
+
+  /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
+  execute(call: Call): Promise<unknown> {
+    if (call.keys !== null) {
+      this.#executeBatch(call);
+      return call.promise;
+    }
+    const m = this.#membership;
+    const frame = call.frame;
+    const key = call.routingKey!;
+    if (isIdempotent(frame)) call.retriesLeft = this.#options.retries.attempts;
+    if (isWrite(frame.op)) m.noteWrite(frame, key, null); // a no-op unless a server is away
+    if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
+    else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
+    else this.#replicate(call, key);
+    return call.promise;
+  }
+
+  /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
+  executeOn(server: Server, call: Call): Promise<unknown> {
+    this.#attempt(call, server, call.timeout, 0, null);
+    return call.promise;
+  }
+
+  /** Stops retrying; what is under way finishes or reaches its deadline. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  // ── attempts ────────────────────────────────────────────────────────────────
+
+  /**
+   * One attempt of `call` on `server` (`indices`: a batch's share of the keys). A server that is
+   * down — or none at all — fails it at once, through the same path as any failure.
+   */
+  #attempt(
+    call: Call,
+    server: Server | undefined,
+    timeout: number,
+    replica: number,
+    indices: number[] | null,
+    previous: CallAttempt | null = null,
+  ): CallAttempt {
+    let frame = indices === null ? call.frame : call.frame.part(indices);
+    if (server?.gutter === true) {
+      const ttl = gutterTtl(frame, this.#options.gutterTtl!);
+      if (ttl !== frame.ttl) {
+        frame = frame.copy();
+        frame.ttl = ttl;
+      }
+    }
+    const a: CallAttempt = new Attempt(frame, call.handler, this, call, server, timeout);
+    a.replica = replica;
+    a.indices = indices;
+    a.previous = previous;
+    // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
+    if (call.keys === null || call.result instanceof Map) a.result = call.result;
+    else a.result = new Array<boolean>(frame.batch!.keys.length).fill(true);
+    if (call.keys !== null || call.outcomes !== null) call.track(a);
+    else call.attempt = a;
+    if (this.#tracer.active) this.#tracer.around(a, this.#sendBound);
+    else this.#sendAttempt(a);
+    return a;
+  }
+
+  #sendAttempt(a: CallAttempt): void {
+    const server = a.target;
+    if (server !== undefined && server.state === "up") server.send(a);
+    else if (server === undefined) a.fail(new NoServersError("no server is up to take the request"));
+    else {
+      a.fail(
+        new ServerUnavailableError(`${server.label} is down; next probe in ${server.nextProbeIn} ms`, {
+          server: server.label,
+          cause: server.lastError,
+        }),
+      );
+    }
+  }
+
+  /** @internal An attempt answered. */
+  succeeded(a: CallAttempt, value: unknown): void {
+    this.#tracer.settled(a, value, undefined, false);
+    const call = a.call;
+    if (call.keys !== null) this.#partDone(a);
+    else if (call.outcomes !== null) this.#replicaDone(a, value);
+    else {
+      call.succeed(value);
+      if (call.copies !== null && value === true) this.#copyAfterCas(call);
+    }
+  }
+
+  /** @internal An attempt failed: note a write that may not have landed, then fail over, retry or give up. */
+  failed(a: CallAttempt, error: unknown): void {
+    this.#tracer.settled(a, undefined, error, true);
+    const call = a.call;
+    const failure = failureOf(error);
+    if (
+      a.target !== undefined &&
+      isWrite(a.frame.op) &&
+      failure !== Failure.Final &&
+      failure !== Failure.Refused
+    ) {
+      this.#membership.noteFailedWrite(a.target, a.frame, error);
+    }
+    if (call.settled) return;
+    const retry = this.#options.retries;
+    const delay = backoff(call.retriesUsed, retry.baseDelay, retry.maxDelay, Math.random());
+    const next = this.#closed
+      ? Next.Fail
+      : afterFailure({
+          failure,
+          read: isRead(a.frame.op),
+          replicas: this.#membership.replicas,
+          tried: a.replica + 1,
+          replicaLeft: this.#nextReplica(a) !== undefined,
+          retriesLeft: call.retriesLeft,
+          timeLeft: call.endsAt() - performance.now(),
+          delay,
+        });
+    if (next === Next.Failover) this.#failover(a);
+    else if (next === Next.Retry) {
+      call.retriesLeft--;
+      call.retriesUsed++;
+      this.retried++;
+      setTimeout(() => this.#retry(a, error), delay);
+    } else this.#giveUp(a, error);
+  }
+
+  /** The servers `a` and the attempts before it went to. */
+  #tried(a: CallAttempt): Server[] {
+    const tried: Server[] = [];
+    for (let p: CallAttempt | null = a; p !== null; p = p.previous)
+      if (p.target !== undefined) tried.push(p.target);
+    return tried;
+  }
+
+  /** Where a read that failed in `a` goes next: the first replica that is up and not tried. */
+  #nextReplica(a: CallAttempt): Server | undefined {
+    if (this.#membership.replicas === 1 || !isRead(a.frame.op)) return undefined;
+    const call = a.call;
+    const key = call.routingKey ?? call.keys![a.indices === null ? 0 : a.indices[0]!]!;
+    return this.#membership.readTarget(key, this.#tried(a));
+  }
+
+  /** The read goes on, at once, on the next replica with a share of the time left. */
+  #failover(a: CallAttempt): void {
+    const call = a.call;
+    const replica = a.replica + 1;
+    const share = readShare(call.endsAt() - performance.now(), this.#membership.replicas - replica);
+    this.failedOver++;
+    if (call.keys === null) {
+      this.#attempt(call, this.#nextReplica(a), share, replica, null, a);
+      return;
+    }
+    // A batch's keys regroup by their next replica; the call waits for the new parts instead.
+    const tried = this.#tried(a);
+    const groups = this.#group(call, a.indices, (key) => this.#membership.readTarget(key, tried));
+    call.pending += groups.size - 1;
+    for (const [server, indices] of groups) this.#attempt(call, server, share, replica, indices, a);
+  }
+
+  /** Sends a failed attempt's command again, to where its key lives now. */
+  #retry(a: CallAttempt, error: unknown): void {
+    const call = a.call;
+    if (call.settled) return;
+    const left = call.endsAt() - performance.now();
+    if (this.#closed || left <= 1) {
+      this.#giveUp(a, error);
+      return;
+    }
+    const m = this.#membership;
+    const key = call.routingKey!;
+    const target =
+      call.outcomes !== null
+        ? m.replicasOf(key)[a.replica]
+        : isRead(a.frame.op)
+          ? m.readTarget(key)
+          : m.owner(key);
+    this.#attempt(call, target, left, a.replica, null, a);
+  }
+
+  /** No more tries: the call fails — or, for a read of an unreachable server with `failOpen`, misses. */
+  #giveUp(a: CallAttempt, error: unknown): void {
+    const call = a.call;
+    const miss = this.#options.failOpen && isRead(a.frame.op) && unreachable(error);
+    if (call.keys !== null) {
+      if (miss) this.#partDone(a);
+      else call.fail(error);
+    } else if (call.outcomes !== null) this.#replicaDone(a, new Failed(error));
+    else if (miss) call.succeed(call.miss);
+    else call.fail(error);
+  }
+
+  // ── replicated writes ───────────────────────────────────────────────────────
+
+  /**
+   * A write to every replica of `key` in parallel; the call resolves with the first replica's
+   * answer in replica order (owner first) once all have answered, and rejects only when every
+   * replica failed. CAS tokens belong to one server, so `cas` runs on the owner and, once it
+   * succeeds, its value is copied to the others with a plain set.
+   */
+  #replicate(call: Call, key: RoutingKey): void {
+    const owners = this.#membership.replicasOf(key);
+    if (owners.length <= 1) {
+      this.#attempt(call, owners[0], call.timeout, 0, null);
+      return;
+    }
+    if (call.frame.op === Op.Store && call.frame.cas !== null) {
+      call.copies = owners.slice(1);
+      this.#attempt(call, owners[0], call.timeout, 0, null);
+      return;
+    }
+    call.outcomes = new Array<unknown>(owners.length);
+    call.pending = owners.length;
+    for (let i = 0; i < owners.length; i++) this.#attempt(call, owners[i], call.timeout, i, null);
+  }
+
+  #replicaDone(a: CallAttempt, outcome: unknown): void {
+    const call = a.call;
+    call.outcomes![a.replica] = outcome;
+    if (--call.pending > 0) return;
+    const answered = call.outcomes!.findIndex((o) => !(o instanceof Failed));
+    if (answered >= 0) call.succeed(call.outcomes![answered]);
+    else call.fail((call.outcomes![0] as Failed).error);
+  }
+
+  /** The owner accepted a cas: the other replicas get the value with a plain set (best effort). */
+  #copyAfterCas(call: Call): void {
+    const frame = call.frame.copy();
+    frame.cas = null;
+    for (const server of call.copies!) {
+      const copy = new Call(frame, call.handler, call.timeout);
+      copy.routingKey = call.routingKey;
+      copy.promise.catch(ignore);
+      this.#attempt(copy, server, copy.timeout, 0, null);
+    }
+  }
+
+  // ── batches ─────────────────────────────────────────────────────────────────
+
+  /**
+   * A multi-key call: one attempt per server with that server's keys (all of them to one server
+   * with a `hashKey`, or when there is only one). Reads go to each key's first replica that is up;
+   * writes to each key's owner, and with replicas, copies to the other replicas as calls of their
+   * own whose answers do not change the caller's (best effort).
+   */
+  #executeBatch(call: Call): void {
+    const m = this.#membership;
+    const op = call.frame.op;
+    const write = isWrite(op);
+    const keys = call.keys!;
+    if (write && call.replica === 0) {
+      const routing = call.routingKey;
+      m.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
+      for (let r = 1; r < m.replicas; r++) {
+        const copy = new Call(call.frame, call.handler, call.timeout);
+        copy.keys = keys;
+        copy.routingKey = routing;
+        copy.replica = r;
+        copy.result = new Array<boolean>(keys.length).fill(false);
+        copy.promise.catch(ignore);
+        this.#executeBatch(copy);
+      }
+    }
+    const replica = call.replica;
+    // Copy 0 goes where a read would find it: the first replica that is up.
+    const target =
+      replica === 0
+        ? (key: RoutingKey) => m.readTarget(key)
+        : (key: RoutingKey) => m.replicasOf(key)[replica];
+    const timeout = write ? call.timeout : readShare(call.timeout, m.replicas);
+    const groups = this.#group(call, null, target);
+    call.pending = groups.size;
+    for (const [server, indices] of groups) this.#attempt(call, server, timeout, replica, indices);
+  }
+
+  /**
+   * Groups the call's keys (those at `indices`, or all) by `target`. With a `hashKey`, or one
+   * server, all go to one target with `indices` unchanged (null: every key, in order).
+   */
+  #group(
+    call: Call,
+    indices: readonly number[] | null,
+    target: (key: RoutingKey) => Server | undefined,
+  ): Map<Server | undefined, number[] | null> {
+    const keys = call.keys!;
+    if (call.routingKey !== null || this.#membership.servers.length === 1) {
+      return new Map([[target(call.routingKey ?? keys[0]!), indices === null ? null : [...indices]]]);
+    }
+    const groups = new Map<Server | undefined, number[] | null>();
+    const n = indices === null ? keys.length : indices.length;
+    for (let j = 0; j < n; j++) {
+      const i = indices === null ? j : indices[j]!;
+      const s = target(keys[i]!);
+      const g = groups.get(s);
+      if (g === undefined) groups.set(s, [i]);
+      else g!.push(i);
+    }
+    return groups;
+  }
+
+  /** A batch part answered (or missed with `failOpen`): merge its results; the call ends with its last part. */
+  #partDone(a: CallAttempt): void {
+    const call = a.call;
+    const out = call.result;
+    if (Array.isArray(out)) {
+      const mine = a.result as boolean[];
+      const indices = a.indices;
+      for (let j = 0; j < mine.length; j++) out[indices === null ? j : indices[j]!] = mine[j] === true;
+    }
+    if (--call.pending === 0) call.succeed(out);
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,149 @@
+/**
+ * The cluster's decisions, as pure functions of plain facts: which commands are reads or writes,
+ * which may be sent again, what to do after a failed attempt, how long to back off, and how a
+ * read's deadline is shared over replicas. No sockets, no timers, no state: unit-tested alone.
+ */
+import {
+  AuthError,
+  ConnectionError,
+  NoServersError,
+  QueueFullError,
+  ServerUnavailableError,
+  TimeoutError,
+  TLSError,
+} from "../errors.js";
+import { type Frame, Op } from "../protocol/frame.js";
+
+/** Reads: a miss is an answer, so any replica may serve them (and `failOpen` may answer a miss). */
+export function isRead(op: Op): boolean {
+  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany || op === Op.Fetch;
+}
+
+/** Writes: a server that misses one may later serve an older value. */
+export function isWrite(op: Op): boolean {
+  return (
+    op === Op.Store ||
+    op === Op.Delete ||
+    op === Op.Arith ||
+    op === Op.Invalidate ||
+    op === Op.StoreMany ||
+    op === Op.DeleteMany
+  );
+}
+
+/**
+ * Commands that may be sent again after a connection failure: the same command twice leaves the
+ * same state. Never incr/decr, append/prepend, add/replace or cas.
+ */
+export function isIdempotent(frame: Frame): boolean {
+  switch (frame.op) {
+    case Op.Get:
+    case Op.Gets:
+    case Op.GetAndTouch:
+    case Op.Touch:
+    case Op.Delete:
+    case Op.Fetch:
+    case Op.Invalidate:
+      return true;
+    case Op.Store:
+      return frame.mode === 0 && frame.cas === null;
+    default:
+      return false;
+  }
+}
+
+/** How an attempt failed, as far as the decision goes. */
+export enum Failure {
+  /** The connection failed or was reset (the command may or may not have run). */
+  Connection,
+  /** No reply within the attempt's deadline. */
+  Timeout,
+  /** The server is known to be down, or no server can take the key: nothing was sent. */
+  Unavailable,
+  /** Credentials or certificates were refused: the same server would refuse a retry too. */
+  Refused,
+  /** Anything else (a server's error reply, bad input, an abort): final. */
+  Final,
+}
+
+/** Sorts an error into a {@link Failure}. */
+export function failureOf(error: unknown): Failure {
+  if (error instanceof TimeoutError) return Failure.Timeout;
+  if (error instanceof AuthError || error instanceof TLSError) return Failure.Refused;
+  if (error instanceof ServerUnavailableError || error instanceof NoServersError) return Failure.Unavailable;
+  if (error instanceof ConnectionError) return Failure.Connection;
+  return Failure.Final;
+}
+
+/** What the cluster knows when an attempt failed. */
+export interface FailureFacts {
+  failure: Failure;
+  /** The command is a read. */
+  read: boolean;
+  /** Copies of each key, and how many of them this call has tried so far (≥ 1). */
+  replicas: number;
+  tried: number;
+  /** Another replica is up and untried. */
+  replicaLeft: boolean;
+  /** Retries the call may still make (0 for commands that are not idempotent). */
+  retriesLeft: number;
+  /** Milliseconds left before the call's deadline. */
+  timeLeft: number;
+  /** The back-off the next retry would wait, ms (see {@link backoff}). */
+  delay: number;
+}
+
+/** What to do after a failed attempt. */
+export enum Next {
+  /** Settle the call with the error (or a miss, with `failOpen`). */
+  Fail,
+  /** Send it at once to the next replica that is up, with a share of the time left. */
+  Failover,
+  /** Send it again after `delay` ms. */
+  Retry,
+}
+
+/**
+ * The rule: a read that failed on a connection error or used up its share of the deadline moves to
+ * the next replica at once; an idempotent command that failed on a connection error is sent again
+ * after a back-off; both only while the call's deadline leaves time. A known-down server fails fast
+ * (no waiting for a back-off), refused credentials are final.
+ */
+export function afterFailure(f: FailureFacts): Next {
+  if (f.timeLeft <= 1 || f.failure === Failure.Final || f.failure === Failure.Refused) return Next.Fail;
+  if (f.read && f.replicas > 1 && f.tried < f.replicas && f.replicaLeft) return Next.Failover;
+  if (f.failure !== Failure.Connection || f.retriesLeft <= 0) return Next.Fail;
+  return f.delay < f.timeLeft ? Next.Retry : Next.Fail;
+}
+
+/** Exponential back-off with jitter: `base · 2^used`, capped at `max`, times a factor in [0.5, 1). */
+export function backoff(used: number, base: number, max: number, random: number): number {
+  return Math.min(max, base * 2 ** used) * (0.5 + random * 0.5);
+}
+
+/**
+ * The time a read's attempt gets when `left` ms remain and `replicasLeft` replicas may still be
+ * tried: an equal share, so a hung replica leaves time for the next one.
+ */
+export function readShare(left: number, replicasLeft: number): number {
+  return replicasLeft > 1 ? left / replicasLeft : left;
+}
+
+/** Failures that mean the server could not be reached (as opposed to bad input or a server error). */
+export function unreachable(err: unknown): boolean {
+  return err instanceof ConnectionError || err instanceof TimeoutError || err instanceof QueueFullError;
+}
+
+/** The TTL a write gets on a gutter server: at most `cap` seconds (0 / none / longer → the cap). */
+export function gutterTtl(frame: Frame, cap: number): number {
+  switch (frame.op) {
+    case Op.Store:
+    case Op.StoreMany:
+    case Op.Touch:
+    case Op.GetAndTouch:
+    case Op.Arith:
+      return frame.ttl > 0 && frame.ttl <= cap ? frame.ttl : cap;
+    default:
+      return frame.ttl;
+  }
+}

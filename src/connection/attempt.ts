@@ -1,0 +1,100 @@
+/**
+ * An Attempt: one try of a command on one server. It is what a connection queues, writes and pairs
+ * with a reply — the {@link Frame} to encode, the FIFO slot's state, the opaque it was written with
+ * and this try's deadline. It knows nothing of why it was made (a first try, a retry, a failover, a
+ * copy to a replica): when it settles, it tells its {@link AttemptSink}, which decides what follows.
+ *
+ * Life cycle: QUEUED (in a connection's pending queue, not on the wire) → WRITTEN (in the in-flight
+ * FIFO) → SETTLED. An attempt settled while QUEUED (timeout, abort) is never sent; one settled while
+ * WRITTEN keeps its FIFO slot so that its late reply is read and dropped.
+ *
+ * No closure is made per attempt: the sink and the reply handler are objects shared by many attempts.
+ */
+import type { Frame } from "../protocol/frame.js";
+import type { Reply } from "../protocol/reply.js";
+
+/** Attempt states. */
+export const QUEUED = 0;
+export const WRITTEN = 1;
+export const SETTLED = 2;
+
+/** Who hears how an attempt ended (the cluster for calls; a connection or a server for its own). */
+export interface AttemptSink<C, T> {
+  succeeded(attempt: Attempt<C, T>, value: unknown): void;
+  failed(attempt: Attempt<C, T>, error: unknown): void;
+}
+
+/**
+ * Interprets the replies of one kind of command. Shared by every attempt of that kind; `R` is the
+ * reply type of the protocol it is written for.
+ */
+export interface ReplyHandler<R extends Reply = Reply, C = unknown, T = unknown> {
+  /**
+   * Called with each reply that belongs to `attempt` (the head of the in-flight FIFO). Settles it
+   * unless it is already settled, in which case the reply is only consumed. Returns true when this
+   * was the attempt's last reply. Throws a `ProtocolError` for a reply that cannot belong to it.
+   */
+  onReply(attempt: Attempt<C, T>, reply: R): boolean;
+}
+
+/**
+ * One try of `frame` on one server. `C` is the call it belongs to and `T` the server it was sent to,
+ * as the layer that made it knows them; the connection reads neither.
+ */
+export class Attempt<C = unknown, T = unknown> {
+  state = QUEUED;
+  /** Opaque of the first line written (set when encoded). */
+  opaque = 0;
+  /** Absolute deadline (`performance.now()` clock); 0 until queued, when it becomes `queuedAt + timeout`. */
+  deadline = 0;
+  /** When a connection queued it (0 before): the clock reading of its event-loop turn. */
+  queuedAt = 0;
+  /** Batches: smallest key index the next reply may carry (replies come back in order). */
+  next = 0;
+  /** Batches: hits this attempt added to its result. */
+  found = 0;
+  /** Batches: the first error reply seen; reported when the batch ends. */
+  batchError: Error | null = null;
+  /**
+   * Accumulator of a multi-reply command: a getMany's hit map, a write batch's per-key booleans,
+   * the stats of one server. Null for single-reply commands.
+   */
+  result: unknown = null;
+  /** Batches: for each key of `frame.batch`, its position in the call's key list. */
+  indices: readonly number[] | null = null;
+  /** Position of `target` in the key's replica list (0 = owner). */
+  replica = 0;
+  /** The attempt this one follows (a retry or a failover of it), or null for a first try. */
+  previous: Attempt<C, T> | null = null;
+
+  constructor(
+    readonly frame: Frame,
+    readonly handler: ReplyHandler<Reply, C, T>,
+    readonly sink: AttemptSink<C, T>,
+    readonly call: C,
+    readonly target: T,
+    /** Time allowed for this try, ms (used when `deadline` is 0 at queueing). */
+    readonly timeout: number,
+  ) {}
+
+  /** Settles with a value. Returns false (and does nothing) when already settled. */
+  succeed(value: unknown): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    this.sink.succeeded(this, value);
+    return true;
+  }
+
+  /** Settles with an error. Returns false (and does nothing) when already settled. */
+  fail(error: unknown): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    this.sink.failed(this, error);
+    return true;
+  }
+
+  /** Gives up on it without telling the sink (its call ended another way): never sent, or its reply dropped. */
+  abandon(): void {
+    this.state = SETTLED;
+  }
+}

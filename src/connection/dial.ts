@@ -1,0 +1,160 @@
+/**
+ * One socket to one server, from connecting to lost: plain TCP (reading into a reused buffer) or
+ * TLS, the socket options every connection wants, the connect timer, and the typed errors of a
+ * socket that failed. What is written and read is the connection's business.
+ */
+import { isIP, Socket, type SocketConstructorOpts } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { ConnectionError, ConnectTimeoutError, MemcachedError, TLSError } from "../errors.js";
+
+/** Socket buffer (user space) above which `write()` reports backpressure and we wait for `drain`. */
+export const WRITE_HIGH_WATER = 1024 * 1024;
+/** Size of the buffer a plain socket reads into (Node's own read size). */
+export const READ_BUFFER = 64 * 1024;
+
+/** Where and how to connect. */
+export interface DialOptions {
+  host: string;
+  port: number;
+  keepAlive: boolean;
+  connectTimeout: number;
+  tls?: TlsConnectionOptions | null | undefined;
+}
+
+/** What a link tells its connection. Bound once per connection; `link` says which socket spoke. */
+export interface LinkEvents {
+  onReady(link: Link): void;
+  /** Bytes read (a view valid only during the call: plain sockets reuse their read buffer). */
+  onBytes(link: Link, chunk: Buffer): void;
+  onDrain(link: Link): void;
+  /** The socket failed or closed; `connecting`: before it was ready. The link is then dead. */
+  onLost(link: Link, error: MemcachedError, connecting: boolean): void;
+}
+
+/**
+ * One socket's life: connecting (bounded by `connectTimeout`), ready, lost. A plain socket reads
+ * into `readBuf` (`onread`: no fresh 64 KiB buffer per read). Node's default 16 KiB high-water mark
+ * reports backpressure on every pipelined batch of sets; {@link WRITE_HIGH_WATER} keeps the pipeline
+ * full while still bounding what waits in user space.
+ */
+export class Link {
+  readonly socket: Socket;
+  #connecting = true;
+  #dead = false;
+  #timer: NodeJS.Timeout | null;
+
+  constructor(o: DialOptions, label: string, readBuf: Buffer, events: LinkEvents) {
+    const onReady = () => {
+      if (this.#dead) return;
+      this.#connecting = false;
+      this.#clearTimer();
+      events.onReady(this);
+    };
+    let socket: Socket;
+    if (o.tls != null) {
+      // The certificate is checked against `servername` (SNI), or against the IP when the host is one.
+      const servername = o.tls.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
+      socket = tlsConnect({
+        ...o.tls,
+        host: o.host,
+        port: o.port,
+        ...(servername === undefined ? {} : { servername }),
+        highWaterMark: WRITE_HIGH_WATER,
+      } as TlsConnectionOptions);
+      socket.once("secureConnect", onReady);
+      socket.on("data", (chunk: Buffer) => events.onBytes(this, chunk));
+    } else {
+      // (net.Socket passes Duplex options through; @types/node 20 does not list this one.)
+      socket = new Socket({
+        writableHighWaterMark: WRITE_HIGH_WATER,
+        onread: {
+          buffer: readBuf,
+          callback: (n: number, buf: Buffer) => {
+            events.onBytes(this, buf.subarray(0, n));
+            return true;
+          },
+        },
+      } as SocketConstructorOpts);
+      socket.once("connect", onReady);
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    if (o.keepAlive) socket.setKeepAlive(true, 30_000);
+    socket.on("drain", () => events.onDrain(this));
+    const lost = (error: MemcachedError) => {
+      if (this.#dead) return;
+      const connecting = this.#connecting;
+      this.destroy();
+      events.onLost(this, error, connecting);
+    };
+    socket.on("error", (err) =>
+      lost(
+        this.#connecting
+          ? connectError(label, err)
+          : new ConnectionError(`connection to ${label} failed: ${err.message}`, {
+              server: label,
+              cause: err,
+            }),
+      ),
+    );
+    socket.on("close", () =>
+      lost(
+        new ConnectionError(`${label} closed the connection${this.#connecting ? " while connecting" : ""}`, {
+          server: label,
+        }),
+      ),
+    );
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (!this.#connecting) return;
+      const how = o.tls != null ? " (TLS)" : "";
+      lost(
+        new ConnectTimeoutError(`connecting to ${label}${how} took over ${o.connectTimeout} ms`, {
+          server: label,
+        }),
+      );
+    }, o.connectTimeout);
+    this.#timer.unref();
+    if (o.tls == null) socket.connect({ host: o.host, port: o.port });
+  }
+
+  /** Closes the socket; nothing more is reported (late errors are swallowed by its listener). */
+  destroy(): void {
+    this.#dead = true;
+    this.#clearTimer();
+    this.socket.destroy();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+}
+
+/** The typed error for a connect that failed with `error`. */
+export function connectError(label: string, error: Error): MemcachedError {
+  if (error instanceof MemcachedError) return error;
+  if (isTlsError(error)) {
+    return new TLSError(`TLS handshake with ${label} failed: ${error.message}`, {
+      server: label,
+      cause: error,
+    });
+  }
+  return new ConnectionError(`cannot connect to ${label}: ${error.message}`, { server: label, cause: error });
+}
+
+/** Errors of the TLS layer (handshake, certificate checks), as opposed to TCP errors. */
+function isTlsError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return false;
+  return (
+    code.startsWith("ERR_SSL_") ||
+    code.startsWith("ERR_TLS_") ||
+    code.includes("CERT") ||
+    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
+    code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY" ||
+    code === "EPROTO"
+  );
+}

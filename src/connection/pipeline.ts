@@ -1,0 +1,146 @@
+/**
+ * The two queues of a connection and the wire between them:
+ *
+ *   pending (Denque, not on the wire) ─flush─▶ encoder ─▶ socket ··· parser ─▶ in-flight FIFO head ─▶ handler
+ *
+ * `flush` encodes every waiting attempt (up to `maxInFlight` in flight) into one {@link Writer} and
+ * writes it with one `socket.write`; replies come back in order and each goes to the head of the
+ * FIFO, whose handler checks the opaque. One attempt per written batch is timed for the latency
+ * average (one clock read per batch, not per attempt).
+ */
+import type { Socket } from "node:net";
+import Denque from "denque";
+import { ProtocolError } from "../errors.js";
+import { encodeBinary } from "../protocol/binary/encoder.js";
+import { BinaryParser } from "../protocol/binary/parser.js";
+import { encodeMeta } from "../protocol/meta/encoder.js";
+import { MetaParser } from "../protocol/meta/parser.js";
+import type { Reply } from "../protocol/reply.js";
+import { Writer } from "../protocol/writer.js";
+import { type Attempt, QUEUED, WRITTEN } from "./attempt.js";
+
+/** Largest opaque before wrapping to 0 (stays a small decimal token). */
+const OPAQUE_WRAP = 1_000_000_000;
+/** Flush early once this much is encoded, so one tick's burst does not build one huge buffer. */
+const HIGH_WATER = 256 * 1024;
+
+export class Pipeline {
+  /** Attempts waiting to be written. */
+  readonly pending = new Denque<Attempt>();
+  /** Attempts written, reply owed, in write order. */
+  readonly inflight = new Denque<Attempt>();
+  /** The socket asked us to wait for `drain`. */
+  blocked = false;
+  readonly #writer = new Writer();
+  readonly #parser: MetaParser | BinaryParser;
+  readonly #binary: boolean;
+  readonly #maxInFlight: number;
+  /** Plain sockets hand bytes to the kernel at once; TLS may keep cleartext until it can encrypt it. */
+  readonly #plain: boolean;
+  #opaque = 0;
+  #sample: Attempt | null = null;
+  #sampleAt = 0;
+  #latency = -1;
+
+  constructor(binary: boolean, plain: boolean, maxValueSize: number, maxInFlight: number) {
+    this.#binary = binary;
+    this.#plain = plain;
+    this.#maxInFlight = maxInFlight;
+    const onReply = (reply: Reply) => this.#onReply(reply);
+    this.#parser = binary ? new BinaryParser(onReply, maxValueSize) : new MetaParser(onReply, maxValueSize);
+  }
+
+  /** Round-trip latency, ms: an exponentially weighted average of one sampled attempt per batch; -1 before any. */
+  get latency(): number {
+    return this.#latency;
+  }
+
+  /** Whether waiting attempts could be written now (room in flight, no backpressure). */
+  get writable(): boolean {
+    return this.pending.length > 0 && this.inflight.length < this.#maxInFlight && !this.blocked;
+  }
+
+  /** Writes what waits, up to `maxInFlight` in flight. Returns true when something was written. */
+  flush(socket: Socket): boolean {
+    const pending = this.pending;
+    const inflight = this.inflight;
+    const max = this.#maxInFlight;
+    const w = this.#writer;
+    let first: Attempt | null = null;
+    while (pending.length > 0 && inflight.length < max) {
+      const a = pending.shift()!;
+      if (a.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
+      this.#encode(a);
+      first ??= a;
+      if (w.length >= HIGH_WATER && !this.#write(socket)) break;
+    }
+    if (first === null) return false;
+    if (this.#sample === null) {
+      this.#sample = first;
+      this.#sampleAt = performance.now();
+    }
+    this.#write(socket);
+    return true;
+  }
+
+  /** Writes `a` at once, past `maxInFlight` and backpressure (the writer is empty between flushes). */
+  writeNow(a: Attempt, socket: Socket): void {
+    this.#encode(a);
+    this.#write(socket);
+  }
+
+  /** Parses bytes read; handlers settle attempts. Throws on a reply that breaks the stream. */
+  feed(chunk: Buffer): void {
+    this.#parser.feed(chunk);
+  }
+
+  /** Forgets the wire state of a lost socket (the caller fails what was in flight). */
+  reset(): void {
+    this.blocked = false;
+    this.#parser.reset();
+    this.#writer.reset();
+    this.#sample = null;
+  }
+
+  /** Encodes `a` into the writer with the next opaque(s) and moves it in flight. */
+  #encode(a: Attempt): void {
+    const opaque = this.#opaque;
+    const w = this.#writer;
+    const used = this.#binary ? encodeBinary(w, a.frame, opaque) : encodeMeta(w, a.frame, opaque);
+    a.opaque = opaque;
+    this.#opaque = opaque + used >= OPAQUE_WRAP ? 0 : opaque + used;
+    a.state = WRITTEN;
+    this.inflight.push(a);
+  }
+
+  /** Writes what the writer holds; false when the socket asks us to wait for `drain`. */
+  #write(socket: Socket): boolean {
+    const chunks = this.#writer.finish();
+    let ok = true;
+    if (chunks.length === 1) ok = socket.write(chunks[0]!);
+    else if (chunks.length > 1) {
+      socket.cork();
+      for (const c of chunks) ok = socket.write(c);
+      socket.uncork();
+    }
+    if (!ok) this.blocked = true;
+    // Every byte handed to the kernel: the slab can be reused.
+    else if (this.#plain && socket.writableLength === 0) this.#writer.rewind();
+    return ok;
+  }
+
+  #onReply(reply: Reply): void {
+    const a = this.inflight.peekFront();
+    if (a === undefined) {
+      throw new ProtocolError(`unsolicited reply ${JSON.stringify(reply.line())} with no request in flight`);
+    }
+    if (a.handler.onReply(a, reply)) {
+      this.inflight.shift();
+      if (a === this.#sample) {
+        const ms = performance.now() - this.#sampleAt;
+        this.#latency = this.#latency < 0 ? ms : this.#latency * 0.8 + ms * 0.2;
+        this.#sample = null;
+      }
+    }
+  }
+}
