@@ -24,6 +24,8 @@ export interface Start {
   tlsLabel: string;
   /** PEM of the CA that signed the TLS server's certificate. */
   ca: string;
+  /** The `--base` row: the `index.ts` of memcachio's source at an earlier commit. */
+  baseIndex?: string;
 }
 
 /** Run workload `w` for `ms` and answer with a {@link Reply}. */
@@ -39,7 +41,11 @@ export type Reply =
   | { type: "sample"; sample: Sample }
   | { type: "error"; message: string };
 
-function client(s: Start): Contender {
+async function client(s: Start): Promise<Contender> {
+  if (s.name.startsWith("memcachio @") && s.baseIndex !== undefined) {
+    const base = (await import(s.baseIndex)) as { Client: Parameters<typeof memcachio>[3] };
+    return memcachio(s.label, s.name, {}, base.Client);
+  }
   switch (s.name) {
     case "memcachio":
       return memcachio(s.label);
@@ -83,7 +89,7 @@ process.on("message", (m: Start | Run | { type: "stop" }) => {
           run = (w, ms) => runRaw(raw, w, ms, mode);
           closing = () => raw.close();
         } else {
-          const c = client(m);
+          const c = await client(m);
           run = (w, ms) => runClient(c, w, ms);
           closing = () => c.close();
         }

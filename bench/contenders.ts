@@ -16,13 +16,17 @@ export interface Contender {
   close(): Promise<void>;
 }
 
-/** memcachio with default options; `options` adds the protocol or TLS for the variant rows. */
+/**
+ * memcachio with default options; `options` adds the protocol or TLS for the variant rows.
+ * `Impl`: another build of the class (the `--base` row: memcachio at an earlier commit).
+ */
 export function memcachio(
   label: string,
   name = "memcachio",
   options: Partial<ClientOptions> = {},
+  Impl: typeof Client = Client,
 ): Contender {
-  const mc = new Client({ servers: [label], timeout: 5000, ...options });
+  const mc = new Impl({ servers: [label], timeout: 5000, ...options });
   return {
     name,
     get: (k) => mc.get(k),

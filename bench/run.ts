@@ -8,10 +8,12 @@
  * tinybench micro benches (parser, encoder).
  *
  * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
- * `--no-micro`.
+ * `--no-micro`, `--base REF`: one more row, `memcachio @REF`, memcachio's `src/` at git commit REF
+ * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "3" },
     only: { type: "string" },
     "no-micro": { type: "boolean", default: false },
+    base: { type: "string" },
   },
 });
 const RUN_MS = Math.max(100, Number(args.seconds) * 1000);
@@ -81,6 +84,8 @@ async function main(): Promise<void> {
   const tls = { ca: testPki().ca };
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
+  const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
+  if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
   const isRaw = (n: string) => n.startsWith("raw ");
   const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
@@ -95,7 +100,14 @@ async function main(): Promise<void> {
   const procs = new Map(names.map((n) => [n, new ContenderProcess(n)]));
   await Promise.all(
     [...procs.values()].map((p) =>
-      p.ask({ type: "start", name: p.name, label, tlsLabel: tlsServer.label, ca: tls.ca }),
+      p.ask({
+        type: "start",
+        name: p.name,
+        label,
+        tlsLabel: tlsServer.label,
+        ca: tls.ca,
+        ...(baseIndex === undefined ? {} : { baseIndex }),
+      }),
     ),
   );
 
@@ -221,6 +233,19 @@ async function main(): Promise<void> {
     const { runMicro } = await import("./micro.ts");
     await runMicro();
   }
+}
+
+/** Extracts `src/` at git commit `ref` into `bench/.base/` (ignored by git); returns its `index.ts`. */
+function extractBase(ref: string): string {
+  const dir = fileURLToPath(new URL("./.base/", import.meta.url));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  const tar = execFileSync("git", ["-C", root, "archive", "--format=tar", ref, "src"], {
+    maxBuffer: 64 << 20,
+  });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  return `${dir}src/index.ts`;
 }
 
 async function serverVersion(host: string, port: number): Promise<string> {

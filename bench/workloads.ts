@@ -23,12 +23,14 @@ export type Workload =
   | "sequential get"
   | "256 concurrent gets (100 B)"
   | "256 concurrent sets (1 KiB)"
-  | "getMany 100 keys ×8";
+  | "getMany 100 keys ×8"
+  | "getMany 100 keys ×1";
 export const WORKLOADS: Workload[] = [
   "sequential get",
   "256 concurrent gets (100 B)",
   "256 concurrent sets (1 KiB)",
   "getMany 100 keys ×8",
+  "getMany 100 keys ×1",
 ];
 
 /** The contenders' names, raw ceilings last (`--only` picks from these). */
@@ -90,13 +92,14 @@ export async function runClient(c: Contender, w: Workload, ms: number): Promise<
     case "256 concurrent sets (1 KiB)":
       s = { opsPerSec: await concurrent((i) => c.set(setKey(i), SET_VALUE), CONCURRENCY, ms, countFailure) };
       break;
-    case "getMany 100 keys ×8": {
+    case "getMany 100 keys ×8":
+    case "getMany 100 keys ×1": {
       const batches = Array.from({ length: 64 }, (_, b) =>
         Array.from({ length: MANY }, (_, i) => getKey(b * MANY + i)),
       );
       const perSec = await concurrent(
         (i) => c.getMany(batches[i % batches.length]!),
-        MANY_CONCURRENCY,
+        w === "getMany 100 keys ×1" ? 1 : MANY_CONCURRENCY,
         ms,
         countFailure,
       );
@@ -141,9 +144,10 @@ export async function runRaw(
     case "256 concurrent sets (1 KiB)":
       return { opsPerSec: await run(range(KEYS).map(rawSet), RAW_SET_REPLY, CONCURRENCY) };
     case "getMany 100 keys ×8":
-      return {
-        opsPerSec: (await run(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, MANY_CONCURRENCY)) * MANY,
-      };
+    case "getMany 100 keys ×1": {
+      const inFlight = w === "getMany 100 keys ×1" ? 1 : MANY_CONCURRENCY;
+      return { opsPerSec: (await run(range(64).map(rawMany), RAW_GET_REPLY * MANY + 4, inFlight)) * MANY };
+    }
   }
 }
 

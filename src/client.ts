@@ -73,7 +73,7 @@ export class Client extends EventEmitter {
     this.#membership = parts.membership;
     this.#cluster = parts.cluster;
     this.#local = parts.local;
-    this.#servers = new ServerCommands(parts.membership, parts.cluster, parts.build);
+    this.#servers = new ServerCommands(parts.cluster, parts.build);
     this.#fetchHost = {
       timeout: o.timeout,
       local: this.#local,

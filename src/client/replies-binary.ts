@@ -40,13 +40,14 @@ import {
   VALUE_TOO_LARGE,
 } from "../protocol/binary/codes.js";
 import type { BinaryReply } from "../protocol/binary/parser.js";
-import type { CallAttempt } from "../cluster/call.js";
-import { type ReplyHandler, SETTLED } from "../connection/attempt.js";
-import type { Call } from "../cluster/call.js";
-import type { Server } from "../cluster/server.js";
+import type { CallAttempt, CallHandler } from "../cluster/call.js";
+import { SETTLED } from "../connection/attempt.js";
 import type { GetsResult, Handlers, ReplyContext } from "./replies.js";
 
-type Handler = ReplyHandler<BinaryReply, Call, Server | undefined>;
+/** A binary reply handler. */
+interface Handler extends CallHandler {
+  onReply(attempt: CallAttempt, reply: BinaryReply): boolean;
+}
 
 function checkOpaque(req: CallAttempt, reply: BinaryReply): void {
   if (reply.opaque !== req.opaque) {

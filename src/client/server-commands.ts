@@ -4,7 +4,6 @@
  */
 import type { Call } from "../cluster/call.js";
 import type { Cluster } from "../cluster/cluster.js";
-import type { Membership } from "../cluster/membership.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { CallOptions, FlushOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
@@ -12,7 +11,6 @@ import type { CallBuilder } from "./call-builder.js";
 
 export class ServerCommands {
   constructor(
-    readonly membership: Membership,
     readonly cluster: Cluster,
     readonly build: CallBuilder,
   ) {}
@@ -53,15 +51,9 @@ export class ServerCommands {
     );
   }
 
-  /** Sends one call (from `make`) to each server; `all`: every server, else only those up. */
+  /** One call (from `make`) to each server (`all`: every server, else those up): `{ label: result }`. */
   async #everyServer(all: boolean, make: () => Call): Promise<Record<string, unknown>> {
-    const servers = this.membership.servers.filter((s) => all || s.state === "up");
-    const calls = servers.map(() => make());
-    const results = await Promise.all(servers.map((s, i) => this.cluster.executeOn(s, calls[i]!)));
-    const out: Record<string, unknown> = {};
-    servers.forEach((s, i) => {
-      out[s.label] = results[i];
-    });
-    return out;
+    const results = await Promise.all(this.cluster.executeOnEach(all, make));
+    return Object.fromEntries(results);
   }
 }

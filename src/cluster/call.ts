@@ -7,18 +7,38 @@
  * No closure is made per call: the promise's executor is a module-level function, and the abort
  * listener is the call itself (`handleEvent`).
  */
-import { type Attempt, SETTLED } from "../connection/attempt.js";
-import type { ReplyHandler } from "../connection/attempt.js";
+import { Attempt, type ReplyHandler, SETTLED } from "../connection/attempt.js";
 import { AbortError } from "../errors.js";
 import type { Frame } from "../protocol/frame.js";
 import type { Reply } from "../protocol/reply.js";
 import type { RoutingKey } from "./membership.js";
 import type { Server } from "./server.js";
 
-/** An attempt of a call on a server. */
-export type CallAttempt = Attempt<Call, Server | undefined>;
+/** What a multi-reply command accumulates: a getMany's hits, a write batch's per-key answers, one server's stats. */
+export type Accumulator = Map<RoutingKey, unknown> | boolean[] | Record<string, string>;
+
 /** A reply handler of a call's command. */
-export type CallHandler = ReplyHandler<Reply, Call, Server | undefined>;
+export interface CallHandler extends ReplyHandler<Reply, Call, Server | undefined> {
+  onReply(attempt: CallAttempt, reply: Reply): boolean;
+}
+
+/** An attempt of a call on a server, with what the cluster and the reply handlers keep per try. */
+export class CallAttempt extends Attempt<Call, Server | undefined> {
+  /** Where this try's replies accumulate (the call's hit map, or this part's booleans), or null. */
+  result: Accumulator | null = null;
+  /** Batches: for each key of `frame.batch`, its position in the call's key list (null: the same). */
+  indices: readonly number[] | null = null;
+  /** Position of `target` in the key's replica list (0 = owner). */
+  replica = 0;
+  /** The attempt this one follows (a retry or a failover of it), or null for a first try. */
+  previous: CallAttempt | null = null;
+  /** Batches: smallest key index the next reply may carry (replies come back in order). */
+  next = 0;
+  /** Hits this try found (a batch's count; 1 for a fetch that hit), for traces. */
+  found = 0;
+  /** Batches: the first error reply seen; reported when the batch ends. */
+  batchError: Error | null = null;
+}
 
 let executorResolve: (value: unknown) => void;
 let executorReject: (reason: unknown) => void;
@@ -49,8 +69,8 @@ export class Call {
   routingKey: RoutingKey | null = null;
   /** Batches: the caller's keys, in order (results are keyed or indexed by them). */
   keys: readonly RoutingKey[] | null = null;
-  /** Accumulated result of a batch (hit map, per-key booleans), or null. */
-  result: unknown = null;
+  /** Accumulated result of a multi-reply command, or null. */
+  result: Accumulator | null = null;
   /** What a read resolves to when its server cannot be reached and `failOpen` is on (its miss). */
   miss: unknown = undefined;
 

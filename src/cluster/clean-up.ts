@@ -3,9 +3,9 @@
  * of (write-failure tracking, see `write-failures.ts`) is deleted on it, in quiet `md` batches sent
  * straight to the server (it answers probes but is not up yet, so the cluster would not route there).
  */
-import { Attempt, type AttemptSink } from "../connection/attempt.js";
+import type { AttemptSink } from "../connection/attempt.js";
 import { Batch, Frame, Op } from "../protocol/frame.js";
-import { Call, type CallAttempt, type CallHandler } from "./call.js";
+import { Call, CallAttempt, type CallHandler } from "./call.js";
 import type { Server } from "./server.js";
 import type { StaleKey } from "./write-failures.js";
 
@@ -33,7 +33,7 @@ export async function cleanUp(
       part.some((k) => k.base64) ? part.map((k) => k.base64) : null,
     );
     const call = new Call(frame, handler, timeout);
-    const a = new Attempt(frame, handler, DIRECT, call, server, timeout) as CallAttempt;
+    const a = new CallAttempt(frame, handler, DIRECT, call, server, timeout);
     a.result = new Array<boolean>(part.length).fill(true);
     call.attempt = a;
     server.send(a);

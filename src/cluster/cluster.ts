@@ -11,10 +11,10 @@
  * The cluster is the sink of every attempt it makes: the connection hands an attempt back when it
  * settles, and nothing below this layer retries or fails over.
  */
-import { Attempt, type AttemptSink } from "../connection/attempt.js";
+import type { AttemptSink } from "../connection/attempt.js";
 import { NoServersError, ServerUnavailableError } from "../errors.js";
 import { Op } from "../protocol/frame.js";
-import { Call, type CallAttempt, Failed } from "./call.js";
+import { Call, CallAttempt, Failed } from "./call.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import {
   afterFailure,
@@ -91,6 +91,16 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return call.promise;
   }
 
+  /**
+   * One call from `make` to each server — every one (`all`), or those up — each settling as
+   * `[label, result]`.
+   */
+  executeOnEach(all: boolean, make: () => Call): Promise<[string, unknown]>[] {
+    const servers = this.#membership.servers.filter((s) => all || s.state === "up");
+    const calls = servers.map(() => make());
+    return servers.map((s, i) => this.executeOn(s, calls[i]!).then((r): [string, unknown] => [s.label, r]));
+  }
+
   /** Stops retrying; what is under way finishes or reaches its deadline. */
   close(): void {
     this.#closed = true;
@@ -118,7 +128,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         frame.ttl = ttl;
       }
     }
-    const a: CallAttempt = new Attempt(frame, call.handler, this, call, server, timeout);
+    const a = new CallAttempt(frame, call.handler, this, call, server, timeout);
     a.replica = replica;
     a.indices = indices;
     a.previous = previous;
@@ -251,7 +261,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** No more tries: the call fails — or, for a read of an unreachable server with `failOpen`, misses. */
   #giveUp(a: CallAttempt, error: unknown): void {
     const call = a.call;
-    const miss = this.#options.failOpen && isRead(a.frame.op) && unreachable(error);
+    const miss =
+      this.#options.failOpen &&
+      isRead(a.frame.op) &&
+      (unreachable(error) || failureOf(error) === Failure.Unavailable);
     if (call.keys !== null) {
       if (miss) this.#partDone(a);
       else call.fail(error);

@@ -49,24 +49,6 @@ export class Attempt<C = unknown, T = unknown> {
   deadline = 0;
   /** When a connection queued it (0 before): the clock reading of its event-loop turn. */
   queuedAt = 0;
-  /** Batches: smallest key index the next reply may carry (replies come back in order). */
-  next = 0;
-  /** Batches: hits this attempt added to its result. */
-  found = 0;
-  /** Batches: the first error reply seen; reported when the batch ends. */
-  batchError: Error | null = null;
-  /**
-   * Accumulator of a multi-reply command: a getMany's hit map, a write batch's per-key booleans,
-   * the stats of one server. Null for single-reply commands.
-   */
-  result: unknown = null;
-  /** Batches: for each key of `frame.batch`, its position in the call's key list. */
-  indices: readonly number[] | null = null;
-  /** Position of `target` in the key's replica list (0 = owner). */
-  replica = 0;
-  /** The attempt this one follows (a retry or a failover of it), or null for a first try. */
-  previous: Attempt<C, T> | null = null;
-
   constructor(
     readonly frame: Frame,
     readonly handler: ReplyHandler<Reply, C, T>,

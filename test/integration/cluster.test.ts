@@ -5,10 +5,11 @@ import {
   type ClientOptions,
   ConnectionError,
   HashRing,
+  NoServersError,
   ServerUnavailableError,
   TimeoutError,
 } from "../../src/index.ts";
-import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { freePort, type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { remainingTtl } from "../support/raw.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
@@ -191,6 +192,28 @@ forEachProtocol(() => {
       assert.equal(await open.get(mine), undefined, "failOpen: a miss");
       assert.deepEqual(await open.getMany([mine]), new Map());
       await victim.restart();
+    });
+
+    it("every server down and ejected: NoServersError at once, or a miss with failOpen", async () => {
+      const nowhere = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+      const o = { servers: nowhere, timeout: 1000, failover: { eject: true, retryDelay: 10_000 } };
+      const mc = client(o);
+      const open = client({ ...o, failOpen: true });
+      for (const c of [mc, open]) {
+        // Each refused connection marks its server down at once, and ejects it.
+        for (let i = 0; i < 10 && c.health().servers.some((s) => s.state === "up"); i++) {
+          await c.get(`k${i}`).catch(() => undefined);
+        }
+        assert.deepEqual(
+          c.health().servers.map((s) => s.state),
+          ["down", "down"],
+        );
+      }
+      await assert.rejects(mc.get("k"), NoServersError);
+      await assert.rejects(mc.set("k", "v"), NoServersError);
+      assert.equal(await open.get("k"), undefined, "failOpen: a miss");
+      assert.deepEqual(await open.getMany(["k", "l"]), new Map());
+      await assert.rejects(open.set("k", "v"), NoServersError, "failOpen is for reads");
     });
 
     it("a server that comes back never serves a value written while it was away", async () => {
