@@ -1,7 +1,7 @@
 /**
  * MD5 (RFC 1321) in plain JavaScript, for ketama: the ring needs it once per key routed, on short
- * inputs. `node:crypto` costs about 0.8 µs per call on such keys, almost all of it in crossing into
- * C++ and allocating the digest; this costs about 0.2 µs (`npm run bench:micro`, "ketama serverFor").
+ * inputs, where `node:crypto` spends most of its time crossing into C++ and allocating the digest
+ * (the two are compared in the README's bench section; `npm run bench:micro`, "ketama serverFor").
  * Not for security: MD5 is broken as a cryptographic hash, and ketama only needs its spread.
  *
  * Output is the digest as four little-endian 32-bit words (digest bytes 0-3, 4-7, 8-11, 12-15), which

@@ -5,7 +5,7 @@
  * never serves a value older than the last write.
  *
  * Bounded: at most `max` keys per server, the newest kept (a `Map` keeps insertion order; a key
- * written again moves to the end). A key pushed out is the oldest, and is reported by `dropped`.
+ * written again moves to the end). A key pushed out is the oldest.
  */
 
 /** One remembered key: its wire token and whether that token is base64. */
@@ -17,8 +17,6 @@ export interface StaleKey {
 export class WriteFailures {
   readonly #byServer = new Map<string, Map<string, StaleKey>>();
   readonly #max: number;
-  /** Keys forgotten because a server's list was full. */
-  dropped = 0;
 
   constructor(max: number) {
     this.#max = max;
@@ -38,7 +36,6 @@ export class WriteFailures {
       const oldest = keys.keys().next();
       if (oldest.done !== true) {
         keys.delete(oldest.value);
-        this.dropped++;
       }
     }
   }
@@ -48,10 +45,5 @@ export class WriteFailures {
     const keys = this.#byServer.get(server);
     this.#byServer.delete(server);
     return keys === undefined ? [] : [...keys.values()];
-  }
-
-  /** How many keys are remembered for `server`. */
-  count(server: string): number {
-    return this.#byServer.get(server)?.size ?? 0;
   }
 }
