@@ -4,21 +4,21 @@
  */
 import type { CallAttempt, CallHandler } from "../cluster/call.js";
 import type { ValueCodec } from "../serialization/codec.js";
-import { binaryHandlers } from "./replies-binary.js";
+import { GetManyHandler, WRITE_MANY } from "./replies-batch.js";
 import {
   ArithHandler,
   DeleteHandler,
   FetchHandler,
-  FlushHandler,
+  FLUSH_HANDLER,
   GetHandler,
   GetsHandler,
-  NoopHandler,
+  NEVER_SENT,
+  NOOP_HANDLER,
   StatsHandler,
   StoreHandler,
   TouchHandler,
-  VersionHandler,
-} from "./replies-meta.js";
-import { GetManyHandler, WriteManyHandler } from "./replies-meta-batch.js";
+  VERSION_HANDLER,
+} from "./replies-single.js";
 
 /** What the handlers need from the client they decode for. */
 export interface ReplyContext {
@@ -71,8 +71,11 @@ export interface FetchReply {
   claimed: boolean;
 }
 
-/** The meta protocol's handlers, by command, decoding with `ctx`. */
-export function metaHandlers(ctx: ReplyContext): Handlers {
+/**
+ * The reply handlers of a client, by command, decoding with `ctx`: one table for both protocols;
+ * `fetch` only exists in meta (a binary client refuses it before anything is sent).
+ */
+export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
   return {
     get: new GetHandler(ctx),
     gets: new GetsHandler(ctx),
@@ -81,16 +84,11 @@ export function metaHandlers(ctx: ReplyContext): Handlers {
     delete: new DeleteHandler(ctx),
     arith: new ArithHandler(ctx),
     getMany: new GetManyHandler(ctx),
-    writeMany: new WriteManyHandler(ctx),
+    writeMany: WRITE_MANY,
     stats: new StatsHandler(ctx),
-    version: new VersionHandler(ctx),
-    flush: new FlushHandler(ctx),
-    noop: new NoopHandler(ctx),
-    fetch: new FetchHandler(ctx),
+    version: VERSION_HANDLER,
+    flush: FLUSH_HANDLER,
+    noop: NOOP_HANDLER,
+    fetch: binary ? NEVER_SENT : new FetchHandler(ctx),
   };
-}
-
-/** The handlers of the protocol spoken. */
-export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
-  return binary ? binaryHandlers(ctx) : metaHandlers(ctx);
 }

@@ -10,7 +10,7 @@
 import { Attempt, type ReplyHandler, SETTLED } from "../connection/attempt.js";
 import { AbortError } from "../errors.js";
 import type { Frame } from "../protocol/frame.js";
-import type { Reply } from "../protocol/reply.js";
+import type { Reply, ReplyView } from "../protocol/reply.js";
 import type { RoutingKey } from "./membership.js";
 import type { Server } from "./server.js";
 
@@ -19,7 +19,7 @@ export type Accumulator = Map<RoutingKey, unknown> | boolean[] | Record<string, 
 
 /** A reply handler of a call's command. */
 export interface CallHandler extends ReplyHandler<Reply, Call, Server | undefined> {
-  onReply(attempt: CallAttempt, reply: Reply): boolean;
+  onReply(attempt: CallAttempt, reply: ReplyView): boolean;
 }
 
 /** An attempt of a call on a server, with what the cluster and the reply handlers keep per try. */

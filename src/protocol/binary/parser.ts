@@ -12,14 +12,47 @@
  * chunk is kept after {@link BinaryParser.feed} returns (the caller may reuse its buffer).
  */
 import { ProtocolError } from "../../errors.js";
-import { GET, GETKQ, GAT, HEADER, opcodeName, RESPONSE, statusName } from "./codes.js";
+import * as K from "../reply.js";
+import type { ReplyView } from "../reply.js";
+import {
+  AUTH_ERROR,
+  BUSY,
+  DECREMENT,
+  GAT,
+  GET,
+  GETKQ,
+  HEADER,
+  INCREMENT,
+  INTERNAL_ERROR,
+  INVALID_ARGUMENTS,
+  KEY_EXISTS,
+  KEY_NOT_FOUND,
+  NON_NUMERIC,
+  NOOP,
+  NOT_STORED,
+  NOT_SUPPORTED,
+  OK,
+  OUT_OF_MEMORY,
+  opcodeName,
+  RESPONSE,
+  STAT,
+  statusName,
+  TEMPORARY_FAILURE,
+  UNKNOWN_COMMAND,
+  VALUE_TOO_LARGE,
+  VERSION,
+} from "./codes.js";
 
 const EMPTY = Buffer.alloc(0);
 /** Room for key, extras and memcached's longest non-value bodies (error texts, stats, version). */
 const BODY_SLACK = 64 * 1024;
 
 /** One parsed response. Reused: valid only during the parser's callback. */
-export class BinaryReply {
+export class BinaryReply implements ReplyView {
+  /** The body length is in the header: an error reply never misaligns the stream. */
+  readonly storeErrorBreaksStream = false;
+  /** No meta flags in binary. */
+  readonly upper = 0;
   opcode = 0;
   status = 0;
   opaque = 0;
@@ -72,6 +105,79 @@ export class BinaryReply {
       );
     }
     return this.value.readBigUInt64BE(this.valueStart);
+  }
+
+  /** The protocol-neutral kind (see `reply.ts`). */
+  get kind(): number {
+    switch (this.status) {
+      case OK:
+        switch (this.opcode) {
+          case GET:
+          case GETKQ:
+          case GAT:
+          case INCREMENT:
+          case DECREMENT:
+            return K.VALUE;
+          case NOOP:
+            return K.BATCH_END;
+          case STAT:
+            return this.keyEnd === this.keyStart ? K.END : K.STAT;
+          case VERSION:
+            return K.VERSION;
+          default:
+            return K.DONE;
+        }
+      case KEY_NOT_FOUND:
+        return K.NOT_FOUND;
+      case NOT_STORED:
+        return K.NOT_STORED;
+      case KEY_EXISTS:
+        return K.EXISTS;
+      case INVALID_ARGUMENTS:
+      case NON_NUMERIC:
+      case UNKNOWN_COMMAND:
+      case NOT_SUPPORTED:
+        return K.CLIENT_ERROR;
+      case VALUE_TOO_LARGE:
+      case OUT_OF_MEMORY:
+      case INTERNAL_ERROR:
+      case BUSY:
+      case TEMPORARY_FAILURE:
+        return K.SERVER_ERROR;
+      case AUTH_ERROR:
+        return K.AUTH_ERROR;
+      default:
+        return K.UNEXPECTED;
+    }
+  }
+
+  answers(opaque: number): boolean {
+    return this.opaque === opaque;
+  }
+
+  /** The closing Noop's opaque is the one after the batch's keys. */
+  endsBatch(first: number, count: number): boolean {
+    return this.opaque === first + count;
+  }
+
+  /** The CAS is in every response header. */
+  hasCas(): boolean {
+    return true;
+  }
+
+  counter(): bigint {
+    return this.u64();
+  }
+
+  /** A Stat response: the name is the key, the value the body. */
+  stat(): [string, string] {
+    return [this.keyText(), this.text()];
+  }
+
+  /** `Invalid arguments (the server's text)`. */
+  message(): string {
+    const text = this.valueEnd > this.valueStart ? ` (${this.text().slice(0, 200)})` : "";
+    return `${statusName(this.status)}${text}`;
   }
 
   /** `"Get: key not found"`, for messages. */

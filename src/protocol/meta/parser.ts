@@ -16,7 +16,6 @@
 import { ProtocolError } from "../../errors.js";
 import {
   CLIENT_ERROR,
-  CODE_NAMES,
   EN,
   END,
   ERROR,
@@ -32,76 +31,14 @@ import {
   VA,
   VERSION,
 } from "./codes.js";
+import { MetaReply } from "./reply.js";
 
-/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
-export const MAX_LINE = 8192;
+export { MetaReply };
 
 const EMPTY = Buffer.alloc(0);
 
-/** One parsed reply. Reused: valid only during the parser's callback. */
-export class MetaReply {
-  /** One of the codes in `codes.ts`. */
-  code = 0;
-  /** Buffer holding the reply line. */
-  buf: Buffer = EMPTY;
-  lineStart = 0;
-  /** End of the line, before `\r\n`. */
-  lineEnd = 0;
-  /** For classic replies (`STAT`, `VERSION`, `*_ERROR`): start of the text after the first word. */
-  argStart = 0;
-  /** `VA` size. */
-  size = -1;
-  /** `VA` data: `value[valueStart, valueEnd)`. */
-  value: Buffer = EMPTY;
-  valueStart = 0;
-  valueEnd = 0;
-  /** `O` flag as a number; -1 when absent, -2 when not a decimal number. */
-  opaque = -1;
-  /** `f` flag (client flags, u32). */
-  clientFlags = 0;
-  /** `c` flag token bounds in `buf`, -1 when absent. */
-  casStart = -1;
-  casEnd = -1;
-  /** `k` flag token bounds in `buf`, -1 when absent. */
-  keyStart = -1;
-  keyEnd = -1;
-  /** Bits of uppercase flag letters present (`W`, `X`, `Z`…), see `upperBit`. */
-  upper = 0;
-  /** Bits of lowercase flag letters present (`b`…), see `lowerBit`. */
-  lower = 0;
-
-  /** The `c` flag (CAS) as a bigint; 0n when absent. */
-  cas(): bigint {
-    if (this.casStart < 0) return 0n;
-    return BigInt(this.buf.toString("latin1", this.casStart, this.casEnd));
-  }
-
-  /** Text of the line after its first word (error message, stat, version). */
-  text(): string {
-    return this.buf.toString("latin1", this.argStart, this.lineEnd);
-  }
-
-  /** The whole line, for error messages (truncated). */
-  line(): string {
-    const end = Math.min(this.lineEnd, this.lineStart + 200);
-    return this.buf.toString("latin1", this.lineStart, end);
-  }
-
-  /** Whether the `k` token equals `token` (an ASCII key token as sent). */
-  keyIs(token: string): boolean {
-    const n = token.length;
-    if (this.keyEnd - this.keyStart !== n) return false;
-    const b = this.buf;
-    const s = this.keyStart;
-    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
-    return true;
-  }
-
-  /** Name of the code, for messages. */
-  name(): string {
-    return CODE_NAMES[this.code] ?? "?";
-  }
-}
+/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
+export const MAX_LINE = 8192;
 
 // Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
 const WORDS: Array<[Buffer, number]> = [

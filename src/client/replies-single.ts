@@ -1,0 +1,233 @@
+/**
+ * Reply handlers of single-key and server commands, written once for both protocols over the
+ * protocol-neutral reply kinds (`protocol/reply.ts`). One object per command kind and client, shared
+ * by every attempt (no closure per request). Rules common to all: `reply-checks.ts`.
+ */
+import type { CallAttempt, CallHandler } from "../cluster/call.js";
+import { SETTLED } from "../connection/attempt.js";
+import { ProtocolError } from "../errors.js";
+import { FLAG_CLAIMED, FLAG_STALE, FLAG_WIN } from "../protocol/meta/codes.js";
+import {
+  BATCH_END,
+  CLIENT_ERROR,
+  DONE,
+  END,
+  EXISTS,
+  NOT_FOUND,
+  NOT_STORED,
+  type ReplyView,
+  STAT,
+  VALUE,
+  VERSION,
+} from "../protocol/reply.js";
+import type { FetchReply, GetsResult, ReplyContext } from "./replies.js";
+import {
+  asSerializationError,
+  checkOpaque,
+  decode,
+  failWith,
+  fetchOnly,
+  releaseWin,
+  succeedDecoded,
+} from "./reply-checks.js";
+
+/** A handler of one command, decoding with its client's codec. */
+abstract class Handler implements CallHandler {
+  constructor(readonly ctx: ReplyContext) {}
+  abstract onReply(attempt: CallAttempt, reply: ReplyView): boolean;
+}
+
+/** `get`, `getAndTouch`: a value, or undefined when missing. */
+export class GetHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind === VALUE) {
+      checkOpaque(a, reply);
+      if (fetchOnly(reply)) {
+        releaseWin(this.ctx, a, reply, a.frame.key, a.frame.base64);
+        a.succeed(undefined);
+      } else if (a.state !== SETTLED) succeedDecoded(this.ctx, a, reply);
+      return true;
+    }
+    if (kind === NOT_FOUND) {
+      checkOpaque(a, reply);
+      a.succeed(undefined);
+      return true;
+    }
+    return failWith(a, reply, "get");
+  }
+}
+
+/** `gets`: { value, cas, flags }, or undefined when missing. */
+export class GetsHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind === VALUE) {
+      checkOpaque(a, reply);
+      if (a.state === SETTLED) return true;
+      if (fetchOnly(reply)) {
+        releaseWin(this.ctx, a, reply, a.frame.key, a.frame.base64);
+        a.succeed(undefined);
+        return true;
+      }
+      if (!reply.hasCas()) throw new ProtocolError("gets: reply has no CAS");
+      let value: unknown;
+      try {
+        value = decode(this.ctx, reply);
+      } catch (err) {
+        a.fail(asSerializationError(err));
+        return true;
+      }
+      a.succeed({ value, cas: reply.cas(), flags: reply.clientFlags } satisfies GetsResult);
+      return true;
+    }
+    if (kind === NOT_FOUND) {
+      checkOpaque(a, reply);
+      a.succeed(undefined);
+      return true;
+    }
+    return failWith(a, reply, "gets");
+  }
+}
+
+/** `touch`: true, or false when the key does not exist. */
+export class TouchHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind !== DONE && kind !== NOT_FOUND) return failWith(a, reply, "touch");
+    checkOpaque(a, reply);
+    a.succeed(kind === DONE);
+    return true;
+  }
+}
+
+/**
+ * set, add, replace, append, prepend, cas: true when stored; false when not stored, the CAS changed
+ * or the key is missing. After a `CLIENT_ERROR` to meta's `ms`, memcached 1.6.18 may or may not have
+ * swallowed the value block (it does not after a malformed command line: the data is then read as a
+ * command), so the stream's alignment is unknown: the attempt fails and the connection is reset.
+ */
+export class StoreHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind === DONE || kind === NOT_STORED || kind === EXISTS || kind === NOT_FOUND) {
+      checkOpaque(a, reply);
+      a.succeed(kind === DONE);
+      return true;
+    }
+    failWith(a, reply, "store");
+    if (reply.kind === CLIENT_ERROR && reply.storeErrorBreaksStream) {
+      throw new ProtocolError(
+        "CLIENT_ERROR to ms: the value block may have been read as a command; resetting",
+      );
+    }
+    return true;
+  }
+}
+
+/** `delete` (and `invalidate`): true when the key existed. */
+export class DeleteHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind !== DONE && kind !== NOT_FOUND && kind !== EXISTS) return failWith(a, reply, "delete");
+    checkOpaque(a, reply);
+    a.succeed(kind === DONE);
+    return true;
+  }
+}
+
+/** incr, decr: the new value (u64), or undefined when missing. */
+export class ArithHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind === VALUE) {
+      checkOpaque(a, reply);
+      if (a.state !== SETTLED) a.succeed(reply.counter());
+      return true;
+    }
+    if (kind !== NOT_FOUND && kind !== NOT_STORED && kind !== EXISTS) return failWith(a, reply, "incr/decr");
+    checkOpaque(a, reply);
+    a.succeed(undefined);
+    return true;
+  }
+}
+
+/** `fetch`'s read (meta): a value, a stub, the W/X/Z flags; a miss is a win. */
+export class FetchHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind === VALUE) {
+      checkOpaque(a, reply);
+      if (a.state === SETTLED) return true;
+      const won = (reply.upper & FLAG_WIN) !== 0;
+      const stale = (reply.upper & FLAG_STALE) !== 0;
+      const claimed = (reply.upper & FLAG_CLAIMED) !== 0;
+      // A stub made by N on a miss is empty and carries W or Z; an empty value stored by someone is
+      // only mistaken for one while it is being recached (callers then wait for the recache).
+      const hasValue = !(reply.valueEnd === reply.valueStart && (won || claimed) && !stale);
+      let value: unknown;
+      if (hasValue) {
+        try {
+          value = decode(this.ctx, reply);
+        } catch (err) {
+          a.fail(asSerializationError(err));
+          return true;
+        }
+      }
+      if (hasValue && !won) a.found = 1; // a hit, for traces
+      a.succeed({ hasValue, value, cas: reply.cas(), won, stale, claimed } satisfies FetchReply);
+      return true;
+    }
+    if (kind === NOT_FOUND) {
+      checkOpaque(a, reply);
+      a.succeed({ hasValue: false, value: undefined, cas: 0n, won: true, stale: false, claimed: false });
+      return true;
+    }
+    return failWith(a, reply, "fetch");
+  }
+}
+
+/** `stats`: one reply per stat, then the end → { name: value }. */
+export class StatsHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind !== STAT && kind !== END) return failWith(a, reply, "stats");
+    checkOpaque(a, reply);
+    const stats = a.result as Record<string, string>;
+    if (kind === END) {
+      a.succeed(stats);
+      return true;
+    }
+    const [name, value] = reply.stat();
+    stats[name] = value;
+    return false;
+  }
+}
+
+/** A command answered by one reply of `kind`: its result is `result(reply)`. */
+export class OneReplyHandler implements CallHandler {
+  constructor(
+    readonly what: string,
+    readonly kind: number,
+    readonly result: (reply: ReplyView) => unknown,
+  ) {}
+
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    if (reply.kind !== this.kind) return failWith(a, reply, this.what);
+    checkOpaque(a, reply);
+    a.succeed(this.result(reply));
+    return true;
+  }
+}
+
+/** version, flush_all, the no-op. */
+export const VERSION_HANDLER = new OneReplyHandler("version", VERSION, (r) => r.text());
+export const FLUSH_HANDLER = new OneReplyHandler("flush_all", DONE, () => true);
+export const NOOP_HANDLER = new OneReplyHandler("noop", BATCH_END, () => true);
+
+/** A handler for a command this protocol never sends (the client refuses it first). */
+export const NEVER_SENT: CallHandler = {
+  onReply(_a, reply) {
+    throw new ProtocolError(`unexpected ${reply.line()}: this command is not sent in this protocol`);
+  },
+};

@@ -1,0 +1,154 @@
+/**
+ * One parsed meta reply, and what it says in the protocol-neutral words of `../reply.ts`. The parser
+ * reuses one object: its offsets point into the buffer being parsed, valid only during the callback.
+ */
+import { ProtocolError } from "../../errors.js";
+import * as K from "../reply.js";
+import type { ReplyView } from "../reply.js";
+import {
+  CLIENT_ERROR,
+  CODE_NAMES,
+  EN,
+  END,
+  EX,
+  HD,
+  MN,
+  NF,
+  NS,
+  OK,
+  SERVER_ERROR,
+  STAT,
+  VA,
+  VERSION,
+} from "./codes.js";
+
+const EMPTY = Buffer.alloc(0);
+
+/** Each code's protocol-neutral kind (see `reply.ts`), by code. */
+const KINDS: number[] = [];
+KINDS[VA] = K.VALUE;
+KINDS[HD] = K.DONE;
+KINDS[OK] = K.DONE;
+KINDS[EN] = K.NOT_FOUND;
+KINDS[NF] = K.NOT_FOUND;
+KINDS[NS] = K.NOT_STORED;
+KINDS[EX] = K.EXISTS;
+KINDS[MN] = K.BATCH_END;
+KINDS[STAT] = K.STAT;
+KINDS[END] = K.END;
+KINDS[VERSION] = K.VERSION;
+KINDS[CLIENT_ERROR] = K.CLIENT_ERROR;
+KINDS[SERVER_ERROR] = K.SERVER_ERROR;
+
+/** Meta codes whose reply must echo the request's opaque (a bare `EN` is let through, see `answers`). */
+const CARRIES_OPAQUE: boolean[] = [];
+for (const code of [VA, HD, NS, EX, NF]) CARRIES_OPAQUE[code] = true;
+
+/** One parsed reply. Reused: valid only during the parser's callback. */
+export class MetaReply implements ReplyView {
+  /** A refused `ms` may leave its value block to be read as a command. */
+  readonly storeErrorBreaksStream = true;
+  /** One of the codes in `codes.ts`. */
+  code = 0;
+  /** Buffer holding the reply line. */
+  buf: Buffer = EMPTY;
+  lineStart = 0;
+  /** End of the line, before `\r\n`. */
+  lineEnd = 0;
+  /** For classic replies (`STAT`, `VERSION`, `*_ERROR`): start of the text after the first word. */
+  argStart = 0;
+  /** `VA` size. */
+  size = -1;
+  /** `VA` data: `value[valueStart, valueEnd)`. */
+  value: Buffer = EMPTY;
+  valueStart = 0;
+  valueEnd = 0;
+  /** `O` flag as a number; -1 when absent, -2 when not a decimal number. */
+  opaque = -1;
+  /** `f` flag (client flags, u32). */
+  clientFlags = 0;
+  /** `c` flag token bounds in `buf`, -1 when absent. */
+  casStart = -1;
+  casEnd = -1;
+  /** `k` flag token bounds in `buf`, -1 when absent. */
+  keyStart = -1;
+  keyEnd = -1;
+  /** Bits of uppercase flag letters present (`W`, `X`, `Z`…), see `upperBit`. */
+  upper = 0;
+  /** Bits of lowercase flag letters present (`b`…), see `lowerBit`. */
+  lower = 0;
+
+  /** The `c` flag (CAS) as a bigint; 0n when absent. */
+  cas(): bigint {
+    if (this.casStart < 0) return 0n;
+    return BigInt(this.buf.toString("latin1", this.casStart, this.casEnd));
+  }
+
+  /** Text of the line after its first word (error message, stat, version). */
+  text(): string {
+    return this.buf.toString("latin1", this.argStart, this.lineEnd);
+  }
+
+  /** The whole line, for error messages (truncated). */
+  line(): string {
+    const end = Math.min(this.lineEnd, this.lineStart + 200);
+    return this.buf.toString("latin1", this.lineStart, end);
+  }
+
+  /** Whether the `k` token equals `token` (an ASCII key token as sent). */
+  keyIs(token: string): boolean {
+    const n = token.length;
+    if (this.keyEnd - this.keyStart !== n) return false;
+    const b = this.buf;
+    const s = this.keyStart;
+    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** Name of the code, for messages. */
+  name(): string {
+    return CODE_NAMES[this.code] ?? "?";
+  }
+
+  /** The protocol-neutral kind (see `reply.ts`). */
+  get kind(): number {
+    return KINDS[this.code] ?? K.UNEXPECTED;
+  }
+
+  /**
+   * A reply to a meta command carries the opaque it was sent with; classic lines (`STAT`, `END`,
+   * `VERSION`, `OK`, errors) and `MN` never carry one and answer the request at the head. memcached
+   * before 1.6.18 may answer a miss with a bare `EN`: nothing to check then.
+   */
+  answers(opaque: number): boolean {
+    return this.opaque === opaque || (this.opaque === -1 && CARRIES_OPAQUE[this.code] !== true);
+  }
+
+  /** `MN` carries no opaque: it ends whatever batch was written last before it. */
+  endsBatch(_first: number, _count: number): boolean {
+    return true;
+  }
+
+  hasCas(): boolean {
+    return this.casStart >= 0;
+  }
+
+  /** `VA <n>` of `ma … v`: the counter as decimal digits. */
+  counter(): bigint {
+    const text = this.value.toString("latin1", this.valueStart, this.valueEnd);
+    if (!/^\d{1,20}$/.test(text))
+      throw new ProtocolError(`incr/decr: value ${JSON.stringify(text)} is not a number`);
+    return BigInt(text);
+  }
+
+  /** `STAT <name> <value>`. */
+  stat(): [string, string] {
+    const text = this.text();
+    const sp = text.indexOf(" ");
+    return sp < 0 ? [text, ""] : [text.slice(0, sp), text.slice(sp + 1)];
+  }
+
+  message(): string {
+    return this.line();
+  }
+}
