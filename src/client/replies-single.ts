@@ -37,56 +37,47 @@ abstract class Handler implements CallHandler {
   abstract onReply(attempt: CallAttempt, reply: ReplyView): boolean;
 }
 
-/** `get`, `getAndTouch`: a value, or undefined when missing. */
-export class GetHandler extends Handler {
-  onReply(a: CallAttempt, reply: ReplyView): boolean {
-    const kind = reply.kind;
-    if (kind === VALUE) {
-      checkOpaque(a, reply);
-      if (fetchOnly(reply)) {
-        releaseWin(this.ctx, a, reply, a.frame.key, a.frame.base64);
-        a.succeed(undefined);
-      } else if (a.state !== SETTLED) succeedDecoded(this.ctx, a, reply);
-      return true;
-    }
-    if (kind === NOT_FOUND) {
-      checkOpaque(a, reply);
-      a.succeed(undefined);
-      return true;
-    }
-    return failWith(a, reply, "get");
+/**
+ * `get`, `getAndTouch` (the value) and `gets` (`withCas`: { value, cas, flags }); undefined when
+ * missing. An item only `fetch` should see reads as a miss (see `fetchOnly`).
+ */
+export class ReadHandler extends Handler {
+  constructor(
+    ctx: ReplyContext,
+    readonly withCas: boolean,
+  ) {
+    super(ctx);
   }
-}
 
-/** `gets`: { value, cas, flags }, or undefined when missing. */
-export class GetsHandler extends Handler {
   onReply(a: CallAttempt, reply: ReplyView): boolean {
     const kind = reply.kind;
-    if (kind === VALUE) {
-      checkOpaque(a, reply);
-      if (a.state === SETTLED) return true;
-      if (fetchOnly(reply)) {
-        releaseWin(this.ctx, a, reply, a.frame.key, a.frame.base64);
-        a.succeed(undefined);
-        return true;
-      }
-      if (!reply.hasCas()) throw new ProtocolError("gets: reply has no CAS");
-      let value: unknown;
-      try {
-        value = decode(this.ctx, reply);
-      } catch (err) {
-        a.fail(asSerializationError(err));
-        return true;
-      }
-      a.succeed({ value, cas: reply.cas(), flags: reply.clientFlags } satisfies GetsResult);
-      return true;
-    }
     if (kind === NOT_FOUND) {
       checkOpaque(a, reply);
       a.succeed(undefined);
       return true;
     }
-    return failWith(a, reply, "gets");
+    if (kind !== VALUE) return failWith(a, reply, this.withCas ? "gets" : "get");
+    checkOpaque(a, reply);
+    if (fetchOnly(reply)) {
+      releaseWin(this.ctx, a, reply, a.frame.key, a.frame.base64);
+      a.succeed(undefined);
+      return true;
+    }
+    if (a.state === SETTLED) return true;
+    if (!this.withCas) {
+      succeedDecoded(this.ctx, a, reply);
+      return true;
+    }
+    if (!reply.hasCas()) throw new ProtocolError("gets: reply has no CAS");
+    let value: unknown;
+    try {
+      value = decode(this.ctx, reply);
+    } catch (err) {
+      a.fail(asSerializationError(err));
+      return true;
+    }
+    a.succeed({ value, cas: reply.cas(), flags: reply.clientFlags } satisfies GetsResult);
+    return true;
   }
 }
 

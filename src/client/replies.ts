@@ -10,10 +10,9 @@ import {
   DeleteHandler,
   FetchHandler,
   FLUSH_HANDLER,
-  GetHandler,
-  GetsHandler,
   NEVER_SENT,
   NOOP_HANDLER,
+  ReadHandler,
   StatsHandler,
   StoreHandler,
   TouchHandler,
@@ -77,8 +76,8 @@ export interface FetchReply {
  */
 export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
   return {
-    get: new GetHandler(ctx),
-    gets: new GetsHandler(ctx),
+    get: new ReadHandler(ctx, false),
+    gets: new ReadHandler(ctx, true),
     touch: new TouchHandler(ctx),
     store: new StoreHandler(ctx),
     delete: new DeleteHandler(ctx),

@@ -76,3 +76,11 @@ export interface ReplyView {
 
 /** A parsed reply of either protocol (a connection speaks one). */
 export type Reply = MetaReply | BinaryReply;
+
+/** Whether `buf[start, end)` holds exactly the chars of `token` (one byte each: a key as sent). */
+export function bytesAre(buf: Buffer, start: number, end: number, token: string): boolean {
+  const n = token.length;
+  if (end - start !== n) return false;
+  for (let i = 0; i < n; i++) if (buf[start + i] !== token.charCodeAt(i)) return false;
+  return true;
+}

@@ -6,14 +6,13 @@
  * reused {@link BinaryReply} whose offsets point into the current buffer; it must copy what it keeps
  * before returning.
  *
- * Buffering, as in the meta parser: a packet whole inside a socket chunk is handed out from the
- * chunk itself. A partial header is copied and joined to the next chunk; a body that ends in a later
- * chunk is assembled once in a buffer of exactly its size (bounded by `maxValueSize`). Nothing of a
- * chunk is kept after {@link BinaryParser.feed} returns (the caller may reuse its buffer).
+ * Buffering is `chunk-buffer.ts`'s: a partial header is joined to the next chunk, and a body that ends
+ * in a later chunk is assembled once in a buffer of exactly its size (bounded by `maxValueSize`).
  */
 import { ProtocolError } from "../../errors.js";
+import { ChunkParser } from "../chunk-buffer.js";
 import * as K from "../reply.js";
-import type { ReplyView } from "../reply.js";
+import { bytesAre, type ReplyView } from "../reply.js";
 import {
   AUTH_ERROR,
   BUSY,
@@ -89,12 +88,7 @@ export class BinaryReply implements ReplyView {
 
   /** Whether the key equals `token` (a key as sent: one char per byte). */
   keyIs(token: string): boolean {
-    const n = token.length;
-    if (this.keyEnd - this.keyStart !== n) return false;
-    const b = this.buf;
-    const s = this.keyStart;
-    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
-    return true;
+    return bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
   /** The value as an unsigned 64-bit integer (Increment/Decrement); throws when it is not 8 bytes. */
@@ -192,14 +186,8 @@ export class BinaryReply implements ReplyView {
 }
 
 /** Parses a response stream; see the module comment. */
-export class BinaryParser {
+export class BinaryParser extends ChunkParser {
   readonly reply = new BinaryReply();
-  /** Unconsumed bytes of a partial header (a copy). */
-  #rest: Buffer | null = null;
-  /** A packet whose body continues in later chunks: its header (copied) and its body so far. */
-  #spillHeader: Buffer | null = null;
-  #spill: Buffer | null = null;
-  #spillFill = 0;
   /** Key length of the packet whose header was read last. */
   #keyLength = 0;
   readonly #maxBody: number;
@@ -208,43 +196,15 @@ export class BinaryParser {
     readonly onReply: (reply: BinaryReply) => void,
     readonly maxValueSize: number,
   ) {
+    super();
     this.#maxBody = maxValueSize + BODY_SLACK;
   }
 
-  /** Bytes are waiting for more input (a partial header or body). */
-  get partial(): boolean {
-    return this.#rest !== null || this.#spill !== null;
-  }
-
-  /** Forgets any partial input (the connection was reset). */
-  reset(): void {
-    this.#rest = null;
-    this.#spill = null;
-    this.#spillHeader = null;
-    this.#spillFill = 0;
-  }
-
-  /** Feeds bytes; calls `onReply` for each complete response. Throws `ProtocolError` on bad input. */
-  feed(chunk: Buffer): void {
-    let off = 0;
-    if (this.#spill !== null) {
-      off = this.#fillSpill(chunk);
-      if (this.#spill !== null || off === chunk.length) return;
-    }
-    if (this.#rest !== null) {
-      const rest = this.#rest;
-      this.#rest = null;
-      this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
-      return;
-    }
-    this.#parse(chunk, off);
-  }
-
-  #parse(buf: Buffer, off: number): void {
+  protected parse(buf: Buffer, off: number): void {
     const end = buf.length;
     while (off < end) {
       if (end - off < HEADER) {
-        this.#rest = Buffer.from(buf.subarray(off)); // a copy: the caller may reuse `buf`
+        this.keepRest(buf, off);
         return;
       }
       const body = this.#header(buf, off);
@@ -256,29 +216,16 @@ export class BinaryParser {
         continue;
       }
       // The body continues in a later chunk: keep the header and collect the body in one buffer.
-      this.#spillHeader = Buffer.from(buf.subarray(off, bs));
-      const spill = Buffer.allocUnsafe(body);
-      buf.copy(spill, 0, bs, end);
-      this.#spill = spill;
-      this.#spillFill = end - bs;
+      this.spill(buf, off, bs, bs, body);
       return;
     }
   }
 
-  /** Copies from `chunk` into the spilled body; returns how many bytes of `chunk` it used. */
-  #fillSpill(chunk: Buffer): number {
-    const spill = this.#spill!;
-    const n = Math.min(spill.length - this.#spillFill, chunk.length);
-    chunk.copy(spill, this.#spillFill, 0, n);
-    this.#spillFill += n;
-    if (this.#spillFill < spill.length) return n;
-    const head = this.#spillHeader!;
-    this.#spill = null;
-    this.#spillHeader = null;
-    this.#header(head, 0);
-    this.#body(spill, 0, spill.length);
+  /** A packet whose body came over several chunks. */
+  protected spilled(header: Buffer, body: Buffer): void {
+    this.#header(header, 0);
+    this.#body(body, 0, body.length);
     this.onReply(this.reply);
-    return n;
   }
 
   /** Reads the header at `b[s…]` into the reply; returns the body length. */

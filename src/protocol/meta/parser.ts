@@ -7,11 +7,9 @@
  * straight from bytes. The callback gets one reused {@link MetaReply} whose offsets point into the
  * current buffer; it must copy what it keeps before returning.
  *
- * Buffering (after pg-protocol): when no bytes are left over, the socket chunk is used as it is. A
- * partial line left at the end of a chunk is copied and joined to the next chunk. A `VA` value that
- * ends in a later chunk is assembled in one buffer of exactly its size (allocated once, from a size
- * bounded by `maxValueSize`), and the value is handed out from that buffer. Nothing of a chunk is kept
- * after {@link MetaParser.feed} returns, so the caller may read the next chunk into the same buffer.
+ * Buffering is `chunk-buffer.ts`'s: a partial line is joined to the next chunk, and a `VA` value that
+ * ends in a later chunk is assembled in one buffer of exactly its size (a size bounded by
+ * `maxValueSize`) and handed out from there.
  */
 import { ProtocolError } from "../../errors.js";
 import {
@@ -31,6 +29,7 @@ import {
   VA,
   VERSION,
 } from "./codes.js";
+import { ChunkParser } from "../chunk-buffer.js";
 import { MetaReply } from "./reply.js";
 
 export { MetaReply };
@@ -52,57 +51,24 @@ const WORDS: Array<[Buffer, number]> = [
 ];
 
 /** Parses a reply stream; see the module comment. */
-export class MetaParser {
+export class MetaParser extends ChunkParser {
   readonly reply = new MetaReply();
-  /** Unconsumed bytes of a partial line (a copy). */
-  #rest: Buffer | null = null;
-  /** A value that continues in later chunks: its header line (copied) and data + CRLF. */
-  #spillLine: Buffer | null = null;
-  #spill: Buffer | null = null;
-  #spillFill = 0;
 
   constructor(
     readonly onReply: (reply: MetaReply) => void,
     readonly maxValueSize: number,
-  ) {}
-
-  /** Bytes are waiting for more input (a partial line or value). */
-  get partial(): boolean {
-    return this.#rest !== null || this.#spill !== null;
+  ) {
+    super();
   }
 
-  /** Forgets any partial input (the connection was reset). */
-  reset(): void {
-    this.#rest = null;
-    this.#spill = null;
-    this.#spillLine = null;
-    this.#spillFill = 0;
-  }
-
-  /** Feeds bytes; calls `onReply` for each complete reply. Throws `ProtocolError` on bad input. */
-  feed(chunk: Buffer): void {
-    let off = 0;
-    if (this.#spill !== null) {
-      off = this.#fillSpill(chunk);
-      if (this.#spill !== null || off === chunk.length) return;
-    }
-    if (this.#rest !== null) {
-      const rest = this.#rest;
-      this.#rest = null;
-      this.#parse(Buffer.concat([rest, off === 0 ? chunk : chunk.subarray(off)]), 0);
-      return;
-    }
-    this.#parse(chunk, off);
-  }
-
-  #parse(buf: Buffer, off: number): void {
+  protected parse(buf: Buffer, off: number): void {
     const end = buf.length;
     const r = this.reply;
     while (off < end) {
       const nl = buf.indexOf(10, off);
       if (nl === -1) {
         if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
-        this.#rest = Buffer.from(buf.subarray(off)); // a copy: the caller may reuse `buf`
+        this.keepRest(buf, off);
         return;
       }
       if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
@@ -126,36 +92,22 @@ export class MetaParser {
         continue;
       }
       // The value continues in a later chunk: keep its header line and collect it in one buffer.
-      this.#spillLine = Buffer.from(buf.subarray(off, nl - 1));
-      const spill = Buffer.allocUnsafe(r.size + 2);
-      buf.copy(spill, 0, vs, end);
-      this.#spill = spill;
-      this.#spillFill = end - vs;
+      this.spill(buf, off, nl - 1, vs, r.size + 2);
       return;
     }
   }
 
-  /** Copies from `chunk` into the spilled value; returns how many bytes of `chunk` it used. */
-  #fillSpill(chunk: Buffer): number {
-    const spill = this.#spill!;
-    const n = Math.min(spill.length - this.#spillFill, chunk.length);
-    chunk.copy(spill, this.#spillFill, 0, n);
-    this.#spillFill += n;
-    if (this.#spillFill < spill.length) return n;
-    const size = spill.length - 2;
-    if (spill[size] !== 13 || spill[size + 1] !== 10) {
+  /** A value that came over several chunks: `data` is the value and its CRLF. */
+  protected spilled(line: Buffer, data: Buffer): void {
+    const size = data.length - 2;
+    if (data[size] !== 13 || data[size + 1] !== 10)
       throw new ProtocolError("value block not terminated by \\r\\n");
-    }
-    const line = this.#spillLine!;
-    this.#spill = null;
-    this.#spillLine = null;
     this.#header(line, 0, line.length);
     const r = this.reply;
-    r.value = spill;
+    r.value = data;
     r.valueStart = 0;
     r.valueEnd = size;
     this.onReply(r);
-    return n;
   }
 
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */

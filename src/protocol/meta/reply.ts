@@ -4,7 +4,7 @@
  */
 import { ProtocolError } from "../../errors.js";
 import * as K from "../reply.js";
-import type { ReplyView } from "../reply.js";
+import { bytesAre, type ReplyView } from "../reply.js";
 import {
   CLIENT_ERROR,
   CODE_NAMES,
@@ -97,12 +97,7 @@ export class MetaReply implements ReplyView {
 
   /** Whether the `k` token equals `token` (an ASCII key token as sent). */
   keyIs(token: string): boolean {
-    const n = token.length;
-    if (this.keyEnd - this.keyStart !== n) return false;
-    const b = this.buf;
-    const s = this.keyStart;
-    for (let i = 0; i < n; i++) if (b[s + i] !== token.charCodeAt(i)) return false;
-    return true;
+    return bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
   /** Name of the code, for messages. */
