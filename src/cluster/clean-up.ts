@@ -36,7 +36,7 @@ export async function cleanUp(
     const a = new CallAttempt(frame, handler, DIRECT, call, server, timeout);
     a.result = new Array<boolean>(part.length).fill(true);
     call.attempt = a;
-    server.send(a);
+    server.pool.send(a);
     await call.promise;
   }
 }

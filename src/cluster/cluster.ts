@@ -144,7 +144,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
-    if (server !== undefined && server.state === "up") server.send(a);
+    if (server !== undefined && server.state === "up") server.pool.send(a);
     else if (server === undefined) a.fail(new NoServersError("no server is up to take the request"));
     else {
       a.fail(

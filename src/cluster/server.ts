@@ -95,11 +95,6 @@ export class Server {
     });
   }
 
-  /** Sends `attempt` on one of its connections. */
-  send(attempt: Attempt): void {
-    this.pool.send(attempt);
-  }
-
   /** Milliseconds until the next probe, while down (0 when up). */
   get nextProbeIn(): number {
     return this.state === "up" ? 0 : Math.max(0, Math.round(this.nextProbeAt - performance.now()));
