@@ -1,18 +1,23 @@
 /**
- * `npm run soak -- --seconds N [--protocol binary]`: the chaos soak (see soak.ts). Prints the summary; exits 1 on any
- * violation.
+ * `npm run soak -- --seconds N [--protocol binary] [--replicas 1]`: the chaos soak (see soak.ts). Prints the
+ * summary; exits 1 on any violation.
  */
 import { parseArgs } from "node:util";
 import { runSoak } from "./soak.ts";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "60" }, protocol: { type: "string", default: "meta" } },
+  options: {
+    seconds: { type: "string", default: "60" },
+    protocol: { type: "string", default: "meta" },
+    replicas: { type: "string", default: "2" },
+  },
 });
 const seconds = Math.max(5, Number(values.seconds));
 const protocol = values.protocol === "binary" ? "binary" : "meta";
-const summary = await runSoak(seconds, (line) => console.log(line), protocol);
+const replicas = Math.max(1, Math.floor(Number(values.replicas)));
+const summary = await runSoak(seconds, (line) => console.log(line), protocol, replicas);
 const total = Object.values(summary.ops).reduce((a, b) => a + b, 0);
 console.log(
-  `soak: ${seconds} s, ${total} ops, ${summary.chaos.length} chaos events, ${summary.violations.length} violations`,
+  `soak: ${seconds} s, ${protocol}, replicas ${replicas}, ${total} ops, ${summary.chaos.length} chaos events, ${summary.violations.length} violations`,
 );
 process.exit(summary.violations.length === 0 ? 0 : 1);

@@ -1,5 +1,5 @@
 /**
- * The chaos soak: 3 real memcached servers, `replicas: 2`, concurrent workers doing get, set,
+ * The chaos soak: 3 real memcached servers, `replicas: 2` (or as asked), concurrent workers doing get, set,
  * getMany, delete, fetch and setMany, while a chaos loop kills, pauses and restarts servers (one at a
  * time). Every value is `<key>#<version>`. Checked on every reply and at the end:
  *
@@ -49,6 +49,7 @@ export async function runSoak(
   seconds: number,
   log: (line: string) => void = () => {},
   protocol: Protocol = "meta",
+  replicas = 2,
 ): Promise<SoakSummary> {
   const violations: string[] = [];
   const violate = (v: string) => {
@@ -65,7 +66,7 @@ export async function runSoak(
   const mc = new Client({
     protocol,
     servers: servers.map((s) => s.label),
-    replicas: 2,
+    replicas,
     timeout: DEADLINE,
     failover: { failureThreshold: 2, retryDelay: 200, maxRetryDelay: 1000 },
   });
