@@ -62,6 +62,13 @@ export class KeyEncoder {
       this.base64 = false;
       return this.#prefix.length === 0 ? key : this.#prefix + key;
     }
+    if (LONE_SURROGATE.test(key)) {
+      throw new InvalidKeyError(
+        "the key has a lone UTF-16 surrogate: it has no UTF-8 form (it would collide with other keys); " +
+          "pass a well-formed string or a Buffer",
+        { cause: preview(key) },
+      );
+    }
     const raw = Buffer.from(this.#prefix + key, "utf8");
     return this.#base64(raw, key);
   }
@@ -106,6 +113,9 @@ export class KeyEncoder {
     return raw.toString("base64");
   }
 }
+
+/** A high surrogate not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether every char is printable ASCII (0x21–0x7e): one unsigned compare per char. */
 function isPlain(s: string): boolean {

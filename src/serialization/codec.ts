@@ -104,7 +104,8 @@ export class ValueCodec {
       ) {
         throw new SerializationError("codec.encode must return { data: string | Buffer, flags }");
       }
-      this.#set(out.data, out.flags >>> 0);
+      // A codec may hand back the caller's own buffer: copied, as below.
+      this.#set(typeof out.data === "string" ? out.data : Buffer.from(out.data), out.flags >>> 0);
       return;
     }
     switch (typeof value) {
@@ -124,12 +125,10 @@ export class ValueCodec {
       case "symbol":
         throw new SerializationError(`cannot store a value of type ${typeof value}`);
     }
-    if (Buffer.isBuffer(value)) {
-      this.#set(value, Flags.BYTES);
-      return;
-    }
+    // Bytes are copied: what is stored is the value as it was when the call was made, whatever the
+    // caller does with its buffer before the request is written.
     if (value instanceof Uint8Array) {
-      this.#set(Buffer.from(value.buffer, value.byteOffset, value.byteLength), Flags.BYTES);
+      this.#set(Buffer.from(value), Flags.BYTES);
       return;
     }
     let json: string | undefined;

@@ -123,6 +123,15 @@ forEachProtocol(() => {
       assert.equal(await mc.get("k"), "right");
     });
 
+    it("a miss without the request's opaque (a bare EN) is never taken as its answer", async () => {
+      if (current.protocol !== "meta") return; // binary replies always carry the opaque
+      const mc = client();
+      assert.equal(await mc.get("k"), "right");
+      fake().misbehave = once((r) => r.socket.write("EN\r\n"));
+      await expectBroken(mc);
+      assert.equal(await mc.get("k"), "right", "a fresh connection answers");
+    });
+
     it("bytes that are no reply (an endless line; a bad magic byte) fail the connection", async () => {
       const mc = client();
       await mc.ping();

@@ -108,6 +108,18 @@ forEachProtocol(() => {
       }
     });
 
+    it("what is stored is the value as it was at the call: a buffer changed after set() returns changes nothing", async () => {
+      const buf = Buffer.from("original bytes");
+      const bytes = new Uint8Array(Buffer.from("original array"));
+      const stored = [mc.set("alias:buf", buf), mc.set("alias:u8", bytes), mc.setMany([["alias:many", buf]])];
+      buf.fill(0x78); // before the event-loop turn in which the requests are written
+      bytes.fill(0x79);
+      await Promise.all(stored);
+      assert.deepEqual(await mc.get("alias:buf"), Buffer.from("original bytes"));
+      assert.deepEqual(await mc.get("alias:u8"), Buffer.from("original array"));
+      assert.deepEqual(await mc.get("alias:many"), Buffer.from("original bytes"));
+    });
+
     it("a value over maxValueSize is a ValueTooLargeError; the connection is still fine", async () => {
       const setsBefore = await serverStat("cmd_set");
       await assert.rejects(mc.set("too-big", Buffer.alloc(1024 * 1024)), ValueTooLargeError);

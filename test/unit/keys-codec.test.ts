@@ -38,6 +38,18 @@ describe("keys", () => {
     assert.throws(() => enc.encode(42 as unknown as string), InvalidKeyError);
   });
 
+  it("a string with a lone surrogate is refused: it has no UTF-8 form and would collide with others", () => {
+    for (const k of ["a\uD800", "a\uDBFF", "\uDC00b", "x\uDFFFy", "\uD800\uD800\uDC00"]) {
+      assert.throws(() => enc.encode(k), InvalidKeyError, JSON.stringify(k));
+    }
+    // Well-formed pairs are fine, and a Buffer key stays bytes as it is.
+    assert.equal(Buffer.from(enc.encode("a\uD83D\uDE00"), "base64").toString("utf8"), "a😀");
+    assert.equal(
+      enc.encode(Buffer.from([0x61, 0xed, 0xa0, 0x80])),
+      Buffer.from([0x61, 0xed, 0xa0, 0x80]).toString("base64"),
+    );
+  });
+
   it("the prefix counts in the limits and is part of the base64 token", () => {
     const p = new KeyEncoder("app:");
     assert.equal(p.encode("x"), "app:x");

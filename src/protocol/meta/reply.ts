@@ -40,9 +40,9 @@ KINDS[VERSION] = K.VERSION;
 KINDS[CLIENT_ERROR] = K.CLIENT_ERROR;
 KINDS[SERVER_ERROR] = K.SERVER_ERROR;
 
-/** Meta codes whose reply must echo the request's opaque (a bare `EN` is let through, see `answers`). */
+/** Meta codes whose reply must echo the request's opaque. */
 const CARRIES_OPAQUE: boolean[] = [];
-for (const code of [VA, HD, NS, EX, NF]) CARRIES_OPAQUE[code] = true;
+for (const code of [VA, HD, EN, NS, EX, NF]) CARRIES_OPAQUE[code] = true;
 
 /** One parsed reply. Reused: valid only during the parser's callback. */
 export class MetaReply implements ReplyView {
@@ -111,9 +111,10 @@ export class MetaReply implements ReplyView {
   }
 
   /**
-   * A reply to a meta command carries the opaque it was sent with; classic lines (`STAT`, `END`,
-   * `VERSION`, `OK`, errors) and `MN` never carry one and answer the request at the head. memcached
-   * before 1.6.18 may answer a miss with a bare `EN`: nothing to check then.
+   * A reply to a meta command carries the opaque it was sent with (memcached 1.6.18 echoes it on
+   * `EN` too); classic lines (`STAT`, `END`, `VERSION`, `OK`, errors) and `MN` never carry one and
+   * answer the request at the head. A bare `EN` is never taken as the answer to a request that sent
+   * an opaque: it could be the late answer to another.
    */
   answers(opaque: number): boolean {
     return this.opaque === opaque || (this.opaque === -1 && CARRIES_OPAQUE[this.code] !== true);
