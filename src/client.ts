@@ -45,8 +45,9 @@ export type { LocalCacheHealth, ServerHealth } from "./client/health.js";
  *
  * Events (never `error`): `serverDown` `{ server, error }`, `serverUp` `{ server }`, `writeFailure`
  * `{ server, key, error }` (a write did not reach that server: the key is deleted there before it serves
- * again), and `staleServed` `{ key, error }` when the local cache answered with an expired entry because
- * the server could not be reached.
+ * again), `serverFlushed` `{ server, reason }` (more writes missed a returning server than are
+ * remembered per server, so it was flushed before serving again), and `staleServed` `{ key, error }`
+ * when the local cache answered with an expired entry because the server could not be reached.
  */
 export class Client extends EventEmitter {
   readonly #options: ResolvedOptions;

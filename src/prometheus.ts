@@ -33,6 +33,7 @@ const NAMES = [
   "timeouts_total",
   "retries_total",
   "failovers_total",
+  "server_flushes_total",
   "servers_up",
   "server_up",
   "connections",
@@ -111,6 +112,11 @@ export function collectMetrics(
     (h) => h.retries,
   );
   const failovers = fromHealth("failovers_total", "Reads moved to another replica.", (h) => h.failovers);
+  const flushes = fromHealth(
+    "server_flushes_total",
+    "Returning servers flushed before serving: more writes missed them than are remembered per server.",
+    (h) => h.flushes,
+  );
   const perServer = (
     name: string,
     help: string,
@@ -165,7 +171,7 @@ export function collectMetrics(
   const subscribers = { start: onStart, asyncEnd: onEnd };
   commandChannel.subscribe(subscribers as never);
   return {
-    metrics: [commands, duration, hits, misses, timeouts, retries, failovers, ...gauges].length,
+    metrics: [commands, duration, hits, misses, timeouts, retries, failovers, flushes, ...gauges].length,
     stop() {
       commandChannel.unsubscribe(subscribers as never);
       for (const name of NAMES) registry.removeSingleMetric(`${p}${name}`);

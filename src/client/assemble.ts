@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from "node:events";
 import { Call, type CallAttempt } from "../cluster/call.js";
-import { cleanUp } from "../cluster/clean-up.js";
+import { cleanUp, flushServer } from "../cluster/clean-up.js";
 import { Cluster } from "../cluster/cluster.js";
 import { Membership } from "../cluster/membership.js";
 import { serverDownChannel, serverUpChannel } from "../diagnostics.js";
@@ -20,6 +20,8 @@ import { type Handlers, handlersFor } from "./replies.js";
 
 /** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
 const MAX_WRITE_FAILURES = 10_000;
+
+const FLUSH_REASON = `more than ${MAX_WRITE_FAILURES} writes missed it while it was away: which keys it may hold stale is unknown`;
 
 /** The parts of a client. */
 export interface ClientParts {
@@ -87,6 +89,10 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
       },
       writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
       cleanUp: (server, stale) => cleanUp(server, stale, handlers.writeMany, o.connectTimeout),
+      flush: async (server) => {
+        await flushServer(server, handlers.flush, o.connectTimeout);
+        client.emit("serverFlushed", { server: server.label, reason: FLUSH_REASON });
+      },
     },
   );
   const cluster = new Cluster(membership, {
@@ -95,6 +101,7 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     gutterTtl: o.gutter?.ttl ?? null,
     client,
     traceKeys: o.traceKeys,
+    deleteHandler: handlers.delete,
   });
   return { build, handlers, membership, cluster, local };
 }

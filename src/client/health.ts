@@ -42,6 +42,8 @@ export interface Health {
   retries: number;
   /** Reads moved to another replica. */
   failovers: number;
+  /** Returning servers flushed because more writes missed them than are remembered (event `serverFlushed`). */
+  flushes: number;
   localCache?: LocalCacheHealth;
 }
 
@@ -50,6 +52,7 @@ export function healthOf(membership: Membership, cluster: Cluster, l1: LocalCach
   return {
     retries: cluster.retried,
     failovers: cluster.failedOver,
+    flushes: membership.flushes,
     servers: membership.allServers.map((s) => ({
       label: s.label,
       ...(s.gutter ? { gutter: true as const } : {}),

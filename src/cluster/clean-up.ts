@@ -1,7 +1,8 @@
 /**
  * Cleaning a returning server: before it takes traffic again, every key it may hold an older value
- * of (write-failure tracking, see `write-failures.ts`) is deleted on it, in quiet `md` batches sent
- * straight to the server (it answers probes but is not up yet, so the cluster would not route there).
+ * of (write-failure tracking, see `write-failures.ts`) is deleted on it, in quiet `md` batches — or,
+ * when it missed more writes than are remembered, everything on it is flushed (`flush_all`). Sent
+ * straight to the server: it answers probes but is not up yet, so the cluster would not route there.
  */
 import type { AttemptSink } from "../connection/attempt.js";
 import { Batch, Frame, Op } from "../protocol/frame.js";
@@ -32,11 +33,27 @@ export async function cleanUp(
       part.map((k) => k.token),
       part.some((k) => k.base64) ? part.map((k) => k.base64) : null,
     );
-    const call = new Call(frame, handler, timeout);
-    const a = new CallAttempt(frame, handler, DIRECT, call, server, timeout);
-    a.result = new Array<boolean>(part.length).fill(true);
-    call.attempt = a;
-    server.pool.send(a);
-    await call.promise;
+    await direct(server, frame, handler, timeout, new Array<boolean>(part.length).fill(true));
   }
+}
+
+/** Flushes `server` whole; rejects (the server then stays down) when it fails. */
+export async function flushServer(server: Server, handler: CallHandler, timeout: number): Promise<void> {
+  await direct(server, new Frame(Op.Flush), handler, timeout, null);
+}
+
+/** Sends `frame` to `server` as it is, and waits for its answer. */
+function direct(
+  server: Server,
+  frame: Frame,
+  handler: CallHandler,
+  timeout: number,
+  result: boolean[] | null,
+): Promise<unknown> {
+  const call = new Call(frame, handler, timeout);
+  const a = new CallAttempt(frame, handler, DIRECT, call, server, timeout);
+  a.result = result;
+  call.attempt = a;
+  server.pool.send(a);
+  return call.promise;
 }

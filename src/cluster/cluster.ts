@@ -13,8 +13,9 @@
  */
 import type { AttemptSink } from "../connection/attempt.js";
 import { NoServersError, ServerUnavailableError } from "../errors.js";
-import { Op } from "../protocol/frame.js";
-import { Call, CallAttempt, Failed } from "./call.js";
+import { type Frame, Op } from "../protocol/frame.js";
+import { Call, CallAttempt, type CallHandler, Failed } from "./call.js";
+import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import {
   afterFailure,
@@ -31,25 +32,6 @@ import {
 } from "./policy.js";
 import type { Server } from "./server.js";
 import { AttemptTracer } from "./tracing.js";
-
-/** Retry settings. */
-export interface RetryOptions {
-  attempts: number;
-  baseDelay: number;
-  maxDelay: number;
-}
-
-/** Cluster settings (resolved by the client). */
-export interface ClusterOptions {
-  retries: RetryOptions;
-  /** Reads of an unreachable server resolve as a miss instead of failing. */
-  failOpen: boolean;
-  /** Longest TTL of a write on a gutter server, seconds (null: no gutter). */
-  gutterTtl: number | null;
-  /** The client, for trace contexts. */
-  client: object;
-  traceKeys: boolean;
-}
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Attempts sent again after a connection failure (back-off retries). */
@@ -162,10 +144,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const call = a.call;
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replicaDone(a, value);
-    else {
-      call.succeed(value);
-      if (call.copies !== null && value === true) this.#copyAfterCas(call);
-    }
+    else if (call.copies !== null) this.#alignReplicas(call, value);
+    else call.succeed(value);
   }
 
   /** @internal An attempt failed: note a write that may not have landed, then fail over, retry or give up. */
@@ -276,10 +256,12 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   // ── replicated writes ───────────────────────────────────────────────────────
 
   /**
-   * A write to every replica of `key` in parallel; the call resolves with the first replica's
-   * answer in replica order (owner first) once all have answered, and rejects only when every
-   * replica failed. CAS tokens belong to one server, so `cas` runs on the owner and, once it
-   * succeeds, its value is copied to the others with a plain set.
+   * A write with replicas. An idempotent one (set, delete, touch) goes to every replica in
+   * parallel; the call resolves with the first replica's answer in replica order (owner first) once
+   * all have answered, and rejects only when every replica failed. The others (cas, add, replace,
+   * append, prepend, incr, decr) would diverge if each replica decided for itself (a replica that
+   * came back empty would take an `add` its owner refuses, or restart a counter): they run on the
+   * owner alone, and the other replicas are then brought in line before the call resolves.
    */
   #replicate(call: Call, key: RoutingKey): void {
     const owners = this.#membership.replicasOf(key);
@@ -287,7 +269,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       this.#attempt(call, owners[0], call.timeout, 0, null);
       return;
     }
-    if (call.frame.op === Op.Store && call.frame.cas !== null) {
+    if (!isIdempotent(call.frame)) {
       call.copies = owners.slice(1);
       this.#attempt(call, owners[0], call.timeout, 0, null);
       return;
@@ -306,16 +288,29 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     else call.fail((call.outcomes![0] as Failed).error);
   }
 
-  /** The owner accepted a cas: the other replicas get the value with a plain set (best effort). */
-  #copyAfterCas(call: Call): void {
-    const frame = call.frame.copy();
-    frame.cas = null;
-    for (const server of call.copies!) {
-      const copy = new Call(frame, call.handler, call.timeout);
-      copy.routingKey = call.routingKey;
-      copy.promise.catch(ignore);
-      this.#attempt(copy, server, copy.timeout, 0, null);
+  /**
+   * The owner answered a non-idempotent write: a cas it accepted is copied to the other replicas
+   * with a plain set (the same value); after anything else the key is deleted on them, so none can
+   * serve a value the owner no longer has (a miss is always allowed). The call resolves with the
+   * owner's answer once they have answered; a replica that fails is noted for clean-up.
+   */
+  #alignReplicas(call: Call, value: unknown): void {
+    let frame: Frame;
+    let handler = call.handler;
+    if (call.frame.cas !== null && value === true) {
+      frame = call.frame.copy();
+      frame.cas = null;
+    } else {
+      frame = call.frame.copy(Op.Delete);
+      handler = this.#options.deleteHandler;
     }
+    const copies = call.copies!.map((server) => {
+      const copy = new Call(frame, handler, call.timeout);
+      copy.routingKey = call.routingKey;
+      this.#attempt(copy, server, copy.timeout, 0, null);
+      return copy.promise;
+    });
+    Promise.allSettled(copies).then(() => call.succeed(value));
   }
 
   // ── batches ─────────────────────────────────────────────────────────────────

@@ -9,7 +9,8 @@
  *
  * Write-failure tracking lives here too: a key written while one of its home servers is away, or
  * whose write failed on a server, is remembered for that server and deleted there (by the clean-up
- * the cluster passes in) before the server takes traffic again.
+ * the cluster passes in) before the server takes traffic again; a server that missed more writes
+ * than are remembered is flushed instead.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import type { Frame } from "../protocol/frame.js";
@@ -41,6 +42,11 @@ export interface MembershipEvents {
   writeFailure(server: string, key: string, error: unknown): void;
   /** Deletes `keys` on `server` (which answers again) before it takes traffic; rejects to keep it down. */
   cleanUp(server: Server, keys: StaleKey[]): Promise<void>;
+  /**
+   * Flushes `server` (which answers again) before it takes traffic, because more writes missed it
+   * than are remembered per server; rejects to keep it down.
+   */
+  flush(server: Server): Promise<void>;
 }
 
 export class Membership {
@@ -48,6 +54,8 @@ export class Membership {
   readonly servers: readonly Server[];
   /** Copies of each key (capped at the number of servers). */
   readonly replicas: number;
+  /** Returning servers flushed because their write-failure list overflowed. */
+  flushes = 0;
   readonly #eject: boolean;
   /** The gutter pool (its own ring and health), or null. */
   readonly #gutter: Membership | null;
@@ -84,12 +92,15 @@ export class Membership {
       },
       // Before a returning server takes traffic, delete on it every key it may hold an old value of.
       beforeUp: async (s: Server) => {
-        const keys = this.#stale.take(s.label);
-        if (keys.length === 0) return;
+        const { keys, overflowed } = this.#stale.take(s.label);
         try {
-          await this.#events.cleanUp(s, keys);
+          if (overflowed) {
+            await this.#events.flush(s);
+            this.flushes++;
+          } else if (keys.length > 0) await this.#events.cleanUp(s, keys);
         } catch (err) {
-          for (const k of keys) this.#stale.record(s.label, k.token, k.base64);
+          if (overflowed) this.#stale.markOverflowed(s.label);
+          else for (const k of keys) this.#stale.record(s.label, k.token, k.base64);
           throw err;
         }
       },

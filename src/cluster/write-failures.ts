@@ -1,11 +1,11 @@
 /**
  * Keys whose value on a server may be out of date because a write for them did not reach it: the
  * write failed there (connection error, server down), or went elsewhere while the server was away
- * (ejection). When the server comes back, these keys are deleted on it before it serves again, so it
- * never serves a value older than the last write.
+ * (ejection). When the server comes back, these keys are deleted on it before it serves again.
  *
- * Bounded: at most `max` keys per server, the newest kept (a `Map` keeps insertion order; a key
- * written again moves to the end). A key pushed out is the oldest.
+ * Bounded: at most `max` keys per server. A server whose list would grow past that is marked
+ * overflowed instead, and its list dropped: which keys it may hold stale is then unknown, so the
+ * whole server is flushed before it serves again (nothing is forgotten silently).
  */
 
 /** One remembered key: its wire token and whether that token is base64. */
@@ -14,8 +14,16 @@ export interface StaleKey {
   base64: boolean;
 }
 
+/** What a returning server needs before it serves: keys to delete, or a flush when too many were missed. */
+export interface StaleState {
+  keys: StaleKey[];
+  /** More than `max` keys were missed: flush the server instead. */
+  overflowed: boolean;
+}
+
 export class WriteFailures {
   readonly #byServer = new Map<string, Map<string, StaleKey>>();
+  readonly #overflowed = new Set<string>();
   readonly #max: number;
 
   constructor(max: number) {
@@ -24,26 +32,28 @@ export class WriteFailures {
 
   /** Remembers that `token` may be stale on `server`. */
   record(server: string, token: string, base64: boolean): void {
+    if (this.#overflowed.has(server)) return;
     let keys = this.#byServer.get(server);
     if (keys === undefined) {
       keys = new Map();
       this.#byServer.set(server, keys);
     }
     const id = base64 ? `${token} b` : token;
-    keys.delete(id);
     keys.set(id, { token, base64 });
-    if (keys.size > this.#max) {
-      const oldest = keys.keys().next();
-      if (oldest.done !== true) {
-        keys.delete(oldest.value);
-      }
-    }
+    if (keys.size > this.#max) this.markOverflowed(server);
   }
 
-  /** Takes (and forgets) the keys remembered for `server`. */
-  take(server: string): StaleKey[] {
+  /** From now until it is taken, `server` is to be flushed whole. */
+  markOverflowed(server: string): void {
+    this.#overflowed.add(server);
+    this.#byServer.delete(server);
+  }
+
+  /** Takes (and forgets) what was remembered for `server`. */
+  take(server: string): StaleState {
     const keys = this.#byServer.get(server);
     this.#byServer.delete(server);
-    return keys === undefined ? [] : [...keys.values()];
+    const overflowed = this.#overflowed.delete(server);
+    return { keys: keys === undefined ? [] : [...keys.values()], overflowed };
   }
 }

@@ -216,6 +216,44 @@ forEachProtocol(() => {
       await assert.rejects(open.set("k", "v"), NoServersError, "failOpen is for reads");
     });
 
+    it("a server that missed more writes than are remembered is flushed before it serves again (#16 case 5)", async () => {
+      const victim = servers[0]!;
+      const ring = new HashRing(labels);
+      const first = Array.from({ length: 100 }, (_, i) => `over:first:${current.protocol}:${i}`).find(
+        (k) => ring.serverFor(k) === victim.label,
+      )!;
+      const mc = client({
+        timeout: 300,
+        failover: { failureThreshold: 1, retryDelay: 200, maxRetryDelay: 200 },
+      });
+      const flushed: { server: string; reason: string }[] = [];
+      mc.on("serverFlushed", (e) => flushed.push(e));
+      await mc.set(first, "old");
+      await victim.pause(); // SIGSTOP: it keeps its data
+      await mc.get(first).catch(() => undefined); // times out: down, and out of the ring
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
+      assert.equal(await mc.set(first, "new"), true, "written to the next owner, remembered for the victim");
+      // A third of these keys live on the victim: more than the 10,000 remembered per server.
+      for (let i = 0; i < 31_000; i += 3100) {
+        const part = Array.from(
+          { length: 3100 },
+          (_, j) => [`over:${current.protocol}:${i + j}`, "x"] as const,
+        );
+        assert.ok((await mc.setMany(part, { timeout: 5000 })).every(Boolean));
+      }
+      victim.resume();
+      await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 5000);
+      assert.deepEqual(
+        flushed.map((f) => f.server),
+        [victim.label],
+        "one flush, said with an event",
+      );
+      assert.match(flushed[0]!.reason, /10000 writes missed it/);
+      assert.equal(mc.health().flushes, 1, "and counted in health() (and so in Prometheus)");
+      assert.equal(await direct(victim.label).get(first), undefined, "the old value is gone");
+      assert.notEqual(await mc.get(first), "old", "a miss or the new value, never the old one");
+    });
+
     it("a server that comes back never serves a value written while it was away", async () => {
       const victim = servers[1]!;
       const ring = new HashRing(labels);

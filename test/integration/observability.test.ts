@@ -153,7 +153,7 @@ forEachProtocol(() => {
           assert.match(text, new RegExp(`memcachio_in_flight\\{server="${l}"\\} 0`));
           assert.match(text, new RegExp(`memcachio_queue_depth\\{server="${l}"\\} 0`));
         }
-        for (const name of ["timeouts_total", "retries_total", "failovers_total"])
+        for (const name of ["timeouts_total", "retries_total", "failovers_total", "server_flushes_total"])
           assert.match(text, new RegExp(`memcachio_${name}`));
         m.stop();
         assert.equal((await registry.metrics()).trim(), "", "stop() removes the metrics");

@@ -102,6 +102,40 @@ forEachProtocol(() => {
       assert.deepEqual(await mc.deleteMany(["rep:0", "rep:none"]), [true, false]);
     });
 
+    it("incr, add and append run on the owner alone; the other replica is brought in line (#16 case 4)", async () => {
+      const mc = client({ timeout: 1000 });
+      const ring = new HashRing(labels);
+      const direct = (l: string) => {
+        const d = new Client({ protocol: current.protocol, servers: [l] });
+        clients.push(d);
+        return d;
+      };
+      // A counter at 100 on both replicas; then the second replica comes back empty.
+      const k = `rep:counter:${current.protocol}`;
+      const [owner, second] = ring.serversFor(k, 2).map(direct) as [Client, Client];
+      await mc.set(k, "100");
+      await second.delete(k);
+      assert.equal(await mc.incr(k, 1n, { initial: 0n }), 101n, "the owner's counter, not a new one");
+      assert.equal(await owner.get(k), "101");
+      assert.equal(await second.get(k), undefined, "the replica that diverged holds no other count");
+      assert.equal(await mc.get(k), "101");
+      // The key exists only on the second replica: add is the owner's decision, and the replica's
+      // old copy is gone, so it cannot serve a value the owner does not have.
+      const k2 = `rep:add:${current.protocol}`;
+      const [owner2, second2] = ring.serversFor(k2, 2).map(direct) as [Client, Client];
+      await second2.set(k2, "old");
+      assert.equal(await mc.add(k2, "new"), true);
+      assert.equal(await owner2.get(k2), "new");
+      assert.equal(await second2.get(k2), undefined);
+      assert.equal(await mc.append(k2, "+"), true);
+      assert.equal(await owner2.get(k2), "new+");
+      assert.equal(await second2.get(k2), undefined);
+      // A cas the owner accepts is copied as a plain set.
+      const g = await mc.gets<string>(k2);
+      assert.equal(await mc.cas(k2, "swapped", g!.cas), true);
+      assert.equal(await second2.get(k2), "swapped");
+    });
+
     it("kill -9 one server under load: every read is still served, within the deadline", async (t) => {
       const mc = client({ failover: { failureThreshold: 2, retryDelay: 60_000 } });
       const keys = Array.from({ length: 200 }, (_, i) => `kill2:${i}`);

@@ -1,0 +1,23 @@
+/** The cluster's settings, resolved by the client from its options. */
+import type { CallHandler } from "./call.js";
+
+/** Retry settings. */
+export interface RetryOptions {
+  attempts: number;
+  baseDelay: number;
+  maxDelay: number;
+}
+
+/** Cluster settings (resolved by the client). */
+export interface ClusterOptions {
+  retries: RetryOptions;
+  /** Reads of an unreachable server resolve as a miss instead of failing. */
+  failOpen: boolean;
+  /** Longest TTL of a write on a gutter server, seconds (null: no gutter). */
+  gutterTtl: number | null;
+  /** The client, for trace contexts. */
+  client: object;
+  /** The reply handler of `delete`, for the deletes the cluster sends of its own. */
+  deleteHandler: CallHandler;
+  traceKeys: boolean;
+}
