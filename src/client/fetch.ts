@@ -7,7 +7,8 @@
  * value back with `ms … C<cas> T<ttl>` and returns it. The others get a stale value at once when
  * there is one (`X`); otherwise they poll (5 ms, doubling to 20 ms) until the winner's value is there,
  * up to the call's deadline, after which they run `loader` themselves (`onLockTimeout: "load"`) or
- * reject with `TimeoutError` (`"throw"`).
+ * reject with `TimeoutError` (`"throw"`). The deadline bounds the polls (each gets what is left of it)
+ * and the write-back; the loader's own time is the caller's.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, InvalidArgumentError, TimeoutError } from "../errors.js";
@@ -40,6 +41,23 @@ export const FETCH_MISS: FetchReply = {
   claimed: false,
 };
 
+/** What the herd knows of an item nobody loaded in time: no value, no CAS to write back with. */
+const NOT_WON: FetchReply = {
+  hasValue: false,
+  value: undefined,
+  cas: 0n,
+  won: false,
+  stale: false,
+  claimed: true,
+};
+
+function lockTimeout(cause?: unknown): TimeoutError {
+  return new TimeoutError(
+    "fetch: another caller's load did not finish within the deadline",
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /** See the file's comment. */
 export async function fetchThrough<T>(
   host: FetchHost,
@@ -63,15 +81,22 @@ export async function fetchThrough<T>(
   const call: CallOptions = options.signal === undefined ? {} : { signal: options.signal };
   if (options.timeout !== undefined) call.timeout = options.timeout;
   if (options.hashKey !== undefined) call.hashKey = options.hashKey;
-  for (let delay = 5; ; delay = Math.min(delay * 2, 20)) {
+  for (let delay = 5, polls = 0; ; delay = Math.min(delay * 2, 20), polls++) {
+    // Each poll gets what is left of the call's deadline, not a deadline of its own.
+    if (polls > 0) call.timeout = Math.max(1, Math.ceil(waitUntil - performance.now()));
     let r: FetchReply;
     try {
       r = await host.fetchOnce(key, lockTtl, recache, call);
     } catch (err) {
+      // A poll that ran out of the call's time: the wait for another caller's load is over.
+      if (polls > 0 && err instanceof TimeoutError && performance.now() >= waitUntil - 1) {
+        if (options.onLockTimeout === "throw") throw lockTimeout(err);
+        return load(host, key, loader, NOT_WON, options, local, waitUntil);
+      }
       if (l1 === null) throw err;
       return l1.staleOr(local, key, err) as T;
     }
-    if (r.won) return load(host, key, loader, r, options, local);
+    if (r.won) return load(host, key, loader, r, options, local, waitUntil);
     if (r.hasValue) {
       l1?.cache.set(local, r.value);
       return r.value as T;
@@ -79,10 +104,8 @@ export async function fetchThrough<T>(
     // Another caller is loading and there is nothing to serve yet: wait for its value.
     const left = waitUntil - performance.now();
     if (left <= 0) {
-      if (options.onLockTimeout === "throw") {
-        throw new TimeoutError("fetch: another caller's load did not finish within the deadline");
-      }
-      return load(host, key, loader, r, options, local);
+      if (options.onLockTimeout === "throw") throw lockTimeout();
+      return load(host, key, loader, r, options, local, waitUntil);
     }
     try {
       await sleep(
@@ -104,6 +127,7 @@ async function load<T>(
   won: FetchReply,
   o: FetchOptions,
   local: string,
+  waitUntil: number,
 ): Promise<T> {
   let value: T;
   try {
@@ -118,13 +142,19 @@ async function load<T>(
   }
   const store: SetOptions = o.ttl === undefined ? {} : { ttl: o.ttl };
   if (o.hashKey !== undefined) store.hashKey = o.hashKey;
-  try {
-    // C<cas>: stored only if nobody invalidated or replaced the item meanwhile. If that is refused
-    // because the stub expired (our lock ran out), add() stores it unless someone else has.
-    if (!(await host.storeIfCas(key, value, store, won.cas))) await host.add(key, value, store);
-  } catch {
-    // The value is fresh: a failed cache write does not fail the call.
-  }
+  // C<cas>: stored only if nobody invalidated or replaced the item meanwhile. If that is refused
+  // because the stub expired (our lock ran out), add() stores it unless someone else has. No CAS
+  // (the wait ran out before any reply): add() only. A failed write-back does not fail the call.
+  const writeBack = async () => {
+    if (won.cas === 0n || !(await host.storeIfCas(key, value, store, won.cas)))
+      await host.add(key, value, store);
+  };
+  // Within what is left of the call's deadline; past it, the write-back goes on without the caller.
+  const left = Math.floor(waitUntil - performance.now());
+  if (left >= 1) {
+    store.timeout = left;
+    await writeBack().catch(ignore);
+  } else writeBack().catch(ignore);
   host.local?.cache.set(local, value);
   return value;
 }

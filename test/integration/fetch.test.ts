@@ -8,6 +8,7 @@ import {
   UnsupportedError,
 } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { FaultProxy } from "../support/proxy.ts";
 import { rawLine } from "../support/raw.ts";
 
 let server: MemcachedServer;
@@ -115,6 +116,34 @@ describe("fetch: thundering-herd protection on the server", () => {
     assert.equal(v, "recovered");
     assert.equal(loads, 1, "the herd's one load, once the dead winner's lock expired");
     assert.equal(await mc.get(k), "recovered");
+  });
+
+  it("keeps its deadline while polling a slow server: each poll gets what is left (#16)", async () => {
+    const k = key("slow-poll");
+    assert.match(await rawLine(server.label, `mg ${k} v c N30`), /W/); // another caller loads, for long
+    const proxy = await new FaultProxy(server.host, server.port).start();
+    try {
+      const mc = client({ servers: [proxy.label], timeout: 250 });
+      await mc.ping(); // connected before the replies slow down
+      proxy.mode = "delay";
+      proxy.delayMs = 200;
+      for (const onLockTimeout of ["throw", "load"] as const) {
+        const t0 = performance.now();
+        const got = await mc
+          .fetch(k, () => "loaded here", { onLockTimeout })
+          .then(
+            (v) => v,
+            (e: unknown) => e,
+          );
+        const took = performance.now() - t0;
+        if (onLockTimeout === "throw") assert.ok(got instanceof TimeoutError, String(got));
+        else assert.equal(got, "loaded here");
+        // A poll sent with the call's full deadline would end about 150 ms past it.
+        assert.ok(took < 250 + 100, `${onLockTimeout}: ${took.toFixed(0)} ms against a 250 ms deadline`);
+      }
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("at the deadline: onLockTimeout 'load' runs the loader here, 'throw' rejects", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import { Client, type ClientOptions, HashRing } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { FaultProxy } from "../support/proxy.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
 /** Slack for deadlines: the ticker's resolution plus a loaded CI machine. */
@@ -134,6 +135,29 @@ forEachProtocol(() => {
       const g = await mc.gets<string>(k2);
       assert.equal(await mc.cas(k2, "swapped", g!.cas), true);
       assert.equal(await second2.get(k2), "swapped");
+    });
+
+    it("a write retried after a reset on a replica goes to that replica again, not to the owner (#16 case 3)", async () => {
+      const proxy = await new FaultProxy(servers[1]!.host, servers[1]!.port).start();
+      try {
+        const ring = [servers[0]!.label, proxy.label, servers[2]!.label];
+        const hash = new HashRing(ring);
+        const k = Array.from({ length: 200 }, (_, i) => `rep:retry:${current.protocol}:${i}`).find(
+          (key) => hash.serversFor(key, 2)[1] === proxy.label,
+        )!;
+        const mc = new Client({ protocol: current.protocol, servers: ring, replicas: 2, timeout: 1000 });
+        clients.push(mc);
+        const second = new Client({ protocol: current.protocol, servers: [servers[1]!.label] });
+        clients.push(second);
+        assert.equal(await mc.set(k, "v1"), true);
+        assert.equal(await second.get(k), "v1");
+        proxy.mode = "reset-once"; // the second replica's connection is reset by this set: v2 never reaches it
+        assert.equal(await mc.set(k, "v2"), true);
+        assert.equal(mc.health().retries, 1, "sent again once");
+        assert.equal(await second.get(k), "v2", "the retry went to the replica whose connection was reset");
+      } finally {
+        await proxy.stop();
+      }
     });
 
     it("kill -9 one server under load: every read is still served, within the deadline", async (t) => {

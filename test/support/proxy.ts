@@ -5,6 +5,8 @@
  * - `pass`: forward bytes both ways;
  * - `blackhole`: accept and read requests, never answer;
  * - `reset`: destroy client connections at once (new and existing);
+ * - `reset-once`: destroy the next connection that sends a request (the request is not forwarded),
+ *   then pass;
  * - `delay`: forward replies after `delayMs`;
  * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut
  *   mid-value), then pass;
@@ -12,7 +14,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
-export type ProxyMode = "pass" | "blackhole" | "reset" | "delay" | "cut" | "corrupt";
+export type ProxyMode = "pass" | "blackhole" | "reset" | "reset-once" | "delay" | "cut" | "corrupt";
 
 export class FaultProxy {
   readonly host = "127.0.0.1";
@@ -79,6 +81,10 @@ export class FaultProxy {
     upstream.on("close", close);
     client.on("data", (d: Buffer) => {
       if (this.mode === "reset") return close();
+      if (this.mode === "reset-once") {
+        this.mode = "pass";
+        return close();
+      }
       if (this.mode !== "blackhole") upstream.write(d);
     });
     // Replies held back by `delay` go out in order: later chunks queue behind them, whatever the mode.
@@ -108,6 +114,7 @@ export class FaultProxy {
     switch (this.mode) {
       case "pass":
       case "delay":
+      case "reset-once":
         client.write(d);
         return;
       case "blackhole":
