@@ -14,7 +14,7 @@
 import type { AttemptSink } from "../connection/attempt.js";
 import { NoServersError, ServerUnavailableError } from "../errors.js";
 import { type Frame, Op } from "../protocol/frame.js";
-import { Call, CallAttempt, type CallHandler, Failed } from "./call.js";
+import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import {
