@@ -159,7 +159,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       failure !== Failure.Final &&
       failure !== Failure.Refused
     ) {
-      this.#membership.noteFailedWrite(a.target, a.frame, error);
+      this.#membership.noteFailedWrite(a.target, a.frame, (i) => routeOf(call, a, i), error);
     }
     if (call.settled) return;
     const retry = this.#options.retries;
@@ -390,3 +390,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 }
 
 function ignore(): void {}
+
+/** The routing key of the i-th key of attempt `a` of `call`. */
+function routeOf(call: Call, a: CallAttempt, i: number): RoutingKey {
+  if (call.routingKey !== null) return call.routingKey;
+  return call.keys![a.indices === null ? i : a.indices[i]!]!;
+}

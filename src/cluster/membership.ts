@@ -90,24 +90,7 @@ export class Membership {
         this.#membershipChanged();
         this.#events.serverDown(s.label, err);
       },
-      // Before a returning server takes traffic, delete on it every key it may hold an old value of.
-      beforeUp: async (s: Server) => {
-        const { keys, overflowed } = this.#stale.take(s.label);
-        try {
-          if (overflowed) {
-            await this.#events.flush(s);
-            this.flushes++;
-          } else if (keys.length > 0) await this.#events.cleanUp(s, keys);
-        } catch (err) {
-          if (overflowed) this.#stale.markOverflowed(s.label);
-          else for (const k of keys) this.#stale.record(s.label, k.token, k.base64);
-          throw err;
-        }
-      },
-      onUp: (s: Server) => {
-        this.#membershipChanged();
-        this.#events.serverUp(s.label);
-      },
+      rejoin: (s: Server) => this.#rejoin(s),
     };
     const servers: Server[] = [];
     const labels = new Set<string>();
@@ -196,15 +179,72 @@ export class Membership {
     }
   }
 
-  /** A write of `frame` may not have reached `server` (it failed or timed out there). */
-  noteFailedWrite(server: Server, frame: Frame, error: unknown): void {
+  /**
+   * A write of `frame` may not have reached `server` (it failed or timed out there); `keyOf(i)` is
+   * the routing key of its i-th key (of its only key, for a single-key frame).
+   */
+  noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
     const batch = frame.batch;
-    if (batch === null) this.#record(server.label, frame.key, frame.base64, error);
+    if (batch === null) this.#record(server.label, frame.key, frame.base64, keyOf(0), error);
     else {
       for (let i = 0; i < batch.keys.length; i++) {
-        this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, error);
+        this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, keyOf(i), error);
       }
     }
+  }
+
+  /**
+   * A server answers probes again. Before it takes traffic, what it missed is repaired, until
+   * nothing is left: the keys written while it was away (or whose write failed on it) are deleted
+   * on it — it may hold older values of them — and on the servers that held them for it meanwhile
+   * (ejection moved them there; once it is back, those copies would outlive later writes); a server
+   * that missed more writes than are remembered is flushed instead. Writes made during a repair are
+   * remembered too, so the loop goes on until a look finds nothing, and the server goes back on the
+   * ring in that same synchronous step: no write can fall between the last look and its return.
+   */
+  async #rejoin(s: Server): Promise<void> {
+    for (;;) {
+      if (!this.#stale.has(s.label)) {
+        s.markUp();
+        if (s.state !== "up") return; // closed meanwhile
+        this.#membershipChanged();
+        this.#events.serverUp(s.label);
+        return;
+      }
+      const { keys, overflowed } = this.#stale.take(s.label);
+      try {
+        if (overflowed) {
+          await this.#events.flush(s);
+          this.flushes++;
+        } else {
+          await this.#events.cleanUp(s, keys);
+          await this.#cleanUpFallbacks(s, keys);
+        }
+      } catch (err) {
+        if (overflowed) this.#stale.markOverflowed(s.label);
+        else for (const k of keys) this.#stale.record(s.label, k.token, k.base64, k.route);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Deletes `keys` on the servers that hold them while `away` is out of the ring and that are not
+   * among their homes (the servers they live on when all are up).
+   */
+  async #cleanUpFallbacks(away: Server, keys: StaleKey[]): Promise<void> {
+    if (!this.#eject) return;
+    const byServer = new Map<Server, StaleKey[]>();
+    for (const k of keys) {
+      const homes = this.#full.serversFor(k.route, this.replicas);
+      for (const s of this.replicasOf(k.route)) {
+        if (s === away || s.state !== "up" || homes.includes(s.label)) continue;
+        const list = byServer.get(s);
+        if (list === undefined) byServer.set(s, [k]);
+        else list.push(k);
+      }
+    }
+    await Promise.all([...byServer].map(([s, list]) => this.#events.cleanUp(s, list)));
   }
 
   /** Stops probing and closes every server after what is under way. */
@@ -216,12 +256,12 @@ export class Membership {
   #noteHomes(key: RoutingKey, token: string, base64: boolean): void {
     for (const label of this.#full.serversFor(key, this.replicas)) {
       const home = this.#byLabel.get(label)!;
-      if (home.state !== "up") this.#record(home.label, token, base64, home.lastError);
+      if (home.state !== "up") this.#record(home.label, token, base64, key, home.lastError);
     }
   }
 
-  #record(server: string, token: string, base64: boolean, error: unknown): void {
-    this.#stale.record(server, token, base64);
+  #record(server: string, token: string, base64: boolean, route: RoutingKey, error: unknown): void {
+    this.#stale.record(server, token, base64, route);
     this.#events.writeFailure(server, token, error);
   }
 

@@ -34,9 +34,11 @@ export interface HealthOptions {
 /** Health transitions, for the membership. */
 export interface ServerEvents {
   onDown(server: Server, error: Error): void;
-  /** Runs when a probe succeeds, before the server takes traffic again; a rejection keeps it down. */
-  beforeUp(server: Server): Promise<void>;
-  onUp(server: Server): void;
+  /**
+   * A probe was answered: makes the server ready and puts it back ({@link Server.markUp}) — or
+   * rejects, which keeps it down until the next probe.
+   */
+  rejoin(server: Server): Promise<void>;
 }
 
 export type ServerState = "up" | "down" | "probing";
@@ -154,21 +156,19 @@ export class Server {
   /** How the probe ended: answered → clean up, then up; failed → down again (the delay doubles). */
   readonly #probeSink: AttemptSink<null, Server> = {
     succeeded: () => {
-      if (this.#closed) return;
-      this.#events.beforeUp(this).then(
-        () => {
-          if (this.#closed) return;
-          this.state = "up";
-          this.failures = 0;
-          this.#readsAtFailure = -1;
-          this.#delay = this.#health.retryDelay;
-          this.#events.onUp(this);
-        },
-        (err: unknown) => this.#probeFailed(err),
-      );
+      if (!this.#closed) this.#events.rejoin(this).catch((err: unknown) => this.#probeFailed(err));
     },
     failed: (_attempt, err) => this.#probeFailed(err),
   };
+
+  /** Up again: takes traffic, its failure count and probe delay start over. */
+  markUp(): void {
+    if (this.#closed) return;
+    this.state = "up";
+    this.failures = 0;
+    this.#readsAtFailure = -1;
+    this.#delay = this.#health.retryDelay;
+  }
 
   #probeFailed(err: unknown): void {
     if (this.#closed) return;

@@ -8,10 +8,11 @@
  * whole server is flushed before it serves again (nothing is forgotten silently).
  */
 
-/** One remembered key: its wire token and whether that token is base64. */
+/** One remembered key: its wire token, whether that token is base64, and the key it is routed by. */
 export interface StaleKey {
   token: string;
   base64: boolean;
+  route: string | Buffer;
 }
 
 /** What a returning server needs before it serves: keys to delete, or a flush when too many were missed. */
@@ -30,8 +31,8 @@ export class WriteFailures {
     this.#max = max;
   }
 
-  /** Remembers that `token` may be stale on `server`. */
-  record(server: string, token: string, base64: boolean): void {
+  /** Remembers that `token` (routed by `route`) may be stale on `server`. */
+  record(server: string, token: string, base64: boolean, route: string | Buffer): void {
     if (this.#overflowed.has(server)) return;
     let keys = this.#byServer.get(server);
     if (keys === undefined) {
@@ -39,7 +40,7 @@ export class WriteFailures {
       this.#byServer.set(server, keys);
     }
     const id = base64 ? `${token} b` : token;
-    keys.set(id, { token, base64 });
+    keys.set(id, { token, base64, route });
     if (keys.size > this.#max) this.markOverflowed(server);
   }
 
@@ -47,6 +48,11 @@ export class WriteFailures {
   markOverflowed(server: string): void {
     this.#overflowed.add(server);
     this.#byServer.delete(server);
+  }
+
+  /** Whether anything is remembered for `server`. */
+  has(server: string): boolean {
+    return this.#overflowed.has(server) || this.#byServer.has(server);
   }
 
   /** Takes (and forgets) what was remembered for `server`. */

@@ -10,6 +10,7 @@ import {
   TimeoutError,
 } from "../../src/index.ts";
 import { freePort, type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { FaultProxy } from "../support/proxy.ts";
 import { remainingTtl } from "../support/raw.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
@@ -290,6 +291,73 @@ forEachProtocol(() => {
       const onVictim = direct(victim.label);
       for (const k of keys)
         assert.equal(await onVictim.get(k), undefined, `${k} deleted on the returning server`);
+    });
+
+    it("copies left on a fallback owner by ejection are deleted when the home server returns (#16 case 1)", async () => {
+      const home = servers[0]!;
+      const ring = new HashRing(labels);
+      const k = Array.from({ length: 100 }, (_, i) => `fallback:${current.protocol}:${i}`).find(
+        (x) => ring.serverFor(x) === home.label,
+      )!;
+      const fallback = new HashRing(labels.filter((l) => l !== home.label)).serverFor(k);
+      const mc = client({
+        timeout: 500,
+        failover: { failureThreshold: 1, retryDelay: 100, maxRetryDelay: 100 },
+      });
+      const state = () => mc.health().servers.find((x) => x.label === home.label)!.state;
+      await mc.set(k, "v1");
+      await home.kill();
+      await mc.get(k).catch(() => undefined); // refused: down and out of the ring
+      assert.equal(await mc.set(k, "v2"), true, "written to the fallback owner");
+      assert.equal(await direct(fallback).get(k), "v2");
+      await home.restart(); // empty
+      await waitFor(() => state() === "up", 3000);
+      assert.equal(await direct(fallback).get(k), undefined, "the fallback's copy is gone");
+      assert.equal(await mc.set(k, "v3"), true, "acknowledged by the home server");
+      await home.kill();
+      await mc.get(k).catch(() => undefined);
+      await waitFor(() => state() !== "up", 2000);
+      assert.notEqual(await mc.get(k), "v2", "never the fallback's old copy");
+      await home.restart();
+      await waitFor(() => state() === "up", 3000);
+    });
+
+    it("writes made while a returning server is being cleaned are cleaned too before it serves (#16 case 2)", async () => {
+      const victim = servers[2]!;
+      const proxy = await new FaultProxy(victim.host, victim.port).start();
+      try {
+        const ring3 = [labels[0]!, labels[1]!, proxy.label];
+        const hash = new HashRing(ring3);
+        const onVictim = Array.from({ length: 300 }, (_, i) => `cleaning:${current.protocol}:${i}`).filter(
+          (x) => hash.serverFor(x) === proxy.label,
+        );
+        const [k1, k2] = onVictim as [string, string];
+        const mc = client({
+          servers: ring3,
+          timeout: 3000,
+          connectTimeout: 3000,
+          failover: { failureThreshold: 1, retryDelay: 100, maxRetryDelay: 100 },
+        });
+        const state = () => mc.health().servers.find((x) => x.label === proxy.label)!.state;
+        await mc.set(k1, "old");
+        await mc.set(k2, "old"); // the victim keeps its data through all of this
+        proxy.mode = "reset";
+        await mc.get(k1).catch(() => undefined); // reset: down and out of the ring
+        await waitFor(() => state() !== "up", 2000);
+        assert.equal(await mc.set(k1, "new"), true, "remembered for the victim: its clean-up has work");
+        // Every reply through the proxy now takes 600 ms: the probe's, then the clean-up's.
+        proxy.delayMs = 600;
+        proxy.mode = "delay";
+        await waitFor(() => state() === "probing", 2000);
+        await sleep(900); // the probe is answered at ~600 ms; the clean-up is under way until ~1,200 ms
+        assert.equal(state(), "probing", "still being cleaned");
+        assert.equal(await mc.set(k2, "new"), true, "a write during the clean-up");
+        await waitFor(() => state() === "up", 5000);
+        proxy.mode = "pass";
+        for (const k of [k1, k2]) assert.notEqual(await mc.get(k), "old", k);
+      } finally {
+        await proxy.stop();
+      }
     });
 
     it("gutter: a down owner's keys go to the gutter server with a capped TTL, not to the other servers", async () => {
