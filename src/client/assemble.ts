@@ -102,6 +102,7 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     client,
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
+    deleteManyHandler: handlers.writeMany,
   });
   return { build, handlers, membership, cluster, local };
 }

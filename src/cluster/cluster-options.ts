@@ -17,7 +17,8 @@ export interface ClusterOptions {
   gutterTtl: number | null;
   /** The client, for trace contexts. */
   client: object;
-  /** The reply handler of `delete`, for the deletes the cluster sends of its own. */
+  /** The reply handlers of `delete` and `deleteMany`, for the deletes the cluster sends of its own. */
   deleteHandler: CallHandler;
+  deleteManyHandler: CallHandler;
   traceKeys: boolean;
 }

@@ -31,6 +31,7 @@ import {
   unreachable,
 } from "./policy.js";
 import type { Server } from "./server.js";
+import { LateWrites, routeOf } from "./late-writes.js";
 import { AttemptTracer } from "./tracing.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
@@ -42,12 +43,14 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
+  readonly #lateWrites: LateWrites;
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
 
   constructor(membership: Membership, options: ClusterOptions) {
     this.#membership = membership;
     this.#options = options;
     this.#tracer = new AttemptTracer(options.client, options.traceKeys);
+    this.#lateWrites = new LateWrites(membership, options);
   }
 
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
@@ -161,6 +164,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     ) {
       this.#membership.noteFailedWrite(a.target, a.frame, (i) => routeOf(call, a, i), error);
     }
+    if (failure === Failure.Timeout && a.carrier !== null && isWrite(a.frame.op)) this.#lateWrites.follow(a);
     if (call.settled) return;
     const retry = this.#options.retries;
     const delay = backoff(call.retriesUsed, retry.baseDelay, retry.maxDelay, Math.random());
@@ -390,9 +394,3 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 }
 
 function ignore(): void {}
-
-/** The routing key of the i-th key of attempt `a` of `call`. */
-function routeOf(call: Call, a: CallAttempt, i: number): RoutingKey {
-  if (call.routingKey !== null) return call.routingKey;
-  return call.keys![a.indices === null ? i : a.indices[i]!]!;
-}

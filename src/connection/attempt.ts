@@ -18,6 +18,14 @@ export const QUEUED = 0;
 export const WRITTEN = 1;
 export const SETTLED = 2;
 
+/** The connection an attempt was written on, as far as its sink needs it: to send a follow-up on it. */
+export interface AttemptCarrier {
+  /** Queues `attempt` behind everything already queued or written on this connection. */
+  send(attempt: Attempt): void;
+  /** Closed for good, or lost: a follow-up would not go out on the same socket. */
+  readonly closed: boolean;
+}
+
 /** Who hears how an attempt ended (the cluster for calls; a connection or a server for its own). */
 export interface AttemptSink<C, T> {
   succeeded(attempt: Attempt<C, T>, value: unknown): void;
@@ -49,6 +57,8 @@ export class Attempt<C = unknown, T = unknown> {
   deadline = 0;
   /** When a connection queued it (0 before): the clock reading of its event-loop turn. */
   queuedAt = 0;
+  /** The connection it was queued on; cleared when it times out before being written. */
+  carrier: AttemptCarrier | null = null;
   constructor(
     readonly frame: Frame,
     readonly handler: ReplyHandler<Reply, C, T>,

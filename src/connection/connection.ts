@@ -28,7 +28,7 @@ import {
 } from "../errors.js";
 import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
-import type { Attempt } from "./attempt.js";
+import type { Attempt, AttemptCarrier } from "./attempt.js";
 import type { Credentials } from "./credentials.js";
 import { Link, type LinkEvents, READ_BUFFER } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
@@ -69,7 +69,7 @@ const CONNECTING = 1;
 const READY = 2;
 const CLOSED = 3;
 
-export class Connection implements Tickable {
+export class Connection implements Tickable, AttemptCarrier {
   /** `"host:port"`. */
   readonly label: string;
   readonly #options: ConnectionOptions;
@@ -95,7 +95,8 @@ export class Connection implements Tickable {
   /** Reads so far (a sign of life for the silence watch and for health tracking). */
   #reads = 0;
   #sent = 0;
-  #drained: (() => void) | null = null;
+  /** Callers of close() waiting for what is under way. */
+  readonly #drained: (() => void)[] = [];
   /** Plain TCP: the buffer every read lands in (allocated at the first connect). */
   #readBuf: Buffer | null = null;
 
@@ -187,6 +188,7 @@ export class Connection implements Tickable {
     }
     attempt.queuedAt = now;
     if (attempt.deadline === 0) attempt.deadline = now + attempt.timeout;
+    attempt.carrier = this;
     this.#pipe.pending.push(attempt);
     this.#sent++;
     this.#watch(attempt.deadline);
@@ -200,13 +202,7 @@ export class Connection implements Tickable {
       this.#shutdown();
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
-      const prev = this.#drained;
-      this.#drained = () => {
-        prev?.();
-        resolve();
-      };
-    });
+    return new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
   /** Closes now: waiting attempts fail with `ClientClosedError`. */
@@ -347,8 +343,10 @@ export class Connection implements Tickable {
       }
     }
     if (now >= this.#minDeadline) {
+      // Attempts sent while expiring (a sink's follow-up) lower it again through #watch.
+      this.#minDeadline = Number.POSITIVE_INFINITY;
       const { min, timedOut } = expire(this.#pipe.pending, this.#pipe.inflight, now, this.label);
-      this.#minDeadline = min;
+      if (min < this.#minDeadline) this.#minDeadline = min;
       if (timedOut) this.#events.onTimeout?.(this);
     }
     this.#maybeIdle();
@@ -391,8 +389,6 @@ export class Connection implements Tickable {
     // Nothing is owed on the wire any more: close at once.
     link?.destroy();
     if (link !== null) this.#events.onClose?.(this, undefined);
-    const drained = this.#drained;
-    this.#drained = null;
-    drained?.();
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 }

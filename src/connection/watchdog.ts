@@ -79,6 +79,7 @@ export function expire(
     const a = pending.peekAt(i)!;
     if (a.state === SETTLED) dead++;
     else if (a.deadline <= now) {
+      a.carrier = null; // never written: nothing to follow up on this connection
       a.fail(timeoutError(label, a, now, false));
       dead++;
     } else if (a.deadline < min) min = a.deadline;

@@ -360,6 +360,29 @@ forEachProtocol(() => {
       }
     });
 
+    it("a write that timed out after it was written is never applied over a newer one (#16 case 6)", async () => {
+      const proxy = await new FaultProxy(servers[0]!.host, servers[0]!.port).start();
+      try {
+        const mc = client({
+          servers: [proxy.label],
+          timeout: 100,
+          socketTimeout: 5000,
+          pool: { min: 2, max: 2 },
+          retries: { attempts: 0 },
+        });
+        const k = `late:${current.protocol}`;
+        await Promise.all([mc.get("warm:1"), mc.get("warm:2")]); // both connections open
+        proxy.delayMs = 400;
+        proxy.mode = "stall-next"; // the server reads this set only 400 ms later
+        await assert.rejects(mc.set(k, "v1"), TimeoutError);
+        assert.equal(await mc.set(k, "v2", { timeout: 1000 }), true, "on the other connection, at once");
+        await sleep(600); // v1 has reached the server by now
+        assert.notEqual(await mc.get(k, { timeout: 1000 }), "v1", "a miss or v2, never the late v1");
+      } finally {
+        await proxy.stop();
+      }
+    });
+
     it("gutter: a down owner's keys go to the gutter server with a capped TTL, not to the other servers", async () => {
       const [main0, main1, gutter] = labels as [string, string, string];
       const ring = new HashRing([main0, main1]);

@@ -7,6 +7,9 @@
  * - `reset`: destroy client connections at once (new and existing);
  * - `reset-once`: destroy the next connection that sends a request (the request is not forwarded),
  *   then pass;
+ * - `stall-next` (client → server): hold what the next connection to send a request sends for
+ *   `delayMs`, then forward it in order; other connections pass (a server that is slow to read one
+ *   connection while it serves the others);
  * - `delay`: forward replies after `delayMs`;
  * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut
  *   mid-value), then pass;
@@ -14,7 +17,15 @@
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
-export type ProxyMode = "pass" | "blackhole" | "reset" | "reset-once" | "delay" | "cut" | "corrupt";
+export type ProxyMode =
+  | "pass"
+  | "blackhole"
+  | "reset"
+  | "reset-once"
+  | "stall-next"
+  | "delay"
+  | "cut"
+  | "corrupt";
 
 export class FaultProxy {
   readonly host = "127.0.0.1";
@@ -79,13 +90,25 @@ export class FaultProxy {
     upstream.on("error", close);
     client.on("close", close);
     upstream.on("close", close);
+    // Requests held back by `stall-next` go out in order, after `delayMs`.
+    let stalled: Buffer[] | null = null;
     client.on("data", (d: Buffer) => {
       if (this.mode === "reset") return close();
       if (this.mode === "reset-once") {
         this.mode = "pass";
         return close();
       }
-      if (this.mode !== "blackhole") upstream.write(d);
+      if (this.mode === "stall-next" && stalled === null) {
+        this.mode = "pass";
+        const held: Buffer[] = [];
+        stalled = held;
+        setTimeout(() => {
+          stalled = null;
+          for (const h of held) if (upstream.writable) upstream.write(h);
+        }, this.delayMs);
+      }
+      if (stalled !== null) stalled.push(d);
+      else if (this.mode !== "blackhole") upstream.write(d);
     });
     // Replies held back by `delay` go out in order: later chunks queue behind them, whatever the mode.
     const held: { d: Buffer; at: number }[] = [];
@@ -115,6 +138,7 @@ export class FaultProxy {
       case "pass":
       case "delay":
       case "reset-once":
+      case "stall-next":
         client.write(d);
         return;
       case "blackhole":
