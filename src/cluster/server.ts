@@ -10,7 +10,8 @@
  *
  * A failure is a connection error (refused, reset, hung, protocol error) or a written request that
  * reached its deadline. Failures are consecutive while the server answers nothing in between: any
- * read on the connection since the last failure starts the count again. A stalled connection counts
+ * reply completed since the last failure starts the count again (bytes alone do not: a server that
+ * dribbles them while every request times out is failing). A stalled connection counts
  * once: its requests' timeouts, not also the hang detector closing it right after.
  *
  * While down, the server takes no request: the cluster fails its keys fast or moves them to the next
@@ -70,7 +71,7 @@ export class Server {
   readonly #events: ServerEvents;
   readonly #probeTimeout: number;
   #delay: number;
-  #readsAtFailure = -1;
+  #answeredAtFailure = -1;
   #lastWasTimeout = false;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -111,8 +112,8 @@ export class Server {
 
   #failure(err: Error): void {
     if (this.#closed || this.state !== "up") return;
-    const reads = this.pool.reads;
-    if (reads !== this.#readsAtFailure) {
+    const answered = this.pool.answered;
+    if (answered !== this.#answeredAtFailure) {
       // The server answered something since the last failure: this one starts a new run.
       this.failures = 0;
       this.#lastWasTimeout = false;
@@ -120,7 +121,7 @@ export class Server {
       // The hang detector closing a connection whose requests just timed out: the same incident.
       return;
     }
-    this.#readsAtFailure = reads;
+    this.#answeredAtFailure = answered;
     this.#lastWasTimeout = err instanceof TimeoutError;
     this.failures++;
     this.lastError = err;
@@ -166,7 +167,7 @@ export class Server {
     if (this.#closed) return;
     this.state = "up";
     this.failures = 0;
-    this.#readsAtFailure = -1;
+    this.#answeredAtFailure = -1;
     this.#delay = this.#health.retryDelay;
   }
 

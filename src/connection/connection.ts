@@ -92,8 +92,6 @@ export class Connection implements Tickable, AttemptCarrier {
   #registered = false;
   /** Lower bound of the earliest deadline among waiting attempts. */
   #minDeadline = Number.POSITIVE_INFINITY;
-  /** Reads so far (a sign of life for the silence watch and for health tracking). */
-  #reads = 0;
   #sent = 0;
   /** Callers of close() waiting for what is under way. */
   readonly #drained: (() => void)[] = [];
@@ -160,9 +158,12 @@ export class Connection implements Tickable, AttemptCarrier {
     return this.#state === CLOSED || this.#closing;
   }
 
-  /** Number of reads so far: a cheap sign of life for health tracking. */
-  get reads(): number {
-    return this.#reads;
+  /**
+   * Attempts answered so far: the sign of life health tracking and the silence watch go by (bytes
+   * alone are not: a server that dribbles them while every request times out is failing).
+   */
+  get answered(): number {
+    return this.#pipe.answered;
   }
 
   /** Queues `attempt`; it settles through its sink (never throws). */
@@ -265,7 +266,6 @@ export class Connection implements Tickable, AttemptCarrier {
   }
 
   #data(chunk: Buffer): void {
-    this.#reads++;
     try {
       this.#pipe.feed(chunk);
     } catch (err) {
@@ -330,7 +330,7 @@ export class Connection implements Tickable, AttemptCarrier {
   /** @internal */
   onTick(now: number): void {
     if (this.#pipe.inflight.length > 0) {
-      const verdict = this.#silence.check(now, this.#reads);
+      const verdict = this.#silence.check(now, this.#pipe.answered);
       if (verdict === NUDGE) this.#nudge();
       else if (verdict === HUNG) {
         const silent = Math.round(now - this.#silence.waitingSince);
@@ -366,7 +366,12 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Leaves the ticker when nothing waits; finishes a pending close. */
   #maybeIdle(): void {
-    if (this.#pipe.pending.length > 0 || this.#pipe.inflight.length > 0) return;
+    const p = this.#pipe;
+    if (p.pending.length > 0 || p.inflight.length > 0) {
+      // Closing, and every attempt has its answer or its timeout: no one waits for the late replies.
+      if (this.#closing && p.nobodyWaits) this.#shutdown();
+      return;
+    }
     this.#minDeadline = Number.POSITIVE_INFINITY;
     if (this.#registered) {
       this.#registered = false;
@@ -376,6 +381,7 @@ export class Connection implements Tickable, AttemptCarrier {
   }
 
   #shutdown(): void {
+    this.#pipe.inflight.clear();
     if (this.#registered) {
       this.#registered = false;
       unregisterTick(this);

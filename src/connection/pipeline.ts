@@ -17,7 +17,7 @@ import { encodeMeta } from "../protocol/meta/encoder.js";
 import { MetaParser } from "../protocol/meta/parser.js";
 import type { Reply } from "../protocol/reply.js";
 import { Writer } from "../protocol/writer.js";
-import { type Attempt, QUEUED, WRITTEN } from "./attempt.js";
+import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
 
 /** Largest opaque before wrapping to 0 (stays a small decimal token). */
 const OPAQUE_WRAP = 1_000_000_000;
@@ -31,6 +31,8 @@ export class Pipeline {
   readonly inflight = new Denque<Attempt>();
   /** The socket asked us to wait for `drain`. */
   blocked = false;
+  /** Replies that completed an attempt so far: progress, which bytes alone are not (a dribbling server). */
+  answered = 0;
   readonly #writer = new Writer();
   readonly #parser: MetaParser | BinaryParser;
   readonly #binary: boolean;
@@ -58,6 +60,14 @@ export class Pipeline {
   /** Whether waiting attempts could be written now (room in flight, no backpressure). */
   get writable(): boolean {
     return this.pending.length > 0 && this.inflight.length < this.#maxInFlight && !this.blocked;
+  }
+
+  /** Nothing waits to be written and every attempt in flight is settled (only late replies are owed). */
+  get nobodyWaits(): boolean {
+    if (this.pending.length > 0) return false;
+    const inflight = this.inflight;
+    for (let i = 0; i < inflight.length; i++) if (inflight.peekAt(i)!.state !== SETTLED) return false;
+    return true;
   }
 
   /** Writes what waits, up to `maxInFlight` in flight. Returns true when something was written. */
@@ -136,6 +146,7 @@ export class Pipeline {
     }
     if (a.handler.onReply(a, reply)) {
       this.inflight.shift();
+      this.answered++;
       if (a === this.#sample) {
         const ms = performance.now() - this.#sampleAt;
         this.#latency = this.#latency < 0 ? ms : this.#latency * 0.8 + ms * 0.2;

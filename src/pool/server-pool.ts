@@ -99,10 +99,10 @@ export class ServerPool {
     return n === 0 ? -1 : sum / n;
   }
 
-  /** Reads (data events) over all connections: a sign of life for health tracking. */
-  get reads(): number {
+  /** Replies answered over all connections: the sign of life health tracking goes by. */
+  get answered(): number {
     let n = 0;
-    for (const c of this.#active) n += c.reads;
+    for (const c of this.#active) n += c.answered;
     return n;
   }
 

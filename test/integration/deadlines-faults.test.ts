@@ -136,6 +136,38 @@ forEachProtocol(() => {
     });
   });
 
+  describe("a server that dribbles bytes", () => {
+    it("close() is bounded by the latest deadline, however long socketTimeout is (#16)", async () => {
+      const mc = client({ timeout: 200, socketTimeout: 10_000 });
+      await mc.ping();
+      proxy.delayMs = 50;
+      proxy.mode = "dribble"; // one byte every 50 ms: the reply takes over a second, never silent
+      const got = mc.get("a").then(
+        (v) => v,
+        (e: unknown) => e,
+      );
+      await sleep(20);
+      const t0 = performance.now();
+      await mc.close();
+      const took = performance.now() - t0;
+      assert.ok((await got) instanceof TimeoutError, "the get met its deadline");
+      assert.ok(took < 200 + MARGIN, `close() took ${took.toFixed(0)} ms`);
+    });
+
+    it("counts as failing while every request times out, though bytes keep coming (#16)", async () => {
+      const mc = client({
+        timeout: 100,
+        socketTimeout: 10_000,
+        failover: { failureThreshold: 2, retryDelay: 60_000 },
+      });
+      await mc.ping();
+      proxy.delayMs = 20;
+      proxy.mode = "dribble";
+      for (let i = 0; i < 3; i++) await mc.get("a").catch(() => undefined);
+      assert.equal(mc.health().servers[0]!.state, "down");
+    });
+  });
+
   describe("AbortSignal", () => {
     it("aborted before it is written: never sent", async () => {
       const mc = client();

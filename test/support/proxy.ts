@@ -11,6 +11,7 @@
  *   `delayMs`, then forward it in order; other connections pass (a server that is slow to read one
  *   connection while it serves the others);
  * - `delay`: forward replies after `delayMs`;
+ * - `dribble`: forward replies one byte every `delayMs` (a server that is never quite silent);
  * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut
  *   mid-value), then pass;
  * - `corrupt`: replace the next reply chunk with `garbage` bytes, then pass.
@@ -24,6 +25,7 @@ export type ProxyMode =
   | "reset-once"
   | "stall-next"
   | "delay"
+  | "dribble"
   | "cut"
   | "corrupt";
 
@@ -110,6 +112,14 @@ export class FaultProxy {
       if (stalled !== null) stalled.push(d);
       else if (this.mode !== "blackhole") upstream.write(d);
     });
+    // Replies being dribbled, one byte per `delayMs`.
+    const dribbling: number[] = [];
+    const drip = () => {
+      const byte = dribbling.shift();
+      if (byte === undefined || !client.writable) return;
+      client.write(Buffer.of(byte));
+      if (dribbling.length > 0) setTimeout(drip, this.delayMs);
+    };
     // Replies held back by `delay` go out in order: later chunks queue behind them, whatever the mode.
     const held: { d: Buffer; at: number }[] = [];
     const release = () => {
@@ -122,6 +132,11 @@ export class FaultProxy {
       if (held.length > 0) setTimeout(release, held[0]!.at - now + 1);
     };
     upstream.on("data", (d: Buffer) => {
+      if (this.mode === "dribble" || dribbling.length > 0) {
+        for (const byte of d) dribbling.push(byte);
+        if (dribbling.length === d.length) setTimeout(drip, this.delayMs);
+        return;
+      }
       if (this.mode === "delay" || held.length > 0) {
         const wait = this.mode === "delay" ? this.delayMs : 0;
         const at = Math.max(performance.now() + wait, held.at(-1)?.at ?? 0);
@@ -137,6 +152,7 @@ export class FaultProxy {
     switch (this.mode) {
       case "pass":
       case "delay":
+      case "dribble":
       case "reset-once":
       case "stall-next":
         client.write(d);
