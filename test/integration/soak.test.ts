@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { runConsistencySoak } from "../soak/consistency.ts";
 import { runSoak } from "../soak/soak.ts";
 import { forEachProtocol } from "../support/protocols.ts";
 
@@ -17,4 +18,21 @@ describe("chaos soak (10 s per protocol)", () => {
       assert.ok((s.ops.get ?? 0) > 1000, "the workers ran");
     });
   });
+});
+
+describe("consistency soak (8 s per replica setting): never older than the last acknowledged write", () => {
+  for (const replicas of [1, 2]) {
+    it(`replicas ${replicas}: kills, short and long pauses, restarts empty; 0 stale reads`, async (t) => {
+      const seconds = Number(process.env.SOAK_SECONDS ?? 8);
+      const s = await runConsistencySoak(seconds, replicas);
+      t.diagnostic(
+        `reads ${s.reads}, hits ${s.hits} (${((100 * s.hits) / Math.max(1, s.reads)).toFixed(1)} %), stale ${s.stale}, wrong ${s.wrong}, writes ${JSON.stringify(s.writes)}, read errors ${s.readErrors}, chaos ${JSON.stringify(s.chaos)}`,
+      );
+      assert.deepEqual(s.violations, []);
+      assert.equal(s.stale, 0);
+      assert.equal(s.wrong, 0);
+      assert.ok(s.chaos.length >= Math.floor(seconds / 2), "the chaos loop ran");
+      assert.ok(s.reads > 10_000 && s.hits > s.reads / 2, "reads were served, mostly hits: not just misses");
+    });
+  }
 });

@@ -1,0 +1,164 @@
+/**
+ * The consistency soak: every read returns a miss or a value at least as new as the last write of
+ * its key acknowledged before the read began — checked like a database's, while servers fail.
+ *
+ * Three real memcached servers. Each key has one writer (so "the last acknowledged write" is well
+ * defined): it sets `<key>#<version>` with rising versions and sometimes deletes; when a set is
+ * acknowledged the key's floor becomes its version, when a delete is, the next version. Readers
+ * (get and getMany) note the floor when a read begins and check what comes back: a hit must be the
+ * key's, with a version at or above that floor. Meanwhile a chaos loop kills a server and restarts
+ * it empty, pauses one shorter than the failure threshold and one longer (it comes back with its old
+ * data), one at a time. The hit ratio shows that the client did not just answer misses.
+ */
+import { Client, type Protocol } from "../../src/index.ts";
+import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+
+export interface ConsistencySummary {
+  seconds: number;
+  replicas: number;
+  reads: number;
+  hits: number;
+  /** Hits older than the last write acknowledged before the read began: defects. */
+  stale: number;
+  /** Hits of another key, or of a version never written: defects. */
+  wrong: number;
+  writes: { acknowledged: number; failed: number };
+  readErrors: number;
+  chaos: string[];
+  /** The first defects, described. */
+  violations: string[];
+}
+
+const DEADLINE = 200;
+const KEYS = 240;
+const WRITERS = 8;
+const READERS = 16;
+
+export async function runConsistencySoak(
+  seconds: number,
+  replicas: number,
+  protocol: Protocol = "meta",
+  log: (line: string) => void = () => {},
+): Promise<ConsistencySummary> {
+  const servers: MemcachedServer[] = await Promise.all([
+    startMemcached(),
+    startMemcached(),
+    startMemcached(),
+  ]);
+  const mc = new Client({
+    protocol,
+    servers: servers.map((s) => s.label),
+    replicas,
+    timeout: DEADLINE,
+    failover: { failureThreshold: 2, retryDelay: 150, maxRetryDelay: 600 },
+  });
+  const keys = Array.from({ length: KEYS }, (_, i) => `consistency:${i}`);
+  const floor = new Map<string, number>(keys.map((k) => [k, 0])); // a hit must be at least this version
+  const written = new Map<string, number>(keys.map((k) => [k, 0])); // highest version ever sent
+  const s: ConsistencySummary = {
+    seconds,
+    replicas,
+    reads: 0,
+    hits: 0,
+    stale: 0,
+    wrong: 0,
+    writes: { acknowledged: 0, failed: 0 },
+    readErrors: 0,
+    chaos: [],
+    violations: [],
+  };
+  const violate = (v: string) => {
+    if (s.violations.length < 20) s.violations.push(v);
+  };
+  const check = (k: string, v: unknown, atLeast: number, op: string) => {
+    s.reads++;
+    if (v === undefined) return;
+    s.hits++;
+    const text = String(v);
+    const hash = text.lastIndexOf("#");
+    const version = Number(text.slice(hash + 1));
+    if (text.slice(0, hash) !== k || !(version >= 1 && version <= written.get(k)!)) {
+      s.wrong++;
+      return violate(`${op} ${k}: ${JSON.stringify(text)} is not a value written to it`);
+    }
+    if (version < atLeast) {
+      s.stale++;
+      violate(`${op} ${k}: version ${version}, but ${atLeast} was acknowledged before the read began`);
+    }
+  };
+
+  let stop = false;
+  const writer = async (w: number) => {
+    const mine = keys.filter((_, i) => i % WRITERS === w);
+    while (!stop) {
+      const k = mine[Math.floor(Math.random() * mine.length)]!;
+      const v = written.get(k)! + 1;
+      written.set(k, v);
+      try {
+        if (Math.random() < 0.1) {
+          await mc.delete(k);
+          floor.set(k, v); // a hit must now be newer than the delete: versions above v - 1
+        } else if (await mc.set(k, `${k}#${v}`)) floor.set(k, v);
+        s.writes.acknowledged++;
+      } catch {
+        s.writes.failed++; // not acknowledged: the floor stays
+        await sleep(2);
+      }
+    }
+  };
+  const reader = async () => {
+    while (!stop) {
+      const k = keys[Math.floor(Math.random() * KEYS)]!;
+      try {
+        if (Math.random() < 0.8) {
+          const atLeast = floor.get(k)!;
+          check(k, await mc.get(k), atLeast, "get");
+        } else {
+          const many = [k, ...Array.from({ length: 4 }, () => keys[Math.floor(Math.random() * KEYS)]!)];
+          const atLeast = many.map((m) => floor.get(m)!);
+          const got = await mc.getMany(many);
+          many.forEach((m, i) => {
+            check(m, got.get(m), atLeast[i]!, "getMany");
+          });
+        }
+      } catch {
+        s.readErrors++;
+        await sleep(2);
+      }
+    }
+  };
+  const started = performance.now();
+  const chaos = async () => {
+    const actions = ["kill", "short pause", "long pause"] as const;
+    for (let n = 0; !stop; n++) {
+      await sleep(700 + Math.random() * 700);
+      if (stop) break;
+      const i = Math.floor(Math.random() * servers.length);
+      const server = servers[i]!;
+      const action = actions[n % actions.length]!;
+      s.chaos.push(`${((performance.now() - started) / 1000).toFixed(1)}s ${action} #${i}`);
+      if (action === "kill") {
+        await server.kill();
+        await sleep(400 + Math.random() * 400);
+        await server.start(server.port); // empty
+      } else {
+        await server.pause();
+        await sleep(action === "short pause" ? 40 : 500 + Math.random() * 500);
+        server.resume();
+      }
+    }
+  };
+  const running = [
+    chaos(),
+    ...Array.from({ length: WRITERS }, (_, w) => writer(w)),
+    ...Array.from({ length: READERS }, reader),
+  ];
+  await sleep(seconds * 1000);
+  stop = true;
+  await Promise.all(running);
+  await mc.close();
+  for (const server of servers) server.resume();
+  await Promise.all(servers.map((server) => server.kill()));
+  log(JSON.stringify(s, null, 1));
+  return s;
+}
