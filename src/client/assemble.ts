@@ -45,7 +45,9 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
       const frame = new Frame(Op.Invalidate);
       frame.key = token;
       frame.base64 = base64;
-      cluster.executeOn(a.target, new Call(frame, handlers.delete, o.timeout)).catch(() => undefined);
+      const call = new Call(frame, handlers.delete, o.timeout);
+      call.routingKey = a.call.routingKey;
+      cluster.executeOn(a.target, call).catch(() => undefined);
     },
   };
   const handlers = handlersFor(o.protocol === "binary", context);

@@ -7,11 +7,12 @@
  * No closure is made per call: the promise's executor is a module-level function, and the abort
  * listener is the call itself (`handleEvent`).
  */
-import { Attempt, type ReplyHandler, SETTLED } from "../connection/attempt.js";
+import { Attempt, QUEUED, type ReplyHandler, WRITTEN } from "../connection/attempt.js";
 import { AbortError } from "../errors.js";
 import type { Frame } from "../protocol/frame.js";
 import type { Reply, ReplyView } from "../protocol/reply.js";
 import type { RoutingKey } from "./membership.js";
+import { isWrite } from "./policy.js";
 import type { Server } from "./server.js";
 
 /** What a multi-reply command accumulates: a getMany's hits, a write batch's per-key answers, one server's stats. */
@@ -45,6 +46,15 @@ let executorReject: (reason: unknown) => void;
 function executor(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
   executorResolve = resolve;
   executorReject = reject;
+}
+
+/**
+ * An attempt of a call that settled another way: never sent if it is still queued, its reply dropped
+ * if it is a read. A write already written goes on to its outcome, so that the cluster still notes it
+ * if it fails and follows it with a delete if it times out (its answer no longer reaches the caller).
+ */
+function giveUp(a: CallAttempt): void {
+  if (a.state === QUEUED || (a.state === WRITTEN && !isWrite(a.frame.op))) a.abandon();
 }
 
 /** An error as one replica's outcome of a replicated write. */
@@ -154,7 +164,7 @@ export class Call {
       this.signal.removeEventListener("abort", this);
       this.signal = null;
     }
-    if (this.attempt !== null && this.attempt.state !== SETTLED) this.attempt.abandon();
-    if (this.others !== null) for (const a of this.others) if (a.state !== SETTLED) a.abandon();
+    if (this.attempt !== null) giveUp(this.attempt);
+    if (this.others !== null) for (const a of this.others) giveUp(a);
   }
 }

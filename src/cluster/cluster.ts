@@ -12,8 +12,7 @@
  * settles, and nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { NoServersError, ServerUnavailableError } from "../errors.js";
-import { type Frame, Op } from "../protocol/frame.js";
+import { AbortError, NoServersError, ServerUnavailableError } from "../errors.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
@@ -32,6 +31,7 @@ import {
 } from "./policy.js";
 import type { Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
+import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
@@ -44,6 +44,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
   readonly #lateWrites: LateWrites;
+  readonly #replication: Replication;
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
 
   constructor(membership: Membership, options: ClusterOptions) {
@@ -51,6 +52,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#options = options;
     this.#tracer = new AttemptTracer(options.client, options.traceKeys);
     this.#lateWrites = new LateWrites(membership, options);
+    this.#replication = new Replication(membership, options, (call, server, timeout, replica) =>
+      this.#attempt(call, server, timeout, replica, null),
+    );
   }
 
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
@@ -66,7 +70,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (isWrite(frame.op)) m.noteWrite(frame, key, null); // a no-op unless a server is away
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
-    else this.#replicate(call, key);
+    else this.#replication.replicate(call, key);
     return call.promise;
   }
 
@@ -127,18 +131,29 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return a;
   }
 
+  /**
+   * Sends `a` to its server. A server that is down — or none at all — fails it without waiting; the
+   * failure is delivered on the next turn of the event loop, never synchronously, so that a caller
+   * that tries again in a loop cannot starve the timers that bring the servers back (the probes).
+   */
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
     if (server !== undefined && server.state === "up") server.pool.send(a);
-    else if (server === undefined) a.fail(new NoServersError("no server is up to take the request"));
+    else if (server === undefined)
+      setImmediate(failAttempt, a, new NoServersError("no server is up to take the request"));
     else {
-      a.fail(
-        new ServerUnavailableError(`${server.label} is down; next probe in ${server.nextProbeIn} ms`, {
-          server: server.label,
-          cause: server.lastError,
-        }),
+      const message = `${server.label} is down; next probe in ${server.nextProbeIn} ms`;
+      setImmediate(
+        failAttempt,
+        a,
+        new ServerUnavailableError(message, { server: server.label, cause: server.lastError }),
       );
     }
+  }
+
+  /** @internal An attempt its call gave up on (the call settled another way): its trace ends. */
+  abandoned(a: CallAttempt): void {
+    this.#tracer.settled(a, undefined, new AbortError("abandoned: its call settled another way"), true);
   }
 
   /** @internal An attempt answered. */
@@ -146,8 +161,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#tracer.settled(a, value, undefined, false);
     const call = a.call;
     if (call.keys !== null) this.#partDone(a);
-    else if (call.outcomes !== null) this.#replicaDone(a, value);
-    else if (call.copies !== null) this.#alignReplicas(call, value);
+    else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
+    else if (call.copies !== null) this.#replication.alignReplicas(call, value);
     else call.succeed(value);
   }
 
@@ -252,69 +267,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (call.keys !== null) {
       if (miss) this.#partDone(a);
       else call.fail(error);
-    } else if (call.outcomes !== null) this.#replicaDone(a, new Failed(error));
+    } else if (call.outcomes !== null) this.#replication.replicaDone(a, new Failed(error));
     else if (miss) call.succeed(call.miss);
     else call.fail(error);
-  }
-
-  // ── replicated writes ───────────────────────────────────────────────────────
-
-  /**
-   * A write with replicas. An idempotent one (set, delete, touch) goes to every replica in
-   * parallel; the call resolves with the first replica's answer in replica order (owner first) once
-   * all have answered, and rejects only when every replica failed. The others (cas, add, replace,
-   * append, prepend, incr, decr) would diverge if each replica decided for itself (a replica that
-   * came back empty would take an `add` its owner refuses, or restart a counter): they run on the
-   * owner alone, and the other replicas are then brought in line before the call resolves.
-   */
-  #replicate(call: Call, key: RoutingKey): void {
-    const owners = this.#membership.replicasOf(key);
-    if (owners.length <= 1) {
-      this.#attempt(call, owners[0], call.timeout, 0, null);
-      return;
-    }
-    if (!isIdempotent(call.frame)) {
-      call.copies = owners.slice(1);
-      this.#attempt(call, owners[0], call.timeout, 0, null);
-      return;
-    }
-    call.outcomes = new Array<unknown>(owners.length);
-    call.pending = owners.length;
-    for (let i = 0; i < owners.length; i++) this.#attempt(call, owners[i], call.timeout, i, null);
-  }
-
-  #replicaDone(a: CallAttempt, outcome: unknown): void {
-    const call = a.call;
-    call.outcomes![a.replica] = outcome;
-    if (--call.pending > 0) return;
-    const answered = call.outcomes!.findIndex((o) => !(o instanceof Failed));
-    if (answered >= 0) call.succeed(call.outcomes![answered]);
-    else call.fail((call.outcomes![0] as Failed).error);
-  }
-
-  /**
-   * The owner answered a non-idempotent write: a cas it accepted is copied to the other replicas
-   * with a plain set (the same value); after anything else the key is deleted on them, so none can
-   * serve a value the owner no longer has (a miss is always allowed). The call resolves with the
-   * owner's answer once they have answered; a replica that fails is noted for clean-up.
-   */
-  #alignReplicas(call: Call, value: unknown): void {
-    let frame: Frame;
-    let handler = call.handler;
-    if (call.frame.cas !== null && value === true) {
-      frame = call.frame.copy();
-      frame.cas = null;
-    } else {
-      frame = call.frame.copy(Op.Delete);
-      handler = this.#options.deleteHandler;
-    }
-    const copies = call.copies!.map((server) => {
-      const copy = new Call(frame, handler, call.timeout);
-      copy.routingKey = call.routingKey;
-      this.#attempt(copy, server, copy.timeout, 0, null);
-      return copy.promise;
-    });
-    Promise.allSettled(copies).then(() => call.succeed(value));
   }
 
   // ── batches ─────────────────────────────────────────────────────────────────
@@ -394,3 +349,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 }
 
 function ignore(): void {}
+
+function failAttempt(a: CallAttempt, error: unknown): void {
+  a.fail(error);
+}

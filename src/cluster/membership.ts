@@ -49,6 +49,12 @@ export interface MembershipEvents {
   flush(server: Server): Promise<void>;
 }
 
+/**
+ * Repair rounds of a returning server before it is flushed instead (writes to its keys arriving as
+ * fast as they are repaired).
+ */
+const MAX_REPAIR_ROUNDS = 8;
+
 export class Membership {
   /** Every configured server, in configuration order. */
   readonly servers: readonly Server[];
@@ -200,26 +206,29 @@ export class Membership {
    * (ejection moved them there; once it is back, those copies would outlive later writes); a server
    * that missed more writes than are remembered is flushed instead. Writes made during a repair are
    * remembered too, so the loop goes on until a look finds nothing, and the server goes back on the
-   * ring in that same synchronous step: no write can fall between the last look and its return.
+   * ring in that same synchronous step: no write can fall between the last look and its return. If
+   * writes keep coming as fast as they are repaired, the server is flushed after a few rounds: a
+   * flushed server holds nothing older than the writes made meanwhile.
    */
   async #rejoin(s: Server): Promise<void> {
-    for (;;) {
-      if (!this.#stale.has(s.label)) {
-        s.markUp();
-        if (s.state !== "up") return; // closed meanwhile
-        this.#membershipChanged();
-        this.#events.serverUp(s.label);
-        return;
-      }
+    for (let round = 0; ; round++) {
+      if (!this.#stale.has(s.label)) return this.#up(s);
       const { keys, overflowed } = this.#stale.take(s.label);
       try {
-        if (overflowed) {
+        if (overflowed || round === MAX_REPAIR_ROUNDS) {
+          // Flushed, it holds nothing older than any write made meanwhile; the copies those writes
+          // left on fallback owners are deleted once it is back (their keys' owner again).
           await this.#events.flush(s);
           this.flushes++;
-        } else {
-          await this.#events.cleanUp(s, keys);
-          await this.#cleanUpFallbacks(s, keys);
+          const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
+          this.#up(s);
+          for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
+          return;
         }
+        await this.#events.cleanUp(s, keys);
+        await Promise.all(
+          [...this.#fallbacks(s, keys)].map(([server, list]) => this.#events.cleanUp(server, list)),
+        );
       } catch (err) {
         if (overflowed) this.#stale.markOverflowed(s.label);
         else for (const k of keys) this.#stale.record(s.label, k.token, k.base64, k.route);
@@ -228,13 +237,21 @@ export class Membership {
     }
   }
 
+  /** Puts a repaired server back: it takes traffic, and the ring includes it again. */
+  #up(s: Server): void {
+    s.markUp();
+    if (s.state !== "up") return; // closed meanwhile
+    this.#membershipChanged();
+    this.#events.serverUp(s.label);
+  }
+
   /**
-   * Deletes `keys` on the servers that hold them while `away` is out of the ring and that are not
-   * among their homes (the servers they live on when all are up).
+   * Where `keys` live while `away` is out of the ring, other than their homes (the servers they live
+   * on when all are up): the fallback owners that hold copies of them, by server.
    */
-  async #cleanUpFallbacks(away: Server, keys: StaleKey[]): Promise<void> {
-    if (!this.#eject) return;
+  #fallbacks(away: Server, keys: StaleKey[]): Map<Server, StaleKey[]> {
     const byServer = new Map<Server, StaleKey[]>();
+    if (!this.#eject) return byServer;
     for (const k of keys) {
       const homes = this.#full.serversFor(k.route, this.replicas);
       for (const s of this.replicasOf(k.route)) {
@@ -244,7 +261,7 @@ export class Membership {
         else list.push(k);
       }
     }
-    await Promise.all([...byServer].map(([s, list]) => this.#events.cleanUp(s, list)));
+    return byServer;
   }
 
   /** Stops probing and closes every server after what is under way. */

@@ -30,6 +30,8 @@ export interface AttemptCarrier {
 export interface AttemptSink<C, T> {
   succeeded(attempt: Attempt<C, T>, value: unknown): void;
   failed(attempt: Attempt<C, T>, error: unknown): void;
+  /** Told when the attempt is given up on without an outcome (see {@link Attempt.abandon}). */
+  abandoned?(attempt: Attempt<C, T>): void;
 }
 
 /**
@@ -88,5 +90,6 @@ export class Attempt<C = unknown, T = unknown> {
   /** Gives up on it without telling the sink (its call ended another way): never sent, or its reply dropped. */
   abandon(): void {
     this.state = SETTLED;
+    this.sink.abandoned?.(this);
   }
 }

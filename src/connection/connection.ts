@@ -90,6 +90,8 @@ export class Connection implements Tickable, AttemptCarrier {
    */
   #batchNow = 0;
   #registered = false;
+  /** Reads so far: the silence watch's sign of life (a long reply streaming in is not a hang). */
+  #reads = 0;
   /** Lower bound of the earliest deadline among waiting attempts. */
   #minDeadline = Number.POSITIVE_INFINITY;
   #sent = 0;
@@ -158,10 +160,7 @@ export class Connection implements Tickable, AttemptCarrier {
     return this.#state === CLOSED || this.#closing;
   }
 
-  /**
-   * Attempts answered so far: the sign of life health tracking and the silence watch go by (bytes
-   * alone are not: a server that dribbles them while every request times out is failing).
-   */
+  /** Attempts answered so far: health's sign of life (bytes alone are not: a dribbling server is failing). */
   get answered(): number {
     return this.#pipe.answered;
   }
@@ -266,6 +265,7 @@ export class Connection implements Tickable, AttemptCarrier {
   }
 
   #data(chunk: Buffer): void {
+    this.#reads++;
     try {
       this.#pipe.feed(chunk);
     } catch (err) {
@@ -330,7 +330,7 @@ export class Connection implements Tickable, AttemptCarrier {
   /** @internal */
   onTick(now: number): void {
     if (this.#pipe.inflight.length > 0) {
-      const verdict = this.#silence.check(now, this.#pipe.answered);
+      const verdict = this.#silence.check(now, this.#reads);
       if (verdict === NUDGE) this.#nudge();
       else if (verdict === HUNG) {
         const silent = Math.round(now - this.#silence.waitingSince);

@@ -4,12 +4,13 @@
  *
  * - Deadlines: an attempt past its deadline fails with `TimeoutError`. A queued one is never sent;
  *   a written one keeps its FIFO slot so its late reply is read and dropped.
- * - Hung server: replies owed and none answered for `socketTimeout` → the connection is destroyed
- *   (a server that dribbles bytes without completing a reply is as hung as a silent one).
+ * - Hung server: replies owed and no byte read for `socketTimeout` → the connection is destroyed.
+ *   (Health goes by replies answered instead: a server that dribbles bytes while every request times
+ *   out counts as failing, see `cluster/server.ts`.)
  * - TLS nudge: memcached 1.6's TLS code does not look for records OpenSSL has already read off the
  *   socket, so a pipelined burst can stop halfway until more bytes arrive (seen with 1.6.18). A TLS
- *   connection that owes replies and has answered none for {@link NUDGE_MS} sends a no-op, which
- *   wakes the server up. While nothing is answered, the silence before the next nudge doubles, so a server
+ *   connection that owes replies and has read nothing for {@link NUDGE_MS} sends a no-op, which
+ *   wakes the server up. While nothing is read, the silence before the next nudge doubles, so a server
  *   that is really hung gets a handful of nudges before `socketTimeout`, not one per tick.
  */
 import type Denque from "denque";
@@ -24,11 +25,11 @@ export const KEEP = 0;
 export const NUDGE = 1;
 export const HUNG = 2;
 
-/** Tracks how long a connection has owed replies without answering one. */
+/** Tracks how long a connection has owed replies without reading a byte. */
 export class SilenceWatch {
-  /** Since when we have waited with no reply; -1: restart at the next check. */
+  /** Since when we have waited with no byte read; -1: restart at the next check. */
   waitingSince = -1;
-  #answeredSeen = 0;
+  #readsSeen = 0;
   #nudgedAt = 0;
   #nudgeGap = NUDGE_MS;
 
@@ -42,10 +43,10 @@ export class SilenceWatch {
     this.waitingSince = -1;
   }
 
-  /** `answered`: the connection's count of replies. Returns KEEP, NUDGE (a no-op is sent) or HUNG. */
-  check(now: number, answered: number): number {
-    if (this.waitingSince < 0 || answered !== this.#answeredSeen) {
-      this.#answeredSeen = answered;
+  /** `reads`: the connection's read counter. Returns KEEP, NUDGE (a no-op is sent) or HUNG. */
+  check(now: number, reads: number): number {
+    if (this.waitingSince < 0 || reads !== this.#readsSeen) {
+      this.#readsSeen = reads;
       this.waitingSince = now;
       this.#nudgeGap = NUDGE_MS;
       return KEEP;

@@ -16,7 +16,7 @@
  */
 import { createPool, type Pool } from "generic-pool";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../connection/connection.js";
-import { ConnectionError } from "../errors.js";
+import { ClientClosedError, ConnectionError } from "../errors.js";
 import type { Attempt } from "../connection/attempt.js";
 
 /** Pool settings. */
@@ -108,6 +108,10 @@ export class ServerPool {
 
   /** Sends `req` on the least-loaded connection. */
   send(req: Attempt): void {
+    if (this.#closed) {
+      req.fail(new ClientClosedError("the client is closed"));
+      return;
+    }
     const active = this.#active;
     if (active.length === 0) {
       this.#waiting.push(req);
@@ -150,6 +154,7 @@ export class ServerPool {
         this.#acquiring--;
         if (this.#closed) {
           this.#pool.release(c).catch(() => undefined);
+          for (const r of this.#waiting.splice(0)) r.fail(new ClientClosedError("the client is closed"));
           return;
         }
         this.#active.push(c);

@@ -217,6 +217,28 @@ forEachProtocol(() => {
       await assert.rejects(open.set("k", "v"), NoServersError, "failOpen is for reads");
     });
 
+    it("a caller that retries in a loop while every server is down cannot starve the probes' timers", async () => {
+      const nowhere = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+      const mc = client({ servers: nowhere, timeout: 1000, failover: { eject: true, retryDelay: 10_000 } });
+      for (let i = 0; i < 10 && mc.health().servers.some((s) => s.state === "up"); i++) {
+        await mc.get(`k${i}`).catch(() => undefined);
+      }
+      let fired = false;
+      setTimeout(() => {
+        fired = true;
+      }, 5);
+      // Every call fails at once; were the failure synchronous, this loop would run on microtasks
+      // alone and no timer could fire until it ends.
+      const until = performance.now() + 200;
+      let calls = 0;
+      while (performance.now() < until) {
+        await mc.get("k").catch(() => undefined);
+        calls++;
+      }
+      assert.ok(calls > 10, `${calls} calls`);
+      assert.equal(fired, true, "timers ran while the caller looped");
+    });
+
     it("a server that missed more writes than are remembered is flushed before it serves again (#16 case 5)", async () => {
       const victim = servers[0]!;
       const ring = new HashRing(labels);
@@ -229,25 +251,35 @@ forEachProtocol(() => {
       });
       const flushed: { server: string; reason: string }[] = [];
       mc.on("serverFlushed", (e) => flushed.push(e));
+      const events: string[] = [];
+      mc.on("serverDown", (e) => events.push(`down ${e.server} ${e.error}`));
+      mc.on("serverUp", (e) => events.push(`up ${e.server}`));
+      let missed = 0;
+      mc.on("writeFailure", (e) => {
+        if (e.server === victim.label) missed++;
+      });
       await mc.set(first, "old");
       await victim.pause(); // SIGSTOP: it keeps its data
       await mc.get(first).catch(() => undefined); // times out: down, and out of the ring
       await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state !== "up", 2000);
       assert.equal(await mc.set(first, "new"), true, "written to the next owner, remembered for the victim");
-      // A third of these keys live on the victim: more than the 10,000 remembered per server.
-      for (let i = 0; i < 31_000; i += 3100) {
-        const part = Array.from(
-          { length: 3100 },
-          (_, j) => [`over:${current.protocol}:${i + j}`, "x"] as const,
-        );
+      // More keys of the victim's than the 10,000 remembered per server.
+      const theirs: string[] = [];
+      for (let i = 0; theirs.length < 10_100; i++) {
+        const k = `over:${current.protocol}:${i}`;
+        if (ring.serverFor(k) === victim.label) theirs.push(k);
+      }
+      for (let i = 0; i < theirs.length; i += 2525) {
+        const part = theirs.slice(i, i + 2525).map((k) => [k, "x"] as const);
         assert.ok((await mc.setMany(part, { timeout: 5000 })).every(Boolean));
       }
+      assert.ok(missed > 10_000, `${missed} writes missed the victim; ${events.join("; ")}`);
       victim.resume();
       await waitFor(() => mc.health().servers.find((s) => s.label === victim.label)!.state === "up", 5000);
       assert.deepEqual(
         flushed.map((f) => f.server),
         [victim.label],
-        "one flush, said with an event",
+        `one flush, said with an event; ${events.join("; ")}`,
       );
       assert.match(flushed[0]!.reason, /10000 writes missed it/);
       assert.equal(mc.health().flushes, 1, "and counted in health() (and so in Prometheus)");
