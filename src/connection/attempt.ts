@@ -22,7 +22,7 @@ export const SETTLED = 2;
 export interface AttemptCarrier {
   /** Queues `attempt` behind everything already queued or written on this connection. */
   send(attempt: Attempt): void;
-  /** Closed for good, or lost: a follow-up would not go out on the same socket. */
+  /** Closed for good (or closing): a follow-up would not be sent. */
   readonly closed: boolean;
 }
 
