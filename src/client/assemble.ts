@@ -21,8 +21,6 @@ import { type Handlers, handlersFor } from "./replies.js";
 /** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
 const MAX_WRITE_FAILURES = 10_000;
 
-const FLUSH_REASON = `more than ${MAX_WRITE_FAILURES} writes missed it while it was away: which keys it may hold stale is unknown`;
-
 /** The parts of a client. */
 export interface ClientParts {
   build: CallBuilder;
@@ -91,9 +89,9 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
       },
       writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
       cleanUp: (server, stale) => cleanUp(server, stale, handlers.writeMany, o.connectTimeout),
-      flush: async (server) => {
+      flush: async (server, reason) => {
         await flushServer(server, handlers.flush, o.connectTimeout);
-        client.emit("serverFlushed", { server: server.label, reason: FLUSH_REASON });
+        client.emit("serverFlushed", { server: server.label, reason });
       },
     },
   );

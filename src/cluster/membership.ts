@@ -46,7 +46,7 @@ export interface MembershipEvents {
    * Flushes `server` (which answers again) before it takes traffic, because more writes missed it
    * than are remembered per server; rejects to keep it down.
    */
-  flush(server: Server): Promise<void>;
+  flush(server: Server, reason: string): Promise<void>;
 }
 
 /**
@@ -218,7 +218,12 @@ export class Membership {
         if (overflowed || round === MAX_REPAIR_ROUNDS) {
           // Flushed, it holds nothing older than any write made meanwhile; the copies those writes
           // left on fallback owners are deleted once it is back (their keys' owner again).
-          await this.#events.flush(s);
+          await this.#events.flush(
+            s,
+            overflowed
+              ? `more than ${this.#stale.max} writes missed it while it was away: which keys it may hold stale is unknown`
+              : `writes to its keys kept coming as fast as ${MAX_REPAIR_ROUNDS} rounds could repair them`,
+          );
           this.flushes++;
           const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
           this.#up(s);

@@ -25,10 +25,11 @@ export interface StaleState {
 export class WriteFailures {
   readonly #byServer = new Map<string, Map<string, StaleKey>>();
   readonly #overflowed = new Set<string>();
-  readonly #max: number;
+  /** Most keys remembered per server. */
+  readonly max: number;
 
   constructor(max: number) {
-    this.#max = max;
+    this.max = max;
   }
 
   /** Remembers that `token` (routed by `route`) may be stale on `server`. */
@@ -41,7 +42,7 @@ export class WriteFailures {
     }
     const id = base64 ? `${token} b` : token;
     keys.set(id, { token, base64, route });
-    if (keys.size > this.#max) this.markOverflowed(server);
+    if (keys.size > this.max) this.markOverflowed(server);
   }
 
   /** From now until it is taken, `server` is to be flushed whole. */
