@@ -83,7 +83,7 @@ export class HashRing {
   /**
    * The owner of `key` as an index into {@link HashRing.servers} (−1 when the ring is empty): what
    * {@link HashRing.serverFor} returns, without going through the label.
-   * @internal The client's router uses it to map keys to its server objects.
+   * @internal The membership uses it to map keys to its server objects.
    */
   ownerIndex(key: string | Buffer): number {
     if (this.#labels.length <= 1) return this.#labels.length - 1;
