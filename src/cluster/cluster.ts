@@ -99,7 +99,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /**
    * One attempt of `call` on `server` (`indices`: a batch's share of the keys). A server that is
-   * down — or none at all — fails it at once, through the same path as any failure.
+   * down — or none at all — fails it without waiting, through the same path as any failure.
    */
   #attempt(
     call: Call,
