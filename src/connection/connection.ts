@@ -329,25 +329,24 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** @internal */
   onTick(now: number): void {
-    if (this.#pipe.inflight.length > 0) {
-      const verdict = this.#silence.check(now, this.#reads);
-      if (verdict === NUDGE) this.#nudge();
-      else if (verdict === HUNG) {
-        const silent = Math.round(now - this.#silence.waitingSince);
-        this.#fatal(
-          new SocketTimeoutError(
-            `${this.label} sent nothing for ${silent} ms with ${this.#pipe.inflight.length} replies owed`,
-            { server: this.label },
-          ),
-        );
-      }
-    }
+    // Deadlines first: an attempt due now fails with its own TimeoutError, not with the hang
+    // detector's error should both be due on the same tick (health counts them as one incident).
     if (now >= this.#minDeadline) {
       // Attempts sent while expiring (a sink's follow-up) lower it again through #watch.
       this.#minDeadline = Number.POSITIVE_INFINITY;
       const { min, timedOut } = expire(this.#pipe.pending, this.#pipe.inflight, now, this.label);
       if (min < this.#minDeadline) this.#minDeadline = min;
       if (timedOut) this.#events.onTimeout?.(this);
+    }
+    if (this.#pipe.inflight.length > 0) {
+      const verdict = this.#silence.check(now, this.#reads);
+      if (verdict === NUDGE) this.#nudge();
+      else if (verdict === HUNG) {
+        const silent = Math.round(now - this.#silence.waitingSince);
+        const owed = this.#pipe.inflight.length;
+        const message = `${this.label} sent nothing for ${silent} ms with ${owed} replies owed`;
+        this.#fatal(new SocketTimeoutError(message, { server: this.label }));
+      }
     }
     this.#maybeIdle();
   }
