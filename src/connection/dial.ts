@@ -134,7 +134,7 @@ export class Link {
 }
 
 /** The typed error for a connect that failed with `error`. */
-export function connectError(label: string, error: Error): MemcachedError {
+function connectError(label: string, error: Error): MemcachedError {
   if (error instanceof MemcachedError) return error;
   if (isTlsError(error)) {
     return new TLSError(`TLS handshake with ${label} failed: ${error.message}`, {
