@@ -4,7 +4,7 @@
  * only one that serialises values (here, and in the reply handlers that decode them).
  */
 import { EventEmitter } from "node:events";
-import { ttl, U64_MAX } from "./client/arguments.js";
+import { metaOnly, U64_MAX } from "./client/arguments.js";
 import { assemble } from "./client/assemble.js";
 import type { CallBuilder } from "./client/call-builder.js";
 import { FETCH_MISS, type FetchHost, fetchThrough } from "./client/fetch.js";
@@ -14,8 +14,9 @@ import type { FetchReply, GetsResult, Handlers } from "./client/replies.js";
 import { ServerCommands } from "./client/server-commands.js";
 import type { Call, CallHandler } from "./cluster/call.js";
 import type { Cluster } from "./cluster/cluster.js";
-import type { Membership } from "./cluster/membership.js";
-import { InvalidArgumentError, UnsupportedError } from "./errors.js";
+import type { Membership, TopologyChange } from "./cluster/membership.js";
+import type { Topology } from "./client/topology.js";
+import { InvalidArgumentError } from "./errors.js";
 import type { Key } from "./keys.js";
 import {
   type ArithOptions,
@@ -26,11 +27,13 @@ import {
   type InvalidateOptions,
   type ResolvedOptions,
   resolveOptions,
+  type ServerSpec,
   type SetOptions,
 } from "./options.js";
 import { MODE_ADD, MODE_APPEND, MODE_DECR, MODE_PREPEND, MODE_REPLACE, Op } from "./protocol/frame.js";
 
-export type { LocalCacheHealth, ServerHealth } from "./client/health.js";
+export type { LocalCacheHealth, ServerHealth, TopologyCounts } from "./client/health.js";
+export type { ClientEvents } from "./client/events.js";
 
 /**
  * A memcached client over the meta protocol (or the binary one, `protocol: "binary"`), on TCP or TLS:
@@ -43,11 +46,7 @@ export type { LocalCacheHealth, ServerHealth } from "./client/health.js";
  * Keys are spread over `servers` with libmemcached-compatible ketama ({@link HashRing}); each server's
  * health is tracked and a down server costs callers no waiting (see `failover`).
  *
- * Events (never `error`): `serverDown` `{ server, error }`, `serverUp` `{ server }`, `writeFailure`
- * `{ server, key, error }` (a write did not reach that server: the key is deleted there before it serves
- * again), `serverFlushed` `{ server, reason }` (more writes missed a returning server than are
- * remembered per server, so it was flushed before serving again), and `staleServed` `{ key, error }`
- * when the local cache answered with an expired entry because the server could not be reached.
+ * Events (never `error`): see {@link ClientEvents}.
  */
 export class Client extends EventEmitter {
   readonly #options: ResolvedOptions;
@@ -55,6 +54,7 @@ export class Client extends EventEmitter {
   readonly #build: CallBuilder;
   readonly #membership: Membership;
   readonly #cluster: Cluster;
+  readonly #topology: Topology;
   /** Reads through the local cache, or null without one. */
   readonly #local: LocalReads | null;
   /** Reply handlers of the protocol spoken, decoding with this client's codec. */
@@ -73,6 +73,7 @@ export class Client extends EventEmitter {
     this.#handlers = parts.handlers;
     this.#membership = parts.membership;
     this.#cluster = parts.cluster;
+    this.#topology = parts.topology;
     this.#local = parts.local;
     this.#servers = new ServerCommands(parts.cluster, parts.build);
     this.#fetchHost = {
@@ -193,29 +194,10 @@ export class Client extends EventEmitter {
   ): Promise<boolean[]> {
     const list = Array.from(entries);
     if (list.length === 0) return [];
-    const t = ttl(options?.ttl);
-    // Encode every value first: a value that cannot be stored fails the call before anything is sent.
-    const values: (string | Buffer)[] = new Array(list.length);
-    const lengths: number[] = new Array(list.length);
-    const flags: number[] = new Array(list.length);
-    for (let i = 0; i < list.length; i++) {
-      this.#build.encodeValue(list[i]![1], true);
-      values[i] = this.#build.codec.data;
-      lengths[i] = this.#build.codec.length;
-      flags[i] = this.#build.codec.flags;
-    }
-    const call = this.#batch(
-      Op.StoreMany,
-      this.#handlers.writeMany,
-      list.map((e) => e[0]),
-      options,
-    );
-    const batch = call.frame.batch!;
-    batch.values = values;
-    batch.valueLengths = lengths;
-    batch.valueFlags = flags;
-    call.frame.ttl = t;
-    call.result = new Array<boolean>(list.length).fill(false);
+    const values = this.#build.encodeValues(list, options);
+    const keys = list.map((e) => e[0]);
+    const call = this.#batch(Op.StoreMany, this.#handlers.writeMany, keys, options);
+    this.#build.attachValues(call, values);
     return this.#cluster.execute(call) as Promise<boolean[]>;
   }
 
@@ -276,9 +258,32 @@ export class Client extends EventEmitter {
     return this.#servers.ping(options);
   }
 
+  // ── topology ────────────────────────────────────────────────────────────────
+
+  /**
+   * Replaces the server list (the same forms as the `servers` option) and resolves once the ring
+   * has changed: only the keys ketama moves change owner; requests under way finish where they were
+   * sent; removed servers close once they have. A server that was on the list before is flushed
+   * before it serves again. An invalid entry rejects with `InvalidArgumentError` and the old list
+   * stays. Not with `discovery` (the endpoint owns the list).
+   */
+  setServers(servers: ServerSpec[] | string): Promise<TopologyChange> {
+    return this.#topology.setServers(servers);
+  }
+
+  /** Adds one entry to the server list (see {@link Client.setServers}). */
+  addServer(server: ServerSpec): Promise<TopologyChange> {
+    return this.#topology.addServer(server);
+  }
+
+  /** Removes one entry, as written or as its `host:port` (see {@link Client.setServers}). */
+  removeServer(server: ServerSpec): Promise<TopologyChange> {
+    return this.#topology.removeServer(server);
+  }
+
   /** A snapshot of each server's state (and of the local cache, when there is one). */
   health(): Health {
-    return healthOf(this.#membership, this.#cluster, this.#local?.cache ?? null);
+    return healthOf(this.#membership, this.#cluster, this.#local?.cache ?? null, this.#topology.counts);
   }
 
   /**
@@ -287,6 +292,7 @@ export class Client extends EventEmitter {
    */
   async close(): Promise<void> {
     this.#build.closed = true;
+    this.#topology.close();
     this.#cluster.close();
     await this.#membership.close();
   }
@@ -389,10 +395,4 @@ export class Client extends EventEmitter {
     call.miss = FETCH_MISS;
     return this.#cluster.execute(call) as Promise<FetchReply>;
   }
-}
-
-function metaOnly(command: string): UnsupportedError {
-  return new UnsupportedError(
-    `${command} needs the meta protocol (its win/stale flags have no binary equivalent); this client uses protocol: "binary"`,
-  );
 }

@@ -7,6 +7,9 @@
  *   `found`, `error`), and the keys only when the client was created with `traceKeys: true`. Never a value.
  * - `memcachio:server:down` `{ server, error }`, `memcachio:server:up` `{ server }`.
  * - `memcachio:connection:open` `{ server }`, `memcachio:connection:close` `{ server, error? }`.
+ * - `memcachio:topology` `{ added, removed, reason }` when the server list changed, and
+ *   `memcachio:topology:error` `{ source, entry, error }` when a DNS name or the discovery endpoint
+ *   failed (the last good servers stay).
  */
 import diagnostics from "node:diagnostics_channel";
 
@@ -37,6 +40,8 @@ export const CHANNELS = {
   serverUp: "memcachio:server:up",
   connectionOpen: "memcachio:connection:open",
   connectionClose: "memcachio:connection:close",
+  topology: "memcachio:topology",
+  topologyError: "memcachio:topology:error",
 } as const;
 
 /** The command tracing channel. */
@@ -45,6 +50,8 @@ export const serverDownChannel = diagnostics.channel(CHANNELS.serverDown);
 export const serverUpChannel = diagnostics.channel(CHANNELS.serverUp);
 export const connectionOpenChannel = diagnostics.channel(CHANNELS.connectionOpen);
 export const connectionCloseChannel = diagnostics.channel(CHANNELS.connectionClose);
+export const topologyChannel = diagnostics.channel(CHANNELS.topology);
+export const topologyErrorChannel = diagnostics.channel(CHANNELS.topologyError);
 
 /** Whether anyone listens to command traces (checked per request: one property read). */
 export function tracing(): boolean {

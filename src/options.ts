@@ -7,9 +7,26 @@ import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
-import { parseServers, type ServerAddress, type ServerSpec } from "./util/servers.js";
+import {
+  type DiscoveryOptions,
+  type DnsOptions,
+  discoveryOptions,
+  dnsOptions,
+  type ResolvedDiscovery,
+  type ResolvedDns,
+  type ResolvedWarmUp,
+  type WarmUpOptions,
+  warmUpOptions,
+} from "./client/topology-options.js";
+import {
+  type DnsEntry,
+  parseServerList,
+  parseServers,
+  type ServerAddress,
+  type ServerSpec,
+} from "./util/servers.js";
 
-export type { ServerAddress, ServerSpec };
+export type { DiscoveryOptions, DnsOptions, ServerAddress, ServerSpec, WarmUpOptions };
 
 /** Wire protocol: `"meta"` (memcached ≥ 1.6, the default) or `"binary"` (SASL, older servers). */
 export type Protocol = "meta" | "binary";
@@ -22,10 +39,29 @@ export interface AuthOptions {
   password: string;
 }
 
-/** Options of {@link Client}. Every field is optional except `servers`. */
+/** Options of {@link Client}. Every field is optional except `servers` (or `discovery`). */
 export interface ClientOptions {
-  /** Servers: an array, or one string of comma-separated `host:port` entries. */
-  servers: ServerSpec[] | string;
+  /**
+   * Servers: an array, or one string of comma-separated entries — `"host:port"`, `"[v6]:port"`,
+   * `"/path.sock"` or `"unix:///path.sock"` (a Unix socket), `"dns+name:port"` (one server per A/AAAA
+   * record of `name`), `"dnssrv+_service._tcp.name"` (one per SRV record). Names are resolved again
+   * every `dns.refreshInterval`; `setServers` replaces the list at run time. With `discovery`, the list
+   * used until the configuration endpoint first answers (may then be left out).
+   */
+  servers?: ServerSpec[] | string;
+  /** How names are resolved: the DNS servers to ask (default: the system's) and how often. */
+  dns?: DnsOptions;
+  /**
+   * ElastiCache / Memorystore auto-discovery: the configuration endpoint is asked for the cluster's
+   * nodes (`config get cluster`) every `interval`, and the server list follows it. Nodes are reached
+   * by IP; with `tls`, their certificates are checked against their host names.
+   */
+  discovery?: DiscoveryOptions;
+  /**
+   * Warm-up after the server list changes (off by default): a read that misses on a key's new owner
+   * asks its previous owner, and copies a hit over. See the README's "Live topology".
+   */
+  warmUp?: WarmUpOptions;
   /**
    * Wire protocol. `"meta"` (default) has every command; `"binary"` has all but `fetch` and
    * `invalidate` (they reject with `UnsupportedError`), and is needed for SASL (`memcached -S`).
@@ -185,7 +221,13 @@ export interface InvalidateOptions extends CallOptions {
 
 /** Options with every default applied. */
 export interface ResolvedOptions {
+  /** Fixed addresses of `servers`. */
   servers: ServerAddress[];
+  /** `dns+` and `dnssrv+` entries of `servers`. */
+  names: DnsEntry[];
+  dns: ResolvedDns;
+  discovery: ResolvedDiscovery | null;
+  warmUp: ResolvedWarmUp | null;
   protocol: Protocol;
   tls: TlsConnectionOptions | null;
   auth: Credentials | null;
@@ -219,8 +261,17 @@ export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024 - 512;
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
   const timeout = positive("timeout", o.timeout, 250);
+  const discovery = discoveryOptions(o.discovery);
+  const list =
+    o.servers === undefined && discovery !== null
+      ? { addresses: [], names: [] }
+      : parseServerList(o.servers as ServerSpec[] | string);
   const resolved: ResolvedOptions = {
-    servers: parseServers(o.servers),
+    servers: list.addresses,
+    names: list.names,
+    dns: dnsOptions(o.dns),
+    discovery,
+    warmUp: warmUpOptions(o.warmUp),
     protocol: protocol(o.protocol),
     tls: tls(o.tls),
     auth: o.auth === undefined ? null : credentials(o.auth),

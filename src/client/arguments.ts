@@ -2,7 +2,7 @@
  * Checks of the arguments callers pass (TTLs, 64-bit numbers, whole seconds), turned into the form
  * the wire wants; bad input is an `InvalidArgumentError` before anything is sent.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, UnsupportedError } from "../errors.js";
 
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
@@ -37,4 +37,11 @@ export function seconds(name: string, v: number | undefined, dflt: number, min: 
   if (!(Number.isInteger(v) && v >= min))
     throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
   return v;
+}
+
+/** The error of a command that needs the meta protocol, on a binary client. */
+export function metaOnly(command: string): UnsupportedError {
+  return new UnsupportedError(
+    `${command} needs the meta protocol (its win/stale flags have no binary equivalent); this client uses protocol: "binary"`,
+  );
 }

@@ -8,7 +8,7 @@ import { Call, type CallAttempt } from "../cluster/call.js";
 import { cleanUp, flushServer } from "../cluster/clean-up.js";
 import { Cluster } from "../cluster/cluster.js";
 import { Membership } from "../cluster/membership.js";
-import { serverDownChannel, serverUpChannel } from "../diagnostics.js";
+import { serverDownChannel, serverUpChannel, topologyChannel, topologyErrorChannel } from "../diagnostics.js";
 import { KeyEncoder } from "../keys.js";
 import type { ResolvedOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
@@ -16,7 +16,9 @@ import { ValueCodec } from "../serialization/codec.js";
 import { CallBuilder } from "./call-builder.js";
 import { LocalCache } from "./local-cache.js";
 import { LocalReads } from "./local-reads.js";
+import { Names } from "./names.js";
 import { type Handlers, handlersFor } from "./replies.js";
+import { Topology } from "./topology.js";
 
 /** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
 const MAX_WRITE_FAILURES = 10_000;
@@ -28,9 +30,13 @@ export interface ClientParts {
   membership: Membership;
   cluster: Cluster;
   local: LocalReads | null;
+  topology: Topology;
 }
 
-/** `client` gets the events (`serverDown`, `serverUp`, `writeFailure`, `staleServed`). */
+/**
+ * `client` gets the events (`serverDown`, `serverUp`, `writeFailure`, `serverFlushed`,
+ * `staleServed`, `topologyChange`, `topologyError`).
+ */
 export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts {
   const keys = new KeyEncoder(o.keyPrefix, o.protocol === "binary");
   const codec = new ValueCodec(o.codec, o.compression);
@@ -67,9 +73,22 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     maxValueSize,
     keepAlive,
   } = o;
+  const names = new Names(o.dns);
+  const lookup = names.lookup;
   const membership: Membership = new Membership(
     o.servers,
-    { connectTimeout, socketTimeout, maxInFlight, maxQueue, maxValueSize, keepAlive, protocol, tls, auth },
+    {
+      connectTimeout,
+      socketTimeout,
+      maxInFlight,
+      maxQueue,
+      maxValueSize,
+      keepAlive,
+      protocol,
+      tls,
+      auth,
+      lookup,
+    },
     o.pool,
     o.failover,
     {
@@ -104,5 +123,17 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
   });
-  return { build, handlers, membership, cluster, local };
+  const topology = new Topology(o, names, membership, {
+    change: (change) => {
+      if (topologyChannel.hasSubscribers) topologyChannel.publish(change);
+      client.emit("topologyChange", change);
+    },
+    error: (source, entry, error) => {
+      if (topologyErrorChannel.hasSubscribers) topologyErrorChannel.publish({ source, entry, error });
+      client.emit("topologyError", { source, entry, error });
+    },
+  });
+  const first = topology.start();
+  if (first !== null) cluster.waitFor(first);
+  return { build, handlers, membership, cluster, local, topology };
 }

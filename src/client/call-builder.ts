@@ -13,6 +13,14 @@ import { COMPRESSION_MASK } from "../serialization/compression.js";
 import { ttl, u64 } from "./arguments.js";
 import type { Handlers } from "./replies.js";
 
+/** Values of a `setMany`, encoded. */
+export interface EncodedValues {
+  ttl: number;
+  data: (string | Buffer)[];
+  lengths: number[];
+  flags: number[];
+}
+
 export class CallBuilder {
   /** Set by `Client.close()`: every new call is refused. */
   closed = false;
@@ -107,6 +115,37 @@ export class CallBuilder {
   }
 
   /** Encodes (and, when `compress` and it pays, compresses) `value` into the codec's fields. */
+  /**
+   * Encodes the values of a `setMany` before anything is built or sent (a value that cannot be
+   * stored fails the call first); {@link CallBuilder.attachValues} puts them in its frame.
+   */
+  encodeValues(entries: (readonly [Key, unknown])[], options: SetOptions | undefined): EncodedValues {
+    const n = entries.length;
+    const v: EncodedValues = {
+      ttl: ttl(options?.ttl),
+      data: new Array(n),
+      lengths: new Array(n),
+      flags: new Array(n),
+    };
+    for (let i = 0; i < n; i++) {
+      this.encodeValue(entries[i]![1], true);
+      v.data[i] = this.codec.data;
+      v.lengths[i] = this.codec.length;
+      v.flags[i] = this.codec.flags;
+    }
+    return v;
+  }
+
+  /** Puts encoded values into the frame of a `setMany` call (built from their keys). */
+  attachValues(call: Call, v: EncodedValues): void {
+    const batch = call.frame.batch!;
+    batch.values = v.data;
+    batch.valueLengths = v.lengths;
+    batch.valueFlags = v.flags;
+    call.frame.ttl = v.ttl;
+    call.result = new Array<boolean>(v.data.length).fill(false);
+  }
+
   encodeValue(value: unknown, compress: boolean): void {
     const c = this.codec;
     c.encode(value, compress);

@@ -2,12 +2,15 @@
 import type { Cluster } from "../cluster/cluster.js";
 import type { Membership } from "../cluster/membership.js";
 import type { ServerState } from "../cluster/server.js";
+import type { ServerSource } from "../util/servers.js";
 import type { LocalCache } from "./local-cache.js";
 
 /** One server's state, in {@link Client.health}. */
 export interface ServerHealth {
-  /** `"host:port"`. */
+  /** `"host:port"`, or a Unix socket's path. */
   label: string;
+  /** Where it came from: the `servers` list or `setServers` (`static`), a `dns+` or `dnssrv+` entry, or discovery. */
+  source: ServerSource;
   /** `"up"`, `"down"` (failing fast, or out of the ring with `eject`), or `"probing"` (one probe under way). */
   state: ServerState;
   /** Consecutive failures counted towards `failover.failureThreshold`. */
@@ -44,17 +47,38 @@ export interface Health {
   failovers: number;
   /** Returning servers flushed because more writes missed them than are remembered (event `serverFlushed`). */
   flushes: number;
+  /** Changes of the server list, and failures of its sources (the last good servers stay). */
+  topology: TopologyCounts;
   localCache?: LocalCacheHealth;
 }
 
+/** Counters of the live topology, in {@link Client.health}. */
+export interface TopologyCounts {
+  /** Changes of the server list (event `topologyChange`). */
+  changes: number;
+  /** DNS names that failed to resolve, per refresh (event `topologyError`). */
+  dnsErrors: number;
+  /** Discovery polls that failed or listed no node (event `topologyError`). */
+  discoveryErrors: number;
+  /** Reads that missed on a key's new owner and were answered by its previous owner (warm-up). */
+  warmUpHits: number;
+}
+
 /** The snapshot. */
-export function healthOf(membership: Membership, cluster: Cluster, l1: LocalCache | null): Health {
+export function healthOf(
+  membership: Membership,
+  cluster: Cluster,
+  l1: LocalCache | null,
+  topology: TopologyCounts,
+): Health {
   return {
     retries: cluster.retried,
     failovers: cluster.failedOver,
     flushes: membership.flushes,
+    topology: { ...topology },
     servers: membership.allServers.map((s) => ({
       label: s.label,
+      source: s.address.source ?? "static",
       ...(s.gutter ? { gutter: true as const } : {}),
       state: s.state,
       failures: s.failures,

@@ -12,7 +12,7 @@
  * settles, and nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { AbortError, NoServersError, ServerUnavailableError } from "../errors.js";
+import { AbortError, NoServersError, ServerUnavailableError, TimeoutError } from "../errors.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
@@ -40,6 +40,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Reads moved to another replica. */
   failedOver = 0;
   #closed = false;
+  /** The first server list, while calls wait for it. */
+  #starting: Promise<void> | null = null;
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
@@ -57,8 +59,20 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     );
   }
 
+  /**
+   * Until `first` settles (the first DNS or discovery answer), calls wait for it — each within its
+   * own deadline — rather than fail for want of a server.
+   */
+  waitFor(first: Promise<void>): void {
+    const waiting = first.finally(() => {
+      if (this.#starting === waiting) this.#starting = null;
+    });
+    this.#starting = waiting;
+  }
+
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
+    if (this.#starting !== null) return this.#afterStart(call, this.#starting);
     if (call.keys !== null) {
       this.#executeBatch(call);
       return call.promise;
@@ -71,6 +85,26 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
+    return call.promise;
+  }
+
+  #afterStart(call: Call, starting: Promise<void>): Promise<unknown> {
+    const timer = setTimeout(
+      () => {
+        const error = new TimeoutError(
+          `no server was listed within ${call.timeout} ms: the server list's first DNS or discovery answer had not come`,
+        );
+        call.fail(error);
+      },
+      Math.max(0, call.endsAt() - performance.now()),
+    );
+    starting.then(
+      () => {
+        clearTimeout(timer);
+        if (!call.settled) this.execute(call);
+      },
+      () => undefined,
+    );
     return call.promise;
   }
 

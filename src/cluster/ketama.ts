@@ -57,6 +57,17 @@ export class HashRing {
     this.#build();
   }
 
+  /**
+   * A ring over addresses already parsed (as the membership holds them).
+   * @internal
+   */
+  static of(addresses: readonly ServerAddress[]): HashRing {
+    const ring = new HashRing();
+    for (const a of addresses) ring.#insert(a);
+    ring.#build();
+    return ring;
+  }
+
   /** Labels of the servers on the ring, in configuration order. */
   get servers(): readonly string[] {
     return this.#labels;

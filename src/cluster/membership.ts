@@ -1,24 +1,28 @@
 /**
- * Which servers exist and which key lives where. Owns the servers, the ketama ring and the gutter
- * pool, and rebuilds the ring when membership changes: with `eject`, a server that goes down leaves
- * the ring (its keys move to their next owner) and comes back when a probe succeeds; without it,
- * the ring never changes and a down owner's keys fail fast.
+ * Which servers exist and which key lives where. Owns the server list, the ketama ring and the
+ * gutter pool, and rebuilds the ring when membership changes: with `eject`, a server that goes down
+ * leaves the ring (its keys move to their next owner) and comes back when a probe succeeds; without
+ * it, the ring never changes and a down owner's keys fail fast. `setServers` replaces the list
+ * itself, once what the change needs repaired is repaired (`repairs.ts`).
  *
- * The ring is always rebuilt from the configured list (in configuration order) filtered to the live
- * servers, so placement stays exactly libmemcached's for that set.
- *
- * Write-failure tracking lives here too: a key written while one of its home servers is away, or
- * whose write failed on a server, is remembered for that server and deleted there (by the clean-up
- * the cluster passes in) before the server takes traffic again; a server that missed more writes
- * than are remembered is flushed instead.
+ * The ring is always rebuilt from the list (in list order) filtered to the live servers, so
+ * placement stays exactly libmemcached's for that set.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import type { Frame } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
-import type { ServerAddress } from "../util/servers.js";
+import { labelOf, type ServerAddress } from "../util/servers.js";
+import { ClientClosedError } from "../errors.js";
 import { HashRing } from "./ketama.js";
-import { type HealthOptions, Server } from "./server.js";
-import { type StaleKey, WriteFailures } from "./write-failures.js";
+import { Repairs } from "./repairs.js";
+import { type HealthOptions, Server, type ServerEvents } from "./server.js";
+import type { StaleKey } from "./write-failures.js";
+
+/** What a change of the server list did: labels of the servers added and removed. */
+export interface TopologyChange {
+  added: string[];
+  removed: string[];
+}
 
 /** A routing key: the caller's key or `hashKey`. */
 export type RoutingKey = string | Buffer;
@@ -49,34 +53,34 @@ export interface MembershipEvents {
   flush(server: Server, reason: string): Promise<void>;
 }
 
-/**
- * Repair rounds of a returning server before it is flushed instead (writes to its keys arriving as
- * fast as they are repaired).
- */
-const MAX_REPAIR_ROUNDS = 8;
-
 export class Membership {
-  /** Every configured server, in configuration order. */
-  readonly servers: readonly Server[];
   /** Copies of each key (capped at the number of servers). */
-  readonly replicas: number;
-  /** Returning servers flushed because their write-failure list overflowed. */
-  flushes = 0;
+  replicas = 1;
   readonly #eject: boolean;
+  readonly #replicasWanted: number;
   /** The gutter pool (its own ring and health), or null. */
   readonly #gutter: Membership | null;
   readonly #events: MembershipEvents;
+  readonly #makeServer: (address: ServerAddress) => Server;
+  /** Every configured server, in configuration order. */
+  #servers: Server[] = [];
   /** The only server, when exactly one is configured (no hashing then). */
-  readonly #single: Server | null;
-  #ring: HashRing;
+  #single: Server | null = null;
+  #ring = new HashRing();
   /** Servers on the ring, in the ring's order (`#ring.ownerIndex` indexes it). */
   #onRing: Server[] = [];
   /** Every configured server: where each key lives when all are up (its "home"). */
-  readonly #full: HashRing;
-  readonly #byLabel: Map<string, Server>;
+  #full = new HashRing();
+  #byLabel = new Map<string, Server>();
   /** Servers not up. */
   #away = 0;
-  readonly #stale: WriteFailures;
+  /** What servers missed, and the repairs before they serve. */
+  readonly repairs: Repairs;
+  /** Servers that were on the list and left it: if they come back, they may hold older values. */
+  readonly #departed = new Set<string>();
+  /** The change of the server list under way (changes run one at a time). */
+  #changing: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   constructor(
     addresses: ServerAddress[],
@@ -88,26 +92,18 @@ export class Membership {
   ) {
     // With a gutter pool, keys never rehash onto healthy servers: a down owner's keys go to the gutter.
     this.#eject = options.eject && options.gutter === undefined;
-    this.replicas = Math.min(options.replicas, addresses.length);
+    this.#replicasWanted = options.replicas;
     this.#events = events;
-    this.#stale = new WriteFailures(options.maxWriteFailures);
-    const handlers = {
+    this.repairs = new Repairs(this, events, options.maxWriteFailures);
+    const handlers: ServerEvents = {
       onDown: (s: Server, err: Error) => {
         this.#membershipChanged();
         this.#events.serverDown(s.label, err);
       },
-      rejoin: (s: Server) => this.#rejoin(s),
+      rejoin: (s: Server) => this.repairs.rejoin(s),
     };
-    const servers: Server[] = [];
-    const labels = new Set<string>();
-    for (const a of addresses) {
-      const s = new Server(a, connection, pool, health, handlers);
-      if (labels.has(s.label)) continue; // the same server listed twice is one server
-      labels.add(s.label);
-      servers.push(s);
-    }
-    this.servers = servers;
-    this.#single = servers.length === 1 ? servers[0]! : null;
+    this.#makeServer = (a) => new Server(a, connection, pool, health, handlers);
+    this.#install(distinct(addresses).map(this.#makeServer));
     const gutter = options.gutter;
     this.#gutter =
       gutter === undefined || gutter.length === 0
@@ -121,10 +117,11 @@ export class Membership {
             events,
           );
     if (this.#gutter !== null) for (const g of this.#gutter.servers) g.gutter = true;
-    this.#byLabel = new Map(servers.map((s) => [s.label, s]));
-    this.#full = new HashRing(servers.map((s) => s.address));
-    this.#ring = new HashRing();
-    this.#rebuild();
+  }
+
+  /** Every configured server, in configuration order. */
+  get servers(): readonly Server[] {
+    return this.#servers;
   }
 
   /** Every server, gutter ones included (for health reports). */
@@ -169,81 +166,43 @@ export class Membership {
     return tried.length === 0 ? this.owner(key) : undefined;
   }
 
-  /**
-   * Called for every write while some server is away: the key's home servers (where it lives when
-   * all are up) that are not up will hold an older value when they return, so the key is
-   * remembered for them. `keyOf(i)` is the routing key of the batch's i-th key.
-   */
+  /** See {@link Repairs.noteWrite}. */
   noteWrite(frame: Frame, key: RoutingKey, keyOf: ((i: number) => RoutingKey) | null): void {
-    if (this.#away === 0) return;
-    const batch = frame.batch;
-    if (batch === null || keyOf === null) this.#noteHomes(key, frame.key, frame.base64);
-    else {
-      for (let i = 0; i < batch.keys.length; i++) {
-        this.#noteHomes(keyOf(i), batch.keys[i]!, batch.keysBase64?.[i] === true);
-      }
-    }
+    this.repairs.noteWrite(frame, key, keyOf);
   }
 
-  /**
-   * A write of `frame` may not have reached `server` (it failed or timed out there); `keyOf(i)` is
-   * the routing key of its i-th key (of its only key, for a single-key frame).
-   */
+  /** See {@link Repairs.noteFailedWrite}. */
   noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
-    const batch = frame.batch;
-    if (batch === null) this.#record(server.label, frame.key, frame.base64, keyOf(0), error);
-    else {
-      for (let i = 0; i < batch.keys.length; i++) {
-        this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, keyOf(i), error);
-      }
-    }
+    this.repairs.noteFailedWrite(server, frame, keyOf, error);
   }
 
-  /**
-   * A server answers probes again. Before it takes traffic, what it missed is repaired, until
-   * nothing is left: the keys written while it was away (or whose write failed on it) are deleted
-   * on it — it may hold older values of them — and on the servers that held them for it meanwhile
-   * (ejection moved them there; once it is back, those copies would outlive later writes); a server
-   * that missed more writes than are remembered is flushed instead. Writes made during a repair are
-   * remembered too, so the loop goes on until a look finds nothing, and the server goes back on the
-   * ring in that same synchronous step: no write can fall between the last look and its return. If
-   * writes keep coming as fast as they are repaired, the server is flushed after a few rounds: a
-   * flushed server holds nothing older than the writes made meanwhile.
-   */
-  async #rejoin(s: Server): Promise<void> {
-    for (let round = 0; ; round++) {
-      if (!this.#stale.has(s.label)) return this.#up(s);
-      const { keys, overflowed } = this.#stale.take(s.label);
-      try {
-        if (overflowed || round === MAX_REPAIR_ROUNDS) {
-          // Flushed, it holds nothing older than any write made meanwhile; the copies those writes
-          // left on fallback owners are deleted once it is back (their keys' owner again).
-          await this.#events.flush(
-            s,
-            overflowed
-              ? `more than ${this.#stale.max} writes missed it while it was away: which keys it may hold stale is unknown`
-              : `writes to its keys kept coming as fast as ${MAX_REPAIR_ROUNDS} rounds could repair them`,
-          );
-          this.flushes++;
-          const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
-          this.#up(s);
-          for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
-          return;
-        }
-        await this.#events.cleanUp(s, keys);
-        await Promise.all(
-          [...this.#fallbacks(s, keys)].map(([server, list]) => this.#events.cleanUp(server, list)),
-        );
-      } catch (err) {
-        if (overflowed) this.#stale.markOverflowed(s.label);
-        else for (const k of keys) this.#stale.record(s.label, k.token, k.base64, k.route);
-        throw err;
-      }
-    }
+  /** Servers flushed before serving again. */
+  get flushes(): number {
+    return this.repairs.flushes;
+  }
+
+  /** Servers not up. */
+  get away(): number {
+    return this.#away;
+  }
+
+  /** Whether down servers leave the ring. */
+  get ejects(): boolean {
+    return this.#eject;
+  }
+
+  /** The server labelled `label`, if it is on the list. */
+  server(label: string): Server | undefined {
+    return this.#byLabel.get(label);
+  }
+
+  /** Labels of the `replicas` servers that hold `key` when all are up (its homes). */
+  homesOf(key: RoutingKey): string[] {
+    return this.#full.serversFor(key, this.replicas);
   }
 
   /** Puts a repaired server back: it takes traffic, and the ring includes it again. */
-  #up(s: Server): void {
+  up(s: Server): void {
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
     this.#membershipChanged();
@@ -251,50 +210,95 @@ export class Membership {
   }
 
   /**
-   * Where `keys` live while `away` is out of the ring, other than their homes (the servers they live
-   * on when all are up): the fallback owners that hold copies of them, by server.
+   * Replaces the server list with `addresses` (changes run one at a time). Servers that stay keep
+   * their connections; new ones take traffic at once — except one that was on the list before,
+   * which may hold values older than the writes made since it left: it is flushed first (and while
+   * that fails, it is down and probed like any down server). Before the ring changes, the keys that
+   * servers hold from earlier lists and that the new ring makes theirs again are deleted on them
+   * (see `repairs.ts`); then the list and ring change in one synchronous step. Requests under way
+   * finish where they were sent; removed servers close once they have.
    */
-  #fallbacks(away: Server, keys: StaleKey[]): Map<Server, StaleKey[]> {
-    const byServer = new Map<Server, StaleKey[]>();
-    if (!this.#eject) return byServer;
-    for (const k of keys) {
-      const homes = this.#full.serversFor(k.route, this.replicas);
-      for (const s of this.replicasOf(k.route)) {
-        if (s === away || s.state !== "up" || homes.includes(s.label)) continue;
-        const list = byServer.get(s);
-        if (list === undefined) byServer.set(s, [k]);
-        else list.push(k);
-      }
+  setServers(addresses: ServerAddress[], reason: string): Promise<TopologyChange> {
+    const run = this.#changing.then(() => this.#change(distinct(addresses), reason));
+    this.#changing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #change(addresses: ServerAddress[], reason: string): Promise<TopologyChange> {
+    if (this.#closed) throw new ClientClosedError("the client is closed");
+    const next = new Set(addresses.map(labelOf));
+    const removed = this.#servers.filter((s) => !next.has(s.label));
+    const kept = this.#servers.filter((s) => next.has(s.label));
+    const added = addresses.filter((a) => !this.#byLabel.has(labelOf(a))).map(this.#makeServer);
+    const reweighted = addresses.some((a) => {
+      const s = this.#byLabel.get(labelOf(a));
+      return s !== undefined && s.address.weight !== a.weight;
+    });
+    if (added.length === 0 && removed.length === 0 && !reweighted) return { added: [], removed: [] };
+    const servers = addresses.map(
+      (a) => this.#byLabel.get(labelOf(a)) ?? added.find((s) => s.label === labelOf(a))!,
+    );
+    for (const s of added) {
+      if (!this.#departed.delete(s.label)) continue;
+      this.repairs.mustFlush(s.label);
+      s.markDown(new Error(`${s.label} left the server list earlier and came back: ${reason}`));
     }
-    return byServer;
+    const after = HashRing.of(servers.map((s) => s.address));
+    const replicas = Math.min(this.#replicasWanted, servers.length);
+    await this.repairs.beforeChange(kept, (key) => after.serversFor(key, replicas));
+    if (this.#closed) {
+      await Promise.all(added.map((s) => s.close()));
+      throw new ClientClosedError("the client closed while its server list changed");
+    }
+    for (const label of this.repairs.past.retire(this.#servers.map((s) => s.address))) {
+      if (next.has(label)) this.repairs.mustFlush(label);
+    }
+    this.#install(servers);
+    for (const s of removed) {
+      this.#departed.add(s.label);
+      this.repairs.forget(s.label);
+      s.close().catch(() => undefined);
+    }
+    return { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
   }
 
   /** Stops probing and closes every server after what is under way. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#gutter?.close();
-    await Promise.all(this.servers.map((s) => s.close()));
-  }
-
-  #noteHomes(key: RoutingKey, token: string, base64: boolean): void {
-    for (const label of this.#full.serversFor(key, this.replicas)) {
-      const home = this.#byLabel.get(label)!;
-      if (home.state !== "up") this.#record(home.label, token, base64, key, home.lastError);
-    }
-  }
-
-  #record(server: string, token: string, base64: boolean, route: RoutingKey, error: unknown): void {
-    this.#stale.record(server, token, base64, route);
-    this.#events.writeFailure(server, token, error);
+    await Promise.all(this.#servers.map((s) => s.close()));
   }
 
   #membershipChanged(): void {
-    this.#away = this.servers.filter((s) => s.state !== "up").length;
+    this.#away = this.#servers.filter((s) => s.state !== "up").length;
     if (this.#eject) this.#rebuild();
   }
 
   #rebuild(): void {
-    const live = this.servers.filter((s) => !this.#eject || s.state === "up");
-    this.#ring = new HashRing(live.map((s) => s.address));
+    const live = this.#servers.filter((s) => !this.#eject || s.state === "up");
+    this.#ring = HashRing.of(live.map((s) => s.address));
     this.#onRing = live;
   }
+
+  /** Makes `servers` the list, in one synchronous step. */
+  #install(servers: Server[]): void {
+    this.#servers = servers;
+    this.#single = servers.length === 1 ? servers[0]! : null;
+    this.replicas = Math.min(this.#replicasWanted, Math.max(1, servers.length));
+    this.#byLabel = new Map(servers.map((s) => [s.label, s]));
+    this.#full = HashRing.of(servers.map((s) => s.address));
+    this.#membershipChanged();
+    this.#rebuild();
+  }
+}
+
+/** `addresses` without repeats: the same server listed twice is one server. */
+function distinct(addresses: ServerAddress[]): ServerAddress[] {
+  const seen = new Set<string>();
+  return addresses.filter((a) => {
+    const label = labelOf(a);
+    if (seen.has(label)) return false;
+    seen.add(label);
+    return true;
+  });
 }

@@ -89,7 +89,15 @@ export class Server {
     this.#events = events;
     this.#delay = health.retryDelay;
     this.#probeTimeout = connection.connectTimeout;
-    this.pool = new ServerPool({ ...connection, host: address.host, port: address.port }, pool, {
+    const where = {
+      host: address.host,
+      port: address.port,
+      path: address.path,
+      servername: address.servername,
+      // A Unix socket is local: memcached serves it without TLS.
+      ...(address.path === undefined ? {} : { tls: null }),
+    };
+    this.pool = new ServerPool({ ...connection, ...where }, pool, {
       onClose: (_c, err) => {
         if (err !== undefined) this.#failure(err);
       },
@@ -169,6 +177,15 @@ export class Server {
     this.failures = 0;
     this.#answeredAtFailure = -1;
     this.#delay = this.#health.retryDelay;
+  }
+
+  /**
+   * Takes the server down now (its probe, after the usual delay, brings it back through a repair):
+   * for a server that must not serve until repaired.
+   */
+  markDown(err: Error): void {
+    if (this.#closed || this.state !== "up") return;
+    this.#down(err);
   }
 
   #probeFailed(err: unknown): void {

@@ -27,6 +27,7 @@ import {
   SocketTimeoutError,
 } from "../errors.js";
 import { labelOf } from "../util/servers.js";
+import type { LookupFunction } from "node:net";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
 import type { Credentials } from "./credentials.js";
@@ -39,6 +40,12 @@ import { expire, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
 export interface ConnectionOptions {
   host: string;
   port: number;
+  /** A Unix domain socket to connect to instead of `host:port`. */
+  path?: string | undefined;
+  /** Name the TLS certificate must carry when `host` is an IP. */
+  servername?: string | undefined;
+  /** Resolves host names (the client's resolver); the system's when absent. */
+  lookup?: LookupFunction | undefined;
   connectTimeout: number;
   /** No byte for this long while replies are owed → the server is hung. */
   socketTimeout: number;
@@ -70,7 +77,7 @@ const READY = 2;
 const CLOSED = 3;
 
 export class Connection implements Tickable, AttemptCarrier {
-  /** `"host:port"`. */
+  /** `"host:port"`, or the socket path. */
   readonly label: string;
   readonly #options: ConnectionOptions;
   readonly #events: ConnectionEvents;

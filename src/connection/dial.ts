@@ -3,7 +3,7 @@
  * TLS, the socket options every connection wants, the connect timer, and the typed errors of a
  * socket that failed. What is written and read is the connection's business.
  */
-import { isIP, Socket, type SocketConstructorOpts } from "node:net";
+import { isIP, type LookupFunction, Socket, type SocketConstructorOpts } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ConnectTimeoutError, MemcachedError, TLSError } from "../errors.js";
 
@@ -16,6 +16,12 @@ export const READ_BUFFER = 64 * 1024;
 export interface DialOptions {
   host: string;
   port: number;
+  /** A Unix domain socket instead of `host:port` (never TLS). */
+  path?: string | undefined;
+  /** Name the certificate must carry when `host` is an IP (an address found by discovery). */
+  servername?: string | undefined;
+  /** Resolves `host` (the client's resolver); the system's when absent. */
+  lookup?: LookupFunction | undefined;
   keepAlive: boolean;
   connectTimeout: number;
   tls?: TlsConnectionOptions | null | undefined;
@@ -51,13 +57,14 @@ export class Link {
       events.onReady(this);
     };
     let socket: Socket;
-    if (o.tls != null) {
+    if (o.tls != null && o.path === undefined) {
       // The certificate is checked against `servername` (SNI), or against the IP when the host is one.
-      const servername = o.tls.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
+      const servername = o.tls.servername ?? o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
       socket = tlsConnect({
         ...o.tls,
         host: o.host,
         port: o.port,
+        ...(o.lookup === undefined ? {} : { lookup: o.lookup }),
         ...(servername === undefined ? {} : { servername }),
         highWaterMark: WRITE_HIGH_WATER,
       } as TlsConnectionOptions);
@@ -78,8 +85,10 @@ export class Link {
       socket.once("connect", onReady);
     }
     this.socket = socket;
-    socket.setNoDelay(true);
-    if (o.keepAlive) socket.setKeepAlive(true, 30_000);
+    if (o.path === undefined) {
+      socket.setNoDelay(true);
+      if (o.keepAlive) socket.setKeepAlive(true, 30_000);
+    }
     socket.on("drain", () => events.onDrain(this));
     const lost = (error: MemcachedError) => {
       if (this.#dead) return;
@@ -107,7 +116,7 @@ export class Link {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (!this.#connecting) return;
-      const how = o.tls != null ? " (TLS)" : "";
+      const how = o.tls != null && o.path === undefined ? " (TLS)" : "";
       lost(
         new ConnectTimeoutError(`connecting to ${label}${how} took over ${o.connectTimeout} ms`, {
           server: label,
@@ -115,7 +124,10 @@ export class Link {
       );
     }, o.connectTimeout);
     this.#timer.unref();
-    if (o.tls == null) socket.connect({ host: o.host, port: o.port });
+    if (o.path !== undefined) socket.connect({ path: o.path });
+    else if (o.tls == null) {
+      socket.connect({ host: o.host, port: o.port, ...(o.lookup === undefined ? {} : { lookup: o.lookup }) });
+    }
   }
 
   /** Closes the socket; nothing more is reported (late errors are swallowed by its listener). */

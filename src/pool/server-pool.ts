@@ -133,6 +133,22 @@ export class ServerPool {
     best.send(req);
   }
 
+  /**
+   * Replaces every connection: new requests go to fresh ones (which look the host up again), the
+   * old ones close once what is under way on them is answered.
+   */
+  recycle(): void {
+    if (this.#closed) return;
+    const old = this.#active;
+    this.#active = [];
+    for (const c of old) {
+      c.close().then(
+        () => this.#pool.destroy(c).catch(() => undefined),
+        () => this.#pool.destroy(c).catch(() => undefined),
+      );
+    }
+  }
+
   /** Closes every connection after what is under way, and the pool. */
   async close(): Promise<void> {
     this.#closed = true;

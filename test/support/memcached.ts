@@ -8,6 +8,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createConnection, createServer } from "node:net";
 
 const found = new Map<string, string>();
@@ -80,23 +82,30 @@ export interface MemcachedOptions {
   port?: number;
   /** Extra environment variables (e.g. `SASL_CONF_PATH`). */
   env?: Record<string, string>;
+  /** Listen on a Unix socket in the temp directory instead of TCP (`-s`; memcached then has no TCP). */
+  unixSocket?: boolean;
+  /** Loopback address to listen on. Default 127.0.0.1 (Linux routes all of 127.0.0.0/8 to lo). */
+  host?: string;
 }
 
 /** A running memcached. */
 export class MemcachedServer {
-  readonly host = "127.0.0.1";
+  readonly host: string;
   port = 0;
+  /** The Unix socket's path, when it listens on one. */
+  path: string | null = null;
   #proc: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   readonly #opts: MemcachedOptions;
 
   constructor(opts: MemcachedOptions = {}) {
     this.#opts = opts;
+    this.host = opts.host ?? "127.0.0.1";
   }
 
-  /** `"127.0.0.1:port"`. */
+  /** `"127.0.0.1:port"`, or the Unix socket's path. */
   get label(): string {
-    return `${this.host}:${this.port}`;
+    return this.path ?? `${this.host}:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -108,11 +117,12 @@ export class MemcachedServer {
     const bin = findMemcached();
     for (let attempt = 0; attempt < 5; attempt++) {
       this.port = fixedPort ?? (await freePort());
+      if (this.#opts.unixSocket === true)
+        this.path ??= join(tmpdir(), `memcachio-${process.pid}-${this.port}.sock`);
+      const listen =
+        this.path === null ? ["-l", this.host, "-p", String(this.port)] : ["-s", this.path, "-a", "0700"];
       const args = [
-        "-l",
-        this.host,
-        "-p",
-        String(this.port),
+        ...listen,
         "-U",
         "0",
         "-t",
@@ -147,7 +157,8 @@ export class MemcachedServer {
     const until = Date.now() + 5000;
     while (Date.now() < until) {
       if (proc.exitCode !== null || proc.signalCode !== null) return false;
-      if (await canConnect(this.host, this.port)) return true;
+      if (await canConnect(this.path === null ? { host: this.host, port: this.port } : { path: this.path }))
+        return true;
       await sleep(20);
     }
     return false;
@@ -207,9 +218,9 @@ export async function startMemcached(opts: MemcachedOptions = {}): Promise<Memca
   return new MemcachedServer(opts).start();
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+function canConnect(where: { host: string; port: number } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host, port });
+    const s = createConnection(where);
     s.once("connect", () => {
       s.destroy();
       resolve(true);

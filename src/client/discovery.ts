@@ -1,0 +1,86 @@
+/**
+ * Asks an ElastiCache / Memorystore configuration endpoint for the cluster's nodes: one short
+ * connection per poll, `config get cluster` — or, on an engine before 1.4.14 that answers `ERROR`,
+ * the item `get AmazonElastiCache:cluster` — read up to its `END` line.
+ */
+import { Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { ConnectionError, ProtocolError, TimeoutError } from "../errors.js";
+import { type ClusterNode, readClusterConfig } from "../protocol/cluster-config.js";
+
+export type { ClusterNode };
+
+/** Where the endpoint is and how to reach it. */
+export interface EndpointOptions {
+  host: string;
+  port: number;
+  tls: TlsConnectionOptions | null;
+  /** The whole exchange (connect, ask, read), ms. */
+  timeout: number;
+}
+
+/** The configuration, and whether the endpoint needed the legacy item. */
+export interface ClusterConfig {
+  version: number;
+  nodes: ClusterNode[];
+  legacy: boolean;
+}
+
+const MODERN = "config get cluster\r\n";
+const LEGACY = "get AmazonElastiCache:cluster\r\n";
+/** More than this from a configuration endpoint is not a configuration. */
+const MAX_REPLY = 1024 * 1024;
+
+/** Asks `o`'s endpoint once; `legacy` starts with the item (the endpoint needed it before). */
+export function askClusterConfig(o: EndpointOptions, legacy: boolean): Promise<ClusterConfig> {
+  const where = `${o.host}:${o.port}`;
+  return new Promise<ClusterConfig>((resolve, reject) => {
+    let text = "";
+    let asked = legacy ? LEGACY : MODERN;
+    const socket =
+      o.tls === null
+        ? new Socket().connect({ host: o.host, port: o.port })
+        : tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername ?? o.host });
+    const done = (err: Error | null, config?: ClusterConfig) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err === null) resolve(config!);
+      else reject(err);
+    };
+    const timer = setTimeout(
+      () => done(new TimeoutError(`discovery endpoint ${where} did not answer within ${o.timeout} ms`)),
+      o.timeout,
+    );
+    timer.unref();
+    socket.once(o.tls === null ? "connect" : "secureConnect", () => socket.write(asked));
+    socket.on("error", (err) =>
+      done(new ConnectionError(`discovery endpoint ${where}: ${err.message}`, { cause: err })),
+    );
+    socket.on("close", () => done(new ConnectionError(`discovery endpoint ${where} closed the connection`)));
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.length > MAX_REPLY)
+        return done(new ProtocolError(`discovery endpoint ${where}: reply too long`));
+      let reply: ReturnType<typeof readClusterConfig>;
+      try {
+        reply = readClusterConfig(text);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (reply.kind === "incomplete") return;
+      if (reply.kind === "config") {
+        return done(null, { version: reply.version, nodes: reply.nodes, legacy: asked === LEGACY });
+      }
+      if (reply.line === "ERROR" && asked === MODERN) {
+        // An engine before 1.4.14: the configuration is an item.
+        asked = LEGACY;
+        text = "";
+        socket.write(asked);
+        return;
+      }
+      done(
+        new ProtocolError(`discovery endpoint ${where} answered ${JSON.stringify(reply.line.slice(0, 120))}`),
+      );
+    });
+  });
+}

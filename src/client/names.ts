@@ -1,0 +1,76 @@
+/**
+ * Name resolution for the server list, through Node's c-ares resolver (`dns.promises.Resolver`) so
+ * that the DNS servers asked can be set (`dns.servers`; the system's by default): a `dns+name:port`
+ * entry expands into one server per A/AAAA record, a `dnssrv+` entry into one per SRV record, and a
+ * plain host name is looked up again on every new connection and checked on a schedule.
+ */
+import { lookup as systemLookup } from "node:dns/promises";
+import { Resolver } from "node:dns/promises";
+import type { LookupFunction } from "node:net";
+import type { DnsEntry, ServerAddress } from "../util/servers.js";
+import type { ResolvedDns } from "./topology-options.js";
+
+export class Names {
+  readonly #resolver: Resolver;
+  readonly #custom: boolean;
+  /** For `net.connect`: the resolver when DNS servers are set; absent, the system's lookup (hosts file). */
+  readonly lookup: LookupFunction | undefined;
+
+  constructor(o: ResolvedDns) {
+    this.#resolver = new Resolver({ timeout: o.timeout, tries: 2 });
+    this.#custom = o.servers !== null;
+    if (o.servers !== null) this.#resolver.setServers(o.servers);
+    this.lookup = this.#custom ? this.#lookup : undefined;
+  }
+
+  /** The servers an entry stands for now; rejects when the name does not resolve (or has no record). */
+  async expand(entry: DnsEntry): Promise<ServerAddress[]> {
+    if (entry.kind === "srv") {
+      const records = await this.#resolver.resolveSrv(entry.name);
+      return records
+        .filter((r) => r.port > 0 && r.name !== "")
+        .map((r) => ({ host: r.name, port: r.port, weight: entry.weight, source: "srv" as const }));
+    }
+    const ips = await this.#addresses(entry.name);
+    return ips.map((ip) => ({ host: ip, port: entry.port, weight: entry.weight, source: "dns" as const }));
+  }
+
+  /** The addresses `host` resolves to now, sorted (to tell a change of records). */
+  async addressesOf(host: string): Promise<string[]> {
+    if (this.#custom) return (await this.#addresses(host)).sort();
+    return (await systemLookup(host, { all: true })).map((a) => a.address).sort();
+  }
+
+  /** A and AAAA records of `name`: one family missing is fine, both are an error. */
+  async #addresses(name: string): Promise<string[]> {
+    const [v4, v6] = await Promise.allSettled([this.#resolver.resolve4(name), this.#resolver.resolve6(name)]);
+    const out = [
+      ...(v4.status === "fulfilled" ? v4.value : []),
+      ...(v6.status === "fulfilled" ? v6.value : []),
+    ];
+    if (out.length > 0) return out;
+    throw v4.status === "rejected" ? v4.reason : v6.status === "rejected" ? v6.reason : noRecords(name);
+  }
+
+  readonly #lookup = ((
+    hostname: string,
+    options: { family?: number; all?: boolean },
+    callback: (err: Error | null, address: unknown, family?: number) => void,
+  ) => {
+    this.#addresses(hostname).then(
+      (ips) => {
+        const list = ips
+          .map((address) => ({ address, family: address.includes(":") ? 6 : 4 }))
+          .filter((a) => !options.family || a.family === options.family);
+        if (list.length === 0) callback(noRecords(hostname), undefined);
+        else if (options.all === true) callback(null, list);
+        else callback(null, list[0]!.address, list[0]!.family);
+      },
+      (err: Error) => callback(err, undefined),
+    );
+  }) as unknown as LookupFunction;
+}
+
+function noRecords(name: string): Error {
+  return Object.assign(new Error(`${name} has no A or AAAA record`), { code: "ENODATA" });
+}

@@ -1,0 +1,231 @@
+/**
+ * Where the server list comes from, and keeping it current: the user's entries (`setServers`,
+ * `addServer`, `removeServer`), `dns+`/`dnssrv+` names resolved again on a schedule, plain host
+ * names checked on the same schedule (connections to a name whose addresses changed are replaced),
+ * and ElastiCache-style auto-discovery polled every `discovery.interval`. Every source hands the
+ * membership a whole list; a source that fails keeps its last good servers and reports the error,
+ * so a failing DNS server or endpoint never empties the ring.
+ */
+import { isIP } from "node:net";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import type { Membership, TopologyChange } from "../cluster/membership.js";
+import { InvalidArgumentError } from "../errors.js";
+import { type DnsEntry, parseServerList, type ServerAddress, type ServerSpec } from "../util/servers.js";
+import { askClusterConfig, type ClusterNode } from "./discovery.js";
+import type { TopologyCounts } from "./health.js";
+import type { Names } from "./names.js";
+import type { ResolvedDiscovery, ResolvedDns } from "./topology-options.js";
+
+/** What made the list change. */
+export type TopologyReason = "setServers" | "addServer" | "removeServer" | "dns" | "discovery";
+
+/** What the topology reports. */
+export interface TopologyEvents {
+  change(change: TopologyChange & { reason: TopologyReason }): void;
+  /** A source failed (its last good servers stay): `entry` is the DNS entry or the endpoint. */
+  error(source: "dns" | "discovery", entry: string, error: Error): void;
+}
+
+/** What the topology is built from. */
+export interface TopologyOptions {
+  servers: ServerAddress[];
+  names: DnsEntry[];
+  dns: ResolvedDns;
+  discovery: ResolvedDiscovery | null;
+  tls: TlsConnectionOptions | null;
+  connectTimeout: number;
+}
+
+export class Topology {
+  readonly names: Names;
+  /** Changes of the list, and failures of each source (for metrics). */
+  readonly counts: TopologyCounts = { changes: 0, dnsErrors: 0, discoveryErrors: 0, warmUpHits: 0 };
+  readonly #membership: Membership;
+  readonly #events: TopologyEvents;
+  readonly #o: TopologyOptions;
+  #fixed: ServerAddress[];
+  #entries: DnsEntry[];
+  /** Last good servers of each DNS entry, by the entry as written. */
+  readonly #resolved = new Map<string, ServerAddress[]>();
+  /** Last addresses seen of each plain host name. */
+  readonly #hosts = new Map<string, string>();
+  /** The discovered nodes, once the endpoint has answered. */
+  #discovered: ServerAddress[] | null = null;
+  #version = -1;
+  #legacy = false;
+  #timers: NodeJS.Timeout[] = [];
+  #closed = false;
+
+  constructor(o: TopologyOptions, names: Names, membership: Membership, events: TopologyEvents) {
+    this.#o = o;
+    this.#fixed = o.servers;
+    this.#entries = o.names;
+    this.#membership = membership;
+    this.#events = events;
+    this.names = names;
+  }
+
+  /**
+   * Starts the schedules; returns the first resolution of the sources the list waits for (DNS names,
+   * the discovery endpoint), or null when the list is complete already.
+   */
+  start(): Promise<void> | null {
+    const every = (ms: number, run: () => Promise<unknown>) => {
+      const t = setInterval(() => void run().catch(() => undefined), ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#o.dns.refreshInterval, () => this.refresh());
+    if (this.#o.discovery !== null) every(this.#o.discovery.interval, () => this.poll());
+    if (this.#o.discovery !== null) return this.poll().then(() => undefined);
+    if (this.#entries.length > 0) return this.refresh().then(() => undefined);
+    return null;
+  }
+
+  /** Replaces the user's list (the same forms as the `servers` option). */
+  async setServers(
+    spec: ServerSpec[] | string,
+    reason: TopologyReason = "setServers",
+  ): Promise<TopologyChange> {
+    this.#notDiscovered(reason);
+    const { addresses, names } = parseServerList(spec);
+    await Promise.all(names.filter((n) => !this.#resolved.has(n.spec)).map((n) => this.#resolve(n)));
+    this.#fixed = addresses;
+    this.#entries = names;
+    for (const spec of [...this.#resolved.keys()])
+      if (!names.some((n) => n.spec === spec)) this.#resolved.delete(spec);
+    return this.#apply(reason);
+  }
+
+  /** Adds one entry to the user's list. */
+  async addServer(spec: ServerSpec): Promise<TopologyChange> {
+    this.#notDiscovered("addServer");
+    return this.setServers([...this.#fixed, ...this.#entries.map((n) => n.spec), spec], "addServer");
+  }
+
+  /** Removes one entry (as written, or the `host:port` label of a fixed server) from the user's list. */
+  async removeServer(spec: ServerSpec): Promise<TopologyChange> {
+    this.#notDiscovered("removeServer");
+    const { addresses, names } = parseServerList([spec]);
+    const gone = new Set([...addresses.map(key), ...names.map((n) => n.spec)]);
+    const rest = [
+      ...this.#fixed.filter((a) => !gone.has(key(a))),
+      ...this.#entries.filter((n) => !gone.has(n.spec)).map((n) => n.spec),
+    ];
+    if (rest.length === this.#fixed.length + this.#entries.length) {
+      throw new InvalidArgumentError(`removeServer: ${JSON.stringify(spec)} is not on the list`);
+    }
+    return this.setServers(rest, "removeServer");
+  }
+
+  /** Resolves every DNS entry and plain host name again; applies what changed. */
+  async refresh(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#entries.map((n) => this.#resolve(n)), this.#checkHosts()]);
+    if (this.#entries.length > 0 && this.#discovered === null) await this.#apply("dns");
+  }
+
+  /** Asks the discovery endpoint once; applies a new configuration. */
+  async poll(): Promise<void> {
+    const d = this.#o.discovery;
+    if (d === null || this.#closed) return;
+    const where = `${d.host}:${d.port}`;
+    try {
+      const config = await askClusterConfig(
+        { host: d.host, port: d.port, tls: this.#o.tls, timeout: 2 * this.#o.connectTimeout },
+        this.#legacy,
+      );
+      this.#legacy = config.legacy;
+      if (config.nodes.length === 0) {
+        throw new InvalidArgumentError(
+          `configuration version ${config.version} lists no nodes: keeping the current list`,
+        );
+      }
+      const nodes = config.nodes.map(addressOf);
+      if (config.version === this.#version && sameList(nodes, this.#discovered)) return;
+      this.#version = config.version;
+      this.#discovered = nodes;
+      await this.#apply("discovery");
+    } catch (err) {
+      this.counts.discoveryErrors++;
+      if (!this.#closed) this.#events.error("discovery", where, err as Error);
+    }
+  }
+
+  /** Stops every schedule. */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  async #apply(reason: TopologyReason): Promise<TopologyChange> {
+    const list = this.#discovered ?? [
+      ...this.#fixed,
+      ...this.#entries.flatMap((n) => this.#resolved.get(n.spec) ?? []),
+    ];
+    if (list.length === 0) return { added: [], removed: [] }; // never empty the ring
+    const change = await this.#membership.setServers(list, reason);
+    if (change.added.length > 0 || change.removed.length > 0) {
+      this.counts.changes++;
+      this.#events.change({ ...change, reason });
+    }
+    return change;
+  }
+
+  async #resolve(entry: DnsEntry): Promise<void> {
+    try {
+      const servers = await this.names.expand(entry);
+      if (servers.length === 0) throw new Error(`${entry.spec}: no SRV record with a target`);
+      this.#resolved.set(entry.spec, servers);
+    } catch (err) {
+      this.counts.dnsErrors++;
+      const error = err as Error;
+      const kept = this.#resolved.get(entry.spec)?.length ?? 0;
+      error.message = `${entry.spec} did not resolve (${error.message}); keeping its ${kept} last known servers`;
+      if (!this.#closed) this.#events.error("dns", entry.spec, error);
+    }
+  }
+
+  /** Replaces the connections of servers named by a host name whose addresses changed. */
+  async #checkHosts(): Promise<void> {
+    const named = this.#membership.servers.filter(
+      (s) => s.address.path === undefined && isIP(s.address.host) === 0,
+    );
+    await Promise.all(
+      named.map(async (s) => {
+        try {
+          const now = (await this.names.addressesOf(s.address.host)).join(",");
+          const before = this.#hosts.get(s.label);
+          this.#hosts.set(s.label, now);
+          if (before !== undefined && before !== now) s.pool.recycle();
+        } catch (err) {
+          this.counts.dnsErrors++;
+          if (!this.#closed) this.#events.error("dns", s.label, err as Error);
+        }
+      }),
+    );
+  }
+
+  #notDiscovered(reason: TopologyReason): void {
+    if (this.#o.discovery !== null) {
+      throw new InvalidArgumentError(
+        `${reason}: this client's server list follows discovery (${this.#o.discovery.host}); create it without the discovery option to set the list by hand`,
+      );
+    }
+  }
+}
+
+/** A discovered node: reached by its IP, its certificate checked against its host name. */
+function addressOf(n: ClusterNode): ServerAddress {
+  if (n.ip === "") return { host: n.host, port: n.port, weight: 1, source: "discovery" };
+  return { host: n.ip, port: n.port, weight: 1, servername: n.host, source: "discovery" };
+}
+
+function key(a: ServerAddress): string {
+  return `${a.path ?? a.host}|${a.port}`;
+}
+
+function sameList(a: ServerAddress[], b: ServerAddress[] | null): boolean {
+  return b !== null && a.length === b.length && a.every((x, i) => key(x) === key(b[i]!));
+}

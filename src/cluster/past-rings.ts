@@ -1,0 +1,81 @@
+/**
+ * The home rings of earlier topologies, kept while their servers may still hold copies placed
+ * under them. A key that moved away from a server stays there as it was; if the key is written
+ * elsewhere and later moves back, that copy would be older than the last write. So while a past
+ * ring is kept, every write is remembered for the key's past homes that are no longer its homes,
+ * and those keys are deleted on them before the next topology change takes effect.
+ *
+ * A past ring is dropped once every item written under it has expired: the longest TTL this client
+ * has written bounds that (an item without TTL never expires, and its ring is kept). Rings with the
+ * same members are kept once. Past the most rings kept, the oldest is dropped and its servers are
+ * flushed before the change: which of their keys are stale is then unknown.
+ */
+import { HashRing } from "./ketama.js";
+import type { ServerAddress } from "../util/servers.js";
+
+/** Most distinct past rings kept. */
+export const MAX_PAST_RINGS = 8;
+
+/** Seconds past which memcached reads an expiry time as an absolute Unix time. */
+const RELATIVE_TTL_LIMIT = 60 * 60 * 24 * 30;
+
+interface PastRing {
+  ring: HashRing;
+  /** Members and weights, to keep one ring per membership. */
+  signature: string;
+  /** Date.now() after which nothing placed under it remains (Infinity: never). */
+  until: number;
+}
+
+export class PastRings {
+  #rings: PastRing[] = [];
+  /** Longest lifetime of an item this client wrote, in seconds (Infinity once one had no TTL). */
+  #longestTtl = 0;
+
+  /** Whether any past ring is kept (writes are then remembered for their past homes). */
+  get active(): boolean {
+    return this.#rings.length > 0;
+  }
+
+  /** A write with expiry `ttl` (seconds as sent, -1 for none sent) was made. */
+  noteTtl(ttl: number): void {
+    if (ttl < 0 || ttl <= this.#longestTtl) return;
+    this.#longestTtl = ttl === 0 ? Number.POSITIVE_INFINITY : lifetimeOf(ttl);
+  }
+
+  /**
+   * The ring of `addresses` stops being the home ring now. Returns the labels of the servers of a
+   * ring dropped because too many are kept: they must be flushed.
+   */
+  retire(addresses: readonly ServerAddress[]): string[] {
+    const signature = signatureOf(addresses);
+    const until = Date.now() + this.#longestTtl * 1000;
+    this.#rings = this.#rings.filter((r) => r.signature !== signature);
+    this.#rings.push({ ring: HashRing.of(addresses), signature, until });
+    if (this.#rings.length <= MAX_PAST_RINGS) return [];
+    return [...this.#rings.shift()!.ring.servers];
+  }
+
+  /** Forgets rings whose items have all expired. */
+  prune(now = Date.now()): void {
+    if (this.#rings.some((r) => r.until < now)) this.#rings = this.#rings.filter((r) => r.until >= now);
+  }
+
+  /** Appends each past ring's homes of `route` (its first `replicas` servers) to `out`; repeats are possible. */
+  homesOf(route: string | Buffer, replicas: number, out: string[]): void {
+    for (const r of this.#rings) {
+      if (r.ring.servers.length === 0) continue;
+      if (replicas === 1) out.push(r.ring.serverFor(route));
+      else out.push(...r.ring.serversFor(route, replicas));
+    }
+  }
+}
+
+/** Seconds an item with expiry `ttl` lives from now. */
+function lifetimeOf(ttl: number): number {
+  return ttl > RELATIVE_TTL_LIMIT ? Math.max(0, ttl - Date.now() / 1000) : ttl;
+}
+
+function signatureOf(addresses: readonly ServerAddress[]): string {
+  return addresses.map((a) => `${a.host}|${a.port}|${a.path ?? ""}|${a.weight}`).join(",");
+}

@@ -1,0 +1,211 @@
+/**
+ * What a server missed, and the repairs before it serves again. A key written while one of its
+ * home servers was away, whose write failed on a server, or that moved away from a server under an
+ * earlier server list and was written since, may be older on that server than its last write. Such
+ * keys are remembered per server and deleted there (by the clean-up the client passes in) before the
+ * server takes traffic again — after a probe brings it back, or before a change of the server list
+ * makes it a key's home again. A server that missed more writes than are remembered is flushed.
+ */
+import type { Frame } from "../protocol/frame.js";
+import type { Membership, MembershipEvents, RoutingKey } from "./membership.js";
+import { PastRings } from "./past-rings.js";
+import type { Server } from "./server.js";
+import { type StaleKey, WriteFailures } from "./write-failures.js";
+
+/**
+ * Repair rounds before the server is flushed instead (writes to its keys arriving as fast as they
+ * are repaired).
+ */
+const MAX_REPAIR_ROUNDS = 8;
+
+export class Repairs {
+  /** Servers flushed before serving again. */
+  flushes = 0;
+  readonly #membership: Membership;
+  readonly #events: MembershipEvents;
+  readonly #stale: WriteFailures;
+  /** Home rings of earlier server lists whose servers may still hold copies placed under them. */
+  readonly past = new PastRings();
+
+  constructor(membership: Membership, events: MembershipEvents, maxWriteFailures: number) {
+    this.#membership = membership;
+    this.#events = events;
+    this.#stale = new WriteFailures(maxWriteFailures);
+  }
+
+  /**
+   * Called for every write: while some server is away, or past rings are kept, the key's home
+   * servers that are not up, and its past homes that are homes no more, will hold an older value
+   * than this write: the key is remembered for them. `keyOf(i)` is the routing key of a batch's
+   * i-th key.
+   */
+  noteWrite(frame: Frame, key: RoutingKey, keyOf: ((i: number) => RoutingKey) | null): void {
+    this.past.noteTtl(frame.ttl);
+    if (this.#membership.away === 0 && !this.past.active) return;
+    const batch = frame.batch;
+    if (batch === null || keyOf === null) this.#noteHomes(key, frame.key, frame.base64);
+    else {
+      for (let i = 0; i < batch.keys.length; i++) {
+        this.#noteHomes(keyOf(i), batch.keys[i]!, batch.keysBase64?.[i] === true);
+      }
+    }
+  }
+
+  /** A write of `frame` may not have reached `server`; `keyOf(i)` is the routing key of its i-th key. */
+  noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
+    const batch = frame.batch;
+    if (batch === null) this.#record(server.label, frame.key, frame.base64, keyOf(0), error);
+    else {
+      for (let i = 0; i < batch.keys.length; i++) {
+        this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, keyOf(i), error);
+      }
+    }
+  }
+
+  /** `label` left the server list: what it missed no longer matters (it is flushed if it returns). */
+  forget(label: string): void {
+    this.#stale.take(label);
+  }
+
+  /** `label` must be flushed before it serves again. */
+  mustFlush(label: string): void {
+    this.#stale.markOverflowed(label);
+  }
+
+  /**
+   * A server answers probes again. Before it takes traffic, what it missed is repaired, until
+   * nothing is left: the keys written while it was away (or whose write failed on it) are deleted
+   * on it — it may hold older values of them — and on the servers that held them for it meanwhile
+   * (ejection moved them there; once it is back, those copies would outlive later writes); a server
+   * that missed more writes than are remembered is flushed instead. Writes made during a repair are
+   * remembered too, so the loop goes on until a look finds nothing, and the server goes back on the
+   * ring in that same synchronous step: no write can fall between the last look and its return. If
+   * writes keep coming as fast as they are repaired, the server is flushed after a few rounds: a
+   * flushed server holds nothing older than the writes made meanwhile.
+   */
+  async rejoin(s: Server): Promise<void> {
+    const m = this.#membership;
+    for (let round = 0; ; round++) {
+      if (!this.#stale.has(s.label)) return m.up(s);
+      const { keys, overflowed } = this.#stale.take(s.label);
+      try {
+        if (overflowed || round === MAX_REPAIR_ROUNDS) {
+          // Flushed, it holds nothing older than any write made meanwhile; the copies those writes
+          // left on fallback owners are deleted once it is back (their keys' owner again).
+          await this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason());
+          const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
+          m.up(s);
+          for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
+          return;
+        }
+        await this.#events.cleanUp(s, keys);
+        await Promise.all(
+          [...this.#fallbacks(s, keys)].map(([server, list]) => this.#events.cleanUp(server, list)),
+        );
+      } catch (err) {
+        this.#putBack(s.label, keys, overflowed);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Before the server list changes to one whose homes of a key are `homesAfter(key)`: deletes the
+   * keys remembered for servers that are up and will be their homes, until a look finds none (the
+   * caller changes the list in the same synchronous step); the other keys stay remembered. A
+   * server whose clean-up fails is taken down (a probe and a repair bring it back); one that must
+   * be flushed, or whose keys keep coming back, is flushed.
+   */
+  async beforeChange(servers: readonly Server[], homesAfter: (key: RoutingKey) => string[]): Promise<void> {
+    for (let round = 0; ; round++) {
+      const work: Promise<void>[] = [];
+      for (const s of servers) {
+        if (s.state !== "up" || !this.#stale.has(s.label)) continue;
+        const { keys, overflowed } = this.#stale.take(s.label);
+        const due: StaleKey[] = [];
+        for (const k of keys) {
+          if (homesAfter(k.route).includes(s.label)) due.push(k);
+          else this.#stale.record(s.label, k.token, k.base64, k.route);
+        }
+        if (!overflowed && due.length === 0) continue;
+        const repair =
+          overflowed || round === MAX_REPAIR_ROUNDS
+            ? this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason())
+            : this.#events.cleanUp(s, due);
+        work.push(
+          repair.catch((err: unknown) => {
+            this.#putBack(s.label, due, overflowed);
+            s.markDown(err instanceof Error ? err : new Error(String(err)));
+          }),
+        );
+      }
+      if (work.length === 0) return;
+      await Promise.all(work);
+    }
+  }
+
+  #flush(s: Server, reason: string): Promise<void> {
+    return this.#events.flush(s, reason).then(() => {
+      this.flushes++;
+    });
+  }
+
+  #overflowReason(): string {
+    return `more than ${this.#stale.max} writes missed it: which keys it may hold stale is unknown`;
+  }
+
+  #roundsReason(): string {
+    return `writes to its keys kept coming as fast as ${MAX_REPAIR_ROUNDS} rounds could repair them`;
+  }
+
+  #putBack(label: string, keys: StaleKey[], overflowed: boolean): void {
+    if (overflowed) this.#stale.markOverflowed(label);
+    else for (const k of keys) this.#stale.record(label, k.token, k.base64, k.route);
+  }
+
+  /**
+   * Where `keys` live while `away` is out of the ring, other than their homes (the servers they live
+   * on when all are up): the fallback owners that hold copies of them, by server.
+   */
+  #fallbacks(away: Server, keys: StaleKey[]): Map<Server, StaleKey[]> {
+    const m = this.#membership;
+    const byServer = new Map<Server, StaleKey[]>();
+    if (!m.ejects) return byServer;
+    for (const k of keys) {
+      const homes = m.homesOf(k.route);
+      for (const s of m.replicasOf(k.route)) {
+        if (s === away || s.state !== "up" || homes.includes(s.label)) continue;
+        const list = byServer.get(s);
+        if (list === undefined) byServer.set(s, [k]);
+        else list.push(k);
+      }
+    }
+    return byServer;
+  }
+
+  #noteHomes(key: RoutingKey, token: string, base64: boolean): void {
+    const m = this.#membership;
+    if (m.servers.length === 0) return;
+    const homes = m.homesOf(key);
+    if (m.away !== 0) {
+      for (const label of homes) {
+        const home = m.server(label)!;
+        if (home.state !== "up") this.#record(home.label, token, base64, key, home.lastError);
+      }
+    }
+    if (!this.past.active) return;
+    // Past homes that are homes no more keep the copy they had: remembered, and deleted before a
+    // change makes them its homes again.
+    const past: string[] = [];
+    this.past.homesOf(key, m.replicas, past);
+    for (const label of past) {
+      if (!homes.includes(label) && m.server(label) !== undefined)
+        this.#stale.record(label, token, base64, key);
+    }
+  }
+
+  #record(server: string, token: string, base64: boolean, route: RoutingKey, error: unknown): void {
+    this.#stale.record(server, token, base64, route);
+    this.#events.writeFailure(server, token, error);
+  }
+}
