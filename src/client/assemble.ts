@@ -122,6 +122,17 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
+    warmUp:
+      o.warmUp === null
+        ? null
+        : {
+            ...o.warmUp,
+            read: handlers.warmRead,
+            store: handlers.store,
+            delete: handlers.delete,
+            noop: handlers.noop,
+            decode: (item) => codec.decode(item.data, 0, item.data.length, item.flags),
+          },
   });
   const topology = new Topology(o, names, membership, {
     change: (change) => {

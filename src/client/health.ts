@@ -75,7 +75,7 @@ export function healthOf(
     retries: cluster.retried,
     failovers: cluster.failedOver,
     flushes: membership.flushes,
-    topology: { ...topology },
+    topology: { ...topology, warmUpHits: cluster.warmUp?.hits ?? 0 },
     servers: membership.allServers.map((s) => ({
       label: s.label,
       source: s.address.source ?? "static",

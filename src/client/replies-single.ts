@@ -20,6 +20,7 @@ import {
   VALUE,
   VERSION,
 } from "../protocol/reply.js";
+import type { WarmItem } from "../cluster/warm-up.js";
 import type { FetchReply, GetsResult, ReplyContext } from "./replies.js";
 import {
   asSerializationError,
@@ -35,6 +36,25 @@ import {
 abstract class Handler implements CallHandler {
   constructor(readonly ctx: ReplyContext) {}
   abstract onReply(attempt: CallAttempt, reply: ReplyView): boolean;
+}
+
+/**
+ * A warm-up read of a key's previous owner: the raw item ({@link WarmItem}), or undefined when
+ * missing. Not decoded here: the bytes are copied to the new owner as they are.
+ */
+export class WarmReadHandler extends Handler {
+  onReply(a: CallAttempt, reply: ReplyView): boolean {
+    const kind = reply.kind;
+    if (kind !== VALUE && kind !== NOT_FOUND) return failWith(a, reply, "get");
+    checkOpaque(a, reply);
+    if (kind === NOT_FOUND || fetchOnly(reply)) {
+      a.succeed(undefined);
+      return true;
+    }
+    const data = Buffer.from(reply.value.subarray(reply.valueStart, reply.valueEnd));
+    a.succeed({ data, flags: reply.clientFlags, ttl: reply.ttlLeft } satisfies WarmItem);
+    return true;
+  }
 }
 
 /**

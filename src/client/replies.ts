@@ -17,6 +17,7 @@ import {
   StoreHandler,
   TouchHandler,
   VERSION_HANDLER,
+  WarmReadHandler,
 } from "./replies-single.js";
 
 /** What the handlers need from the client they decode for. */
@@ -44,6 +45,7 @@ export interface Handlers {
   flush: CallHandler;
   noop: CallHandler;
   fetch: CallHandler;
+  warmRead: CallHandler;
 }
 
 /** What `gets` resolves to. */
@@ -89,5 +91,6 @@ export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
     flush: FLUSH_HANDLER,
     noop: NOOP_HANDLER,
     fetch: binary ? NEVER_SENT : new FetchHandler(ctx),
+    warmRead: new WarmReadHandler(ctx),
   };
 }

@@ -149,6 +149,7 @@ export class Topology {
     } catch (err) {
       this.counts.discoveryErrors++;
       if (!this.#closed) this.#events.error("discovery", where, err as Error);
+      this.#membership.whyEmpty = `discovery endpoint ${where}: ${(err as Error).message}`;
     }
   }
 
@@ -184,6 +185,7 @@ export class Topology {
       const kept = this.#resolved.get(entry.spec)?.length ?? 0;
       error.message = `${entry.spec} did not resolve (${error.message}); keeping its ${kept} last known servers`;
       if (!this.#closed) this.#events.error("dns", entry.spec, error);
+      this.#membership.whyEmpty = error.message;
     }
   }
 

@@ -1,5 +1,6 @@
 /** The cluster's settings, resolved by the client from its options. */
 import type { CallHandler } from "./call.js";
+import type { WarmUpOptions } from "./warm-up.js";
 
 /** Retry settings. */
 export interface RetryOptions {
@@ -21,4 +22,6 @@ export interface ClusterOptions {
   deleteHandler: CallHandler;
   deleteManyHandler: CallHandler;
   traceKeys: boolean;
+  /** Warm-up after a change of the server list, or null (off). */
+  warmUp: WarmUpOptions | null;
 }

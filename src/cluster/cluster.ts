@@ -21,6 +21,7 @@ import {
   backoff,
   Failure,
   failureOf,
+  groupByTarget,
   gutterTtl,
   isIdempotent,
   isRead,
@@ -33,6 +34,7 @@ import type { Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
+import { WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Attempts sent again after a connection failure (back-off retries). */
@@ -48,6 +50,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #lateWrites: LateWrites;
   readonly #replication: Replication;
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
+  /** Warm-up after a change of the server list, or null. */
+  readonly warmUp: WarmUp | null;
 
   constructor(membership: Membership, options: ClusterOptions) {
     this.#membership = membership;
@@ -57,6 +61,13 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#replication = new Replication(membership, options, (call, server, timeout, replica) =>
       this.#attempt(call, server, timeout, replica, null),
     );
+    this.warmUp =
+      options.warmUp === null
+        ? null
+        : new WarmUp(membership, options.warmUp, {
+            send: (server, call) => this.executeOn(server, call),
+            sendToEach: (server, make) => this.#sendToEach(server, make),
+          });
   }
 
   /**
@@ -81,7 +92,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const frame = call.frame;
     const key = call.routingKey!;
     if (isIdempotent(frame)) call.retriesLeft = this.#options.retries.attempts;
-    if (isWrite(frame.op)) m.noteWrite(frame, key, null); // a no-op unless a server is away
+    if (isWrite(frame.op)) m.noteWrite(frame, key, null); // a no-op unless a server is away or the list changed
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
@@ -106,6 +117,19 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       () => undefined,
     );
     return call.promise;
+  }
+
+  /** One call from `make` on each connection of `server` (a barrier: see `ServerPool.sendToEach`). */
+  #sendToEach(server: Server, make: () => Call): Promise<unknown> {
+    const calls: Call[] = [];
+    server.pool.sendToEach(() => {
+      const call = make();
+      calls.push(call);
+      const a = new CallAttempt(call.frame, call.handler, this, call, server, call.timeout);
+      call.attempt = a;
+      return a;
+    });
+    return Promise.all(calls.map((c) => c.promise));
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -173,9 +197,14 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
     if (server !== undefined && server.state === "up") server.pool.send(a);
-    else if (server === undefined)
-      setImmediate(failAttempt, a, new NoServersError("no server is up to take the request"));
-    else {
+    else if (server === undefined) {
+      const m = this.#membership;
+      const why =
+        m.servers.length > 0
+          ? "no server is up to take the request"
+          : `the server list is empty: ${m.whyEmpty}`;
+      setImmediate(failAttempt, a, new NoServersError(why));
+    } else {
       const message = `${server.label} is down; next probe in ${server.nextProbeIn} ms`;
       setImmediate(
         failAttempt,
@@ -197,7 +226,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
     else if (call.copies !== null) this.#replication.alignReplicas(call, value);
-    else call.succeed(value);
+    else if (value !== undefined || this.warmUp === null || !this.warmUp.missed(a)) call.succeed(value);
   }
 
   /** @internal An attempt failed: note a write that may not have landed, then fail over, retry or give up. */
@@ -266,7 +295,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     }
     // A batch's keys regroup by their next replica; the call waits for the new parts instead.
     const tried = this.#tried(a);
-    const groups = this.#group(call, a.indices, (key) => this.#membership.readTarget(key, tried));
+    const m = this.#membership;
+    const groups = groupByTarget(call, a.indices, (key) => m.readTarget(key, tried), m.servers.length === 1);
     call.pending += groups.size - 1;
     for (const [server, indices] of groups) this.#attempt(call, server, share, replica, indices, a);
   }
@@ -339,34 +369,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         ? (key: RoutingKey) => m.readTarget(key)
         : (key: RoutingKey) => m.replicasOf(key)[replica];
     const timeout = write ? call.timeout : readShare(call.timeout, m.replicas);
-    const groups = this.#group(call, null, target);
+    const groups = groupByTarget(call, null, target, m.servers.length === 1);
     call.pending = groups.size;
     for (const [server, indices] of groups) this.#attempt(call, server, timeout, replica, indices);
-  }
-
-  /**
-   * Groups the call's keys (those at `indices`, or all) by `target`. With a `hashKey`, or one
-   * server, all go to one target with `indices` unchanged (null: every key, in order).
-   */
-  #group(
-    call: Call,
-    indices: readonly number[] | null,
-    target: (key: RoutingKey) => Server | undefined,
-  ): Map<Server | undefined, number[] | null> {
-    const keys = call.keys!;
-    if (call.routingKey !== null || this.#membership.servers.length === 1) {
-      return new Map([[target(call.routingKey ?? keys[0]!), indices === null ? null : [...indices]]]);
-    }
-    const groups = new Map<Server | undefined, number[] | null>();
-    const n = indices === null ? keys.length : indices.length;
-    for (let j = 0; j < n; j++) {
-      const i = indices === null ? j : indices[j]!;
-      const s = target(keys[i]!);
-      const g = groups.get(s);
-      if (g === undefined) groups.set(s, [i]);
-      else g!.push(i);
-    }
-    return groups;
   }
 
   /** A batch part answered (or missed with `failOpen`): merge its results; the call ends with its last part. */

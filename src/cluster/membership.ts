@@ -56,6 +56,10 @@ export interface MembershipEvents {
 export class Membership {
   /** Copies of each key (capped at the number of servers). */
   replicas = 1;
+  /** The home ring before the last change of the list, and when it changed (for warm-up). */
+  previous: { ring: HashRing; at: number } | null = null;
+  /** Why the list is empty, while it is (what its sources last said). */
+  whyEmpty = "no server was given";
   readonly #eject: boolean;
   readonly #replicasWanted: number;
   /** The gutter pool (its own ring and health), or null. */
@@ -250,9 +254,11 @@ export class Membership {
       await Promise.all(added.map((s) => s.close()));
       throw new ClientClosedError("the client closed while its server list changed");
     }
+    this.repairs.past.prune();
     for (const label of this.repairs.past.retire(this.#servers.map((s) => s.address))) {
       if (next.has(label)) this.repairs.mustFlush(label);
     }
+    this.previous = { ring: this.#full, at: performance.now() };
     this.#install(servers);
     for (const s of removed) {
       this.#departed.add(s.label);

@@ -13,10 +13,18 @@ import {
   TLSError,
 } from "../errors.js";
 import { type Frame, Op } from "../protocol/frame.js";
+import type { RoutingKey } from "./membership.js";
 
 /** Reads: a miss is an answer, so any replica may serve them (and `failOpen` may answer a miss). */
 export function isRead(op: Op): boolean {
-  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany || op === Op.Fetch;
+  return (
+    op === Op.Get ||
+    op === Op.Gets ||
+    op === Op.GetAndTouch ||
+    op === Op.GetMany ||
+    op === Op.Fetch ||
+    op === Op.WarmRead
+  );
 }
 
 /** Writes: a server that misses one may later serve an older value. */
@@ -146,4 +154,30 @@ export function gutterTtl(frame: Frame, cap: number): number {
     default:
       return frame.ttl;
   }
+}
+
+/**
+ * Groups a batch call's keys (those at `indices`, or all) by `target`. With a `hashKey`, or one
+ * server (`single`), all go to one target with `indices` unchanged (null: every key, in order).
+ */
+export function groupByTarget<S>(
+  call: { readonly keys: readonly RoutingKey[] | null; readonly routingKey: RoutingKey | null },
+  indices: readonly number[] | null,
+  target: (key: RoutingKey) => S,
+  single: boolean,
+): Map<S, number[] | null> {
+  const keys = call.keys!;
+  if (call.routingKey !== null || single) {
+    return new Map([[target(call.routingKey ?? keys[0]!), indices === null ? null : [...indices]]]);
+  }
+  const groups = new Map<S, number[] | null>();
+  const n = indices === null ? keys.length : indices.length;
+  for (let j = 0; j < n; j++) {
+    const i = indices === null ? j : indices[j]!;
+    const s = target(keys[i]!);
+    const g = groups.get(s);
+    if (g === undefined) groups.set(s, [i]);
+    else g!.push(i);
+  }
+  return groups;
 }

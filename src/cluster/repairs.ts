@@ -26,6 +26,8 @@ export class Repairs {
   readonly #stale: WriteFailures;
   /** Home rings of earlier server lists whose servers may still hold copies placed under them. */
   readonly past = new PastRings();
+  /** Writes noted (to prune the past rings now and then). */
+  #writes = 0;
 
   constructor(membership: Membership, events: MembershipEvents, maxWriteFailures: number) {
     this.#membership = membership;
@@ -42,6 +44,8 @@ export class Repairs {
   noteWrite(frame: Frame, key: RoutingKey, keyOf: ((i: number) => RoutingKey) | null): void {
     this.past.noteTtl(frame.ttl);
     if (this.#membership.away === 0 && !this.past.active) return;
+    // Now and then, forget the past rings whose items have all expired.
+    if ((++this.#writes & 1023) === 0) this.past.prune();
     const batch = frame.batch;
     if (batch === null || keyOf === null) this.#noteHomes(key, frame.key, frame.base64);
     else {
@@ -60,6 +64,11 @@ export class Repairs {
         this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, keyOf(i), error);
       }
     }
+  }
+
+  /** Whether `token` may be older on `label` than its last write (remembered for it). */
+  mayBeStale(label: string, token: string, base64: boolean): boolean {
+    return this.#stale.hasKey(label, token, base64);
   }
 
   /** `label` left the server list: what it missed no longer matters (it is flushed if it returns). */

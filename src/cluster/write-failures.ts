@@ -56,6 +56,12 @@ export class WriteFailures {
     return this.#overflowed.has(server) || this.#byServer.has(server);
   }
 
+  /** Whether `token` may be stale on `server` (remembered, or the server's list overflowed). */
+  hasKey(server: string, token: string, base64: boolean): boolean {
+    if (this.#overflowed.has(server)) return true;
+    return this.#byServer.get(server)?.has(base64 ? `${token} b` : token) === true;
+  }
+
   /** Takes (and forgets) what was remembered for `server`. */
   take(server: string): StaleState {
     const keys = this.#byServer.get(server);

@@ -14,7 +14,6 @@
  * The connection knows nothing of calls, replicas, retries or health: an attempt that fails is
  * handed back to its sink, which decides what follows.
  */
-import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type Denque from "denque";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
 import {
@@ -27,38 +26,25 @@ import {
   SocketTimeoutError,
 } from "../errors.js";
 import { labelOf } from "../util/servers.js";
-import type { LookupFunction } from "node:net";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
 import type { Credentials } from "./credentials.js";
-import { Link, type LinkEvents, READ_BUFFER } from "./dial.js";
+import { type DialOptions, Link, type LinkEvents, READ_BUFFER } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
 import { expire, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
 
-/** Settings of one connection (resolved by the client). */
-export interface ConnectionOptions {
-  host: string;
-  port: number;
-  /** A Unix domain socket to connect to instead of `host:port`. */
-  path?: string | undefined;
-  /** Name the TLS certificate must carry when `host` is an IP. */
-  servername?: string | undefined;
-  /** Resolves host names (the client's resolver); the system's when absent. */
-  lookup?: LookupFunction | undefined;
-  connectTimeout: number;
+/** Settings of one connection (resolved by the client): where and how to dial, and the rest. */
+export interface ConnectionOptions extends DialOptions {
   /** No byte for this long while replies are owed → the server is hung. */
   socketTimeout: number;
   maxInFlight: number;
   maxQueue: number;
   maxValueSize: number;
-  keepAlive: boolean;
   /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
   handshake?: boolean;
   /** Wire protocol. Default `"meta"`. */
   protocol?: "meta" | "binary";
-  /** TLS options (`tls.connect`), or null/absent for plain TCP. */
-  tls?: TlsConnectionOptions | null;
   /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta). */
   auth?: Credentials | null;
 }

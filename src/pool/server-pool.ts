@@ -134,6 +134,20 @@ export class ServerPool {
   }
 
   /**
+   * Sends an attempt from `make` on every connection (or, before the first, as the next to be sent):
+   * when all are answered, everything sent before them has been processed — each connection is
+   * FIFO. Returns how many were sent.
+   */
+  sendToEach(make: () => Attempt): number {
+    if (this.#closed || this.#active.length === 0) {
+      this.send(make());
+      return 1;
+    }
+    for (const c of this.#active) c.send(make());
+    return this.#active.length;
+  }
+
+  /**
    * Replaces every connection: new requests go to fresh ones (which look the host up again), the
    * old ones close once what is under way on them is answered.
    */

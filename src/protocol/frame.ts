@@ -27,6 +27,8 @@ export enum Op {
   Auth = 16,
   /** Binary only: SASL list mechanisms. */
   AuthMechs = 17,
+  /** A warm-up read of a key's previous owner: `mg <key> v f t` (the remaining TTL for the copy). */
+  WarmRead = 18,
 }
 
 /** `ms` mode letters (char codes) as the client sets them in {@link Frame.mode}; 0 = set. */
@@ -210,6 +212,7 @@ const OP_NAMES: Record<Op, string> = {
   [Op.Invalidate]: "invalidate",
   [Op.Auth]: "auth",
   [Op.AuthMechs]: "auth",
+  [Op.WarmRead]: "get",
 };
 
 /** The command's name in traces, metrics and messages (`set`, `cas`, `add`, `decr`, `getMany`, …). */

@@ -46,6 +46,8 @@ export interface ReplyView {
   readonly valueEnd: number;
   /** Client flags stored with the value. */
   readonly clientFlags: number;
+  /** Remaining TTL told by a meta `t` flag, seconds (-1: never expires); -2 when not told (binary). */
+  readonly ttlLeft: number;
   /** Meta flag letters `A`–`Z` as bits (`W`, `X`, `Z` of stale-while-revalidate); 0 in binary. */
   readonly upper: number;
   /** Whether this reply answers the request written with `opaque`. */

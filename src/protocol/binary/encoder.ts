@@ -54,6 +54,7 @@ export function encodeBinary(w: Writer, req: Frame, opaque: number): number {
   switch (req.op) {
     case Op.Get:
     case Op.Gets:
+    case Op.WarmRead:
       keyOnly(w, GET, req.key, opaque);
       return 1;
     case Op.GetAndTouch:

@@ -70,6 +70,8 @@ export class BinaryReply implements ReplyView {
   valueEnd = 0;
   /** Client flags from the extras of a Get-family response; 0 otherwise. */
   clientFlags = 0;
+  /** Binary replies do not tell the remaining TTL. */
+  readonly ttlLeft = -2;
 
   /** The CAS as a bigint. */
   cas(): bigint {

@@ -91,6 +91,11 @@ export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
       }
       w.ascii(" O");
       return end(w, opaque);
+    case Op.WarmRead:
+      // t: the remaining TTL, which the copy to the key's new owner keeps.
+      mgHead(w, req.key, req.base64);
+      w.ascii(" v f t O");
+      return end(w, opaque);
     case Op.Invalidate:
       // I: mark stale instead of deleting; T: how long the stale item stays (absent: TTL unchanged).
       mdHead(w, req.key, req.base64);

@@ -119,6 +119,7 @@ export class MetaParser extends ChunkParser {
     r.size = -1;
     r.opaque = -1;
     r.clientFlags = 0;
+    r.ttlLeft = -2;
     r.casStart = -1;
     r.casEnd = -1;
     r.keyStart = -1;
@@ -221,6 +222,9 @@ export class MetaParser extends ChunkParser {
           case 0x6b: // k: key
             r.keyStart = ts;
             r.keyEnd = j;
+            break;
+          case 0x74: // t: remaining TTL, -1 when the item never expires
+            r.ttlLeft = j - ts === 2 && b[ts] === 45 && b[ts + 1] === 49 ? -1 : digits(b, ts, j, "t");
             break;
         }
       } else if (letter >= 65 && letter <= 90) {

@@ -67,6 +67,8 @@ export class MetaReply implements ReplyView {
   opaque = -1;
   /** `f` flag (client flags, u32). */
   clientFlags = 0;
+  /** Remaining TTL from a `t` flag, seconds (-1: never expires); -2 when the reply has none. */
+  ttlLeft = -2;
   /** `c` flag token bounds in `buf`, -1 when absent. */
   casStart = -1;
   casEnd = -1;
