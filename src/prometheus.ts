@@ -34,6 +34,9 @@ const NAMES = [
   "retries_total",
   "failovers_total",
   "server_flushes_total",
+  "topology_changes_total",
+  "topology_errors_total",
+  "warm_up_hits_total",
   "servers_up",
   "server_up",
   "connections",
@@ -117,6 +120,31 @@ export function collectMetrics(
     "Returning servers flushed before serving: more writes missed them than are remembered per server.",
     (h) => h.flushes,
   );
+  const topologyChanges = fromHealth(
+    "topology_changes_total",
+    "Changes of the server list (setServers, DNS, discovery).",
+    (h) => h.topology.changes,
+  );
+  let lastDns = 0;
+  let lastDiscovery = 0;
+  const topologyErrors = new Counter({
+    name: `${p}topology_errors_total`,
+    help: "DNS names that did not resolve and discovery polls that failed; the last good servers stay.",
+    labelNames: ["source"],
+    registers,
+    collect() {
+      const t = client.health().topology;
+      this.inc({ source: "dns" }, t.dnsErrors - lastDns);
+      this.inc({ source: "discovery" }, t.discoveryErrors - lastDiscovery);
+      lastDns = t.dnsErrors;
+      lastDiscovery = t.discoveryErrors;
+    },
+  });
+  const warmUpHits = fromHealth(
+    "warm_up_hits_total",
+    "Misses on a key's new owner answered by its previous owner (warm-up).",
+    (h) => h.topology.warmUpHits,
+  );
   const perServer = (
     name: string,
     help: string,
@@ -171,7 +199,20 @@ export function collectMetrics(
   const subscribers = { start: onStart, asyncEnd: onEnd };
   commandChannel.subscribe(subscribers as never);
   return {
-    metrics: [commands, duration, hits, misses, timeouts, retries, failovers, flushes, ...gauges].length,
+    metrics: [
+      commands,
+      duration,
+      hits,
+      misses,
+      timeouts,
+      retries,
+      failovers,
+      flushes,
+      topologyChanges,
+      topologyErrors,
+      warmUpHits,
+      ...gauges,
+    ].length,
     stop() {
       commandChannel.unsubscribe(subscribers as never);
       for (const name of NAMES) registry.removeSingleMetric(`${p}${name}`);

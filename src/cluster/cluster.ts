@@ -34,7 +34,7 @@ import type { Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
-import { WarmUp } from "./warm-up.js";
+import { sendToEach, WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Attempts sent again after a connection failure (back-off retries). */
@@ -66,7 +66,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         ? null
         : new WarmUp(membership, options.warmUp, {
             send: (server, call) => this.executeOn(server, call),
-            sendToEach: (server, make) => this.#sendToEach(server, make),
+            sendToEach: (server, make) => sendToEach(server, make, this),
           });
   }
 
@@ -117,19 +117,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       () => undefined,
     );
     return call.promise;
-  }
-
-  /** One call from `make` on each connection of `server` (a barrier: see `ServerPool.sendToEach`). */
-  #sendToEach(server: Server, make: () => Call): Promise<unknown> {
-    const calls: Call[] = [];
-    server.pool.sendToEach(() => {
-      const call = make();
-      calls.push(call);
-      const a = new CallAttempt(call.frame, call.handler, this, call, server, call.timeout);
-      call.attempt = a;
-      return a;
-    });
-    return Promise.all(calls.map((c) => c.promise));
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -196,8 +183,16 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
    */
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
-    if (server !== undefined && server.state === "up") server.pool.send(a);
-    else if (server === undefined) {
+    if (server !== undefined && server.state === "up") {
+      if (server.repairing !== null && isRead(a.frame.op)) {
+        // Reads wait for the deletes a change of the list left there, still within their deadline.
+        const deadline = a.deadline !== 0 ? a.deadline : performance.now() + a.timeout;
+        server.repairing.then(() => {
+          a.deadline = Math.max(deadline, performance.now() + 1);
+          this.#sendAttempt(a);
+        });
+      } else server.pool.send(a);
+    } else if (server === undefined) {
       const m = this.#membership;
       const why =
         m.servers.length > 0

@@ -242,24 +242,40 @@ export class Membership {
     const servers = addresses.map(
       (a) => this.#byLabel.get(labelOf(a)) ?? added.find((s) => s.label === labelOf(a))!,
     );
-    for (const s of added) {
-      if (!this.#departed.delete(s.label)) continue;
-      this.repairs.mustFlush(s.label);
-      s.markDown(new Error(`${s.label} left the server list earlier and came back: ${reason}`));
-    }
-    const after = HashRing.of(servers.map((s) => s.address));
-    const replicas = Math.min(this.#replicasWanted, servers.length);
-    await this.repairs.beforeChange(kept, (key) => after.serversFor(key, replicas));
-    if (this.#closed) {
-      await Promise.all(added.map((s) => s.close()));
-      throw new ClientClosedError("the client closed while its server list changed");
-    }
+    // Back after leaving: flushed before it joins (nothing routes to it yet); if that fails, it
+    // joins down, and its probe flushes it before it serves.
+    const returning = added.filter((s) => this.#departed.delete(s.label));
+    await Promise.all(
+      returning.map((s) =>
+        this.repairs.flushNow(s, `it left the server list earlier and came back (${reason})`).catch((err) => {
+          this.repairs.mustFlush(s.label);
+          s.markDown(err instanceof Error ? err : new Error(String(err)));
+        }),
+      ),
+    );
+    // The ring now stops being the home ring (writes from here on are remembered for its homes);
+    // a past ring dropped for room leaves its servers to be flushed before the change.
     this.repairs.past.prune();
     for (const label of this.repairs.past.retire(this.#servers.map((s) => s.address))) {
       if (next.has(label)) this.repairs.mustFlush(label);
     }
-    this.previous = { ring: this.#full, at: performance.now() };
-    this.#install(servers);
+    const after = HashRing.of(servers.map((s) => s.address));
+    const replicas = Math.min(this.#replicasWanted, servers.length);
+    let closed = false;
+    await this.repairs.beforeChange(
+      kept,
+      (key) => after.serversFor(key, replicas),
+      () => {
+        closed = this.#closed;
+        if (closed) return;
+        this.previous = { ring: this.#full, at: performance.now() };
+        this.#install(servers);
+      },
+    );
+    if (closed) {
+      await Promise.all(added.map((s) => s.close()));
+      throw new ClientClosedError("the client closed while its server list changed");
+    }
     for (const s of removed) {
       this.#departed.add(s.label);
       this.repairs.forget(s.label);

@@ -14,7 +14,7 @@ import { HashRing } from "./ketama.js";
 import type { ServerAddress } from "../util/servers.js";
 
 /** Most distinct past rings kept. */
-export const MAX_PAST_RINGS = 8;
+export const MAX_PAST_RINGS = 16;
 
 /** Seconds past which memcached reads an expiry time as an absolute Unix time. */
 const RELATIVE_TTL_LIMIT = 60 * 60 * 24 * 30;
@@ -37,10 +37,11 @@ export class PastRings {
     return this.#rings.length > 0;
   }
 
-  /** A write with expiry `ttl` (seconds as sent, -1 for none sent) was made. */
+  /** An item with expiry `ttl` was written (seconds as memcached takes them; 0: never expires). */
   noteTtl(ttl: number): void {
-    if (ttl < 0 || ttl <= this.#longestTtl) return;
-    this.#longestTtl = ttl === 0 ? Number.POSITIVE_INFINITY : lifetimeOf(ttl);
+    if (ttl === 0) this.#longestTtl = Number.POSITIVE_INFINITY;
+    else if (ttl > 0 && ttl > this.#longestTtl)
+      this.#longestTtl = Math.max(this.#longestTtl, lifetimeOf(ttl));
   }
 
   /**

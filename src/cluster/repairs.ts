@@ -6,7 +6,7 @@
  * server takes traffic again — after a probe brings it back, or before a change of the server list
  * makes it a key's home again. A server that missed more writes than are remembered is flushed.
  */
-import type { Frame } from "../protocol/frame.js";
+import { type Frame, Op } from "../protocol/frame.js";
 import type { Membership, MembershipEvents, RoutingKey } from "./membership.js";
 import { PastRings } from "./past-rings.js";
 import type { Server } from "./server.js";
@@ -42,7 +42,9 @@ export class Repairs {
    * i-th key.
    */
   noteWrite(frame: Frame, key: RoutingKey, keyOf: ((i: number) => RoutingKey) | null): void {
-    this.past.noteTtl(frame.ttl);
+    // A write without a TTL makes an item that never expires (deletes make none).
+    const op = frame.op;
+    if (op !== Op.Delete && op !== Op.DeleteMany) this.past.noteTtl(frame.ttl === -1 ? 0 : frame.ttl);
     if (this.#membership.away === 0 && !this.past.active) return;
     // Now and then, forget the past rings whose items have all expired.
     if ((++this.#writes & 1023) === 0) this.past.prune();
@@ -120,14 +122,22 @@ export class Repairs {
 
   /**
    * Before the server list changes to one whose homes of a key are `homesAfter(key)`: deletes the
-   * keys remembered for servers that are up and will be their homes, until a look finds none (the
-   * caller changes the list in the same synchronous step); the other keys stay remembered. A
-   * server whose clean-up fails is taken down (a probe and a repair bring it back); one that must
-   * be flushed, or whose keys keep coming back, is flushed.
+   * keys remembered for servers that are up and will be their homes (the other keys stay
+   * remembered), round after round while writes keep adding some; then calls `change` in the same
+   * synchronous step as the last look, so no write falls between them. What the last round still
+   * found (writes arriving as fast as rounds repair them) is deleted just after the change, while
+   * reads on those servers wait for it (`Server.repairing`). A server whose clean-up fails is taken
+   * down (a probe and a repair bring it back); one that must be flushed is flushed first.
    */
-  async beforeChange(servers: readonly Server[], homesAfter: (key: RoutingKey) => string[]): Promise<void> {
+  async beforeChange(
+    servers: readonly Server[],
+    homesAfter: (key: RoutingKey) => string[],
+    change: () => void,
+  ): Promise<void> {
     for (let round = 0; ; round++) {
+      const last = round >= MAX_REPAIR_ROUNDS;
       const work: Promise<void>[] = [];
+      const after: [Server, StaleKey[]][] = [];
       for (const s of servers) {
         if (s.state !== "up" || !this.#stale.has(s.label)) continue;
         const { keys, overflowed } = this.#stale.take(s.label);
@@ -136,21 +146,41 @@ export class Repairs {
           if (homesAfter(k.route).includes(s.label)) due.push(k);
           else this.#stale.record(s.label, k.token, k.base64, k.route);
         }
-        if (!overflowed && due.length === 0) continue;
-        const repair =
-          overflowed || round === MAX_REPAIR_ROUNDS
-            ? this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason())
-            : this.#events.cleanUp(s, due);
-        work.push(
-          repair.catch((err: unknown) => {
-            this.#putBack(s.label, due, overflowed);
-            s.markDown(err instanceof Error ? err : new Error(String(err)));
-          }),
-        );
+        if (overflowed) work.push(this.#guard(s, due, true, this.#flush(s, this.#overflowReason())));
+        else if (due.length === 0) continue;
+        else if (last) after.push([s, due]);
+        else work.push(this.#guard(s, due, false, this.#events.cleanUp(s, due)));
       }
-      if (work.length === 0) return;
+      if (work.length === 0) {
+        change();
+        for (const [s, due] of after) {
+          const repair = this.#guard(s, due, false, this.#events.cleanUp(s, due));
+          const previous = s.repairing;
+          const repairing: Promise<void> = (
+            previous === null ? repair : Promise.all([previous, repair])
+          ).then(() => {
+            if (s.repairing === repairing) s.repairing = null;
+          });
+          s.repairing = repairing;
+        }
+        return;
+      }
+      for (const [s, due] of after) this.#putBack(s.label, due, false);
       await Promise.all(work);
     }
+  }
+
+  /** A repair of `s` that, failing, puts its keys back and takes the server down. */
+  #guard(s: Server, keys: StaleKey[], overflowed: boolean, repair: Promise<void>): Promise<void> {
+    return repair.catch((err: unknown) => {
+      this.#putBack(s.label, keys, overflowed);
+      s.markDown(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /** Flushes `s` now (a server that is not on the ring), counted and reported. */
+  flushNow(s: Server, reason: string): Promise<void> {
+    return this.#flush(s, reason);
   }
 
   #flush(s: Server, reason: string): Promise<void> {

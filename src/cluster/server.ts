@@ -67,6 +67,11 @@ export class Server {
   nextProbeAt = 0;
   /** Last error that counted as a failure. */
   lastError: Error | undefined;
+  /**
+   * Deletes of keys it may hold older values of, sent just after a change of the server list made
+   * it their home: reads wait for them (writes need not: a delete after a write is a miss).
+   */
+  repairing: Promise<void> | null = null;
   readonly #health: HealthOptions;
   readonly #events: ServerEvents;
   readonly #probeTimeout: number;

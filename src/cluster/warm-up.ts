@@ -12,7 +12,8 @@
  * read and the copy's answer, the copy is deleted again.
  */
 import { Frame, MODE_ADD, Op } from "../protocol/frame.js";
-import { Call, type CallAttempt, type CallHandler } from "./call.js";
+import type { AttemptSink } from "../connection/attempt.js";
+import { Call, CallAttempt, type CallHandler } from "./call.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
 
@@ -168,4 +169,21 @@ export class WarmUp {
       this.#sender.send(target, del).catch(ignore);
     }, ignore);
   }
+}
+
+/** One call from `make` on each connection of `server`, attempts settled through `sink`. */
+export function sendToEach(
+  server: Server,
+  make: () => Call,
+  sink: AttemptSink<Call, Server | undefined>,
+): Promise<unknown> {
+  const calls: Call[] = [];
+  server.pool.sendToEach(() => {
+    const call = make();
+    calls.push(call);
+    const a = new CallAttempt(call.frame, call.handler, sink, call, server, call.timeout);
+    call.attempt = a;
+    return a;
+  });
+  return Promise.all(calls.map((c) => c.promise));
 }

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { after, afterEach, before, describe, it } from "node:test";
-import { Client, type ClientOptions, InvalidArgumentError } from "../../src/index.ts";
+import { Registry } from "prom-client";
+import { CHANNELS, Client, type ClientOptions, InvalidArgumentError } from "../../src/index.ts";
+import { collectMetrics } from "../../src/prometheus.ts";
+import diagnostics from "node:diagnostics_channel";
 import { type DiscoveryEndpoint, startDiscoveryEndpoint } from "../support/discovery-endpoint.ts";
 import { type DnsServer, startDnsServer } from "../support/dns-server.ts";
 import { freePort, type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
@@ -90,6 +93,37 @@ describe("dns+ entries", () => {
       c.get("k"),
       /the server list is empty: dns\+nothing.test:\d+ did not resolve \(.*ENOTFOUND/,
     );
+  });
+});
+
+describe("observability", () => {
+  it("changes and errors reach Prometheus, the diagnostics channels and health()", async () => {
+    dns.set("obs.test", { A: ["127.0.0.1"] });
+    const c = client({ servers: [`dns+obs.test:${port}`] });
+    const registry = new Registry();
+    const m = collectMetrics(c, { registry });
+    const published: unknown[] = [];
+    const onChange = (msg: unknown) => published.push(msg);
+    diagnostics.subscribe(CHANNELS.topology, onChange);
+    try {
+      assert.equal(await c.set("o", 1), true);
+      const changed = nextEvent(c, "topologyChange");
+      dns.set("obs.test", { A: ["127.0.0.1", "127.0.0.2"] });
+      await changed;
+      const failed = nextEvent(c, "topologyError");
+      dns.remove("obs.test");
+      await failed;
+      const text = await registry.metrics();
+      assert.match(text, /memcachio_topology_changes_total [1-9]/);
+      assert.match(text, /memcachio_topology_errors_total\{source="dns"\} [1-9]/);
+      assert.match(text, new RegExp(`memcachio_server_up\\{server="127.0.0.2:${port}"\\} 1`));
+      // The first answer filled the empty list; the second added a server.
+      assert.deepEqual(published.at(-1), { added: [`127.0.0.2:${port}`], removed: [], reason: "dns" });
+      assert.ok(c.health().topology.changes >= 1);
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.topology, onChange);
+      m.stop();
+    }
   });
 });
 

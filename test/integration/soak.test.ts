@@ -36,3 +36,20 @@ describe("consistency soak (8 s per replica setting): never older than the last 
     });
   }
 });
+
+describe("consistency soak across server-list changes (8 s per replica setting)", () => {
+  for (const replicas of [1, 2]) {
+    it(`replicas ${replicas}: the list changes every half second, with warm-up; 0 stale reads`, async (t) => {
+      const seconds = Number(process.env.SOAK_SECONDS ?? 8);
+      const s = await runConsistencySoak(seconds, replicas, "meta", undefined, true);
+      t.diagnostic(
+        `reads ${s.reads}, hits ${s.hits} (${((100 * s.hits) / Math.max(1, s.reads)).toFixed(1)} %), stale ${s.stale}, wrong ${s.wrong}, writes ${JSON.stringify(s.writes)}, read errors ${s.readErrors}, changes ${s.chaos.length}`,
+      );
+      assert.deepEqual(s.violations, []);
+      assert.equal(s.stale, 0);
+      assert.equal(s.wrong, 0);
+      assert.ok(s.chaos.length >= seconds, "the list changed");
+      assert.ok(s.reads > 10_000 && s.hits > s.reads / 2, "reads were served, mostly hits: not just misses");
+    });
+  }
+});

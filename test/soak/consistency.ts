@@ -9,8 +9,12 @@
  * key's, with a version at or above that floor. Meanwhile a chaos loop kills a server and restarts
  * it empty, pauses one shorter than the failure threshold and one longer (it comes back with its old
  * data), one at a time. The hit ratio shows that the client did not just answer misses.
+ *
+ * With `topology`, the chaos is a changing server list instead: four servers, of which a random two
+ * to four are the list (setServers every half second or so), with warm-up on — keys move away and
+ * back, and their previous owners are asked for them.
  */
-import { Client, type Protocol } from "../../src/index.ts";
+import { Client, HashRing, type Protocol } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 
 export interface ConsistencySummary {
@@ -39,19 +43,33 @@ export async function runConsistencySoak(
   replicas: number,
   protocol: Protocol = "meta",
   log: (line: string) => void = () => {},
+  topology = false,
 ): Promise<ConsistencySummary> {
-  const servers: MemcachedServer[] = await Promise.all([
-    startMemcached(),
-    startMemcached(),
-    startMemcached(),
-  ]);
+  const servers: MemcachedServer[] = await Promise.all(
+    Array.from({ length: topology ? 4 : 3 }, () => startMemcached()),
+  );
   const mc = new Client({
     protocol,
-    servers: servers.map((s) => s.label),
+    servers: servers.slice(0, 3).map((s) => s.label),
     replicas,
     timeout: DEADLINE,
     failover: { failureThreshold: 2, retryDelay: 150, maxRetryDelay: 600 },
+    // NO_WARM=1: the list changes without warm-up.
+    ...(topology && process.env.NO_WARM === undefined ? { warmUp: { window: 2000 } } : {}),
   });
+  const t0 = performance.now();
+  // SOAK_EVENTS=1: the client's events, and for the first stale reads what each server holds.
+  const events = process.env.SOAK_EVENTS !== undefined;
+  const direct = events ? servers.map((x) => new Client({ servers: [x.label], timeout: 1000 })) : [];
+  if (events) {
+    for (const e of ["serverDown", "serverUp", "serverFlushed", "writeFailure"]) {
+      mc.on(e, (x: { server: string; error?: Error; reason?: string }) =>
+        s.chaos.push(
+          `${((performance.now() - t0) / 1000).toFixed(2)}s ${e} ${x.server} ${x.error?.message ?? x.reason ?? ""}`,
+        ),
+      );
+    }
+  }
   const keys = Array.from({ length: KEYS }, (_, i) => `consistency:${i}`);
   const floor = new Map<string, number>(keys.map((k) => [k, 0])); // a hit must be at least this version
   const written = new Map<string, number>(keys.map((k) => [k, 0])); // highest version ever sent
@@ -84,6 +102,15 @@ export async function runConsistencySoak(
     if (version < atLeast) {
       s.stale++;
       violate(`${op} ${k}: version ${version}, but ${atLeast} was acknowledged before the read began`);
+      if (events && s.stale <= 3) {
+        const list = mc.health().servers.map((x) => servers.findIndex((y) => y.label === x.label));
+        void Promise.all(servers.map((x) => direct[servers.indexOf(x)]!.get(k).catch(() => "err"))).then(
+          (vals) =>
+            s.chaos.push(
+              `${((performance.now() - t0) / 1000).toFixed(2)}s STALE ${k} v${version}<${atLeast} list ${list} owner ${servers.findIndex((y) => y.label === new HashRing(list.map((i) => servers[i]!.label)).serverFor(k))} on servers ${JSON.stringify(vals)}`,
+            ),
+        );
+      }
     }
   };
 
@@ -128,6 +155,22 @@ export async function runConsistencySoak(
     }
   };
   const started = performance.now();
+  const changes = async () => {
+    for (let n = 0; !stop; n++) {
+      await sleep(300 + Math.random() * 400);
+      if (stop) break;
+      const list = servers.filter(() => Math.random() < 0.6);
+      while (list.length < 2) {
+        const more = servers[Math.floor(Math.random() * servers.length)]!;
+        if (!list.includes(more)) list.push(more);
+      }
+      const labels = list.map((x) => x.label);
+      s.chaos.push(
+        `${((performance.now() - started) / 1000).toFixed(1)}s list ${labels.map((l) => servers.findIndex((x) => x.label === l)).join(",")}`,
+      );
+      await mc.setServers(labels);
+    }
+  };
   const chaos = async () => {
     const actions = ["kill", "short pause", "long pause"] as const;
     for (let n = 0; !stop; n++) {
@@ -149,7 +192,7 @@ export async function runConsistencySoak(
     }
   };
   const running = [
-    chaos(),
+    topology ? changes() : chaos(),
     ...Array.from({ length: WRITERS }, (_, w) => writer(w)),
     ...Array.from({ length: READERS }, reader),
   ];
@@ -157,6 +200,7 @@ export async function runConsistencySoak(
   stop = true;
   await Promise.all(running);
   await mc.close();
+  await Promise.all(direct.map((d) => d.close()));
   for (const server of servers) server.resume();
   await Promise.all(servers.map((server) => server.kill()));
   log(JSON.stringify(s, null, 1));

@@ -6,10 +6,9 @@ import { createConnection } from "node:net";
 /** Sends `line` (CRLF added) and resolves with the first reply line (without CRLF). */
 export function rawLine(label: string, line: string): Promise<string> {
   const i = label.lastIndexOf(":");
-  const s = createConnection({
-    host: label.slice(0, i).replace(/^\[|\]$/g, ""),
-    port: Number(label.slice(i + 1)),
-  });
+  const s = label.startsWith("/")
+    ? createConnection({ path: label })
+    : createConnection({ host: label.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(label.slice(i + 1)) });
   return new Promise((resolve, reject) => {
     let buf = "";
     s.on("data", (d: Buffer) => {
