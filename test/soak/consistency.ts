@@ -156,7 +156,7 @@ export async function runConsistencySoak(
   };
   const started = performance.now();
   const changes = async () => {
-    for (let n = 0; !stop; n++) {
+    while (!stop) {
       await sleep(300 + Math.random() * 400);
       if (stop) break;
       const list = servers.filter(() => Math.random() < 0.6);
