@@ -22,6 +22,8 @@ export interface Start {
   /** host:port of the plain memcached, and of the TLS one. */
   label: string;
   tlsLabel: string;
+  /** Path of the Unix socket of a third memcached, identical but for `-s`. */
+  unixLabel: string;
   /** PEM of the CA that signed the TLS server's certificate. */
   ca: string;
   /** The `--base` row: the `index.ts` of memcachio's source at an earlier commit. */
@@ -51,6 +53,8 @@ async function client(s: Start): Promise<Contender> {
       return memcachio(s.label);
     case "memcachio binary":
       return memcachio(s.label, s.name, { protocol: "binary" });
+    case "memcachio unix":
+      return memcachio(s.unixLabel, s.name);
     case "memcachio tls":
       return memcachio(s.tlsLabel, s.name, { tls: { ca: s.ca } });
     case "memjs":

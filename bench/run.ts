@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: starts its own memcached (`-t 1`, and a second one with TLS), then measures memcachio
- * (meta; binary; meta over TLS), the peer clients, two raw-socket ceilings and a promise-per-call floor
+ * `npm run bench`: starts its own memcached (`-t 1`, a second one with TLS and a third on a Unix
+ * socket), then measures memcachio (meta; binary; meta over TLS; meta over the Unix socket), the peer clients, two raw-socket ceilings and a promise-per-call floor
  * (`raw promises`, see `contenders.ts`) on the same workloads, in alternating rounds, and prints a table
  * of medians with ratios to the best peer, to the floor and to the ceilings.
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   // The TLS row talks to a second memcached, identical but for -Z (test CA made with openssl).
   const tlsServer = await startTlsMemcached({ threads: 1, memory: 512 });
   const tls = { ca: testPki().ca };
+  // The Unix socket row: a third memcached, identical but listening on a socket (`-s`).
+  const unixServer = await startMemcached({ threads: 1, memory: 512, unixSocket: true });
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
@@ -90,7 +92,11 @@ async function main(): Promise<void> {
   const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
   // Populate the keys the gets read, on both servers.
-  for (const options of [{ servers: [label] }, { servers: [tlsServer.label], tls }]) {
+  for (const options of [
+    { servers: [label] },
+    { servers: [tlsServer.label], tls },
+    { servers: [unixServer.label] },
+  ]) {
     const loader = new Client(options);
     await loadBenchKeys(loader);
     await loader.close();
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
         name: p.name,
         label,
         tlsLabel: tlsServer.label,
+        unixLabel: unixServer.label,
         ca: tls.ca,
         ...(baseIndex === undefined ? {} : { baseIndex }),
       }),
@@ -143,6 +150,7 @@ async function main(): Promise<void> {
   const version = await serverVersion(server.host, server.port);
   await server.kill();
   await tlsServer.kill();
+  await unixServer.kill();
 
   // Table of medians.
   const rows: Record<string, unknown>[] = [];

@@ -38,6 +38,7 @@ export const CONTENDERS = [
   "memcachio",
   "memcachio binary",
   "memcachio tls",
+  "memcachio unix",
   "memjs",
   "memcached",
   "memcache-client",

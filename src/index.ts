@@ -3,7 +3,16 @@
  *
  * @packageDocumentation
  */
-export { Client, type LocalCacheHealth, type ServerHealth } from "./client.js";
+export {
+  Client,
+  type ClientEvents,
+  type LocalCacheHealth,
+  type ServerHealth,
+  type TopologyCounts,
+} from "./client.js";
+export type { TopologyChange } from "./cluster/membership.js";
+export type { TopologyReason } from "./client/topology.js";
+export type { ServerSource } from "./util/servers.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
 export type { GetsResult } from "./client/replies.js";
 export { CHANNELS, type CommandContext } from "./diagnostics.js";
@@ -37,12 +46,15 @@ export type {
   AuthOptions,
   CallOptions,
   ClientOptions,
+  DiscoveryOptions,
+  DnsOptions,
   FetchOptions,
   FlushOptions,
   InvalidateOptions,
   Protocol,
   ServerSpec,
   SetOptions,
+  WarmUpOptions,
 } from "./options.js";
 export { type Codec, Flags } from "./serialization/codec.js";
 export type { CompressionOptions } from "./serialization/compression.js";

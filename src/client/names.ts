@@ -23,6 +23,11 @@ export class Names {
     this.lookup = this.#custom ? this.#lookup : undefined;
   }
 
+  /** Cancels the queries under way (they reject). */
+  close(): void {
+    this.#resolver.cancel();
+  }
+
   /** The servers an entry stands for now; rejects when the name does not resolve (or has no record). */
   async expand(entry: DnsEntry): Promise<ServerAddress[]> {
     if (entry.kind === "srv") {

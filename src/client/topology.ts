@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Membership, TopologyChange } from "../cluster/membership.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, NoServersError } from "../errors.js";
 import { type DnsEntry, parseServerList, type ServerAddress, type ServerSpec } from "../util/servers.js";
 import { askClusterConfig, type ClusterNode } from "./discovery.js";
 import type { TopologyCounts } from "./health.js";
@@ -158,6 +158,7 @@ export class Topology {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.names.close();
   }
 
   async #apply(reason: TopologyReason): Promise<TopologyChange> {
@@ -165,7 +166,13 @@ export class Topology {
       ...this.#fixed,
       ...this.#entries.flatMap((n) => this.#resolved.get(n.spec) ?? []),
     ];
-    if (list.length === 0) return { added: [], removed: [] }; // never empty the ring
+    if (list.length === 0) {
+      // Never empty the ring: a list whose every entry failed to resolve changes nothing.
+      if (reason === "dns" || reason === "discovery") return { added: [], removed: [] };
+      throw new NoServersError(
+        `${reason}: no entry resolved to a server (${this.#membership.whyEmpty}); the old list stays`,
+      );
+    }
     const change = await this.#membership.setServers(list, reason);
     if (change.added.length > 0 || change.removed.length > 0) {
       this.counts.changes++;

@@ -75,9 +75,11 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
    * own deadline — rather than fail for want of a server.
    */
   waitFor(first: Promise<void>): void {
-    const waiting = first.finally(() => {
-      if (this.#starting === waiting) this.#starting = null;
-    });
+    const waiting = first
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#starting === waiting) this.#starting = null;
+      });
     this.#starting = waiting;
   }
 

@@ -65,7 +65,7 @@ forEachProtocol(() => {
       await Promise.all(clients.splice(0).map((c) => c.close()));
     });
 
-    it("adds a fourth server under load: no call fails, and only the keys ketama moves change owner", async () => {
+    it("adds a fourth server under load: no call fails, and only the keys ketama moves change owner", async (t) => {
       const three = servers.slice(0, 3).map((s) => s.label);
       const four = servers.map((s) => s.label);
       const c = client({ servers: three });
@@ -86,6 +86,9 @@ forEachProtocol(() => {
       // The keys that stayed are all still hits; the moved ones are misses on the new, empty owner.
       const moved = new Set(movedKeys(three, four, keys));
       const share = moved.size / keys.length;
+      t.diagnostic(
+        `${current.protocol}: ${stats.calls} calls during the add, ${stats.failed} failed; ${(share * 100).toFixed(1)} % of keys moved`,
+      );
       assert.ok(share > 0.15 && share < 0.35, `about 1/4 of the keys moved: ${share}`);
       const found = await c.getMany(keys);
       for (const k of keys) assert.equal(found.has(k), !moved.has(k), k);
@@ -95,7 +98,7 @@ forEachProtocol(() => {
       );
     });
 
-    it("removes a server under load: no call fails, and its connections close", async () => {
+    it("removes a server under load: no call fails, and its connections close", async (t) => {
       const four = servers.map((s) => s.label);
       const c = client({ servers: four });
       const running = load(c, 16, 200);
@@ -105,6 +108,7 @@ forEachProtocol(() => {
       const stats = await running.stop();
       assert.equal(stats.failed, 0, `failed calls: ${stats.errors.map(String).join("; ")}`);
       assert.deepEqual(change, { added: [], removed: [servers[1]!.label] });
+      t.diagnostic(`${current.protocol}: ${stats.calls} calls during the removal, ${stats.failed} failed`);
       assert.ok(!c.health().servers.some((s) => s.label === servers[1]!.label));
       // Nothing goes to the removed server any more.
       const before = await direct(servers[1]!.label).stats();

@@ -6,7 +6,7 @@
  * same for the other tools the tests use: `saslpasswd2`, `openssl`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,6 +175,8 @@ export class MemcachedServer {
       proc.kill("SIGKILL");
     }
     await this.#exited;
+    // A killed memcached leaves its socket file behind.
+    if (this.path !== null) rmSync(this.path, { force: true });
   }
 
   /** Kills it, then starts an empty one on the same port. */
