@@ -29,6 +29,8 @@ export interface CommandContext {
   hit?: boolean;
   /** On asyncEnd of getMany: how many of the keys were found. */
   found?: number;
+  /** Present (true) on the hedge of a slow read: the same read sent to another replica. */
+  hedge?: true;
   /** On error (and asyncEnd after it): the error. */
   error?: unknown;
 }

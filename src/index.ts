@@ -48,6 +48,7 @@ export type {
   ClientOptions,
   DiscoveryOptions,
   DnsOptions,
+  HedgeOptions,
   FetchOptions,
   FlushOptions,
   InvalidateOptions,

@@ -12,9 +12,12 @@ import {
   type DnsOptions,
   discoveryOptions,
   dnsOptions,
+  type HedgeOptions,
+  hedgeOptions,
   type ResolvedDiscovery,
   type ResolvedDns,
   type ResolvedWarmUp,
+  type TopologyOptions,
   type WarmUpOptions,
   warmUpOptions,
 } from "./client/topology-options.js";
@@ -26,7 +29,7 @@ import {
   type ServerSpec,
 } from "./util/servers.js";
 
-export type { DiscoveryOptions, DnsOptions, ServerAddress, ServerSpec, WarmUpOptions };
+export type { DiscoveryOptions, DnsOptions, HedgeOptions, ServerAddress, ServerSpec, WarmUpOptions };
 
 /** Wire protocol: `"meta"` (memcached ≥ 1.6, the default) or `"binary"` (SASL, older servers). */
 export type Protocol = "meta" | "binary";
@@ -40,28 +43,14 @@ export interface AuthOptions {
 }
 
 /** Options of {@link Client}. Every field is optional except `servers` (or `discovery`). */
-export interface ClientOptions {
+export interface ClientOptions extends TopologyOptions {
   /**
-   * Servers: an array, or one string of comma-separated entries — `"host:port"`, `"[v6]:port"`,
-   * `"/path.sock"` or `"unix:///path.sock"` (a Unix socket), `"dns+name:port"` (one server per A/AAAA
-   * record of `name`), `"dnssrv+_service._tcp.name"` (one per SRV record). Names are resolved again
-   * every `dns.refreshInterval`; `setServers` replaces the list at run time. With `discovery`, the list
-   * used until the configuration endpoint first answers (may then be left out).
+   * Hedged reads, with `replicas` > 1 (with one copy per key there is nowhere to hedge, and the
+   * option does nothing): a get, gets, getAndTouch or getMany batch not answered within `after` ms
+   * (or `"p95"`: its server's recent 95th percentile) is also sent to the key's next replica; the
+   * first answer wins. Hedges stay under `maxExtraLoad` of reads (default 0.05). Writes never are.
    */
-  servers?: ServerSpec[] | string;
-  /** How names are resolved: the DNS servers to ask (default: the system's) and how often. */
-  dns?: DnsOptions;
-  /**
-   * ElastiCache / Memorystore auto-discovery: the configuration endpoint is asked for the cluster's
-   * nodes (`config get cluster`) every `interval`, and the server list follows it. Nodes are reached
-   * by IP; with `tls`, their certificates are checked against their host names.
-   */
-  discovery?: DiscoveryOptions;
-  /**
-   * Warm-up after the server list changes (off by default): a read that misses on a key's new owner
-   * asks its previous owner, and copies a hit over. See the README's "Live topology".
-   */
-  warmUp?: WarmUpOptions;
+  hedge?: HedgeOptions;
   /**
    * Wire protocol. `"meta"` (default) has every command; `"binary"` has all but `fetch` and
    * `invalidate` (they reject with `UnsupportedError`), and is needed for SASL (`memcached -S`).
@@ -228,6 +217,7 @@ export interface ResolvedOptions {
   dns: ResolvedDns;
   discovery: ResolvedDiscovery | null;
   warmUp: ResolvedWarmUp | null;
+  hedge: Required<HedgeOptions> | null;
   protocol: Protocol;
   tls: TlsConnectionOptions | null;
   auth: Credentials | null;
@@ -272,6 +262,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     dns: dnsOptions(o.dns),
     discovery,
     warmUp: warmUpOptions(o.warmUp),
+    hedge: hedgeOptions(o.hedge),
     protocol: protocol(o.protocol),
     tls: tls(o.tls),
     auth: o.auth === undefined ? null : credentials(o.auth),

@@ -37,6 +37,7 @@ const NAMES = [
   "topology_changes_total",
   "topology_errors_total",
   "warm_up_hits_total",
+  "hedges_total",
   "servers_up",
   "server_up",
   "connections",
@@ -145,6 +146,20 @@ export function collectMetrics(
     "Misses on a key's new owner answered by its previous owner (warm-up).",
     (h) => h.topology.warmUpHits,
   );
+  const hedgeCounts = { sent: 0, won: 0, budgetExhausted: 0 };
+  const hedges = new Counter({
+    name: `${p}hedges_total`,
+    help: "Hedged reads: hedges sent, hedges whose answer came first (won), reads not hedged for want of budget (budget_exhausted).",
+    labelNames: ["result"],
+    registers,
+    collect() {
+      const h = client.health().hedges;
+      this.inc({ result: "sent" }, h.sent - hedgeCounts.sent);
+      this.inc({ result: "won" }, h.won - hedgeCounts.won);
+      this.inc({ result: "budget_exhausted" }, h.budgetExhausted - hedgeCounts.budgetExhausted);
+      Object.assign(hedgeCounts, h);
+    },
+  });
   const perServer = (
     name: string,
     help: string,
@@ -211,6 +226,7 @@ export function collectMetrics(
       topologyChanges,
       topologyErrors,
       warmUpHits,
+      hedges,
       ...gauges,
     ].length,
     stop() {

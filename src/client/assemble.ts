@@ -122,6 +122,7 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
+    hedge: o.hedge,
     warmUp:
       o.warmUp === null
         ? null

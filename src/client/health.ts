@@ -47,6 +47,8 @@ export interface Health {
   failovers: number;
   /** Returning servers flushed because more writes missed them than are remembered (event `serverFlushed`). */
   flushes: number;
+  /** Hedged reads: hedges sent, hedges whose answer came first, reads not hedged for want of budget. */
+  hedges: { sent: number; won: number; budgetExhausted: number };
   /** Changes of the server list, and failures of its sources (the last good servers stay). */
   topology: TopologyCounts;
   localCache?: LocalCacheHealth;
@@ -75,6 +77,7 @@ export function healthOf(
     retries: cluster.retried,
     failovers: cluster.failedOver,
     flushes: membership.flushes,
+    hedges: cluster.hedges,
     topology: { ...topology, warmUpHits: cluster.warmUp?.hits ?? 0 },
     servers: membership.allServers.map((s) => ({
       label: s.label,

@@ -1,10 +1,56 @@
 /**
- * Options of the live topology: DNS re-resolution, ElastiCache-style auto-discovery and warm-up
- * after scale-out — their user-facing shape, defaults and validation.
+ * Options of the live topology — the server list, DNS re-resolution, ElastiCache-style
+ * auto-discovery, warm-up after scale-out — and of hedged reads across replicas: their user-facing
+ * shape, defaults and validation.
  */
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
-import { DEFAULT_PORT } from "../util/servers.js";
+import { DEFAULT_PORT, type ServerSpec } from "../util/servers.js";
+
+/** The options of {@link ClientOptions} that say where the servers are and how the list is kept current. */
+export interface TopologyOptions {
+  /**
+   * Servers: an array, or one string of comma-separated entries — `"host:port"`, `"[v6]:port"`,
+   * `"/path.sock"` or `"unix:///path.sock"` (a Unix socket), `"dns+name:port"` (one server per A/AAAA
+   * record of `name`), `"dnssrv+_service._tcp.name"` (one per SRV record). Names are resolved again
+   * every `dns.refreshInterval`; `setServers` replaces the list at run time. With `discovery`, the list
+   * used until the configuration endpoint first answers (may then be left out).
+   */
+  servers?: ServerSpec[] | string;
+  /** How names are resolved: the DNS servers to ask (default: the system's) and how often. */
+  dns?: DnsOptions;
+  /**
+   * ElastiCache / Memorystore auto-discovery: the configuration endpoint is asked for the cluster's
+   * nodes (`config get cluster`) every `interval`, and the server list follows it. Nodes are reached
+   * by IP; with `tls`, their certificates are checked against their host names.
+   */
+  discovery?: DiscoveryOptions;
+  /**
+   * Warm-up after the server list changes (off by default): a read that misses on a key's new owner
+   * asks its previous owner, and copies a hit over. See the README's "Live topology".
+   */
+  warmUp?: WarmUpOptions;
+}
+
+/** Hedged reads (see {@link ClientOptions.hedge}). */
+export interface HedgeOptions {
+  /** ms without an answer before a read is also sent to the next replica, or `"p95"` of its server's recent reads. */
+  after: number | "p95";
+  /** Most hedges, as a share of reads. Default 0.05. */
+  maxExtraLoad?: number;
+}
+
+export function hedgeOptions(h: HedgeOptions | undefined): Required<HedgeOptions> | null {
+  if (h === undefined) return null;
+  if (h === null || typeof h !== "object")
+    throw new InvalidArgumentError('hedge must be { after: ms | "p95", maxExtraLoad? }');
+  const after = h.after === "p95" ? "p95" : positive("hedge.after", h.after as number, Number.NaN);
+  if (Number.isNaN(after)) throw new InvalidArgumentError('hedge.after must be a number of ms or "p95"');
+  const load = h.maxExtraLoad ?? 0.05;
+  if (!(typeof load === "number" && load > 0 && load <= 1))
+    throw new InvalidArgumentError("hedge.maxExtraLoad must be a share of reads, over 0 and at most 1");
+  return { after, maxExtraLoad: load };
+}
 
 /** How names in `servers` are resolved (`dns+`, `dnssrv+` and plain host names). */
 export interface DnsOptions {

@@ -39,6 +39,12 @@ export class CallAttempt extends Attempt<Call, Server | undefined> {
   found = 0;
   /** Batches: the first error reply seen; reported when the batch ends. */
   batchError: Error | null = null;
+  /** A hedged read: the attempt racing this one on another replica (the first answer wins). */
+  rival: CallAttempt | null = null;
+  /** This attempt is the hedge of a slow read. */
+  isHedge = false;
+  /** When a watched read is hedged (`performance.now()` clock). */
+  hedgeAt = 0;
 }
 
 let executorResolve: (value: unknown) => void;

@@ -1,5 +1,6 @@
 /** The cluster's settings, resolved by the client from its options. */
 import type { CallHandler } from "./call.js";
+import type { HedgeOptions } from "./hedging.js";
 import type { WarmUpOptions } from "./warm-up.js";
 
 /** Retry settings. */
@@ -22,6 +23,8 @@ export interface ClusterOptions {
   deleteHandler: CallHandler;
   deleteManyHandler: CallHandler;
   traceKeys: boolean;
+  /** Hedged reads, or null (off). */
+  hedge: HedgeOptions | null;
   /** Warm-up after a change of the server list, or null (off). */
   warmUp: WarmUpOptions | null;
 }

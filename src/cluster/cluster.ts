@@ -12,7 +12,7 @@
  * settles, and nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { AbortError, NoServersError, ServerUnavailableError, TimeoutError } from "../errors.js";
+import { AbortError, NoServersError, ServerUnavailableError } from "../errors.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
@@ -23,6 +23,7 @@ import {
   failureOf,
   groupByTarget,
   gutterTtl,
+  hedgeable,
   isIdempotent,
   isRead,
   isWrite,
@@ -34,7 +35,9 @@ import type { Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
-import { sendToEach, WarmUp } from "./warm-up.js";
+import { Hedger } from "./hedging.js";
+import { StartGate } from "./start-gate.js";
+import { WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Attempts sent again after a connection failure (back-off retries). */
@@ -42,8 +45,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Reads moved to another replica. */
   failedOver = 0;
   #closed = false;
-  /** The first server list, while calls wait for it. */
-  #starting: Promise<void> | null = null;
+  /** Calls made before the first server list is known wait here. */
+  readonly #gate = new StartGate();
+  readonly #executeBound = (call: Call) => this.execute(call);
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
@@ -52,6 +56,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
   /** Warm-up after a change of the server list, or null. */
   readonly warmUp: WarmUp | null;
+  /** Hedged reads, or null without `hedge`. */
+  readonly #hedger: Hedger | null;
 
   constructor(membership: Membership, options: ClusterOptions) {
     this.#membership = membership;
@@ -61,31 +67,18 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#replication = new Replication(membership, options, (call, server, timeout, replica) =>
       this.#attempt(call, server, timeout, replica, null),
     );
-    this.warmUp =
-      options.warmUp === null
-        ? null
-        : new WarmUp(membership, options.warmUp, {
-            send: (server, call) => this.executeOn(server, call),
-            sendToEach: (server, make) => sendToEach(server, make, this),
-          });
+    this.#hedger = options.hedge === null ? null : new Hedger(options.hedge, (a) => this.#hedge(a));
+    this.warmUp = options.warmUp === null ? null : new WarmUp(membership, options.warmUp, this);
   }
 
-  /**
-   * Until `first` settles (the first DNS or discovery answer), calls wait for it — each within its
-   * own deadline — rather than fail for want of a server.
-   */
+  /** Until `first` settles (the first DNS or discovery answer), calls wait for it (see `start-gate.ts`). */
   waitFor(first: Promise<void>): void {
-    const waiting = first
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.#starting === waiting) this.#starting = null;
-      });
-    this.#starting = waiting;
+    this.#gate.waitFor(first);
   }
 
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (this.#starting !== null) return this.#afterStart(call, this.#starting);
+    if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound);
     if (call.keys !== null) {
       this.#executeBatch(call);
       return call.promise;
@@ -98,26 +91,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
-    return call.promise;
-  }
-
-  #afterStart(call: Call, starting: Promise<void>): Promise<unknown> {
-    const timer = setTimeout(
-      () => {
-        const error = new TimeoutError(
-          `no server was listed within ${call.timeout} ms: the server list's first DNS or discovery answer had not come`,
-        );
-        call.fail(error);
-      },
-      Math.max(0, call.endsAt() - performance.now()),
-    );
-    starting.then(
-      () => {
-        clearTimeout(timer);
-        if (!call.settled) this.execute(call);
-      },
-      () => undefined,
-    );
     return call.promise;
   }
 
@@ -137,9 +110,26 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return servers.map((s, i) => this.executeOn(s, calls[i]!).then((r): [string, unknown] => [s.label, r]));
   }
 
-  /** Stops retrying; what is under way finishes or reaches its deadline. */
+  /** Stops retrying and hedging; what is under way finishes or reaches its deadline. */
   close(): void {
     this.#closed = true;
+    this.#hedger?.close();
+  }
+
+  /** Hedges sent, won, and not sent for want of budget (zeros without `hedge`). */
+  get hedges(): Hedger["counts"] {
+    return { ...(this.#hedger?.counts ?? NO_HEDGES) };
+  }
+
+  /** Sends the hedge of the slow read `a` to its next replica; false when there is none (or no time). */
+  #hedge(a: CallAttempt): boolean {
+    const call = a.call;
+    if (call.settled || this.#closed || a.rival !== null) return false;
+    const next = this.#nextReplica(a);
+    const left = call.endsAt() - performance.now();
+    if (next === undefined || left < 1) return false;
+    this.#attempt(call, next, left, a.replica + 1, a.indices, a, a);
+    return true;
   }
 
   // ── attempts ────────────────────────────────────────────────────────────────
@@ -153,8 +143,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     server: Server | undefined,
     timeout: number,
     replica: number,
-    indices: number[] | null,
+    indices: readonly number[] | null,
     previous: CallAttempt | null = null,
+    hedgeOf: CallAttempt | null = null,
   ): CallAttempt {
     let frame = indices === null ? call.frame : call.frame.part(indices);
     if (server?.gutter === true) {
@@ -171,8 +162,17 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
     if (call.keys === null || call.result instanceof Map) a.result = call.result;
     else a.result = new Array<boolean>(frame.batch!.keys.length).fill(true);
-    if (call.keys !== null || call.outcomes !== null) call.track(a);
+    if (hedgeOf !== null) {
+      a.isHedge = true;
+      a.rival = hedgeOf;
+      hedgeOf.rival = a;
+    }
+    if (call.keys !== null || call.outcomes !== null || hedgeOf !== null) call.track(a);
     else call.attempt = a;
+    const hedger = this.#hedger;
+    if (hedger !== null && previous === null && server !== undefined && hedgeable(frame.op)) {
+      if (this.#membership.replicas > 1) hedger.watch(a, server);
+    }
     if (this.#tracer.active) this.#tracer.around(a, this.#sendBound);
     else this.#sendAttempt(a);
     return a;
@@ -220,6 +220,11 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   succeeded(a: CallAttempt, value: unknown): void {
     this.#tracer.settled(a, value, undefined, false);
     const call = a.call;
+    const hedger = this.#hedger;
+    if (hedger !== null && isRead(a.frame.op)) {
+      if (hedger.sampling && a.target !== undefined) hedger.sample(a.target, performance.now() - a.queuedAt);
+      if (a.rival !== null) hedger.won(a);
+    }
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
     else if (call.copies !== null) this.#replication.alignReplicas(call, value);
@@ -230,6 +235,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   failed(a: CallAttempt, error: unknown): void {
     this.#tracer.settled(a, undefined, error, true);
     const call = a.call;
+    if (a.rival !== null && this.#hedger!.rivalCarriesOn(a)) return;
     const failure = failureOf(error);
     if (
       a.target !== undefined &&
@@ -385,6 +391,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 }
 
 function ignore(): void {}
+
+const NO_HEDGES: Hedger["counts"] = { sent: 0, won: 0, budgetExhausted: 0 };
 
 function failAttempt(a: CallAttempt, error: unknown): void {
   a.fail(error);

@@ -40,6 +40,14 @@ export function isWrite(op: Op): boolean {
 }
 
 /**
+ * Reads that may be hedged on another replica: get, gets, getAndTouch and getMany. Not fetch: its
+ * read takes a lock (`N`) that the losing replica would keep.
+ */
+export function hedgeable(op: Op): boolean {
+  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany;
+}
+
+/**
  * Commands that may be sent again after a connection failure: the same command twice leaves the
  * same state. Never incr/decr, append/prepend, add/replace or cas.
  */

@@ -34,6 +34,7 @@ export class AttemptTracer {
       keyCount: frame.keyCount,
       client: this.client,
     };
+    if (a.isHedge) ctx.hedge = true;
     if (this.traceKeys)
       ctx.keys = frame.batch !== null ? [...frame.batch.keys] : frame.key === "" ? [] : [frame.key];
     this.#open.set(a, ctx);

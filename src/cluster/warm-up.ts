@@ -38,11 +38,9 @@ export interface WarmUpOptions {
   decode(item: WarmItem): unknown;
 }
 
-/** How warm-up sends its calls (the cluster's ways). */
-export interface WarmUpSender {
-  send(server: Server, call: Call): Promise<unknown>;
-  /** One call from `make` on each connection of `server`; settles when all have. */
-  sendToEach(server: Server, make: () => Call): Promise<unknown>;
+/** How warm-up sends its calls: the cluster, which also settles their attempts. */
+export interface WarmUpSender extends AttemptSink<Call, Server | undefined> {
+  executeOn(server: Server, call: Call): Promise<unknown>;
 }
 
 const ignore = () => undefined;
@@ -97,7 +95,7 @@ export class WarmUp {
       read.base64 = frame.base64;
       const ask = new Call(read, this.#o.read, Math.max(1, call.endsAt() - performance.now()));
       ask.routingKey = key;
-      this.#sender.send(old, ask).then(
+      this.#sender.executeOn(old, ask).then(
         (item) => this.#found(a, a.target!, old, item as WarmItem | undefined),
         () => call.succeed(undefined),
       );
@@ -110,7 +108,7 @@ export class WarmUp {
     let landed = this.#landed.get(old);
     if (landed === undefined) {
       const noop = () => new Call(new Frame(Op.Noop), this.#o.noop, timeout);
-      landed = this.#sender.sendToEach(old, noop).then(
+      landed = sendToEach(old, noop, this.#sender).then(
         () => true,
         () => {
           this.#landed.delete(old); // the next miss tries again
@@ -158,7 +156,7 @@ export class WarmUp {
     store.mode = MODE_ADD;
     const copy = new Call(store, this.#o.store, call.timeout);
     copy.routingKey = call.routingKey;
-    this.#sender.send(target, copy).then(() => {
+    this.#sender.executeOn(target, copy).then(() => {
       // A write of the key since the read may have been overtaken by the copy: take the copy back.
       if (!repairs.mayBeStale(old.label, frame.key, frame.base64)) return;
       const undo = new Frame(Op.Delete);
@@ -166,7 +164,7 @@ export class WarmUp {
       undo.base64 = frame.base64;
       const del = new Call(undo, this.#o.delete, call.timeout);
       del.routingKey = call.routingKey;
-      this.#sender.send(target, del).catch(ignore);
+      this.#sender.executeOn(target, del).catch(ignore);
     }, ignore);
   }
 }

@@ -11,6 +11,8 @@
  *   `delayMs`, then forward it in order; other connections pass (a server that is slow to read one
  *   connection while it serves the others);
  * - `delay`: forward replies after `delayMs`;
+ * - `delay-some`: forward a share (`delayShare`) of reply chunks after `delayMs` plus up to
+ *   `jitterMs` (a server slow for a moment: later replies queue behind a held one, as on the wire);
  * - `dribble`: forward replies one byte every `delayMs` (a server that is never quite silent);
  * - `cut`: forward `cutAfter` more reply bytes, then close the client connection (a reply cut
  *   mid-value), then pass;
@@ -25,6 +27,7 @@ export type ProxyMode =
   | "reset-once"
   | "stall-next"
   | "delay"
+  | "delay-some"
   | "dribble"
   | "cut"
   | "corrupt";
@@ -34,6 +37,11 @@ export class FaultProxy {
   port = 0;
   mode: ProxyMode = "pass";
   delayMs = 0;
+  /** `delay-some`: the share of reply chunks held, and the most extra random delay, ms. */
+  delayShare = 0;
+  jitterMs = 0;
+  /** Reply chunks held back by `delay-some` so far. */
+  delayed = 0;
   cutAfter = 0;
   garbage: Buffer = Buffer.from("XX garbage\r\n");
   /** Client connections accepted so far. */
@@ -137,8 +145,11 @@ export class FaultProxy {
         if (dribbling.length === d.length) setTimeout(drip, this.delayMs);
         return;
       }
-      if (this.mode === "delay" || held.length > 0) {
-        const wait = this.mode === "delay" ? this.delayMs : 0;
+      const some = this.mode === "delay-some" && Math.random() < this.delayShare;
+      if (some) this.delayed++;
+      if (this.mode === "delay" || some || held.length > 0) {
+        const wait =
+          this.mode === "delay" ? this.delayMs : some ? this.delayMs + Math.random() * this.jitterMs : 0;
         const at = Math.max(performance.now() + wait, held.at(-1)?.at ?? 0);
         held.push({ d, at });
         setTimeout(release, at - performance.now() + 1);
@@ -152,6 +163,7 @@ export class FaultProxy {
     switch (this.mode) {
       case "pass":
       case "delay":
+      case "delay-some":
       case "dribble":
       case "reset-once":
       case "stall-next":

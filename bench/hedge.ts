@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:hedge`: tail latency with and without hedged reads. Two memcached replicas, each
+ * behind the fault proxy; one of them holds a share of its reply chunks (default 2 %) for 30–50 ms —
+ * a server slow for a moment, as a GC-paused neighbour or a busy NIC makes it. Reads are offered at a
+ * fixed rate (open loop: a read's latency counts from when it was due, not from when a busy client got
+ * round to it), in alternating rounds per mode. Prints p50, p99, p99.9 and the extra load the hedges
+ * put on the servers (their `get_hits + get_misses` over the reads made).
+ *
+ * Options: `--rate N` reads/s (default 4000), `--seconds S` per round (3), `--rounds R` (3),
+ * `--share F` of the slow replica's reply chunks held (0.02).
+ */
+import { parseArgs } from "node:util";
+import { Client, type ClientOptions, HashRing } from "../src/index.ts";
+import { startMemcached } from "../test/support/memcached.ts";
+import { FaultProxy } from "../test/support/proxy.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: "string", default: "4000" },
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    share: { type: "string", default: "0.02" },
+  },
+});
+const RATE = Number(args.rate);
+const MS = Number(args.seconds) * 1000;
+const ROUNDS = Number(args.rounds);
+const KEYS = Array.from({ length: 1000 }, (_, i) => `hedge:${i}`);
+
+const MODES: { name: string; hedge: ClientOptions["hedge"] | undefined }[] = [
+  { name: "no hedging", hedge: undefined },
+  { name: 'hedge after "p95"', hedge: { after: "p95", maxExtraLoad: 0.05 } },
+  { name: "hedge after 5 ms", hedge: { after: 5, maxExtraLoad: 0.05 } },
+];
+
+const servers = await Promise.all([startMemcached({ threads: 1 }), startMemcached({ threads: 1 })]);
+const proxies = await Promise.all(servers.map((s) => new FaultProxy(s.host, s.port).start()));
+const labels = proxies.map((p) => p.label);
+const loader = new Client({ servers: labels, replicas: 2 });
+await Promise.all(KEYS.map((k) => loader.set(k, "v".repeat(100))));
+await loader.close();
+const ring = new HashRing(labels);
+const onSlow = KEYS.filter((k) => ring.serverFor(k) === labels[0]).length / KEYS.length;
+
+async function getsServed(): Promise<number> {
+  const c = new Client({ servers: labels });
+  const st = await c.stats();
+  await c.close();
+  return Object.values(st).reduce((n, s) => n + Number(s.get_hits) + Number(s.get_misses), 0);
+}
+
+/** One round: `RATE` reads/s for `MS`, open loop; latencies from each read's due time, ms. */
+async function round(hedge: ClientOptions["hedge"] | undefined) {
+  const c = new Client({
+    servers: labels,
+    replicas: 2,
+    timeout: 1000,
+    ...(hedge === undefined ? {} : { hedge }),
+  });
+  await Promise.all(KEYS.slice(0, 100).map((k) => c.get(k))); // connect, and first latency samples
+  const slow = proxies[0]!;
+  slow.mode = "delay-some";
+  slow.delayShare = Number(args.share);
+  slow.delayMs = 30;
+  slow.jitterMs = 20;
+  const before = await getsServed();
+  const hedgesBefore = c.health().hedges;
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = Math.floor((RATE * MS) / 1000);
+  const t0 = performance.now();
+  let sent = 0;
+  const inFlight: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * RATE) / 1000));
+      for (; sent < due; sent++) {
+        const dueAt = t0 + (sent * 1000) / RATE;
+        inFlight.push(
+          c.get(KEYS[sent % KEYS.length]!).then(
+            () => {
+              latencies.push(performance.now() - dueAt);
+            },
+            () => {
+              errors++;
+            },
+          ),
+        );
+      }
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  slow.mode = "pass";
+  const served = (await getsServed()) - before;
+  const h = c.health().hedges;
+  await c.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+  return {
+    reads: total,
+    errors,
+    p50: q(0.5),
+    p99: q(0.99),
+    p999: q(0.999),
+    extraLoad: served / total - 1,
+    hedges: h.sent - hedgesBefore.sent,
+    won: h.won - hedgesBefore.won,
+    held: slow.delayed,
+  };
+}
+
+const results = new Map<string, Awaited<ReturnType<typeof round>>[]>(MODES.map((m) => [m.name, []]));
+console.log(
+  `bench:hedge: 2 replicas, ${(onSlow * 100).toFixed(0)} % of keys read first from the slow one, which holds ${(Number(args.share) * 100).toFixed(1)} % of its reply chunks 30–50 ms; ${RATE} reads/s offered, ${ROUNDS} rounds × ${MS / 1000} s per mode`,
+);
+for (let r = 0; r < ROUNDS; r++) {
+  for (const m of MODES) results.get(m.name)!.push(await round(m.hedge));
+  process.stdout.write(`  round ${r + 1} done\n`);
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(
+  `\n${pad("mode", 22)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("p99.9 ms", 10)}${pad("extra load", 12)}${pad("hedges", 9)}${pad("won", 7)}errors`,
+);
+for (const m of MODES) {
+  const rs = results.get(m.name)!;
+  const f = (pick: (x: (typeof rs)[number]) => number, d = 2) => med(rs.map(pick)).toFixed(d);
+  console.log(
+    `${pad(m.name, 22)}${pad(
+      f((x) => x.p50),
+      9,
+    )}${pad(
+      f((x) => x.p99),
+      9,
+    )}${pad(
+      f((x) => x.p999),
+      10,
+    )}${pad(`${(med(rs.map((x) => x.extraLoad)) * 100).toFixed(1)} %`, 12)}${pad(
+      f((x) => x.hedges, 0),
+      9,
+    )}${pad(
+      f((x) => x.won, 0),
+      7,
+    )}${f((x) => x.errors, 0)}`,
+  );
+}
+console.log("medians over the rounds; extra load = gets the servers served / reads made − 1");
+await Promise.all(proxies.map((p) => p.stop()));
+await Promise.all(servers.map((s) => s.kill()));
