@@ -1,25 +1,63 @@
 /**
  * `npm run bench:hedge`: tail latency with and without hedged reads. Two memcached replicas, each
- * behind the fault proxy; one of them holds a share of its reply chunks (default 2 %) for 30–50 ms —
- * a server slow for a moment, as a GC-paused neighbour or a busy NIC makes it. Reads are offered at a
- * fixed rate (open loop: a read's latency counts from when it was due, not from when a busy client got
- * round to it), in alternating rounds per mode. Prints p50, p99, p99.9 and the extra load the hedges
- * put on the servers (their `get_hits + get_misses` over the reads made).
+ * behind the fault proxy (in a process of its own); one of them now and then holds a reply chunk for
+ * 30–50 ms, and the replies behind it on that connection wait too — a server slow for a moment, as a
+ * GC-paused neighbour or a busy NIC makes it (about 2 % of reads come back late). Reads are offered
+ * at a fixed rate (open loop: a read's latency counts from when it was due, not from when a busy
+ * client got round to it), in alternating rounds per mode. Prints p50, p99, p99.9, the share of reads
+ * over 25 ms, and the extra load the hedges put on the servers (`get_hits + get_misses` over reads).
  *
- * Options: `--rate N` reads/s (default 4000), `--seconds S` per round (3), `--rounds R` (3),
- * `--share F` of the slow replica's reply chunks held (0.02).
+ * Options: `--rate N` reads/s (default 3000), `--seconds S` per round (3), `--rounds R` (3),
+ * `--share F` of the slow replica's reply chunks held (0.002).
  */
+import { type ChildProcess, fork } from "node:child_process";
 import { parseArgs } from "node:util";
 import { Client, type ClientOptions, HashRing } from "../src/index.ts";
 import { startMemcached } from "../test/support/memcached.ts";
-import { FaultProxy } from "../test/support/proxy.ts";
+
+/** A fault proxy in its own process (see `proxy-process.ts`). */
+class ProxyProcess {
+  port = 0;
+  readonly #child: ChildProcess;
+  readonly #ready: Promise<void>;
+  constructor(target: { host: string; port: number }) {
+    this.#child = fork(new URL("./proxy-process.ts", import.meta.url), [target.host, String(target.port)], {
+      execArgv: process.execArgv,
+    });
+    this.#ready = new Promise((resolve) =>
+      this.#child.once("message", (m: { port: number }) => {
+        this.port = m.port;
+        resolve();
+      }),
+    );
+  }
+  get label(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+  /** Sets the proxy's mode; resolves with the reply chunks it has held so far. */
+  set(m: Record<string, unknown>): Promise<number> {
+    return new Promise((resolve) => {
+      this.#child.once("message", (r: { delayed: number }) => resolve(r.delayed));
+      this.#child.send(m);
+    });
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#child.once("exit", () => resolve());
+      this.#child.send({ stop: true });
+    });
+  }
+}
 
 const { values: args } = parseArgs({
   options: {
-    rate: { type: "string", default: "4000" },
+    rate: { type: "string", default: "3000" },
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
-    share: { type: "string", default: "0.02" },
+    share: { type: "string", default: "0.002" },
   },
 });
 const RATE = Number(args.rate);
@@ -34,7 +72,8 @@ const MODES: { name: string; hedge: ClientOptions["hedge"] | undefined }[] = [
 ];
 
 const servers = await Promise.all([startMemcached({ threads: 1 }), startMemcached({ threads: 1 })]);
-const proxies = await Promise.all(servers.map((s) => new FaultProxy(s.host, s.port).start()));
+const proxies = servers.map((s) => new ProxyProcess(s));
+await Promise.all(proxies.map((p) => p.ready()));
 const labels = proxies.map((p) => p.label);
 const loader = new Client({ servers: labels, replicas: 2 });
 await Promise.all(KEYS.map((k) => loader.set(k, "v".repeat(100))));
@@ -59,10 +98,12 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
   });
   await Promise.all(KEYS.slice(0, 100).map((k) => c.get(k))); // connect, and first latency samples
   const slow = proxies[0]!;
-  slow.mode = "delay-some";
-  slow.delayShare = Number(args.share);
-  slow.delayMs = 30;
-  slow.jitterMs = 20;
+  const heldBefore = await slow.set({
+    mode: "delay-some",
+    delayShare: Number(args.share),
+    delayMs: 30,
+    jitterMs: 20,
+  });
   const before = await getsServed();
   const hedgesBefore = c.health().hedges;
   const latencies: number[] = [];
@@ -93,7 +134,7 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
     tick();
   });
   await Promise.all(inFlight);
-  slow.mode = "pass";
+  const held = (await slow.set({ mode: "pass" })) - heldBefore;
   const served = (await getsServed()) - before;
   const h = c.health().hedges;
   await c.close();
@@ -108,7 +149,8 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
     extraLoad: served / total - 1,
     hedges: h.sent - hedgesBefore.sent,
     won: h.won - hedgesBefore.won,
-    held: slow.delayed,
+    held,
+    slowShare: latencies.filter((l) => l > 25).length / latencies.length,
   };
 }
 
@@ -121,31 +163,23 @@ for (let r = 0; r < ROUNDS; r++) {
   process.stdout.write(`  round ${r + 1} done\n`);
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pad = (s: string, n: number) => s.padEnd(n);
+const row = (cells: string[]) => cells.map((c, i) => c.padEnd([22, 9, 9, 10, 9, 12, 9, 7, 0][i]!)).join("");
 console.log(
-  `\n${pad("mode", 22)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("p99.9 ms", 10)}${pad("extra load", 12)}${pad("hedges", 9)}${pad("won", 7)}errors`,
+  `\n${row(["mode", "p50 ms", "p99 ms", "p99.9 ms", "> 25 ms", "extra load", "hedges", "won", "errors"])}`,
 );
 for (const m of MODES) {
   const rs = results.get(m.name)!;
   const f = (pick: (x: (typeof rs)[number]) => number, d = 2) => med(rs.map(pick)).toFixed(d);
-  console.log(
-    `${pad(m.name, 22)}${pad(
-      f((x) => x.p50),
-      9,
-    )}${pad(
-      f((x) => x.p99),
-      9,
-    )}${pad(
-      f((x) => x.p999),
-      10,
-    )}${pad(`${(med(rs.map((x) => x.extraLoad)) * 100).toFixed(1)} %`, 12)}${pad(
-      f((x) => x.hedges, 0),
-      9,
-    )}${pad(
-      f((x) => x.won, 0),
-      7,
-    )}${f((x) => x.errors, 0)}`,
+  const pct = (pick: (x: (typeof rs)[number]) => number, d: number) =>
+    `${(med(rs.map(pick)) * 100).toFixed(d)} %`;
+  const cells = [m.name, f((x) => x.p50), f((x) => x.p99), f((x) => x.p999), pct((x) => x.slowShare, 2)];
+  cells.push(
+    pct((x) => x.extraLoad, 1),
+    f((x) => x.hedges, 0),
+    f((x) => x.won, 0),
+    f((x) => x.errors, 0),
   );
+  console.log(row(cells));
 }
 console.log("medians over the rounds; extra load = gets the servers served / reads made − 1");
 await Promise.all(proxies.map((p) => p.stop()));

@@ -130,7 +130,6 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
             ...o.warmUp,
             read: handlers.warmRead,
             store: handlers.store,
-            delete: handlers.delete,
             noop: handlers.noop,
             decode: (item) => codec.decode(item.data, 0, item.data.length, item.flags),
           },

@@ -32,7 +32,11 @@ const LEGACY = "get AmazonElastiCache:cluster\r\n";
 const MAX_REPLY = 1024 * 1024;
 
 /** Asks `o`'s endpoint once; `legacy` starts with the item (the endpoint needed it before). */
-export function askClusterConfig(o: EndpointOptions, legacy: boolean): Promise<ClusterConfig> {
+export function askClusterConfig(
+  o: EndpointOptions,
+  legacy: boolean,
+  signal?: AbortSignal,
+): Promise<ClusterConfig> {
   const where = `${o.host}:${o.port}`;
   return new Promise<ClusterConfig>((resolve, reject) => {
     let text = "";
@@ -43,6 +47,7 @@ export function askClusterConfig(o: EndpointOptions, legacy: boolean): Promise<C
         : tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername ?? o.host });
     const done = (err: Error | null, config?: ClusterConfig) => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
       socket.destroy();
       if (err === null) resolve(config!);
       else reject(err);
@@ -52,6 +57,9 @@ export function askClusterConfig(o: EndpointOptions, legacy: boolean): Promise<C
       o.timeout,
     );
     timer.unref();
+    const abort = () => done(new ConnectionError(`discovery of ${where} stopped: the client closed`));
+    if (signal?.aborted === true) abort();
+    signal?.addEventListener("abort", abort, { once: true });
     socket.once(o.tls === null ? "connect" : "secureConnect", () => socket.write(asked));
     socket.on("error", (err) =>
       done(new ConnectionError(`discovery endpoint ${where}: ${err.message}`, { cause: err })),

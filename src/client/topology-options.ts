@@ -109,7 +109,7 @@ export function dnsOptions(d: DnsOptions | undefined): ResolvedDns {
   }
   return {
     servers: d.servers === undefined ? null : [...d.servers],
-    refreshInterval: positive("dns.refreshInterval", d.refreshInterval, 30_000),
+    refreshInterval: interval("dns.refreshInterval", d.refreshInterval, 30_000),
     timeout: positive("dns.timeout", d.timeout, 2000),
   };
 }
@@ -127,7 +127,7 @@ export function discoveryOptions(d: DiscoveryOptions | undefined): ResolvedDisco
   return {
     host: m[1]!.replace(/^\[|\]$/g, ""),
     port,
-    interval: positive("discovery.interval", d.interval, 60_000),
+    interval: interval("discovery.interval", d.interval, 60_000),
   };
 }
 
@@ -137,6 +137,7 @@ export function warmUpOptions(w: WarmUpOptions | undefined): ResolvedWarmUp | nu
     throw new InvalidArgumentError("warmUp must be { window, copyTtl? }");
   const copyTtl = positive("warmUp.copyTtl", w.copyTtl, 60);
   if (!Number.isInteger(copyTtl)) throw new InvalidArgumentError("warmUp.copyTtl must be whole seconds");
+  if (w.window === undefined) throw new InvalidArgumentError("warmUp.window (ms after a change) is required");
   return { window: positive("warmUp.window", w.window, 0), copyTtl };
 }
 
@@ -144,6 +145,14 @@ function isDnsServer(s: unknown): boolean {
   if (typeof s !== "string") return false;
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
   return m === null ? isIP(s) !== 0 : isIP(m[1]!) !== 0 && Number(m[2]) > 0 && Number(m[2]) < 65536;
+}
+
+/** A period for `setInterval`: from 10 ms (a DNS or endpoint storm below) to its largest delay. */
+function interval(name: string, v: number | undefined, dflt: number): number {
+  const ms = positive(name, v, dflt);
+  if (ms < 10 || ms > 2_147_483_647)
+    throw new InvalidArgumentError(`${name} must be from 10 ms to 2^31 − 1 ms`);
+  return ms;
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {

@@ -55,6 +55,12 @@ export class Topology {
   #legacy = false;
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
+  /** Changes of the list, one after the other. */
+  #ops: Promise<unknown> = Promise.resolve();
+  #refreshing = false;
+  #polling = false;
+  /** Aborts a discovery poll under way when the client closes. */
+  readonly #stop = new AbortController();
 
   constructor(o: TopologyOptions, names: Names, membership: Membership, events: TopologyEvents) {
     this.#o = o;
@@ -76,64 +82,97 @@ export class Topology {
       this.#timers.push(t);
     };
     every(this.#o.dns.refreshInterval, () => this.refresh());
-    if (this.#o.discovery !== null) every(this.#o.discovery.interval, () => this.poll());
-    if (this.#o.discovery !== null) return this.poll().then(() => undefined);
-    if (this.#entries.length > 0) return this.refresh().then(() => undefined);
-    return null;
+    const names = this.#entries.length > 0 ? this.refresh() : null;
+    if (this.#o.discovery === null) return names;
+    every(this.#o.discovery.interval, () => this.poll());
+    const polled = this.poll();
+    // With servers of its own, the client uses them until the endpoint first answers.
+    return this.#fixed.length > 0 || names !== null ? names : polled;
   }
 
   /** Replaces the user's list (the same forms as the `servers` option). */
-  async setServers(
-    spec: ServerSpec[] | string,
-    reason: TopologyReason = "setServers",
-  ): Promise<TopologyChange> {
-    this.#notDiscovered(reason);
-    const { addresses, names } = parseServerList(spec);
-    await Promise.all(names.filter((n) => !this.#resolved.has(n.spec)).map((n) => this.#resolve(n)));
-    this.#fixed = addresses;
-    this.#entries = names;
-    for (const spec of [...this.#resolved.keys()])
-      if (!names.some((n) => n.spec === spec)) this.#resolved.delete(spec);
-    return this.#apply(reason);
+  setServers(spec: ServerSpec[] | string): Promise<TopologyChange> {
+    return this.#serial(() => this.#set(spec, "setServers"));
   }
 
   /** Adds one entry to the user's list. */
-  async addServer(spec: ServerSpec): Promise<TopologyChange> {
-    this.#notDiscovered("addServer");
-    return this.setServers([...this.#fixed, ...this.#entries.map((n) => n.spec), spec], "addServer");
+  addServer(spec: ServerSpec): Promise<TopologyChange> {
+    return this.#serial(() =>
+      this.#set([...this.#fixed, ...this.#entries.map((n) => n.spec), spec], "addServer"),
+    );
   }
 
   /** Removes one entry (as written, or the `host:port` label of a fixed server) from the user's list. */
-  async removeServer(spec: ServerSpec): Promise<TopologyChange> {
-    this.#notDiscovered("removeServer");
-    const { addresses, names } = parseServerList([spec]);
-    const gone = new Set([...addresses.map(key), ...names.map((n) => n.spec)]);
-    const rest = [
-      ...this.#fixed.filter((a) => !gone.has(key(a))),
-      ...this.#entries.filter((n) => !gone.has(n.spec)).map((n) => n.spec),
-    ];
-    if (rest.length === this.#fixed.length + this.#entries.length) {
-      throw new InvalidArgumentError(`removeServer: ${JSON.stringify(spec)} is not on the list`);
+  removeServer(spec: ServerSpec): Promise<TopologyChange> {
+    return this.#serial(() => {
+      this.#notDiscovered("removeServer");
+      const { addresses, names } = parseServerList([spec]);
+      const gone = new Set([...addresses.map(key), ...names.map((n) => n.spec)]);
+      const rest = [
+        ...this.#fixed.filter((a) => !gone.has(key(a))),
+        ...this.#entries.filter((n) => !gone.has(n.spec)).map((n) => n.spec),
+      ];
+      if (rest.length === this.#fixed.length + this.#entries.length) {
+        const from = this.#membership.servers.find((x) => gone.has(key(x.address)))?.address.source;
+        throw new InvalidArgumentError(
+          from === undefined || from === "static"
+            ? `removeServer: ${JSON.stringify(spec)} is not on the list`
+            : `removeServer: ${JSON.stringify(spec)} comes from a ${from} entry: remove that entry (as written) instead`,
+        );
+      }
+      return this.#set(rest, "removeServer");
+    });
+  }
+
+  /** Runs `op` after the changes asked before it: each starts from the list the one before left. */
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#ops.then(op);
+    this.#ops = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Makes `spec` the user's list; on failure the old one stays. */
+  async #set(spec: ServerSpec[] | string, reason: TopologyReason): Promise<TopologyChange> {
+    this.#notDiscovered(reason);
+    const { addresses, names } = parseServerList(spec);
+    await Promise.all(names.filter((n) => !this.#resolved.has(n.spec)).map((n) => this.#resolve(n)));
+    const [fixed, entries] = [this.#fixed, this.#entries];
+    this.#fixed = addresses;
+    this.#entries = names;
+    try {
+      const change = await this.#apply(reason);
+      for (const spec of [...this.#resolved.keys()])
+        if (!names.some((n) => n.spec === spec)) this.#resolved.delete(spec);
+      return change;
+    } catch (err) {
+      [this.#fixed, this.#entries] = [fixed, entries];
+      throw err;
     }
-    return this.setServers(rest, "removeServer");
   }
 
   /** Resolves every DNS entry and plain host name again; applies what changed. */
   async refresh(): Promise<void> {
-    if (this.#closed) return;
-    await Promise.all([...this.#entries.map((n) => this.#resolve(n)), this.#checkHosts()]);
-    if (this.#entries.length > 0 && this.#discovered === null) await this.#apply("dns");
+    if (this.#closed || this.#refreshing) return;
+    this.#refreshing = true;
+    try {
+      await Promise.all([...this.#entries.map((n) => this.#resolve(n)), this.#checkHosts()]);
+      if (this.#entries.length > 0 && this.#discovered === null) await this.#serial(() => this.#apply("dns"));
+    } finally {
+      this.#refreshing = false;
+    }
   }
 
   /** Asks the discovery endpoint once; applies a new configuration. */
   async poll(): Promise<void> {
     const d = this.#o.discovery;
-    if (d === null || this.#closed) return;
+    if (d === null || this.#closed || this.#polling) return;
+    this.#polling = true;
     const where = `${d.host}:${d.port}`;
     try {
       const config = await askClusterConfig(
         { host: d.host, port: d.port, tls: this.#o.tls, timeout: 2 * this.#o.connectTimeout },
         this.#legacy,
+        this.#stop.signal,
       );
       this.#legacy = config.legacy;
       if (config.nodes.length === 0) {
@@ -145,17 +184,21 @@ export class Topology {
       if (config.version === this.#version && sameList(nodes, this.#discovered)) return;
       this.#version = config.version;
       this.#discovered = nodes;
-      await this.#apply("discovery");
+      await this.#serial(() => this.#apply("discovery"));
     } catch (err) {
+      if (this.#closed) return;
       this.counts.discoveryErrors++;
-      if (!this.#closed) this.#events.error("discovery", where, err as Error);
+      this.#events.error("discovery", where, err as Error);
       this.#membership.whyEmpty = `discovery endpoint ${where}: ${(err as Error).message}`;
+    } finally {
+      this.#polling = false;
     }
   }
 
   /** Stops every schedule. */
   close(): void {
     this.#closed = true;
+    this.#stop.abort();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.names.close();
@@ -174,7 +217,7 @@ export class Topology {
       );
     }
     const change = await this.#membership.setServers(list, reason);
-    if (change.added.length > 0 || change.removed.length > 0) {
+    if (change.added.length > 0 || change.removed.length > 0 || change.reweighted !== undefined) {
       this.counts.changes++;
       this.#events.change({ ...change, reason });
     }
@@ -198,6 +241,8 @@ export class Topology {
 
   /** Replaces the connections of servers named by a host name whose addresses changed. */
   async #checkHosts(): Promise<void> {
+    for (const label of [...this.#hosts.keys()])
+      if (this.#membership.server(label) === undefined) this.#hosts.delete(label);
     const named = this.#membership.servers.filter(
       (s) => s.address.path === undefined && isIP(s.address.host) === 0,
     );

@@ -45,6 +45,8 @@ export class CallAttempt extends Attempt<Call, Server | undefined> {
   isHedge = false;
   /** When a watched read is hedged (`performance.now()` clock). */
   hedgeAt = 0;
+  /** A batch read: the call's key indices that may be stale where it went (their hits are dropped). */
+  staleKeys: number[] | null = null;
 }
 
 let executorResolve: (value: unknown) => void;

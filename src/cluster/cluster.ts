@@ -36,6 +36,7 @@ import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 import { Hedger } from "./hedging.js";
+import { dropStaleHits, holdRead } from "./read-guards.js";
 import { StartGate } from "./start-gate.js";
 import { WarmUp } from "./warm-up.js";
 
@@ -79,6 +80,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
     if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound);
+    const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
+    if (copy !== null) return copy.then(() => this.execute(call));
     if (call.keys !== null) {
       this.#executeBatch(call);
       return call.promise;
@@ -87,7 +90,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const frame = call.frame;
     const key = call.routingKey!;
     if (isIdempotent(frame)) call.retriesLeft = this.#options.retries.attempts;
-    if (isWrite(frame.op)) m.noteWrite(frame, key, null); // a no-op unless a server is away or the list changed
+    // Writes are noted while a server is away or the list changed; a touch's TTL counts too.
+    if (isWrite(frame.op)) m.noteWrite(frame, key, null);
+    else if (frame.ttl >= 0) m.repairs.past.noteTtl(frame.ttl);
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
@@ -185,21 +190,13 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
    */
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
+    const m = this.#membership;
     if (server !== undefined && server.state === "up") {
-      if (server.repairing !== null && isRead(a.frame.op)) {
-        // Reads wait for the deletes a change of the list left there, still within their deadline.
-        const deadline = a.deadline !== 0 ? a.deadline : performance.now() + a.timeout;
-        server.repairing.then(() => {
-          a.deadline = Math.max(deadline, performance.now() + 1);
-          this.#sendAttempt(a);
-        });
-      } else server.pool.send(a);
+      // Reads wait for repairs a list change left on the server, or miss a key that may be stale there.
+      if ((m.away === 0 && server.repairing === null) || !isRead(a.frame.op)) server.pool.send(a);
+      else if (!holdRead(a, server, m, this.#sendBound)) server.pool.send(a);
     } else if (server === undefined) {
-      const m = this.#membership;
-      const why =
-        m.servers.length > 0
-          ? "no server is up to take the request"
-          : `the server list is empty: ${m.whyEmpty}`;
+      const why = m.servers.length > 0 ? "no server is up" : `the server list is empty: ${m.whyEmpty}`;
       setImmediate(failAttempt, a, new NoServersError(why));
     } else {
       const message = `${server.label} is down; next probe in ${server.nextProbeIn} ms`;
@@ -225,6 +222,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       if (hedger.sampling && a.target !== undefined) hedger.sample(a.target, performance.now() - a.queuedAt);
       if (a.rival !== null) hedger.won(a);
     }
+    if (a.staleKeys !== null) dropStaleHits(a);
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
     else if (call.copies !== null) this.#replication.alignReplicas(call, value);

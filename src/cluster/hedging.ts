@@ -2,8 +2,9 @@
  * Hedged reads ("The Tail at Scale"): a read whose answer has not come within `after` is also sent
  * to the key's next replica, and the first answer wins. `after` is fixed, or `"p95"`: the 95th
  * percentile of that server's recent read latencies. A token budget keeps hedges under
- * `maxExtraLoad` of reads: every read watched adds `maxExtraLoad` tokens (up to a small burst), every
- * hedge costs one, so a fleet that is slow all over is not hit twice as hard.
+ * `maxExtraLoad` of reads: every read watched adds `maxExtraLoad` tokens, every hedge costs one, and
+ * at most the tokens of the last thousand reads are saved up (a slow moment can use them at once),
+ * so a fleet that is slow all over is not hit twice as hard.
  *
  * No timer per read: watched reads wait in one queue per server, in the order they were sent, and
  * one shared timer is armed for the earliest of the queues' heads.
@@ -21,8 +22,9 @@ export interface HedgeOptions {
   maxExtraLoad: number;
 }
 
-/** Most tokens saved up: the largest burst of hedges. */
-const MAX_TOKENS = 10;
+/** Reads whose tokens may be saved up for a burst of hedges (at least ten hedges' worth). */
+const SAVED_READS = 1000;
+const MIN_BURST = 10;
 /** Latencies kept per server for its percentile, and how often (in samples) it is recomputed. */
 const SAMPLES = 256;
 const RECOMPUTE_EVERY = 32;
@@ -49,7 +51,8 @@ export class Hedger {
   readonly counts = { sent: 0, won: 0, budgetExhausted: 0 };
   readonly #o: HedgeOptions;
   readonly #fire: (a: CallAttempt) => boolean;
-  #tokens = MAX_TOKENS;
+  #tokens = MIN_BURST;
+  readonly #maxTokens: number;
   readonly #waiting = new Map<Server, Denque<CallAttempt>>();
   readonly #latency = new Map<Server, Latencies>();
   #timer: NodeJS.Timeout | null = null;
@@ -59,11 +62,12 @@ export class Hedger {
   constructor(o: HedgeOptions, fire: (a: CallAttempt) => boolean) {
     this.#o = o;
     this.#fire = fire;
+    this.#maxTokens = Math.max(MIN_BURST, o.maxExtraLoad * SAVED_READS);
   }
 
   /** A first try of a read was sent to `server`: hedge it if it has not answered by its time. */
   watch(a: CallAttempt, server: Server): void {
-    this.#tokens = Math.min(MAX_TOKENS, this.#tokens + this.#o.maxExtraLoad);
+    this.#tokens = Math.min(this.#maxTokens, this.#tokens + this.#o.maxExtraLoad);
     const after = this.#o.after === "p95" ? this.#latencyOf(server).p95 : this.#o.after;
     if (after === Number.POSITIVE_INFINITY) return;
     a.hedgeAt = performance.now() + after;

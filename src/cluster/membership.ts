@@ -22,6 +22,8 @@ import type { StaleKey } from "./write-failures.js";
 export interface TopologyChange {
   added: string[];
   removed: string[];
+  /** Servers that stayed with another weight (present only when there are some). */
+  reweighted?: string[];
 }
 
 /** A routing key: the caller's key or `hashKey`. */
@@ -234,11 +236,11 @@ export class Membership {
     const removed = this.#servers.filter((s) => !next.has(s.label));
     const kept = this.#servers.filter((s) => next.has(s.label));
     const added = addresses.filter((a) => !this.#byLabel.has(labelOf(a))).map(this.#makeServer);
-    const reweighted = addresses.some((a) => {
-      const s = this.#byLabel.get(labelOf(a));
-      return s !== undefined && s.address.weight !== a.weight;
-    });
-    if (added.length === 0 && removed.length === 0 && !reweighted) return { added: [], removed: [] };
+    const reweighted = kept.filter(
+      (s) => addresses.find((a) => labelOf(a) === s.label)!.weight !== s.address.weight,
+    );
+    if (added.length === 0 && removed.length === 0 && reweighted.length === 0)
+      return { added: [], removed: [] };
     const servers = addresses.map(
       (a) => this.#byLabel.get(labelOf(a)) ?? added.find((s) => s.label === labelOf(a))!,
     );
@@ -256,10 +258,12 @@ export class Membership {
     // The ring now stops being the home ring (writes from here on are remembered for its homes);
     // a past ring dropped for room leaves its servers to be flushed before the change.
     this.repairs.past.prune();
-    for (const label of this.repairs.past.retire(this.#servers.map((s) => s.address))) {
-      if (next.has(label)) this.repairs.mustFlush(label);
-    }
-    const after = HashRing.of(servers.map((s) => s.address));
+    const dropped = this.repairs.past.retire(this.#servers.map((s) => s.address));
+    // While a server is away its keys live on fallback owners: that ring is a past one too.
+    if (this.#eject && this.#away > 0)
+      dropped.push(...this.repairs.past.retire(this.#onRing.map((s) => s.address)));
+    for (const label of dropped) if (next.has(label)) this.repairs.mustFlush(label);
+    const after = HashRing.of(addresses);
     const replicas = Math.min(this.#replicasWanted, servers.length);
     let closed = false;
     await this.repairs.beforeChange(
@@ -269,6 +273,7 @@ export class Membership {
         closed = this.#closed;
         if (closed) return;
         this.previous = { ring: this.#full, at: performance.now() };
+        for (const s of reweighted) s.address = addresses.find((a) => labelOf(a) === s.label)!;
         this.#install(servers);
       },
     );
@@ -281,12 +286,15 @@ export class Membership {
       this.repairs.forget(s.label);
       s.close().catch(() => undefined);
     }
-    return { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
+    const change: TopologyChange = { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
+    if (reweighted.length > 0) change.reweighted = reweighted.map((s) => s.label);
+    return change;
   }
 
   /** Stops probing and closes every server after what is under way. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#changing; // a change under way sees the close and closes what it added
     await this.#gutter?.close();
     await Promise.all(this.#servers.map((s) => s.close()));
   }

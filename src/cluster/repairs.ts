@@ -28,6 +28,10 @@ export class Repairs {
   readonly past = new PastRings();
   /** Writes noted (to prune the past rings now and then). */
   #writes = 0;
+  /** Keys taken for a repair that has not finished yet, by server: still possibly stale there. */
+  readonly #inRepair = new Map<string, Set<string>>();
+  /** Servers being flushed whole. */
+  readonly #flushing = new Set<string>();
 
   constructor(membership: Membership, events: MembershipEvents, maxWriteFailures: number) {
     this.#membership = membership;
@@ -59,6 +63,7 @@ export class Repairs {
 
   /** A write of `frame` may not have reached `server`; `keyOf(i)` is the routing key of its i-th key. */
   noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
+    if (this.#membership.server(server.label) !== server) return; // it left the list: flushed if it returns
     const batch = frame.batch;
     if (batch === null) this.#record(server.label, frame.key, frame.base64, keyOf(0), error);
     else {
@@ -70,7 +75,33 @@ export class Repairs {
 
   /** Whether `token` may be older on `label` than its last write (remembered for it). */
   mayBeStale(label: string, token: string, base64: boolean): boolean {
-    return this.#stale.hasKey(label, token, base64);
+    if (this.#stale.hasKey(label, token, base64) || this.#flushing.has(label)) return true;
+    const repairing = this.#inRepair.get(label);
+    return repairing?.has(base64 ? `${token} b` : token) === true;
+  }
+
+  /** Whether anything is remembered (or under repair) for `label`: reads there may need a look. */
+  hasAny(label: string): boolean {
+    return this.#stale.has(label) || this.#inRepair.has(label) || this.#flushing.has(label);
+  }
+
+  /** Keeps `keys` possibly stale on `s` (for {@link mayBeStale}) until `repair` ends. */
+  #tracked(s: Server, keys: StaleKey[], repair: Promise<void>): Promise<void> {
+    let set = this.#inRepair.get(s.label);
+    if (set === undefined) {
+      set = new Set();
+      this.#inRepair.set(s.label, set);
+    }
+    const ids = keys.map((k) => (k.base64 ? `${k.token} b` : k.token));
+    for (const id of ids) set.add(id);
+    const done = () => {
+      for (const id of ids) set.delete(id);
+      if (set.size === 0 && this.#inRepair.get(s.label) === set) this.#inRepair.delete(s.label);
+    };
+    return repair.then(done, (err: unknown) => {
+      done();
+      throw err;
+    });
   }
 
   /** `label` left the server list: what it missed no longer matters (it is flushed if it returns). */
@@ -149,12 +180,12 @@ export class Repairs {
         if (overflowed) work.push(this.#guard(s, due, true, this.#flush(s, this.#overflowReason())));
         else if (due.length === 0) continue;
         else if (last) after.push([s, due]);
-        else work.push(this.#guard(s, due, false, this.#events.cleanUp(s, due)));
+        else work.push(this.#guard(s, due, false, this.#tracked(s, due, this.#events.cleanUp(s, due))));
       }
       if (work.length === 0) {
         change();
         for (const [s, due] of after) {
-          const repair = this.#guard(s, due, false, this.#events.cleanUp(s, due));
+          const repair = this.#guard(s, due, false, this.#tracked(s, due, this.#events.cleanUp(s, due)));
           const previous = s.repairing;
           const repairing: Promise<void> = (
             previous === null ? repair : Promise.all([previous, repair])
@@ -184,9 +215,17 @@ export class Repairs {
   }
 
   #flush(s: Server, reason: string): Promise<void> {
-    return this.#events.flush(s, reason).then(() => {
-      this.flushes++;
-    });
+    this.#flushing.add(s.label);
+    return this.#events.flush(s, reason).then(
+      () => {
+        this.#flushing.delete(s.label);
+        this.flushes++;
+      },
+      (err: unknown) => {
+        this.#flushing.delete(s.label);
+        throw err;
+      },
+    );
   }
 
   #overflowReason(): string {

@@ -55,7 +55,8 @@ const PROBE_FRAME = new Frame(Op.Noop);
 
 export class Server {
   readonly label: string;
-  readonly address: ServerAddress;
+  /** Its address (the weight and source change when a new list says so). */
+  address: ServerAddress;
   /** Its connections. */
   readonly pool: ServerPool;
   state: ServerState = "up";

@@ -33,8 +33,10 @@ export class StartGate {
       },
       Math.max(0, call.endsAt() - performance.now()),
     );
+    // The timer stays until the call settles: its deadline counts from when it was made.
+    const clear = () => clearTimeout(timer);
+    call.promise.then(clear, clear);
     waiting.then(() => {
-      clearTimeout(timer);
       if (!call.settled) execute(call);
     });
     return call.promise;

@@ -8,8 +8,8 @@
  * change (such writes are remembered for it, see `past-rings.ts`), nor before the writes sent to it
  * before the change have landed: a `mn` on each of its connections first, answered only once what
  * was sent before it is processed (each connection is FIFO). The copy is an `add`, so it never
- * replaces a value written to the new owner meanwhile; if a write of the key comes between the
- * read and the copy's answer, the copy is deleted again.
+ * replaces a value written to the new owner before it; and a write of the key made while the copy
+ * is under way waits for its answer, so the copy cannot land after it.
  */
 import { Frame, MODE_ADD, Op } from "../protocol/frame.js";
 import type { AttemptSink } from "../connection/attempt.js";
@@ -32,7 +32,6 @@ export interface WarmUpOptions {
   copyTtl: number;
   read: CallHandler;
   store: CallHandler;
-  delete: CallHandler;
   noop: CallHandler;
   /** The caller's value from a raw item (the client's codec). */
   decode(item: WarmItem): unknown;
@@ -51,8 +50,10 @@ export class WarmUp {
   readonly #membership: Membership;
   readonly #o: WarmUpOptions;
   readonly #sender: WarmUpSender;
-  /** Per previous owner, whether what was sent to it before the last change has landed. */
-  #landed = new Map<Server, Promise<boolean>>();
+  /** Copies under way to new owners, by key (as sent; `" b"` appended when base64). */
+  readonly #copying = new Map<string, Promise<void>>();
+  /** Per previous owner: what was sent to it before the last change has landed (true), or the look under way. */
+  #landed = new Map<Server, true | Promise<void>>();
   #changeAt = -1;
 
   constructor(membership: Membership, o: WarmUpOptions, sender: WarmUpSender) {
@@ -67,7 +68,8 @@ export class WarmUp {
    */
   missed(a: CallAttempt): boolean {
     const op = a.frame.op;
-    const previous = this.#membership.previous;
+    const m = this.#membership;
+    const previous = m.previous;
     if ((op !== Op.Get && op !== Op.GetAndTouch) || previous === null) return false;
     const now = performance.now();
     if (now > previous.at + this.#o.window) return false;
@@ -77,47 +79,50 @@ export class WarmUp {
     }
     const call = a.call;
     const key = call.routingKey!;
-    const old =
-      previous.ring.servers.length === 0 ? undefined : this.#membership.server(previous.ring.serverFor(key));
-    if (old === undefined || old === a.target || old.state !== "up" || a.target === undefined) return false;
+    const target = a.target;
+    const old = previous.ring.servers.length === 0 ? undefined : m.server(previous.ring.serverFor(key));
+    if (old === undefined || target === undefined || old === target || old.state !== "up") return false;
+    // Copies go only to the key's home (one on a fallback owner would outlive the writes on its home);
+    // a previous owner that is still a home (replicas) gets the key's writes, and is not asked.
+    const homes = m.homesOf(key);
+    if (!homes.includes(target.label) || homes.includes(old.label)) return false;
     const frame = a.frame;
-    const repairs = this.#membership.repairs;
-    if (repairs.mayBeStale(old.label, frame.key, frame.base64)) return false;
+    if (m.repairs.mayBeStale(old.label, frame.key, frame.base64)) return false;
     const left = call.endsAt() - now;
-    if (left < 1) return false;
-    this.#landedOn(old, left).then((landed) => {
-      if (!landed || call.settled || repairs.mayBeStale(old.label, frame.key, frame.base64)) {
-        call.succeed(undefined);
-        return;
-      }
-      const read = new Frame(Op.WarmRead);
-      read.key = frame.key;
-      read.base64 = frame.base64;
-      const ask = new Call(read, this.#o.read, Math.max(1, call.endsAt() - performance.now()));
-      ask.routingKey = key;
-      this.#sender.executeOn(old, ask).then(
-        (item) => this.#found(a, a.target!, old, item as WarmItem | undefined),
-        () => call.succeed(undefined),
-      );
-    });
+    // Until the writes sent to the previous owner before the change are known to have landed, a
+    // miss stays a miss (the first one starts the look).
+    if (left < 1 || this.#landedOn(old, left) !== true) return false;
+    const read = new Frame(Op.WarmRead);
+    read.key = frame.key;
+    read.base64 = frame.base64;
+    const ask = new Call(read, this.#o.read, left);
+    ask.routingKey = key;
+    this.#sender.executeOn(old, ask).then(
+      (item) => this.#found(a, target, old, item as WarmItem | undefined),
+      () => call.succeed(undefined),
+    );
     return true;
   }
 
-  /** Whether the writes sent to `old` before the change have landed (a `mn` on each connection). */
-  #landedOn(old: Server, timeout: number): Promise<boolean> {
-    let landed = this.#landed.get(old);
-    if (landed === undefined) {
-      const noop = () => new Call(new Frame(Op.Noop), this.#o.noop, timeout);
-      landed = sendToEach(old, noop, this.#sender).then(
-        () => true,
-        () => {
-          this.#landed.delete(old); // the next miss tries again
-          return false;
-        },
-      );
-      this.#landed.set(old, landed);
-    }
-    return landed;
+  /**
+   * Whether the writes sent to `old` before the change have landed: true once a `mn` sent on each of
+   * its connections after the change has been answered; until then, the look under way (started by
+   * the first miss, and again after one that failed).
+   */
+  #landedOn(old: Server, timeout: number): true | Promise<void> {
+    const landed = this.#landed.get(old);
+    if (landed !== undefined) return landed;
+    const noop = () => new Call(new Frame(Op.Noop), this.#o.noop, timeout);
+    const look: Promise<void> = sendToEach(old, noop, this.#sender).then(
+      () => {
+        if (this.#landed.get(old) === look) this.#landed.set(old, true);
+      },
+      () => {
+        if (this.#landed.get(old) === look) this.#landed.delete(old);
+      },
+    );
+    this.#landed.set(old, look);
+    return look;
   }
 
   #found(a: CallAttempt, target: Server, old: Server, item: WarmItem | undefined): void {
@@ -154,18 +159,29 @@ export class WarmUp {
     store.clientFlags = item.flags;
     store.ttl = ttl;
     store.mode = MODE_ADD;
+    this.#membership.repairs.past.noteTtl(ttl);
     const copy = new Call(store, this.#o.store, call.timeout);
     copy.routingKey = call.routingKey;
-    this.#sender.executeOn(target, copy).then(() => {
-      // A write of the key since the read may have been overtaken by the copy: take the copy back.
-      if (!repairs.mayBeStale(old.label, frame.key, frame.base64)) return;
-      const undo = new Frame(Op.Delete);
-      undo.key = frame.key;
-      undo.base64 = frame.base64;
-      const del = new Call(undo, this.#o.delete, call.timeout);
-      del.routingKey = call.routingKey;
-      this.#sender.executeOn(target, del).catch(ignore);
-    }, ignore);
+    // Writes of the key wait for the copy (see `copyOf`), so it cannot land after one of them.
+    const id = frame.base64 ? `${frame.key} b` : frame.key;
+    const copied = this.#sender.executeOn(target, copy).then(ignore, ignore);
+    this.#copying.set(id, copied);
+    copied.then(() => {
+      if (this.#copying.get(id) === copied) this.#copying.delete(id);
+    });
+  }
+
+  /** The copies under way of the keys `frame` writes, to wait for before it is sent; null when none. */
+  copyOf(frame: Frame): Promise<unknown> | null {
+    if (this.#copying.size === 0) return null;
+    const batch = frame.batch;
+    if (batch === null) return this.#copying.get(frame.base64 ? `${frame.key} b` : frame.key) ?? null;
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < batch.keys.length; i++) {
+      const copy = this.#copying.get(batch.keysBase64?.[i] === true ? `${batch.keys[i]} b` : batch.keys[i]!);
+      if (copy !== undefined) waits.push(copy);
+    }
+    return waits.length === 0 ? null : Promise.all(waits);
   }
 }
 

@@ -108,6 +108,20 @@ describe("dns+ entries", () => {
   });
 });
 
+describe("options", () => {
+  it("bad dns, discovery and warmUp options are InvalidArgumentErrors that say what to give", () => {
+    assert.throws(
+      () => new Client({ servers: ["a:1"], dns: { refreshInterval: 2 ** 31 } }),
+      /dns.refreshInterval must be from 10 ms/,
+    );
+    assert.throws(() => new Client({ servers: ["a:1"], dns: { servers: ["not an ip"] } }), /dns.servers/);
+    assert.throws(() => new Client({ discovery: { endpoint: "host:99999" } }), /discovery.endpoint/);
+    assert.throws(() => new Client({ discovery: { endpoint: "h:1", interval: 1 } }), /discovery.interval/);
+    assert.throws(() => new Client({ servers: ["a:1"], warmUp: {} as { window: number } }), /warmUp.window/);
+    assert.throws(() => new Client({}), /servers: give at least one server/);
+  });
+});
+
 describe("observability", () => {
   it("changes and errors reach Prometheus, the diagnostics channels and health()", async () => {
     dns.set("obs.test", { A: ["127.0.0.1"] });

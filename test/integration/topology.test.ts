@@ -148,6 +148,54 @@ forEachProtocol(() => {
       assert.equal(flushed.length, 1);
     });
 
+    it("a key's earlier owner does not serve its old copy when the new owner goes down", async () => {
+      const two = servers.slice(0, 2).map((s) => s.label);
+      const three = servers.slice(0, 3).map((s) => s.label);
+      const c = client({ servers: two, failover: { failureThreshold: 1, retryDelay: 60_000 } });
+      await c.flush();
+      await direct(servers[2]!.label).flush();
+      const keys = movedKeys(
+        two,
+        three,
+        Array.from({ length: 400 }, (_, i) => `ej${i}`),
+      ).slice(0, 20);
+      for (const k of keys) await c.set(k, "v0");
+      await c.addServer(servers[2]!.label);
+      for (const k of keys) await c.set(k, "v1"); // on the third server; the earlier owners keep v0
+      const third = servers[2]!;
+      await third.kill();
+      try {
+        await waitFor(() => {
+          void c.get(keys[0]!).catch(() => undefined);
+          return c.health().servers.some((s) => s.label === third.label && s.state !== "up");
+        }, 5000);
+        for (const k of keys) assert.notEqual(await c.get(k), "v0", `${k}: an earlier owner's copy`);
+      } finally {
+        await third.start(third.port);
+      }
+    });
+
+    it("concurrent addServer calls each start from the list the one before left; weights can change", async () => {
+      const c = client({ servers: [servers[0]!.label] });
+      await Promise.all([c.addServer(servers[1]!.label), c.addServer(servers[2]!.label)]);
+      assert.deepEqual(
+        c.health().servers.map((s) => s.label),
+        servers.slice(0, 3).map((s) => s.label),
+      );
+      const heavier = [
+        { host: servers[0]!.host, port: servers[0]!.port, weight: 3 },
+        servers[1]!.label,
+        servers[2]!.label,
+      ];
+      const change = await c.setServers(heavier);
+      assert.deepEqual(change, { added: [], removed: [], reweighted: [servers[0]!.label] });
+      const ring = new HashRing(heavier);
+      const keys = Array.from({ length: 300 }, (_, i) => `w${i}`);
+      await c.setMany(keys.map((k) => [k, k]));
+      const onFirst = await direct(servers[0]!.label).getMany(keys);
+      for (const k of keys) if (ring.serverFor(k) === servers[0]!.label) assert.ok(onFirst.has(k), k);
+    });
+
     it("an invalid entry is an InvalidArgumentError and the old list stays", async () => {
       const c = client({ servers: servers.slice(0, 2).map((s) => s.label) });
       await assert.rejects(c.setServers([servers[0]!.label, "host:99999"]), InvalidArgumentError);

@@ -145,7 +145,7 @@ export class FaultProxy {
         if (dribbling.length === d.length) setTimeout(drip, this.delayMs);
         return;
       }
-      const some = this.mode === "delay-some" && Math.random() < this.delayShare;
+      const some = this.mode === "delay-some" && held.length === 0 && Math.random() < this.delayShare;
       if (some) this.delayed++;
       if (this.mode === "delay" || some || held.length > 0) {
         const wait =

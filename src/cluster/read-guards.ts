@@ -1,0 +1,67 @@
+/**
+ * Reads that must not be served as a server holds them:
+ * - on a server with deletes pending from a change of the server list (`Server.repairing`), a read
+ *   waits for them — within its deadline;
+ * - while a server is away, a read that falls back to another server may find there a copy that an
+ *   earlier list (or an earlier absence) left and later writes made stale: when the key is
+ *   remembered as possibly stale on that server, the read answers a miss instead.
+ */
+import { QUEUED } from "../connection/attempt.js";
+import { TimeoutError } from "../errors.js";
+import type { CallAttempt } from "./call.js";
+import type { Membership } from "./membership.js";
+import type { Server } from "./server.js";
+
+/**
+ * Takes `a` (a read about to be sent to `server`) over when it must wait or miss: true when it did,
+ * false when it may be sent now. `send` sends it once it may.
+ */
+export function holdRead(
+  a: CallAttempt,
+  server: Server,
+  m: Membership,
+  send: (a: CallAttempt) => void,
+): boolean {
+  const repairing = server.repairing;
+  if (repairing !== null) {
+    const deadline = a.deadline !== 0 ? a.deadline : performance.now() + a.timeout;
+    const timer = setTimeout(() => {
+      a.fail(new TimeoutError(`${server.label} was still being repaired after a change of the server list`));
+    }, deadline - performance.now());
+    repairing.then(() => {
+      clearTimeout(timer);
+      if (a.state !== QUEUED) return; // settled meanwhile (its deadline, or its call)
+      a.deadline = deadline;
+      send(a);
+    });
+    return true;
+  }
+  if (m.away === 0 || !m.repairs.hasAny(server.label)) return false;
+  const frame = a.frame;
+  const batch = frame.batch;
+  if (batch === null) {
+    if (!m.repairs.mayBeStale(server.label, frame.key, frame.base64)) return false;
+    setImmediate(missed, a);
+    return true;
+  }
+  const stale: number[] = [];
+  for (let i = 0; i < batch.keys.length; i++) {
+    if (m.repairs.mayBeStale(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true)) {
+      stale.push(a.indices === null ? i : a.indices[i]!);
+    }
+  }
+  if (stale.length > 0) a.staleKeys = stale;
+  return false;
+}
+
+/** A batch read answered: its keys that may be stale where it was read are taken back out (misses). */
+export function dropStaleHits(a: CallAttempt): void {
+  const hits = a.result;
+  const keys = a.call.keys;
+  if (!(hits instanceof Map) || keys === null) return;
+  for (const i of a.staleKeys!) hits.delete(keys[i]!);
+}
+
+function missed(a: CallAttempt): void {
+  a.succeed(undefined);
+}
