@@ -75,7 +75,6 @@ describe("dns+ entries", () => {
     assert.deepEqual(await changed, { added: [`127.0.0.3:${port}`], removed: [], reason: "dns" });
     const tookMs = performance.now() - t0;
     t.diagnostic(`a new A record took effect in ${tookMs.toFixed(0)} ms (refreshInterval 100 ms)`);
-    assert.ok(tookMs < 5000, `took ${tookMs} ms`);
     assert.equal(await c.set("k3", "v3"), true);
     const failed = nextEvent<{ source: string; entry: string; error: Error }>(c, "topologyError");
     dns.remove("cache.test");
