@@ -1,6 +1,7 @@
 /**
  * `npm run soak -- --seconds N [--protocol binary] [--replicas 1]`: the chaos soak (see soak.ts), then the
- * consistency soak (see consistency.ts) for as long. Prints both summaries; exits 1 on any violation.
+ * consistency soak (see consistency.ts) for as long, while servers fail and then while the server
+ * list changes. Prints the summaries; exits 1 on any violation.
  */
 import { parseArgs } from "node:util";
 import { runConsistencySoak } from "./consistency.ts";
@@ -21,10 +22,14 @@ const total = Object.values(summary.ops).reduce((a, b) => a + b, 0);
 console.log(
   `soak: ${seconds} s, ${protocol}, replicas ${replicas}, ${total} ops, ${summary.chaos.length} chaos events, ${summary.violations.length} violations`,
 );
-const c = await runConsistencySoak(seconds, replicas, protocol);
-console.log(JSON.stringify(c, null, 1));
-const ratio = ((100 * c.hits) / Math.max(1, c.reads)).toFixed(1);
-console.log(
-  `consistency: ${seconds} s, ${protocol}, replicas ${replicas}, ${c.reads} reads, ${c.hits} hits (${ratio} %), ${c.stale} stale, ${c.wrong} wrong`,
-);
-process.exit(summary.violations.length === 0 && c.violations.length === 0 ? 0 : 1);
+let violations = summary.violations.length;
+for (const topology of [false, true]) {
+  const c = await runConsistencySoak(seconds, replicas, protocol, undefined, topology);
+  console.log(JSON.stringify(c, null, 1));
+  const ratio = ((100 * c.hits) / Math.max(1, c.reads)).toFixed(1);
+  console.log(
+    `consistency${topology ? " (list changes)" : ""}: ${seconds} s, ${protocol}, replicas ${replicas}, ${c.reads} reads, ${c.hits} hits (${ratio} %), ${c.stale} stale, ${c.wrong} wrong`,
+  );
+  violations += c.violations.length;
+}
+process.exit(violations === 0 ? 0 : 1);
