@@ -76,8 +76,11 @@ export class GetManyHandler implements CallHandler {
       return false;
     }
     if (a.state === SETTLED || a.batchError !== null) return false;
+    const index = a.indices === null ? i : a.indices[i]!;
+    // A key that may be older here than its last write (see `read-guards.ts`) is a miss.
+    if (a.staleKeys?.includes(index)) return false;
     try {
-      const key = a.call.keys![a.indices === null ? i : a.indices[i]!]!;
+      const key = a.call.keys![index]!;
       (a.result as Map<unknown, unknown>).set(key, decode(this.ctx, reply));
       a.found++;
     } catch (err) {

@@ -36,8 +36,9 @@ import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 import { Hedger } from "./hedging.js";
-import { dropStaleHits, holdRead } from "./read-guards.js";
-import { StartGate } from "./start-gate.js";
+import { hedgeTarget } from "./hedging.js";
+import { holdRead } from "./read-guards.js";
+import { holdCall, StartGate } from "./start-gate.js";
 import { WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
@@ -81,7 +82,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   execute(call: Call): Promise<unknown> {
     if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
-    if (copy !== null) return copy.then(() => this.execute(call));
+    if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
     if (call.keys !== null) {
       this.#executeBatch(call);
       return call.promise;
@@ -130,10 +131,11 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   #hedge(a: CallAttempt): boolean {
     const call = a.call;
     if (call.settled || this.#closed || a.rival !== null) return false;
-    const next = this.#nextReplica(a);
+    const next = hedgeTarget(a, this.#membership, this.#tried(a));
     const left = call.endsAt() - performance.now();
     if (next === undefined || left < 1) return false;
-    this.#attempt(call, next, left, a.replica + 1, a.indices, a, a);
+    const share = readShare(left, this.#membership.replicas - a.replica - 1);
+    this.#attempt(call, next, share, a.replica + 1, a.indices, a, a);
     return true;
   }
 
@@ -219,10 +221,11 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const call = a.call;
     const hedger = this.#hedger;
     if (hedger !== null && isRead(a.frame.op)) {
-      if (hedger.sampling && a.target !== undefined) hedger.sample(a.target, performance.now() - a.queuedAt);
+      if (hedger.sampling && a.target !== undefined && a.queuedAt > 0) {
+        hedger.sample(a.target, performance.now() - a.queuedAt); // (a miss answered here has none)
+      }
       if (a.rival !== null) hedger.won(a);
     }
-    if (a.staleKeys !== null) dropStaleHits(a);
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
     else if (call.copies !== null) this.#replication.alignReplicas(call, value);

@@ -12,6 +12,7 @@
 import Denque from "denque";
 import { SETTLED } from "../connection/attempt.js";
 import type { CallAttempt } from "./call.js";
+import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
 
 /** Hedging settings (resolved by the client). */
@@ -57,6 +58,7 @@ export class Hedger {
   readonly #latency = new Map<Server, Latencies>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = 0;
+  #closed = false;
 
   /** `fire(a)` sends the hedge of `a`; false when there is nowhere to send it (no budget spent). */
   constructor(o: HedgeOptions, fire: (a: CallAttempt) => boolean) {
@@ -67,9 +69,10 @@ export class Hedger {
 
   /** A first try of a read was sent to `server`: hedge it if it has not answered by its time. */
   watch(a: CallAttempt, server: Server): void {
+    if (this.#closed) return;
     this.#tokens = Math.min(this.#maxTokens, this.#tokens + this.#o.maxExtraLoad);
     const after = this.#o.after === "p95" ? this.#latencyOf(server).p95 : this.#o.after;
-    if (after === Number.POSITIVE_INFINITY) return;
+    if (after >= a.timeout) return; // it fails over before (and p95 is Infinity until it is known)
     a.hedgeAt = performance.now() + after;
     let queue = this.#waiting.get(server);
     if (queue === undefined) {
@@ -120,6 +123,7 @@ export class Hedger {
 
   /** Stops the timer; reads still waiting are not hedged. */
   close(): void {
+    this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#waiting.clear();
@@ -167,4 +171,26 @@ export class Hedger {
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   };
+}
+
+/**
+ * Where the hedge of `a` goes: the next replica (not tried yet, up) of its key — of every key of a
+ * batch share, which must be the same server (otherwise no hedge). Not a server that may hold a
+ * stale copy of one of them while another is away: its miss would win the race.
+ */
+export function hedgeTarget(a: CallAttempt, m: Membership, tried: Server[]): Server | undefined {
+  const call = a.call;
+  const keys = call.keys;
+  if (keys === null || call.routingKey !== null) {
+    const next = m.readTarget(call.routingKey!, tried);
+    return next !== undefined && m.away !== 0 && m.repairs.hasAny(next.label) ? undefined : next;
+  }
+  let next: Server | undefined;
+  const n = a.indices === null ? keys.length : a.indices.length;
+  for (let j = 0; j < n; j++) {
+    const s = m.readTarget(keys[a.indices === null ? j : a.indices[j]!]!, tried);
+    if (s === undefined || (next !== undefined && s !== next)) return undefined;
+    next = s;
+  }
+  return next !== undefined && m.away !== 0 && m.repairs.hasAny(next.label) ? undefined : next;
 }

@@ -4,7 +4,8 @@
  *   waits for them — within its deadline;
  * - while a server is away, a read that falls back to another server may find there a copy that an
  *   earlier list (or an earlier absence) left and later writes made stale: when the key is
- *   remembered as possibly stale on that server, the read answers a miss instead.
+ *   remembered as possibly stale on that server, the read answers a miss instead (a batch read
+ *   marks such keys in `staleKeys`, and its handler takes their hits for misses).
  */
 import { QUEUED } from "../connection/attempt.js";
 import { TimeoutError } from "../errors.js";
@@ -52,14 +53,6 @@ export function holdRead(
   }
   if (stale.length > 0) a.staleKeys = stale;
   return false;
-}
-
-/** A batch read answered: its keys that may be stale where it was read are taken back out (misses). */
-export function dropStaleHits(a: CallAttempt): void {
-  const hits = a.result;
-  const keys = a.call.keys;
-  if (!(hits instanceof Map) || keys === null) return;
-  for (const i of a.staleKeys!) hits.delete(keys[i]!);
 }
 
 function missed(a: CallAttempt): void {

@@ -20,25 +20,37 @@ export class StartGate {
     this.waiting = waiting;
   }
 
-  /** Holds `call` until the list is known, then `execute`s it; fails it at its deadline before that. */
+  /** Holds `call` until the list is known, then `execute`s it (see {@link holdCall}). */
   hold(call: Call, execute: (call: Call) => unknown): Promise<unknown> {
-    const waiting = this.waiting!;
-    const timer = setTimeout(
-      () => {
-        call.fail(
-          new TimeoutError(
-            `no server was listed within ${call.timeout} ms: the server list's first DNS or discovery answer had not come`,
-          ),
-        );
-      },
-      Math.max(0, call.endsAt() - performance.now()),
-    );
-    // The timer stays until the call settles: its deadline counts from when it was made.
-    const clear = () => clearTimeout(timer);
-    call.promise.then(clear, clear);
-    waiting.then(() => {
-      if (!call.settled) execute(call);
-    });
-    return call.promise;
+    return holdCall(call, this.waiting!, execute, "the server list's first DNS or discovery answer");
   }
+}
+
+/**
+ * Holds `call` until `waiting` settles, then `execute`s it — unless it settled meanwhile (aborted).
+ * Its deadline counts from now: a timer fails it then, whether it is still held or under way.
+ */
+export function holdCall(
+  call: Call,
+  waiting: Promise<unknown>,
+  execute: (call: Call) => unknown,
+  waitedFor: string,
+): Promise<unknown> {
+  const timer = setTimeout(
+    () =>
+      call.fail(
+        new TimeoutError(
+          `the request did not complete within ${call.timeout} ms (it waited for ${waitedFor})`,
+        ),
+      ),
+    Math.max(0, call.endsAt() - performance.now()),
+  );
+  const clear = () => clearTimeout(timer);
+  call.promise.then(clear, clear);
+  // (`execute` settles the call: its promise is not this chain's, or a rejection would go unhandled.)
+  const go = () => {
+    if (!call.settled) execute(call);
+  };
+  waiting.then(go, go);
+  return call.promise;
 }

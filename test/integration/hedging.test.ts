@@ -104,6 +104,34 @@ forEachProtocol(() => {
       );
     });
 
+    it("a getMany share is hedged only to a server that is the next replica of all its keys", async () => {
+      const third = await startMemcached();
+      try {
+        const list = [slow.label, fast.label, third.label];
+        const c = client({ servers: list, hedge: { after: 20 } });
+        const ring = new HashRing(list);
+        const keys = Array.from({ length: 400 }, (_, i) => `g${i}`).filter(
+          (k) => ring.serverFor(k) === slow.label,
+        );
+        await c.setMany(keys.map((k) => [k, k]));
+        slow.mode = "delay";
+        slow.delayMs = 200;
+        const got = await c.getMany(keys);
+        assert.deepEqual(
+          keys.filter((k) => got.get(k) !== k),
+          [],
+        );
+        // Its keys' next replicas are two servers: no hedge could answer for all of them.
+        assert.equal(c.health().hedges.sent, 0);
+        const firstKeys = keys.filter((k) => ring.serversFor(k, 2)[1] === fast.label);
+        const some = await c.getMany(firstKeys);
+        assert.equal(some.size, firstKeys.length);
+        assert.equal(c.health().hedges.won, 1);
+      } finally {
+        await third.kill();
+      }
+    });
+
     it("keeps hedges under maxExtraLoad when a replica stays slow", async () => {
       const c = client({ hedge: { after: 5, maxExtraLoad: 0.1 } });
       const keys = slowKeys(50);

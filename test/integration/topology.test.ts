@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { Client, type ClientOptions, HashRing, InvalidArgumentError } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { suiteServers } from "../support/suite-servers.ts";
 
 let servers: MemcachedServer[] = [];
 const clients: Client[] = [];
@@ -55,11 +56,9 @@ function load(c: Client, workers: number, keys: number) {
 
 forEachProtocol(() => {
   describe("server list changes", () => {
-    before(async () => {
-      servers = await Promise.all([0, 1, 2, 3].map(() => startMemcached()));
-    });
-    after(async () => {
-      await Promise.all(servers.map((s) => s.kill()));
+    const mine = suiteServers(4);
+    before(() => {
+      servers = mine;
     });
     afterEach(async () => {
       await Promise.all(clients.splice(0).map((c) => c.close()));

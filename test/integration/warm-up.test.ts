@@ -4,10 +4,11 @@
  * change never comes back from its previous owner.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { afterEach, before, describe, it } from "node:test";
 import { Client, type ClientOptions, HashRing } from "../../src/index.ts";
-import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
+import type { MemcachedServer } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { suiteServers } from "../support/suite-servers.ts";
 import { remainingTtl } from "../support/raw.ts";
 
 let servers: MemcachedServer[] = [];
@@ -37,11 +38,9 @@ async function scaleOut(warmUp: ClientOptions["warmUp"]): Promise<{ c: Client; h
 
 forEachProtocol((protocol) => {
   describe("warm-up", () => {
-    before(async () => {
-      servers = await Promise.all([0, 1, 2, 3].map(() => startMemcached()));
-    });
-    after(async () => {
-      await Promise.all(servers.map((s) => s.kill()));
+    const mine = suiteServers(4);
+    before(() => {
+      servers = mine;
     });
     afterEach(async () => {
       await Promise.all(clients.splice(0).map((c) => c.close()));

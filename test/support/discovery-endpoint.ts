@@ -10,6 +10,7 @@
  * which newer engines still serve too. `mode` breaks the config replies on purpose.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { eachLine } from "./lines.ts";
 
 export interface ClusterNode {
   host: string;
@@ -93,16 +94,9 @@ class FakeConfigEndpoint implements DiscoveryEndpoint {
     this.#sockets.add(s);
     s.on("close", () => this.#sockets.delete(s));
     s.on("error", () => {});
-    // Lines may come several to a chunk or one split over chunks: answer each complete one in order.
-    let buf = "";
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      for (let i = buf.indexOf("\r\n"); i >= 0; i = buf.indexOf("\r\n")) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        this.#requests++;
-        s.write(this.#answer(line), "latin1");
-      }
+    eachLine(s, (line) => {
+      this.#requests++;
+      s.write(this.#answer(line), "latin1");
     });
   }
 

@@ -4,6 +4,7 @@
  * from `values`), one line at a time. Binary (`new FakeMemcached("binary")`): Version, Noop and Get, one
  * packet at a time, with the request's opaque. `misbehave` can take over the answer to a request.
  */
+import { eachLine } from "./lines.ts";
 import { createServer, type Server, type Socket } from "node:net";
 
 /** A request as the fake sees it, and the socket to answer on. */
@@ -55,15 +56,7 @@ export class FakeMemcached {
       this.#acceptBinary(s);
       return;
     }
-    let buf = "";
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      for (let i = buf.indexOf("\r\n"); i >= 0; i = buf.indexOf("\r\n")) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        this.#answer(line, s);
-      }
-    });
+    eachLine(s, (line) => this.#answer(line, s));
   }
 
   #answer(line: string, socket: Socket): void {
