@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
 import { after, afterEach, before, describe, it } from "node:test";
+import { Registry } from "prom-client";
 import { CHANNELS, Client, type ClientOptions, type CommandContext, HashRing } from "../../src/index.ts";
+import { collectMetrics } from "../../src/prometheus.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 import { FaultProxy } from "../support/proxy.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
@@ -62,6 +64,11 @@ forEachProtocol(() => {
       const h = c.health();
       assert.equal(h.hedges.sent, keys.length);
       assert.equal(h.hedges.won, keys.length);
+      const registry = new Registry();
+      const metrics = collectMetrics(c, { registry });
+      const text = await registry.metrics();
+      metrics.stop();
+      assert.match(text, new RegExp(`memcachio_hedges_total\\{result="won"\\} ${keys.length}`));
       assert.ok(
         h.servers.every((s) => s.state === "up" && s.failures === 0),
         "a lost race is not a failure",
