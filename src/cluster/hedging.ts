@@ -30,8 +30,8 @@ const MIN_BURST = 10;
 const SAMPLES = 256;
 const RECOMPUTE_EVERY = 32;
 
-/** One server's recent read latencies and their 95th percentile. */
-class Latencies {
+/** One server's recent read latencies and their 95th percentile (kept on the server: see `Server.readLatencies`). */
+export class Latencies {
   readonly #samples = new Float64Array(SAMPLES);
   #count = 0;
   /** The percentile, ms; Infinity until enough samples (no hedge before). */
@@ -55,7 +55,6 @@ export class Hedger {
   #tokens = MIN_BURST;
   readonly #maxTokens: number;
   readonly #waiting = new Map<Server, Denque<CallAttempt>>();
-  readonly #latency = new Map<Server, Latencies>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = 0;
   #closed = false;
@@ -130,12 +129,8 @@ export class Hedger {
   }
 
   #latencyOf(server: Server): Latencies {
-    let l = this.#latency.get(server);
-    if (l === undefined) {
-      l = new Latencies();
-      this.#latency.set(server, l);
-    }
-    return l;
+    server.readLatencies ??= new Latencies();
+    return server.readLatencies;
   }
 
   #arm(at: number): void {

@@ -19,6 +19,7 @@
  * traffic to probe with), so a down server costs callers nothing.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
+import type { Latencies } from "./hedging.js";
 import { AuthError, ConnectionError, SocketTimeoutError, TimeoutError, TLSError } from "../errors.js";
 import { Attempt, type AttemptSink, type ReplyHandler } from "../connection/attempt.js";
 import { Frame, Op } from "../protocol/frame.js";
@@ -73,6 +74,8 @@ export class Server {
    * it their home: reads wait for them (writes need not: a delete after a write is a miss).
    */
   repairing: Promise<void> | null = null;
+  /** Its recent read latencies, with `hedge: { after: "p95" }` (they leave with the server). */
+  readLatencies: Latencies | null = null;
   readonly #health: HealthOptions;
   readonly #events: ServerEvents;
   readonly #probeTimeout: number;
