@@ -55,6 +55,7 @@ export function holdRead(
   return false;
 }
 
+/** The read's miss: `undefined`, or what its call answers for one (fetch: "load it yourself"). */
 function missed(a: CallAttempt): void {
-  a.succeed(undefined);
+  a.succeed(a.call.miss);
 }

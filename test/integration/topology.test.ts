@@ -169,6 +169,13 @@ forEachProtocol(() => {
           return c.health().servers.some((s) => s.label === third.label && s.state !== "up");
         }, 5000);
         for (const k of keys) assert.notEqual(await c.get(k), "v0", `${k}: an earlier owner's copy`);
+        assert.deepEqual(
+          [...(await c.getMany(keys)).values()].filter((v) => v === "v0"),
+          [],
+        );
+        if (current.protocol === "meta") {
+          for (const k of keys) assert.notEqual(await c.fetch(k, () => "loaded"), "v0", `${k}: fetch`);
+        }
       } finally {
         await third.start(third.port);
       }
