@@ -103,6 +103,14 @@ export class HashRing {
 
   /** The first `n` distinct servers clockwise from `key`'s point: the owner first, then its replicas. */
   serversFor(key: string | Buffer, n: number): string[] {
+    return this.serversForHash(ketamaHash(key), n);
+  }
+
+  /**
+   * {@link HashRing.serversFor} of a key whose {@link ketamaHash} is `hash` (several rings, one hash).
+   * @internal
+   */
+  serversForHash(hash: number, n: number): string[] {
     const total = this.#labels.length;
     if (total === 0) throw new NoServersError("the ring has no servers");
     const want = Math.min(Math.max(1, Math.floor(n)), total);
@@ -110,7 +118,7 @@ export class HashRing {
     const out: string[] = [];
     const seen = new Uint8Array(total);
     const points = this.#points.length;
-    for (let i = this.#find(ketamaHash(key)), step = 0; out.length < want && step < points; step++) {
+    for (let i = this.#find(hash), step = 0; out.length < want && step < points; step++) {
       const owner = this.#owners[i]!;
       if (seen[owner] === 0) {
         seen[owner] = 1;

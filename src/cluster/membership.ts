@@ -207,10 +207,23 @@ export class Membership {
     return this.#full.serversFor(key, this.replicas);
   }
 
-  /** Puts a repaired server back: it takes traffic, and the ring includes it again. */
+  /** {@link Membership.homesOf} of the key whose ketama hash is `hash`. */
+  homesOfHash(hash: number): string[] {
+    return this.#full.serversForHash(hash, this.replicas);
+  }
+
+  /**
+   * Puts a repaired server back: it takes traffic, and the ring includes it again. The keys it takes
+   * back leave copies on the servers that held them meanwhile (ejection): the ring they lived on is
+   * a past one from now on, so writes are remembered for those servers too.
+   */
   up(s: Server): void {
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
+    if (this.#eject && this.#onRing.length > 0 && !this.#onRing.includes(s)) {
+      const dropped = this.repairs.past.retire(this.#onRing.map((x) => x.address));
+      for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
+    }
     this.#membershipChanged();
     this.#events.serverUp(s.label);
   }

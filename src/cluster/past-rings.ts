@@ -62,13 +62,13 @@ export class PastRings {
     if (this.#rings.some((r) => r.until < now)) this.#rings = this.#rings.filter((r) => r.until >= now);
   }
 
-  /** Appends each past ring's homes of `route` (its first `replicas` servers) to `out`; repeats are possible. */
-  homesOf(route: string | Buffer, replicas: number, out: string[]): void {
-    for (const r of this.#rings) {
-      if (r.ring.servers.length === 0) continue;
-      if (replicas === 1) out.push(r.ring.serverFor(route));
-      else out.push(...r.ring.serversFor(route, replicas));
-    }
+  /**
+   * Appends each past ring's homes (its first `replicas` servers) of the key whose ketama hash is
+   * `hash` to `out`; repeats are possible.
+   */
+  homesOf(hash: number, replicas: number, out: string[]): void {
+    for (const r of this.#rings)
+      if (r.ring.servers.length > 0) out.push(...r.ring.serversForHash(hash, replicas));
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { type Frame, Op } from "../protocol/frame.js";
 import type { Membership, MembershipEvents, RoutingKey } from "./membership.js";
+import { ketamaHash } from "./ketama.js";
 import { PastRings } from "./past-rings.js";
 import type { Server } from "./server.js";
 import { type StaleKey, WriteFailures } from "./write-failures.js";
@@ -264,7 +265,8 @@ export class Repairs {
   #noteHomes(key: RoutingKey, token: string, base64: boolean): void {
     const m = this.#membership;
     if (m.servers.length === 0) return;
-    const homes = m.homesOf(key);
+    const hash = ketamaHash(key);
+    const homes = m.homesOfHash(hash);
     if (m.away !== 0) {
       for (const label of homes) {
         const home = m.server(label)!;
@@ -275,7 +277,7 @@ export class Repairs {
     // Past homes that are homes no more keep the copy they had: remembered, and deleted before a
     // change makes them its homes again.
     const past: string[] = [];
-    this.past.homesOf(key, m.replicas, past);
+    this.past.homesOf(hash, m.replicas, past);
     for (const label of past) {
       if (!homes.includes(label) && m.server(label) !== undefined)
         this.#stale.record(label, token, base64, key);

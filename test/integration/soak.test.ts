@@ -37,9 +37,9 @@ describe("consistency soak (8 s per replica setting): never older than the last 
   }
 });
 
-describe("consistency soak across server-list changes (8 s per replica setting)", () => {
+describe("consistency soak across server-list changes and failures (8 s per replica setting)", () => {
   for (const replicas of [1, 2]) {
-    it(`replicas ${replicas}: the list changes every half second, with warm-up; 0 stale reads`, async (t) => {
+    it(`replicas ${replicas}: the list changes every half second while servers fail, with warm-up; 0 stale reads`, async (t) => {
       const seconds = Number(process.env.SOAK_SECONDS ?? 8);
       const s = await runConsistencySoak(seconds, replicas, "meta", undefined, true);
       t.diagnostic(

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ketamaHash } from "../../src/cluster/ketama.ts";
 import { MAX_PAST_RINGS, PastRings } from "../../src/cluster/past-rings.ts";
 
 const addr = (port: number) => ({ host: "10.0.0.1", port, weight: 1 });
 const homes = (p: PastRings, key: string) => {
   const out: string[] = [];
-  p.homesOf(key, 1, out);
+  p.homesOf(ketamaHash(key), 1, out);
   return out;
 };
 
