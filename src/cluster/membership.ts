@@ -214,13 +214,14 @@ export class Membership {
 
   /**
    * Puts a repaired server back: it takes traffic, and the ring includes it again. The keys it takes
-   * back leave copies on the servers that held them meanwhile (ejection): the ring they lived on is
-   * a past one from now on, so writes are remembered for those servers too.
+   * back may leave copies on the servers that held them meanwhile (ejection); when which ones is
+   * unknown (`copiesUnknown`: it missed more writes than are remembered), the ring they lived on is
+   * a past one from now on, so later writes are remembered for those servers too.
    */
-  up(s: Server): void {
+  up(s: Server, copiesUnknown = false): void {
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
-    if (this.#eject && this.#onRing.length > 0 && !this.#onRing.includes(s)) {
+    if (copiesUnknown && this.#eject && this.#onRing.length > 0 && !this.#onRing.includes(s)) {
       const dropped = this.repairs.past.retire(this.#onRing.map((x) => x.address));
       for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
     }

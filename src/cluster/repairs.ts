@@ -137,7 +137,7 @@ export class Repairs {
           // left on fallback owners are deleted once it is back (their keys' owner again).
           await this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason());
           const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
-          m.up(s);
+          m.up(s, overflowed);
           for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
           return;
         }
