@@ -62,33 +62,23 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
       : new LocalReads(new LocalCache(o.localCache), keys, (key, error) =>
           client.emit("staleServed", { key, error }),
         );
-  const {
-    protocol,
-    tls,
-    auth,
-    connectTimeout,
-    socketTimeout,
-    maxInFlight,
-    maxQueue,
-    maxValueSize,
-    keepAlive,
-  } = o;
   const names = new Names(o.dns);
-  const lookup = names.lookup;
+  // What every connection needs of the options, and the names' resolver.
+  const connection = {
+    connectTimeout: o.connectTimeout,
+    socketTimeout: o.socketTimeout,
+    maxInFlight: o.maxInFlight,
+    maxQueue: o.maxQueue,
+    maxValueSize: o.maxValueSize,
+    keepAlive: o.keepAlive,
+    protocol: o.protocol,
+    tls: o.tls,
+    auth: o.auth,
+    lookup: names.lookup,
+  };
   const membership: Membership = new Membership(
     o.servers,
-    {
-      connectTimeout,
-      socketTimeout,
-      maxInFlight,
-      maxQueue,
-      maxValueSize,
-      keepAlive,
-      protocol,
-      tls,
-      auth,
-      lookup,
-    },
+    connection,
     o.pool,
     o.failover,
     {
