@@ -98,7 +98,7 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
   });
   await Promise.all(KEYS.slice(0, 100).map((k) => c.get(k))); // connect, and first latency samples
   const slow = proxies[0]!;
-  const heldBefore = await slow.set({
+  await slow.set({
     mode: "delay-some",
     delayShare: Number(args.share),
     delayMs: 30,
@@ -134,7 +134,7 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
     tick();
   });
   await Promise.all(inFlight);
-  const held = (await slow.set({ mode: "pass" })) - heldBefore;
+  await slow.set({ mode: "pass" });
   const served = (await getsServed()) - before;
   const h = c.health().hedges;
   await c.close();
@@ -149,7 +149,6 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
     extraLoad: served / total - 1,
     hedges: h.sent - hedgesBefore.sent,
     won: h.won - hedgesBefore.won,
-    held,
     slowShare: latencies.filter((l) => l > 25).length / latencies.length,
   };
 }

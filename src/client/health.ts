@@ -71,7 +71,7 @@ export function healthOf(
   membership: Membership,
   cluster: Cluster,
   l1: LocalCache | null,
-  topology: TopologyCounts,
+  topology: Omit<TopologyCounts, "warmUpHits">,
 ): Health {
   return {
     retries: cluster.retried,

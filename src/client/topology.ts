@@ -39,7 +39,7 @@ export interface TopologyOptions {
 export class Topology {
   readonly names: Names;
   /** Changes of the list, and failures of each source (for metrics). */
-  readonly counts: TopologyCounts = { changes: 0, dnsErrors: 0, discoveryErrors: 0, warmUpHits: 0 };
+  readonly counts: Omit<TopologyCounts, "warmUpHits"> = { changes: 0, dnsErrors: 0, discoveryErrors: 0 };
   readonly #membership: Membership;
   readonly #events: TopologyEvents;
   readonly #o: TopologyOptions;
