@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     maxValueSize: 1 << 20,
     keepAlive: true,
   });
-  const get = handlersFor(false, { codec: new ValueCodec(), releaseWin: () => {} }).get;
+  const get = handlersFor("meta", { codec: new ValueCodec(), releaseWin: () => {} }).get;
   const direct: AttemptSink<Call, undefined> = {
     succeeded: (a, value) => a.call.succeed(value),
     failed: (a, error) => a.call.fail(error),

@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import { metaOnly, U64_MAX } from "./client/arguments.js";
 import { assemble } from "./client/assemble.js";
+import { Counters } from "./client/counters.js";
 import type { CallBuilder } from "./client/call-builder.js";
 import { FETCH_MISS, type FetchHost, fetchThrough } from "./client/fetch.js";
 import { type Health, healthOf } from "./client/health.js";
@@ -63,6 +64,8 @@ export class Client extends EventEmitter {
   readonly #servers: ServerCommands;
   /** What `fetch` needs from this client. */
   readonly #fetchHost: FetchHost;
+  /** incr/decr, with what each protocol lacks done client-side. */
+  readonly #counters: Counters;
 
   constructor(options: ClientOptions) {
     super();
@@ -76,6 +79,13 @@ export class Client extends EventEmitter {
     this.#topology = parts.topology;
     this.#local = parts.local;
     this.#servers = new ServerCommands(parts.cluster, parts.build);
+    this.#counters = new Counters({
+      protocol: o.protocol,
+      build: parts.build,
+      cluster: parts.cluster,
+      local: parts.local,
+      touch: (key, ttl, options) => this.touch(key, ttl, options),
+    });
     this.#fetchHost = {
       timeout: o.timeout,
       local: this.#local,
@@ -176,12 +186,12 @@ export class Client extends EventEmitter {
 
   /** Adds `delta` to a counter (u64, wraps at 2^64); `undefined` when missing and no `initial` is given. */
   incr(key: Key, delta: bigint | number = 1n, options?: ArithOptions): Promise<bigint | undefined> {
-    return this.#arith(0, key, delta, options);
+    return this.#counters.run(0, key, delta, options);
   }
 
   /** Subtracts `delta` from a counter (clamps at 0); `undefined` when missing and no `initial` is given. */
   decr(key: Key, delta: bigint | number = 1n, options?: ArithOptions): Promise<bigint | undefined> {
-    return this.#arith(MODE_DECR, key, delta, options);
+    return this.#counters.run(MODE_DECR, key, delta, options);
   }
 
   /**
@@ -214,23 +224,24 @@ export class Client extends EventEmitter {
 
   /**
    * Read-through with thundering-herd protection on the server, across processes (see
-   * `client/fetch.ts`). Meta protocol only: with `protocol: "binary"` it rejects with
+   * `client/fetch.ts`). Meta protocol only: with `"binary"` or `"text"` it rejects with
    * {@link UnsupportedError}. A winner that dies releases the herd after `lockTtl`; a loader error
    * reaches the caller that ran it. With `recacheWithin`, a value close to expiry is reloaded by one
    * caller while everyone else keeps getting it.
    */
   async fetch<T>(key: Key, loader: () => T | Promise<T>, options: FetchOptions = {}): Promise<T> {
-    if (this.#options.protocol === "binary") throw metaOnly("fetch");
+    if (this.#options.protocol !== "meta") throw metaOnly("fetch", this.#options.protocol);
     return fetchThrough(this.#fetchHost, key, loader, options);
   }
 
   /**
    * Marks the item stale instead of deleting it (`md <key> I T<staleTtl>`): the next {@link Client.fetch}
    * serves the stale value to everyone while one caller reloads it. Resolves true when the key existed.
-   * Meta protocol only: with `protocol: "binary"` it rejects with {@link UnsupportedError}.
+   * Meta protocol only: with `"binary"` or `"text"` it rejects with {@link UnsupportedError}.
    */
   invalidate(key: Key, options?: InvalidateOptions): Promise<boolean> {
-    if (this.#options.protocol === "binary") return Promise.reject(metaOnly("invalidate"));
+    if (this.#options.protocol !== "meta")
+      return Promise.reject(metaOnly("invalidate", this.#options.protocol));
     const staleTtl = options?.staleTtl ?? 30;
     return this.#keyed(Op.Invalidate, this.#handlers.delete, key, options, staleTtl) as Promise<boolean>;
   }
@@ -353,35 +364,6 @@ export class Client extends EventEmitter {
     return sent.then((ok) => {
       if (ok) local.cache.set(localKey, value);
       return ok;
-    });
-  }
-
-  #arith(
-    mode: number,
-    key: Key,
-    delta: bigint | number,
-    options: ArithOptions | undefined,
-  ): Promise<bigint | undefined> {
-    let call: Call;
-    try {
-      call = this.#build.arith(mode, key, delta, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    this.#local?.forget(call.frame.key, call.frame.base64);
-    const p = this.#cluster.execute(call) as Promise<bigint | undefined>;
-    if (this.#options.protocol !== "binary" || options?.ttl === undefined) return p;
-    // Binary incr/decr set a TTL only on the counter they create; meta's `T` also renews an existing
-    // one. A binary client renews it with a touch once the counter has changed, within the call's
-    // deadline. Best effort: the counter did change, so a failed touch does not fail the call.
-    const renew = { ...options, timeout: 0 };
-    return p.then((value) => {
-      renew.timeout = Math.floor(call.endsAt() - performance.now());
-      if (value === undefined || renew.timeout <= 0) return value;
-      return this.touch(key, options.ttl!, renew).then(
-        () => value,
-        () => value,
-      );
     });
   }
 

@@ -53,6 +53,7 @@ export type {
   FlushOptions,
   InvalidateOptions,
   Protocol,
+  ProxyKind,
   ServerSpec,
   SetOptions,
   WarmUpOptions,

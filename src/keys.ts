@@ -34,10 +34,10 @@ export class KeyEncoder {
   readonly #prefix: string;
   readonly #prefixBytes: Buffer;
   readonly #prefixPlain: boolean;
-  readonly #binary: boolean;
+  readonly #protocol: "meta" | "binary" | "text";
 
-  constructor(prefix = "", binary = false) {
-    this.#binary = binary;
+  constructor(prefix = "", protocol: "meta" | "binary" | "text" = "meta") {
+    this.#protocol = protocol;
     const bytes = Buffer.from(prefix, "utf8");
     if (bytes.length >= MAX_KEY_LENGTH) {
       throw new InvalidKeyError(`keyPrefix is ${bytes.length} bytes; it must leave room for a key`);
@@ -98,9 +98,17 @@ export class KeyEncoder {
         },
       );
     }
-    if (this.#binary) {
+    if (this.#protocol === "binary") {
       this.base64 = false;
       return raw.toString("latin1");
+    }
+    if (this.#protocol === "text") {
+      throw new InvalidKeyError(
+        "the key has spaces, control bytes or non-ASCII characters, which the text protocol cannot " +
+          "carry (it has no base64 form): use printable ASCII keys (hash or encode them), or protocol " +
+          '"meta" or "binary"',
+        { cause: preview(key) },
+      );
     }
     if (raw.length > MAX_BASE64_KEY_BYTES) {
       throw new InvalidKeyError(

@@ -2,11 +2,21 @@
  * Client options: the user-facing shape, the defaults, and their validation.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import { Credentials } from "./connection/credentials.js";
+import type { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
+import {
+  type AuthOptions,
+  credentials,
+  type Protocol,
+  type ProxyKind,
+  protocolOption,
+  proxyOption,
+  tlsOption,
+  type WireOptions,
+} from "./client/wire-options.js";
 import {
   type DiscoveryOptions,
   type DnsOptions,
@@ -29,21 +39,20 @@ import {
   type ServerSpec,
 } from "./util/servers.js";
 
-export type { DiscoveryOptions, DnsOptions, HedgeOptions, ServerAddress, ServerSpec, WarmUpOptions };
-
-/** Wire protocol: `"meta"` (memcached ≥ 1.6, the default) or `"binary"` (SASL, older servers). */
-export type Protocol = "meta" | "binary";
-
-/** Credentials for {@link ClientOptions.auth}. */
-export interface AuthOptions {
-  /** SASL user (binary) or auth-file user (meta, `memcached -Y`); no spaces or NUL bytes. */
-  username: string;
-  /** Kept in a private field: never in errors, events, diagnostics or `inspect` output. */
-  password: string;
-}
+export type {
+  AuthOptions,
+  DiscoveryOptions,
+  DnsOptions,
+  HedgeOptions,
+  Protocol,
+  ProxyKind,
+  ServerAddress,
+  ServerSpec,
+  WarmUpOptions,
+};
 
 /** Options of {@link Client}. Every field is optional except `servers` (or `discovery`). */
-export interface ClientOptions extends TopologyOptions {
+export interface ClientOptions extends TopologyOptions, WireOptions {
   /**
    * Hedged reads, with `replicas` > 1 (with one copy per key there is nowhere to hedge, and the
    * option does nothing): a get, gets, getAndTouch or getMany batch not answered within `after` ms
@@ -51,23 +60,6 @@ export interface ClientOptions extends TopologyOptions {
    * first answer wins. Hedges stay under `maxExtraLoad` of reads (default 0.05). Writes never are.
    */
   hedge?: HedgeOptions;
-  /**
-   * Wire protocol. `"meta"` (default) has every command; `"binary"` has all but `fetch` and
-   * `invalidate` (they reject with `UnsupportedError`), and is needed for SASL (`memcached -S`).
-   */
-  protocol?: Protocol;
-  /**
-   * TLS (`memcached -Z`): `true`, or `tls.connect` options (`ca`, `cert`, `key`, `servername`,
-   * `rejectUnauthorized`…). Certificates are verified by default; `servername` defaults to the
-   * server's host when it is a name. A failed handshake is a `TLSError`. Off by default.
-   */
-  tls?: boolean | TlsConnectionOptions;
-  /**
-   * Credentials, sent first on every new connection: SASL PLAIN with `protocol: "binary"`
-   * (`memcached -S`), ASCII auth with `"meta"` (`memcached -Y <authfile>`). Refused credentials are an
-   * `AuthError` and mark the server down. The password is kept out of errors, events and `inspect`.
-   */
-  auth?: AuthOptions;
   /** Default deadline of each request in ms, from the call to the reply (queue + write + reply). Default 250. */
   timeout?: number;
   /** Deadline to establish a connection, ms. Default 1000. */
@@ -219,6 +211,7 @@ export interface ResolvedOptions {
   warmUp: ResolvedWarmUp | null;
   hedge: Required<HedgeOptions> | null;
   protocol: Protocol;
+  proxy: ProxyKind | null;
   tls: TlsConnectionOptions | null;
   auth: Credentials | null;
   timeout: number;
@@ -263,8 +256,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     discovery,
     warmUp: warmUpOptions(o.warmUp),
     hedge: hedgeOptions(o.hedge),
-    protocol: protocol(o.protocol),
-    tls: tls(o.tls),
+    protocol: protocolOption(o.protocol, proxyOption(o.proxy)),
+    proxy: proxyOption(o.proxy),
+    tls: tlsOption(o.tls),
     auth: o.auth === undefined ? null : credentials(o.auth),
     timeout,
     connectTimeout: positive("connectTimeout", o.connectTimeout, 1000),
@@ -298,38 +292,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
   return Object.freeze(resolved);
-}
-
-function protocol(p: Protocol | undefined): Protocol {
-  if (p === undefined) return "meta";
-  if (p !== "meta" && p !== "binary") throw new InvalidArgumentError('protocol must be "meta" or "binary"');
-  return p;
-}
-
-function tls(t: ClientOptions["tls"]): TlsConnectionOptions | null {
-  if (t === undefined || t === false) return null;
-  if (t === true) return Object.freeze({});
-  if (t === null || typeof t !== "object") {
-    throw new InvalidArgumentError("tls must be true, false or tls.connect options");
-  }
-  return Object.freeze({ ...t });
-}
-
-function credentials(a: AuthOptions): Credentials {
-  if (
-    a === null ||
-    typeof a !== "object" ||
-    typeof a.username !== "string" ||
-    typeof a.password !== "string"
-  ) {
-    throw new InvalidArgumentError("auth must be { username: string, password: string }");
-  }
-  if (a.username === "" || /[\s\0]/.test(a.username)) {
-    throw new InvalidArgumentError("auth.username must be non-empty, without spaces or NUL bytes");
-  }
-  if (/[\r\n\0]/.test(a.password))
-    throw new InvalidArgumentError("auth.password must not contain CR, LF or NUL");
-  return new Credentials(a.username, a.password);
 }
 
 function poolOptions(p: NonNullable<ClientOptions["pool"]>): ResolvedOptions["pool"] {

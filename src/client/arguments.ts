@@ -3,6 +3,8 @@
  * the wire wants; bad input is an `InvalidArgumentError` before anything is sent.
  */
 import { InvalidArgumentError, UnsupportedError } from "../errors.js";
+import { Op } from "../protocol/frame.js";
+import type { ProxyKind } from "./wire-options.js";
 
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
@@ -39,9 +41,25 @@ export function seconds(name: string, v: number | undefined, dflt: number, min: 
   return v;
 }
 
-/** The error of a command that needs the meta protocol, on a binary client. */
-export function metaOnly(command: string): UnsupportedError {
+/** The error of a command that needs the meta protocol, on a binary or text client. */
+export function metaOnly(command: string, protocol: string): UnsupportedError {
   return new UnsupportedError(
-    `${command} needs the meta protocol (its win/stale flags have no binary equivalent); this client uses protocol: "binary"`,
+    `${command} needs the meta protocol (its win/stale flags have no ${protocol} equivalent); this client uses protocol: "${protocol}"`,
   );
+}
+
+/**
+ * Why each command kind is refused by a client of `proxy`, by {@link Op}: twemproxy closes the
+ * connection on a command it does not forward, so such a command is refused before it is sent.
+ */
+export function refusedCommands(proxy: ProxyKind | null): (string | undefined)[] {
+  const refused: (string | undefined)[] = [];
+  if (proxy === "twemproxy") {
+    const notForwarded = (command: string, instead: string) =>
+      `twemproxy does not forward ${command} (it would close the connection); ${instead}`;
+    refused[Op.GetAndTouch] = notForwarded("gat", "use get, then touch");
+    refused[Op.Stats] = notForwarded("stats", "ask the memcached servers behind it (or its own stats port)");
+    refused[Op.Flush] = notForwarded("flush_all", "flush the memcached servers behind it directly");
+  }
+  return refused;
 }

@@ -13,6 +13,7 @@ import { KeyEncoder } from "../keys.js";
 import type { ResolvedOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
 import { ValueCodec } from "../serialization/codec.js";
+import { refusedCommands } from "./arguments.js";
 import { CallBuilder } from "./call-builder.js";
 import { LocalCache } from "./local-cache.js";
 import { LocalReads } from "./local-reads.js";
@@ -38,7 +39,7 @@ export interface ClientParts {
  * `staleServed`, `topologyChange`, `topologyError`).
  */
 export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts {
-  const keys = new KeyEncoder(o.keyPrefix, o.protocol === "binary");
+  const keys = new KeyEncoder(o.keyPrefix, o.protocol);
   const codec = new ValueCodec(o.codec, o.compression);
   const context = {
     codec,
@@ -54,8 +55,8 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
       cluster.executeOn(a.target, call).catch(() => undefined);
     },
   };
-  const handlers = handlersFor(o.protocol === "binary", context);
-  const build = new CallBuilder(keys, codec, handlers, o.timeout, o.maxValueSize);
+  const handlers = handlersFor(o.protocol, context);
+  const build = new CallBuilder(keys, codec, handlers, o.timeout, o.maxValueSize, refusedCommands(o.proxy));
   const local =
     o.localCache === null
       ? null

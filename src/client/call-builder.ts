@@ -4,7 +4,13 @@
  * key. Invalid input throws a typed error here, before anything is sent.
  */
 import { Call, type CallHandler } from "../cluster/call.js";
-import { AbortError, ClientClosedError, InvalidArgumentError, ValueTooLargeError } from "../errors.js";
+import {
+  AbortError,
+  ClientClosedError,
+  InvalidArgumentError,
+  UnsupportedError,
+  ValueTooLargeError,
+} from "../errors.js";
 import type { Key, KeyEncoder } from "../keys.js";
 import type { ArithOptions, CallOptions, SetOptions } from "../options.js";
 import { Batch, Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
@@ -32,11 +38,15 @@ export class CallBuilder {
     /** Default deadline, ms. */
     readonly timeout: number,
     readonly maxValueSize: number,
+    /** Why a command kind is refused before it is sent (by {@link Op}; see `refusedCommands`). */
+    readonly refused: readonly (string | undefined)[] = [],
   ) {}
 
   /** A call of `frame` with the caller's deadline and signal. */
   call(frame: Frame, handler: CallHandler, options: CallOptions | undefined): Call {
     if (this.closed) throw new ClientClosedError("the client is closed");
+    const refused = this.refused[frame.op];
+    if (refused !== undefined) throw new UnsupportedError(refused);
     let timeout = this.timeout;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {

@@ -75,18 +75,23 @@ export class GetManyHandler implements CallHandler {
       releaseWin(this.ctx, a, reply, batch.keys[i]!, batch.keysBase64?.[i] === true);
       return false;
     }
-    if (a.state === SETTLED || a.batchError !== null) return false;
-    const index = a.indices === null ? i : a.indices[i]!;
-    // A key that may be older here than its last write (see `read-guards.ts`) is a miss.
-    if (a.staleKeys?.includes(index)) return false;
-    try {
-      const key = a.call.keys![index]!;
-      (a.result as Map<unknown, unknown>).set(key, decode(this.ctx, reply));
-      a.found++;
-    } catch (err) {
-      a.batchError = asSerializationError(err);
-    }
+    keepHit(this.ctx, a, reply, i);
     return false;
+  }
+}
+
+/** A hit of the `i`th key of a getMany share: decoded into the call's map, keyed by the caller's key. */
+export function keepHit(ctx: ReplyContext, a: CallAttempt, reply: ReplyView, i: number): void {
+  if (a.state === SETTLED || a.batchError !== null) return;
+  const index = a.indices === null ? i : a.indices[i]!;
+  // A key that may be older here than its last write (see `read-guards.ts`) is a miss.
+  if (a.staleKeys?.includes(index)) return;
+  try {
+    const key = a.call.keys![index]!;
+    (a.result as Map<unknown, unknown>).set(key, decode(ctx, reply));
+    a.found++;
+  } catch (err) {
+    a.batchError = asSerializationError(err);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { CallAttempt, CallHandler } from "../cluster/call.js";
 import type { ValueCodec } from "../serialization/codec.js";
+import type { WireProtocol } from "../protocol/reply.js";
 import { GetManyHandler, WRITE_MANY } from "./replies-batch.js";
 import {
   ArithHandler,
@@ -19,6 +20,7 @@ import {
   VERSION_HANDLER,
   WarmReadHandler,
 } from "./replies-single.js";
+import { TEXT_NOOP, TEXT_WRITE_MANY, TextGetMany, ValueThenEnd } from "./replies-text.js";
 
 /** What the handlers need from the client they decode for. */
 export interface ReplyContext {
@@ -73,24 +75,43 @@ export interface FetchReply {
 }
 
 /**
- * The reply handlers of a client, by command, decoding with `ctx`: one table for both protocols;
- * `fetch` only exists in meta (a binary client refuses it before anything is sent).
+ * The reply handlers of a client, by command, decoding with `ctx`: one table for every protocol;
+ * `fetch` only exists in meta (other clients refuse it before anything is sent). The text protocol
+ * wraps reads in their `VALUE … END` shape and has its own batches (`replies-text.ts`).
  */
-export function handlersFor(binary: boolean, ctx: ReplyContext): Handlers {
-  return {
-    get: new ReadHandler(ctx, false),
-    gets: new ReadHandler(ctx, true),
+export function handlersFor(protocol: WireProtocol, ctx: ReplyContext): Handlers {
+  const get = new ReadHandler(ctx, false);
+  const gets = new ReadHandler(ctx, true);
+  const warmRead = new WarmReadHandler(ctx);
+  const shared = {
     touch: new TouchHandler(ctx),
     store: new StoreHandler(ctx),
     delete: new DeleteHandler(ctx),
     arith: new ArithHandler(ctx),
-    getMany: new GetManyHandler(ctx),
-    writeMany: WRITE_MANY,
     stats: new StatsHandler(ctx),
     version: VERSION_HANDLER,
     flush: FLUSH_HANDLER,
+  };
+  if (protocol === "text") {
+    return {
+      ...shared,
+      get: new ValueThenEnd(get, "get"),
+      gets: new ValueThenEnd(gets, "gets"),
+      getMany: new TextGetMany(ctx),
+      writeMany: TEXT_WRITE_MANY,
+      noop: TEXT_NOOP,
+      fetch: NEVER_SENT,
+      warmRead: new ValueThenEnd(warmRead, "get"),
+    };
+  }
+  return {
+    ...shared,
+    get,
+    gets,
+    getMany: new GetManyHandler(ctx),
+    writeMany: WRITE_MANY,
     noop: NOOP_HANDLER,
-    fetch: binary ? NEVER_SENT : new FetchHandler(ctx),
-    warmRead: new WarmReadHandler(ctx),
+    fetch: protocol === "binary" ? NEVER_SENT : new FetchHandler(ctx),
+    warmRead,
   };
 }

@@ -35,6 +35,8 @@ export class CallAttempt extends Attempt<Call, Server | undefined> {
   previous: CallAttempt | null = null;
   /** Batches: smallest key index the next reply may carry (replies come back in order). */
   next = 0;
+  /** A text getMany: which keys have had their `VALUE` (a proxy may answer out of order), or null. */
+  answered: Uint8Array | null = null;
   /** Hits this try found (a batch's count; 1 for a fetch that hit), for traces. */
   found = 0;
   /** Batches: the first error reply seen; reported when the batch ends. */

@@ -25,6 +25,7 @@ import {
   QueueFullError,
   SocketTimeoutError,
 } from "../errors.js";
+import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
@@ -44,8 +45,8 @@ export interface ConnectionOptions extends DialOptions {
   /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
   handshake?: boolean;
   /** Wire protocol. Default `"meta"`. */
-  protocol?: "meta" | "binary";
-  /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta). */
+  protocol?: WireProtocol;
+  /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta and text). */
   auth?: Credentials | null;
 }
 
@@ -73,7 +74,7 @@ export class Connection implements Tickable, AttemptCarrier {
   #link: Link | null = null;
   /** Its queues, encoder and parser. */
   readonly #pipe: Pipeline;
-  readonly #binary: boolean;
+  readonly #protocol: WireProtocol;
   readonly #silence: SilenceWatch;
   #flushScheduled = false;
   /**
@@ -118,9 +119,9 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#options = options;
     this.#events = events;
     this.label = labelOf(options);
-    this.#binary = options.protocol === "binary";
+    this.#protocol = options.protocol ?? "meta";
     this.#silence = new SilenceWatch(options.socketTimeout, options.tls != null);
-    this.#pipe = new Pipeline(this.#binary, options.tls == null, options.maxValueSize, options.maxInFlight);
+    this.#pipe = new Pipeline(this.#protocol, options.tls == null, options.maxValueSize, options.maxInFlight);
   }
 
   /** Attempts written and not yet answered (timed-out ones whose reply is still owed included). */
@@ -230,7 +231,7 @@ export class Connection implements Tickable, AttemptCarrier {
     // First on the wire, ahead of whatever waited for the connection: authentication, then the
     // `version` handshake (see `handshake.ts`).
     const o = this.#options;
-    const hello = helloAttempts(this.#binary, o.auth ?? null, o.handshake === true, o.connectTimeout);
+    const hello = helloAttempts(this.#protocol, o.auth ?? null, o.handshake === true, o.connectTimeout);
     for (let i = hello.length - 1; i >= 0; i--) {
       this.#watch(hello[i]!.deadline);
       this.#pipe.pending.unshift(hello[i]!);
@@ -351,7 +352,7 @@ export class Connection implements Tickable, AttemptCarrier {
    */
   #nudge(): void {
     if (this.#state !== READY) return;
-    const nudge = nudgeAttempt(this.#binary, this.#options.connectTimeout);
+    const nudge = nudgeAttempt(this.#protocol, this.#options.connectTimeout);
     this.#watch(nudge.deadline);
     this.#pipe.writeNow(nudge, this.#link!.socket);
   }

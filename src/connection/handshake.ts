@@ -1,6 +1,6 @@
 /**
  * What a connection sends of its own, and the replies to it: first on every new socket, before any
- * caller's request, authentication (SASL PLAIN for binary, ASCII auth for meta) and the `version`
+ * caller's request, authentication (SASL PLAIN for binary, ASCII auth for meta and text) and the `version`
  * handshake; later, the no-op that nudges a TLS server (see `watchdog.ts`).
  * A refused authentication throws `AuthError` (the connection then fails everything it holds and
  * closes); an unexpected handshake reply throws `ProtocolError` (the peer is not a memcached we can
@@ -20,7 +20,10 @@ import {
 import type { BinaryReply } from "../protocol/binary/parser.js";
 import { CLIENT_ERROR, ERROR, MN, STORED, VERSION } from "../protocol/meta/codes.js";
 import type { MetaReply } from "../protocol/meta/parser.js";
+import * as K from "../protocol/reply.js";
+import type { TextReply } from "../protocol/text/reply.js";
 import { Frame, Op } from "../protocol/frame.js";
+import type { WireProtocol } from "../protocol/reply.js";
 import { Attempt, type AttemptSink, type ReplyHandler } from "./attempt.js";
 import type { Credentials } from "./credentials.js";
 
@@ -138,9 +141,49 @@ const BINARY: HandshakeHandlers = {
   },
 };
 
+/** Text: the same requests as meta (ASCII auth, `version`); the no-op is a `version` too. */
+const TEXT: HandshakeHandlers = {
+  noop: {
+    onReply(req, reply: TextReply) {
+      if (reply.kind !== K.VERSION)
+        throw new ProtocolError(`expected VERSION, got ${JSON.stringify(reply.line())}`);
+      req.succeed(true);
+      return true;
+    },
+  },
+  version: {
+    onReply(req, reply: TextReply) {
+      if (reply.kind === K.CLIENT_ERROR && reply.text().includes("unauthenticated")) {
+        throw new AuthError("the server requires authentication (configure `auth`)");
+      }
+      if (reply.kind !== K.VERSION) {
+        throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);
+      }
+      req.succeed(reply.text());
+      return true;
+    },
+  },
+  mechs: META.mechs,
+  auth: {
+    onReply(req, reply: TextReply) {
+      if (reply.kind === K.DONE && reply.word === "STORED") {
+        req.succeed(true);
+        return true;
+      }
+      if (reply.kind === K.CLIENT_ERROR) {
+        throw new AuthError(
+          `authentication refused by the server (CLIENT_ERROR ${reply.text().slice(0, 80)})`,
+        );
+      }
+      if (reply.kind === K.UNEXPECTED) throw new AuthError("the server does not accept ASCII authentication");
+      throw new ProtocolError(`auth: unexpected reply ${JSON.stringify(reply.line())}`);
+    },
+  },
+};
+
 /** The handshake handlers of a protocol. */
-export function handshakeHandlers(binary: boolean): HandshakeHandlers {
-  return binary ? BINARY : META;
+export function handshakeHandlers(protocol: WireProtocol): HandshakeHandlers {
+  return protocol === "binary" ? BINARY : protocol === "text" ? TEXT : META;
 }
 
 /** The sink of a connection's own attempts: a failure there throws from its handler instead. */
@@ -167,12 +210,13 @@ function own(
 
 /** What goes first on a new socket: authentication when `auth` is set, then `version` when `handshake`. */
 export function helloAttempts(
-  binary: boolean,
+  protocol: WireProtocol,
   auth: Credentials | null,
   handshake: boolean,
   timeout: number,
 ): Attempt[] {
-  const h = handshakeHandlers(binary);
+  const h = handshakeHandlers(protocol);
+  const binary = protocol === "binary";
   const hello: Attempt[] = [];
   if (auth !== null) {
     if (binary) hello.push(own(Op.AuthMechs, h.mechs, "", timeout));
@@ -184,6 +228,6 @@ export function helloAttempts(
 }
 
 /** The no-op that wakes a stalled TLS server up; its reply is only checked. */
-export function nudgeAttempt(binary: boolean, timeout: number): Attempt {
-  return own(Op.Noop, handshakeHandlers(binary).noop, "", timeout);
+export function nudgeAttempt(protocol: WireProtocol, timeout: number): Attempt {
+  return own(Op.Noop, handshakeHandlers(protocol).noop, "", timeout);
 }

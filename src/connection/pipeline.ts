@@ -15,7 +15,9 @@ import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { MetaParser } from "../protocol/meta/parser.js";
-import type { Reply } from "../protocol/reply.js";
+import type { Reply, WireProtocol } from "../protocol/reply.js";
+import { encodeText } from "../protocol/text/encoder.js";
+import { TextParser } from "../protocol/text/parser.js";
 import { Writer } from "../protocol/writer.js";
 import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
 
@@ -34,8 +36,8 @@ export class Pipeline {
   /** Replies that completed an attempt so far: progress, which bytes alone are not (a dribbling server). */
   answered = 0;
   readonly #writer = new Writer();
-  readonly #parser: MetaParser | BinaryParser;
-  readonly #binary: boolean;
+  readonly #parser: MetaParser | BinaryParser | TextParser;
+  readonly #protocol: WireProtocol;
   readonly #maxInFlight: number;
   /** Plain sockets hand bytes to the kernel at once; TLS may keep cleartext until it can encrypt it. */
   readonly #plain: boolean;
@@ -44,12 +46,17 @@ export class Pipeline {
   #sampleAt = 0;
   #latency = -1;
 
-  constructor(binary: boolean, plain: boolean, maxValueSize: number, maxInFlight: number) {
-    this.#binary = binary;
+  constructor(protocol: WireProtocol, plain: boolean, maxValueSize: number, maxInFlight: number) {
+    this.#protocol = protocol;
     this.#plain = plain;
     this.#maxInFlight = maxInFlight;
     const onReply = (reply: Reply) => this.#onReply(reply);
-    this.#parser = binary ? new BinaryParser(onReply, maxValueSize) : new MetaParser(onReply, maxValueSize);
+    this.#parser =
+      protocol === "binary"
+        ? new BinaryParser(onReply, maxValueSize)
+        : protocol === "text"
+          ? new TextParser(onReply, maxValueSize)
+          : new MetaParser(onReply, maxValueSize);
   }
 
   /** Round-trip latency, ms: an exponentially weighted average of one sampled attempt per batch; -1 before any. */
@@ -116,7 +123,13 @@ export class Pipeline {
   #encode(a: Attempt): void {
     const opaque = this.#opaque;
     const w = this.#writer;
-    const used = this.#binary ? encodeBinary(w, a.frame, opaque) : encodeMeta(w, a.frame, opaque);
+    const p = this.#protocol;
+    const used =
+      p === "meta"
+        ? encodeMeta(w, a.frame, opaque)
+        : p === "binary"
+          ? encodeBinary(w, a.frame, opaque)
+          : encodeText(w, a.frame);
     a.opaque = opaque;
     this.#opaque = opaque + used >= OPAQUE_WRAP ? 0 : opaque + used;
     a.state = WRITTEN;

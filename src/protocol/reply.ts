@@ -1,7 +1,7 @@
 /**
- * What a reply says, in words both protocols share. Each parser's reply object (meta's
- * {@link MetaReply}, binary's {@link BinaryReply}) reads its own wire form into this view, so the reply
- * handlers of the client are written once for both protocols.
+ * What a reply says, in words every protocol shares. Each parser's reply object (meta's
+ * {@link MetaReply}, binary's {@link BinaryReply}, text's {@link TextReply}, whose table is in its own
+ * file) reads its own wire form into this view, so the reply handlers of the client are written once.
  *
  *   kind           meta                         binary
  *   VALUE          VA (a value, a counter)      OK to a get-family or incr/decr request
@@ -19,6 +19,10 @@
  */
 import type { BinaryReply } from "./binary/parser.js";
 import type { MetaReply } from "./meta/parser.js";
+import type { TextReply } from "./text/reply.js";
+
+/** The wire protocols a connection can speak. */
+export type WireProtocol = "meta" | "binary" | "text";
 
 export const VALUE = 1;
 export const DONE = 2;
@@ -76,8 +80,8 @@ export interface ReplyView {
   readonly storeErrorBreaksStream: boolean;
 }
 
-/** A parsed reply of either protocol (a connection speaks one). */
-export type Reply = MetaReply | BinaryReply;
+/** A parsed reply of any protocol (a connection speaks one). */
+export type Reply = MetaReply | BinaryReply | TextReply;
 
 /** Whether `buf[start, end)` holds exactly the chars of `token` (one byte each: a key as sent). */
 export function bytesAre(buf: Buffer, start: number, end: number, token: string): boolean {

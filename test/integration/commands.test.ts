@@ -1,38 +1,101 @@
+/**
+ * Every command, against a real memcached over TCP and over a Unix socket (each protocol), and
+ * through a real twemproxy in front of three (text, the only protocol it speaks).
+ */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Client, InvalidArgumentError, SerializationError } from "../../src/index.ts";
+import {
+  Client,
+  type ClientOptions,
+  HashRing,
+  InvalidArgumentError,
+  SerializationError,
+  UnsupportedError,
+} from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 import { remainingTtl } from "../support/raw.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { startTwemproxy, type Twemproxy } from "../support/twemproxy.ts";
 
-/** The server of the suite running now: over TCP, then over a Unix socket. */
-let server: MemcachedServer;
+/** Where the suite running now sends its commands. */
+interface Target {
+  /** The client's one server. */
+  label: string;
+  /** Options a client of this target needs besides its server. */
+  options: ClientOptions;
+  /** The remaining TTL of `key`, read on the memcached that holds it. */
+  ttl(key: string): Promise<number>;
+  /** The memcached's pid, when the target is one memcached. */
+  pid: number | undefined;
+  behindTwemproxy: boolean;
+}
+
+let target: Target;
 let tcp: MemcachedServer;
 let unix: MemcachedServer;
+let backends: MemcachedServer[];
+let proxy: Twemproxy;
 let mc: Client;
 let n = 0;
 const key = (name: string) => `${name}:${process.pid}:${n++}`;
 
 before(async () => {
-  [tcp, unix] = await Promise.all([startMemcached(), startMemcached({ unixSocket: true })]);
+  [tcp, unix, ...backends] = await Promise.all([
+    startMemcached(),
+    startMemcached({ unixSocket: true }),
+    startMemcached(),
+    startMemcached(),
+    startMemcached(),
+  ]);
+  proxy = await startTwemproxy(backends);
 });
 after(async () => {
-  await Promise.all([tcp.kill(), unix.kill()]);
+  await proxy.stop();
+  await Promise.all([tcp, unix, ...backends].map((s) => s.kill()));
 });
 
-for (const transport of ["tcp", "unix socket"] as const) {
-  describe(transport, () => {
+const direct =
+  (server: () => MemcachedServer): (() => Target) =>
+  () => ({
+    label: server().label,
+    options: {},
+    ttl: (k) => remainingTtl(server().label, k),
+    pid: server().pid,
+    behindTwemproxy: false,
+  });
+const throughTwemproxy = (): Target => {
+  const ring = new HashRing(backends.map((b) => b.label));
+  return {
+    label: proxy.label,
+    options: { proxy: "twemproxy" },
+    ttl: (k) => remainingTtl(ring.serverFor(k), k),
+    pid: undefined,
+    behindTwemproxy: true,
+  };
+};
+
+for (const [name, make, protocols] of [
+  ["tcp", direct(() => tcp), undefined],
+  ["unix socket", direct(() => unix), undefined],
+  ["twemproxy (nutcracker) in front of three", throughTwemproxy, ["text"] as const],
+] as const) {
+  describe(name, () => {
     before(() => {
-      server = transport === "tcp" ? tcp : unix;
+      target = make();
     });
-    suite();
+    suite(protocols);
   });
 }
 
-function suite(): void {
+function suite(protocols: readonly ("text" | "meta" | "binary")[] | undefined): void {
   forEachProtocol(() => {
     before(() => {
-      mc = new Client({ protocol: current.protocol, servers: [server.label], timeout: 2000 });
+      mc = new Client({
+        ...target.options,
+        protocol: current.protocol,
+        servers: [target.label],
+        timeout: 2000,
+      });
     });
     after(async () => {
       await mc.close();
@@ -121,7 +184,7 @@ function suite(): void {
       it("incr / decr with ttl: the TTL of a created counter, renewed on an existing one (both protocols)", async () => {
         const k = key("ctr-ttl");
         const near = async (want: number) => {
-          const left = await remainingTtl(server.label, k);
+          const left = await target.ttl(k);
           assert.ok(left <= want && left >= want - 5, `TTL ${left}, expected about ${want}`);
         };
         assert.equal(await mc.incr(k, 1n, { ttl: 100 }), undefined, "missing, no initial: nothing created");
@@ -141,9 +204,18 @@ function suite(): void {
         assert.equal(await mc.touch(k, 10), false);
         await mc.set(k, "t", { ttl: 1 });
         assert.equal(await mc.touch(k, 100), true);
+        if (target.behindTwemproxy) {
+          // twemproxy does not forward gat: refused before it is sent, with what to do instead.
+          await assert.rejects(
+            mc.getAndTouch(k, 200),
+            (e) => e instanceof UnsupportedError && /touch/.test(e.message),
+          );
+          assert.ok((await target.ttl(k)) > 90, "the touch went through");
+          return;
+        }
         assert.equal(await mc.getAndTouch(k, 200), "t");
         assert.equal(await mc.getAndTouch(key("missing"), 10), undefined);
-        const ttl = await remainingTtl(server.label, k);
+        const ttl = await target.ttl(k);
         assert.ok(ttl > 100 && ttl <= 200, `TTL now ${ttl}`);
       });
 
@@ -152,22 +224,24 @@ function suite(): void {
         const days40 = 40 * 24 * 3600;
         assert.equal(await mc.set(k, "long", { ttl: days40 }), true);
         assert.equal(await mc.get(k), "long");
-        const ttl = await remainingTtl(server.label, k);
+        const ttl = await target.ttl(k);
         assert.ok(Math.abs(ttl - days40) < 10, `remaining TTL ${ttl}`);
         await assert.rejects(mc.set(k, "x", { ttl: -1 }), InvalidArgumentError);
         await assert.rejects(mc.set(k, "x", { ttl: 1.5 }), InvalidArgumentError);
       });
 
       it("getMany: hits by the given keys, misses absent, duplicates and base64 keys", async () => {
+        // Keys sent base64 in meta; text has no such form (its own test refuses them).
+        const odd = current.protocol === "text" ? "-odd" : " space é";
         const keys = Array.from({ length: 300 }, (_, i) =>
-          i % 3 === 0 ? `${key("many")} space é` : key("many"),
+          i % 3 === 0 ? `${key("many")}${odd}` : key("many"),
         );
         for (const [i, k] of keys.entries()) if (i % 2 === 0) await mc.set(k, { i });
         const got = await mc.getMany([...keys, keys[0]!]);
         assert.equal(got.size, 150);
         for (const [i, k] of keys.entries()) assert.deepEqual(got.get(k), i % 2 === 0 ? { i } : undefined);
         assert.deepEqual(await mc.getMany([]), new Map());
-        const bufKey = Buffer.from([1, 2, 3]);
+        const bufKey = current.protocol === "text" ? Buffer.from("buf-key") : Buffer.from([1, 2, 3]);
         await mc.set(bufKey, "b");
         const byBuf = await mc.getMany([bufKey]);
         assert.equal(byBuf.get(bufKey), "b");
@@ -201,17 +275,27 @@ function suite(): void {
       });
 
       it("stats, version, ping and flush", async () => {
+        const v = await mc.version();
+        assert.match(v[target.label] ?? "", /^1\.6\.\d+/);
+        await mc.ping();
+        if (target.behindTwemproxy) {
+          // twemproxy closes the connection on stats and flush_all: refused first, typed, not a hang.
+          await assert.rejects(mc.stats(), (e) => e instanceof UnsupportedError && /stats/.test(e.message));
+          await assert.rejects(
+            mc.flush(),
+            (e) => e instanceof UnsupportedError && /flush_all/.test(e.message),
+          );
+          assert.match((await mc.version())[target.label] ?? "", /^1\.6\./, "the connection is still fine");
+          return;
+        }
         const st = await mc.stats();
-        const mine = st[server.label];
+        const mine = st[target.label];
         assert.ok(mine !== undefined);
         assert.match(mine.version ?? "", /^1\.6\.\d+$/);
         assert.match(mine.pid ?? "", /^\d+$/);
-        assert.equal(Number(mine.pid), server.pid);
+        assert.equal(Number(mine.pid), target.pid);
         const slabs = await mc.stats("settings");
-        assert.ok(slabs[server.label]?.maxconns !== undefined);
-        const v = await mc.version();
-        assert.match(v[server.label] ?? "", /^1\.6\.\d+/);
-        await mc.ping();
+        assert.ok(slabs[target.label]?.maxconns !== undefined);
         const k = key("flush");
         await mc.set(k, 1);
         await mc.flush();
@@ -222,8 +306,9 @@ function suite(): void {
 
       it("client flags from another writer read back as bytes, not mangled", async () => {
         const raw = new Client({
+          ...target.options,
           protocol: current.protocol,
-          servers: [server.label],
+          servers: [target.label],
           codec: { encode: (v) => ({ data: String(v), flags: 0xabcd0000 }), decode: (d) => d },
         });
         try {
@@ -239,5 +324,5 @@ function suite(): void {
         }
       });
     });
-  });
+  }, protocols);
 }

@@ -40,14 +40,19 @@ function client(o: Partial<ClientOptions> = {}): Client {
 /** Bytes that do not parse, in the protocol under test (a binary header with a bad magic byte). */
 function garbage(): Buffer {
   if (current.protocol === "meta") return Buffer.from("VA nonsense\r\n");
+  if (current.protocol === "text") return Buffer.from("VALUE nonsense\r\n");
   const b = Buffer.alloc(24);
   b[0] = 0x82;
   return b;
 }
 
-/** A well-formed hit carrying the opaque of no request (999999) and the value "value-x". */
+/**
+ * A well-formed hit carrying the opaque of no request (999999) and the value "value-x"; in text,
+ * which has no opaque, the hit of a key no request asked for.
+ */
 function foreignReply(): Buffer {
   if (current.protocol === "meta") return Buffer.from("VA 7 f0 O999999\r\nvalue-x\r\n");
+  if (current.protocol === "text") return Buffer.from("VALUE foreign 0 7\r\nvalue-x\r\nEND\r\n");
   const h = Buffer.alloc(28);
   h[0] = 0x81; // response, opcode 0 (Get), status 0
   h[4] = 4; // extras: flags

@@ -10,7 +10,11 @@ import { Client, ConnectionError, ProtocolError } from "../../src/index.ts";
 import { binaryResponse, FakeMemcached, type FakeRequest } from "../support/fake-server.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
-const fakes = { meta: new FakeMemcached("meta"), binary: new FakeMemcached("binary") };
+const fakes = {
+  meta: new FakeMemcached("meta"),
+  binary: new FakeMemcached("binary"),
+  text: new FakeMemcached("text"),
+};
 const clients: Client[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -33,12 +37,19 @@ function client(): Client {
 const wire = {
   /** The right answer to a get of `value`. */
   hit(r: FakeRequest, value: string): Buffer {
+    if (current.protocol === "text")
+      return Buffer.from(`VALUE ${r.key} 0 ${value.length}\r\n${value}\r\nEND\r\n`);
     return current.protocol === "meta"
       ? Buffer.from(`VA ${value.length} f0 ${r.opaque}\r\n${value}\r\n`)
       : binaryResponse(0, Number(r.opaque), { flags: 0, value });
   },
   /** A well-formed reply carrying an opaque no request has (a stray or foreign reply). */
   foreign(value: string | null, opaque: number): Buffer {
+    // Text has no opaque: a foreign reply is one no request asked for, or the value of another key.
+    if (current.protocol === "text")
+      return Buffer.from(
+        value === null ? "STORED\r\n" : `VALUE other 0 ${value.length}\r\n${value}\r\nEND\r\n`,
+      );
     if (current.protocol === "meta")
       return Buffer.from(
         value === null ? `HD O${opaque}\r\n` : `VA ${value.length} f0 O${opaque}\r\n${value}\r\n`,
@@ -47,10 +58,12 @@ const wire = {
   },
   /** Bytes that are no reply at all: an endless line (meta), a bad magic byte (binary). */
   garbage(): Buffer {
+    if (current.protocol === "text") return Buffer.from(`VALUE k 0 5 ${"x".repeat(20_000)}`);
     return current.protocol === "meta" ? Buffer.from(`VA 5 ${"x".repeat(20_000)}`) : Buffer.alloc(64, 0x41);
   },
   /** The start of a reply announcing a `size`-byte value, with `sent` bytes of it. */
   valueStart(r: FakeRequest, size: number, sent: string): Buffer {
+    if (current.protocol === "text") return Buffer.from(`VALUE ${r.key} 0 ${size}\r\n${sent}`);
     if (current.protocol === "meta") return Buffer.from(`VA ${size} f0 ${r.opaque}\r\n${sent}`);
     return Buffer.concat([
       binaryResponse(0, Number(r.opaque), { flags: 0, bodyLength: 4 + size }),
@@ -130,6 +143,34 @@ forEachProtocol(() => {
       fake().misbehave = once((r) => r.socket.write("EN\r\n"));
       await expectBroken(mc);
       assert.equal(await mc.get("k"), "right", "a fresh connection answers");
+    });
+
+    it("text: a second VALUE for one key, or a getMany hit of a key not asked, breaks the connection; any order is fine", async () => {
+      if (current.protocol !== "text") return; // meta and binary pair by opaque (tests above)
+      const mc = client();
+      assert.equal(await mc.get("k"), "right");
+      let before = fake().accepted;
+      fake().misbehave = once((r) => r.socket.write(`${fake().textHits(["k", "k"])}`));
+      assert.equal(await mc.get("k"), "right", "the first VALUE answers");
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await mc.get("other"), "other-value");
+      assert.equal(fake().accepted, before + 1, "the extra VALUE dropped the connection");
+      // twemproxy answers a getMany out of order when some keys miss: accepted, each key once.
+      fake().misbehave = once((r) => r.socket.write(fake().textHits(r.line.split(" ").slice(1).reverse())));
+      const all = new Map([
+        ["k", "right"],
+        ["other", "other-value"],
+      ]);
+      assert.deepEqual(await mc.getMany(["k", "nope", "other"]), all);
+      before = fake().accepted;
+      fake().misbehave = once((r) => r.socket.write(fake().textHits(["other", "other"])));
+      const err = await mc.getMany(["k", "other"]).then(
+        () => assert.fail("should reject"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectionError && err.cause instanceof ProtocolError, String(err));
+      assert.deepEqual(await mc.getMany(["k", "other"]), all);
+      assert.equal(fake().accepted, before + 1, "a key answered twice dropped the connection");
     });
 
     it("bytes that are no reply (an endless line; a bad magic byte) fail the connection", async () => {

@@ -15,7 +15,7 @@ const { values } = parseArgs({
   },
 });
 const seconds = Math.max(5, Number(values.seconds));
-const protocol = values.protocol === "binary" ? "binary" : "meta";
+const protocol = values.protocol === "binary" || values.protocol === "text" ? values.protocol : "meta";
 const replicas = Math.max(1, Math.floor(Number(values.replicas)));
 const summary = await runSoak(seconds, (line) => console.log(line), protocol, replicas);
 const total = Object.values(summary.ops).reduce((a, b) => a + b, 0);

@@ -126,8 +126,8 @@ export async function runSoak(
           for (const [mk, v] of await mc.getMany(many)) check(mk as string, v, "getMany");
         });
       } else if (r < 0.8) await op("delete", DEADLINE, async () => void (await mc.delete(k)));
-      else if (r < 0.9 && protocol === "binary") {
-        // fetch is meta-only: the binary soak reads with gets instead.
+      else if (r < 0.9 && protocol !== "meta") {
+        // fetch is meta-only: the binary and text soaks read with gets instead.
         await op("gets", DEADLINE, async () => check(k, (await mc.gets(k))?.value, "gets"));
       } else if (r < 0.9) {
         // Waiting for another loader is bounded by the deadline; then the load and the write-back.

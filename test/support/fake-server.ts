@@ -2,7 +2,8 @@
  * A tiny scripted memcached stand-in, only for replies a real memcached cannot be made to send
  * (hostile-server tests). Meta: it answers `version`, `mn`, and `mg <key> … O<n>` (a miss, or a value
  * from `values`), one line at a time. Binary (`new FakeMemcached("binary")`): Version, Noop and Get, one
- * packet at a time, with the request's opaque. `misbehave` can take over the answer to a request.
+ * packet at a time, with the request's opaque. Text: `version` and `get <key>` (`VALUE … END`).
+ * `misbehave` can take over the answer to a request.
  */
 import { eachLine } from "./lines.ts";
 import { createServer, type Server, type Socket } from "node:net";
@@ -27,7 +28,7 @@ export class FakeMemcached {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor(readonly protocol: "meta" | "binary" = "meta") {
+  constructor(readonly protocol: "meta" | "binary" | "text" = "meta") {
     this.#server = createServer((s) => this.#accept(s));
   }
 
@@ -67,10 +68,21 @@ export class FakeMemcached {
     if (verb !== "version" && this.misbehave?.(req) === true) return;
     if (verb === "version") socket.write("VERSION 1.6.18\r\n");
     else if (verb === "mn") socket.write("MN\r\n");
+    else if (verb === "get" && this.protocol === "text") socket.write(this.textHits(parts.slice(1)));
     else if (verb === "mg") {
       const v = this.values.get(req.key ?? "");
       socket.write(v === undefined ? `EN ${opaque}\r\n` : `VA ${v.length} f0 ${opaque}\r\n${v}\r\n`);
     } else socket.write("ERROR\r\n");
+  }
+
+  /** Text: the answer to `get <keys…>`, hits in the order given, then `END`. */
+  textHits(keys: string[]): string {
+    let out = "";
+    for (const k of keys) {
+      const v = this.values.get(k);
+      if (v !== undefined) out += `VALUE ${k} 0 ${v.length}\r\n${v}\r\n`;
+    }
+    return `${out}END\r\n`;
   }
 
   #acceptBinary(s: Socket): void {

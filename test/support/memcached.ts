@@ -220,7 +220,7 @@ export async function startMemcached(opts: MemcachedOptions = {}): Promise<Memca
   return new MemcachedServer(opts).start();
 }
 
-function canConnect(where: { host: string; port: number } | { path: string }): Promise<boolean> {
+export function canConnect(where: { host: string; port: number } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection(where);
     s.once("connect", () => {
