@@ -24,6 +24,8 @@ export interface Start {
   tlsLabel: string;
   /** Path of the Unix socket of a third memcached, identical but for `-s`. */
   unixLabel: string;
+  /** host:port of a twemproxy (nutcracker) in front of the plain memcached alone. */
+  twemproxyLabel: string;
   /** PEM of the CA that signed the TLS server's certificate. */
   ca: string;
   /** The `--base` row: the `index.ts` of memcachio's source at an earlier commit. */
@@ -55,6 +57,10 @@ async function client(s: Start): Promise<Contender> {
       return memcachio(s.label, s.name, { protocol: "binary" });
     case "memcachio unix":
       return memcachio(s.unixLabel, s.name);
+    case "memcachio text":
+      return memcachio(s.label, s.name, { protocol: "text" });
+    case "memcachio twemproxy":
+      return memcachio(s.twemproxyLabel, s.name, { proxy: "twemproxy" });
     case "memcachio tls":
       return memcachio(s.tlsLabel, s.name, { tls: { ca: s.ca } });
     case "memjs":

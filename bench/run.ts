@@ -18,6 +18,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
 import { startTlsMemcached, testPki } from "../test/support/secure.ts";
+import { startTwemproxy } from "../test/support/twemproxy.ts";
 import type { Reply, Run, Start } from "./contender-process.ts";
 import { Client } from "../src/index.ts";
 import { loadBenchKeys, median } from "./harness.ts";
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
   const tls = { ca: testPki().ca };
   // The Unix socket row: a third memcached, identical but listening on a socket (`-s`).
   const unixServer = await startMemcached({ threads: 1, memory: 512, unixSocket: true });
+  // The twemproxy row: nutcracker in front of the plain memcached alone (the text row minus the hop).
+  const twemproxy = await startTwemproxy([server]);
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
         label,
         tlsLabel: tlsServer.label,
         unixLabel: unixServer.label,
+        twemproxyLabel: twemproxy.label,
         ca: tls.ca,
         ...(baseIndex === undefined ? {} : { baseIndex }),
       }),
@@ -151,6 +155,7 @@ async function main(): Promise<void> {
   await server.kill();
   await tlsServer.kill();
   await unixServer.kill();
+  await twemproxy.stop();
 
   // Table of medians.
   const rows: Record<string, unknown>[] = [];

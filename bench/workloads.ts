@@ -39,6 +39,8 @@ export const CONTENDERS = [
   "memcachio binary",
   "memcachio tls",
   "memcachio unix",
+  "memcachio text",
+  "memcachio twemproxy",
   "memjs",
   "memcached",
   "memcache-client",

@@ -9,7 +9,7 @@
  *   stats  prints `stats [group]` of every server, one column per server.
  *
  * Servers: `"host:port,host:port"` (or several arguments). Options: --timeout ms (default 1000),
- * --warn ms (check; default: off), --protocol meta|binary, --tls (system CAs).
+ * --warn ms (check; default: off), --protocol meta|binary|text, --tls (system CAs).
  */
 import { parseArgs } from "node:util";
 import { Client } from "./client.js";
@@ -17,7 +17,7 @@ import type { ClientOptions } from "./options.js";
 import { labelOf, parseServers } from "./util/servers.js";
 
 const USAGE =
-  "usage: memcachio check|stats <host:port[,host:port…]> [--timeout ms] [--warn ms] [--protocol meta|binary] [--tls] [--group name]";
+  "usage: memcachio check|stats <host:port[,host:port…]> [--timeout ms] [--warn ms] [--protocol meta|binary|text] [--tls] [--group name]";
 
 /** Exit codes (Nagios plugin convention). */
 const OK = 0;
@@ -65,8 +65,8 @@ function parse(argv: string[]) {
   if (!(timeout > 0)) throw new Error("--timeout must be a positive number of ms");
   const warn = values.warn === undefined ? Number.POSITIVE_INFINITY : Number(values.warn);
   if (!(warn > 0)) throw new Error("--warn must be a positive number of ms");
-  if (values.protocol !== "meta" && values.protocol !== "binary")
-    throw new Error("--protocol must be meta or binary");
+  if (values.protocol !== "meta" && values.protocol !== "binary" && values.protocol !== "text")
+    throw new Error("--protocol must be meta, binary or text");
   return {
     command,
     labels: servers.map(labelOf),

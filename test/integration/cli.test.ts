@@ -45,6 +45,12 @@ describe("memcachio check", () => {
     );
   });
 
+  it("--protocol text: exit 0 against a memcached (as it would through a text-only proxy)", async () => {
+    const r = await run("check", up.label, "--protocol", "text");
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^MEMCACHED OK - 1\/1 servers up/);
+  });
+
   it("one of two down: exit 1 WARNING, naming the server that is down", async () => {
     const r = await run("check", `${up.label},${closed}`, "--timeout", "500");
     assert.equal(r.code, 1, r.out);
