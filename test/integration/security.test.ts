@@ -93,20 +93,44 @@ describe("SASL PLAIN (binary, memcached -S)", () => {
   });
 });
 
-describe("ASCII auth (meta, memcached -Y)", () => {
+describe("ASCII auth (meta and text, memcached -Y)", () => {
   let authfile: MemcachedServer;
   before(async () => {
     authfile = await startAuthfileMemcached({ bob: PASSWORD });
     servers.push(authfile);
   });
 
-  it("the right password: commands work, pipelined behind the auth", async () => {
-    const mc = client({ servers: [authfile.label], auth: { username: "bob", password: PASSWORD } });
-    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => mc.set(`a:${i}`, i)));
-    assert.ok(all.every((r) => r === true));
-    assert.equal(await mc.get("a:42"), 42);
-    assert.equal(await mc.get("_"), undefined, "the auth set stored nothing");
-  });
+  for (const protocol of ["meta", "text"] as const) {
+    it(`the right password: commands work, pipelined behind the auth (${protocol})`, async () => {
+      const mc = client({
+        servers: [authfile.label],
+        protocol,
+        auth: { username: "bob", password: PASSWORD },
+      });
+      const all = await Promise.all(Array.from({ length: 100 }, (_, i) => mc.set(`a:${i}`, i)));
+      assert.ok(all.every((r) => r === true));
+      assert.equal(await mc.get("a:42"), 42);
+      assert.deepEqual(
+        await mc.getMany(["a:1", "a:2"]),
+        new Map([
+          ["a:1", 1],
+          ["a:2", 2],
+        ]),
+      );
+      assert.equal(await mc.get("_"), undefined, "the auth set stored nothing");
+    });
+
+    it(`a wrong password, or none, is an AuthError (${protocol})`, async () => {
+      const wrong = client({
+        servers: [authfile.label],
+        protocol,
+        auth: { username: "bob", password: WRONG },
+      });
+      await assert.rejects(wrong.get("a:1"), AuthError);
+      const none = client({ servers: [authfile.label], protocol });
+      await assert.rejects(none.get("a:1"), AuthError);
+    });
+  }
 
   it("against a server without -Y, the auth set is born expired: the password is not stored", async () => {
     const plain = await startMemcached();
@@ -116,13 +140,6 @@ describe("ASCII auth (meta, memcached -Y)", () => {
     const raw = client({ servers: [plain.label] });
     assert.equal(await raw.get("_"), undefined);
     assert.equal(Number((await raw.stats())[plain.label]?.curr_items), 1, "only the caller's item");
-  });
-
-  it("a wrong password, or none, is an AuthError", async () => {
-    const wrong = client({ servers: [authfile.label], auth: { username: "bob", password: WRONG } });
-    await assert.rejects(wrong.get("a:1"), AuthError);
-    const none = client({ servers: [authfile.label] });
-    await assert.rejects(none.get("a:1"), AuthError);
   });
 });
 
@@ -236,6 +253,7 @@ describe("secrets never leak", () => {
       for (const [label, protocol] of [
         [sasl.label, "binary"],
         [authfile.label, "meta"],
+        [authfile.label, "text"],
       ] as const) {
         const mc = client({ servers: [label], protocol, auth: { username: "dave", password: WRONG } });
         mc.on("serverDown", (e) => seen.push(exposed(e.error) + inspect(e, { depth: 6 })));
