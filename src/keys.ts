@@ -23,7 +23,7 @@ export const MAX_BASE64_KEY_BYTES = 186;
  * tells whether the token is base64 (the request must then carry the `b` flag). One encoder per client;
  * it keeps no per-key state, so nothing is allocated for a plain ASCII string key without a prefix.
  *
- * For the binary protocol (`binary: true`) keys are length-prefixed on the wire, so any bytes go as
+ * For the binary protocol (`protocol: "binary"`) keys are length-prefixed on the wire, so any bytes go as
  * they are: a key that is not plain ASCII becomes a latin1 string of its raw bytes (one char per
  * byte), never base64, and may be up to {@link MAX_KEY_LENGTH} bytes. memcached stores a meta `b` key
  * under its decoded bytes, so both protocols address the same item for the same key.

@@ -9,6 +9,7 @@ import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import {
   type AuthOptions,
+  checkBehindProxy,
   credentials,
   type Protocol,
   type ProxyKind,
@@ -291,6 +292,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   ) {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
+  checkBehindProxy(resolved);
   return Object.freeze(resolved);
 }
 

@@ -11,12 +11,18 @@ const THIRTY_DAYS = 60 * 60 * 24 * 30;
 /** Largest unsigned 64-bit value (CAS tokens, counters, deltas). */
 export const U64_MAX = (1n << 64n) - 1n;
 
+/**
+ * Longest TTL or delay accepted, seconds (about 68 years): memcached's times are 32-bit, and a bounded
+ * number keeps every command line within the room its encoder reserves.
+ */
+export const MAX_SECONDS = 2 ** 31 - 1;
+
 /** TTL in seconds → memcached's form; -1 when not given. */
 export function ttl(seconds: number | undefined): number {
   if (seconds === undefined) return -1;
-  if (!(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 0)) {
+  if (!(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_SECONDS)) {
     throw new InvalidArgumentError(
-      `ttl must be a non-negative integer number of seconds, got ${String(seconds)}`,
+      `ttl must be an integer number of seconds from 0 to ${MAX_SECONDS}, got ${String(seconds)}`,
     );
   }
   if (seconds > THIRTY_DAYS) return Math.floor(Date.now() / 1000) + seconds;
@@ -36,8 +42,8 @@ export function u64(name: string, v: bigint | number): bigint {
 /** A whole number of seconds ≥ `min` (default `dflt`). */
 export function seconds(name: string, v: number | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
-  if (!(Number.isInteger(v) && v >= min))
-    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (seconds)`);
+  if (!(Number.isInteger(v) && v >= min && v <= MAX_SECONDS))
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${MAX_SECONDS} (seconds)`);
   return v;
 }
 
@@ -49,7 +55,7 @@ export function metaOnly(command: string, protocol: string): UnsupportedError {
 }
 
 /**
- * Why each command kind is refused by a client of `proxy`, by {@link Op}: twemproxy closes the
+ * Why each command kind is refused by a client of `proxy`, by {@link Op} (read by `CallBuilder.call`): twemproxy closes the
  * connection on a command it does not forward, so such a command is refused before it is sent.
  */
 export function refusedCommands(proxy: ProxyKind | null): (string | undefined)[] {

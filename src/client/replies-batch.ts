@@ -8,6 +8,7 @@
 import type { CallAttempt, CallHandler } from "../cluster/call.js";
 import { SETTLED } from "../connection/attempt.js";
 import { ProtocolError } from "../errors.js";
+import { Op } from "../protocol/frame.js";
 import {
   BATCH_END,
   CLIENT_ERROR,
@@ -108,7 +109,7 @@ export const WRITE_MANY: CallHandler = {
       (a.result as boolean[])[batchIndex(a, reply)] = kind === DONE;
       return false;
     }
-    const isStore = a.frame.batch!.values !== null;
+    const isStore = a.frame.op === Op.StoreMany;
     batchError(a, reply, isStore ? "setMany" : "deleteMany");
     if (isStore && kind === CLIENT_ERROR && reply.storeErrorBreaksStream) {
       a.fail(a.batchError);

@@ -114,7 +114,7 @@ export class TouchHandler extends Handler {
 
 /**
  * set, add, replace, append, prepend, cas: true when stored; false when not stored, the CAS changed
- * or the key is missing. After a `CLIENT_ERROR` to meta's `ms`, memcached 1.6.18 may or may not have
+ * or the key is missing. After a `CLIENT_ERROR` to meta's `ms` (or text's `set`), memcached 1.6.18 may or may not have
  * swallowed the value block (it does not after a malformed command line: the data is then read as a
  * command), so the stream's alignment is unknown: the attempt fails and the connection is reset.
  */

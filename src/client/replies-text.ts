@@ -19,11 +19,13 @@ import {
   NOT_FOUND,
   NOT_STORED,
   type ReplyView,
+  SERVER_ERROR,
   VALUE,
   VERSION,
 } from "../protocol/reply.js";
+import { Op } from "../protocol/frame.js";
+import type { TextReply } from "../protocol/text/reply.js";
 import { keepHit } from "./replies-batch.js";
-import { OneReplyHandler } from "./replies-single.js";
 import { errorOf, failWith } from "./reply-checks.js";
 
 /** What a mismatched `VALUE` says, without its data. */
@@ -71,12 +73,8 @@ export class TextGetMany implements CallHandler {
   onReply(a: CallAttempt, reply: ReplyView): boolean {
     const kind = reply.kind;
     if (kind === VALUE) {
-      const keys = a.frame.batch!.keys;
-      a.answered ??= new Uint8Array(keys.length);
-      const i = unanswered(a.answered, keys, reply, a.next);
+      const i = unanswered(a, reply as TextReply);
       if (i < 0) throw unexpectedValue(reply, "a key of the getMany not answered yet");
-      a.answered[i] = 1;
-      a.next = i + 1;
       keepHit(this.ctx, a, reply, i);
       return false;
     }
@@ -89,11 +87,32 @@ export class TextGetMany implements CallHandler {
   }
 }
 
-/** Index of the first key from `from` on (then from 0) that `reply` carries and that is not answered; -1 when none. */
-function unanswered(answered: Uint8Array, keys: readonly string[], reply: ReplyView, from: number): number {
-  for (let i = from; i < keys.length; i++) if (answered[i] === 0 && reply.keyIs(keys[i]!)) return i;
-  for (let i = 0; i < from; i++) if (answered[i] === 0 && reply.keyIs(keys[i]!)) return i;
-  return -1;
+/**
+ * The index of a key that `reply` carries and that has not been answered, marked answered now; -1
+ * when there is none. In order (memcached), it is the next match from where the last one was found;
+ * at the first hit out of order (twemproxy), the keys not answered yet are indexed by token once, so
+ * a large batch never costs a scan per hit.
+ */
+function unanswered(a: CallAttempt, reply: TextReply): number {
+  const keys = a.frame.batch!.keys;
+  if (a.byKey === null) {
+    const answered = (a.answered ??= new Uint8Array(keys.length));
+    for (let i = a.next; i < keys.length; i++) {
+      if (reply.keyIs(keys[i]!)) {
+        answered[i] = 1;
+        a.next = i + 1;
+        return i;
+      }
+    }
+    a.byKey = new Map();
+    for (let i = keys.length - 1; i >= 0; i--) {
+      if (answered[i] === 1) continue;
+      const list = a.byKey.get(keys[i]!);
+      if (list === undefined) a.byKey.set(keys[i]!, [i]);
+      else list.push(i);
+    }
+  }
+  return a.byKey.get(reply.keyText())?.pop() ?? -1;
 }
 
 /**
@@ -105,7 +124,7 @@ export const TEXT_WRITE_MANY: CallHandler = {
   onReply(a, reply) {
     const kind = reply.kind;
     const batch = a.frame.batch!;
-    const isStore = batch.values !== null;
+    const isStore = a.frame.op === Op.StoreMany;
     const i = a.next++;
     if (kind === DONE || kind === NOT_STORED || kind === EXISTS || kind === NOT_FOUND) {
       (a.result as boolean[])[i] = kind === DONE;
@@ -125,5 +144,15 @@ export const TEXT_WRITE_MANY: CallHandler = {
   },
 };
 
-/** The no-op of the text protocol is a `version` round trip. */
-export const TEXT_NOOP = new OneReplyHandler("noop", VERSION, () => true);
+/**
+ * The no-op of the text protocol is a `version` round trip. A `SERVER_ERROR` completes it too: twemproxy
+ * forwards `version` to one of its servers and answers so when that one is down, and the round trip —
+ * all the no-op is for — is still made.
+ */
+export const TEXT_NOOP: CallHandler = {
+  onReply(a, reply) {
+    if (reply.kind !== VERSION && reply.kind !== SERVER_ERROR) return failWith(a, reply, "noop");
+    a.succeed(true);
+    return true;
+  },
+};

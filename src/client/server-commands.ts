@@ -7,6 +7,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { CallOptions, FlushOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
+import { MAX_SECONDS } from "./arguments.js";
 import type { CallBuilder } from "./call-builder.js";
 
 export class ServerCommands {
@@ -35,8 +36,8 @@ export class ServerCommands {
 
   async flush(options?: FlushOptions): Promise<void> {
     const delay = options?.delay;
-    if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0)) {
-      throw new InvalidArgumentError("flush delay must be a non-negative integer (seconds)");
+    if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0 && delay <= MAX_SECONDS)) {
+      throw new InvalidArgumentError(`flush delay must be an integer from 0 to ${MAX_SECONDS} (seconds)`);
     }
     await this.#everyServer(true, () => {
       const frame = new Frame(Op.Flush);

@@ -55,7 +55,7 @@ export interface WireOptions {
   auth?: AuthOptions;
 }
 
-/** The protocol: as given, else the proxy's, else meta. */
+/** The `protocol` option, checked: as given, else the proxy's, else meta. */
 export function protocolOption(p: Protocol | undefined, proxy: ProxyKind | null): Protocol {
   if (p === undefined) return proxy === "twemproxy" ? "text" : "meta";
   if (p !== "meta" && p !== "binary" && p !== "text") {
@@ -69,12 +69,45 @@ export function protocolOption(p: Protocol | undefined, proxy: ProxyKind | null)
   return p;
 }
 
+/** The `proxy` option, checked; null when there is none. */
 export function proxyOption(p: ProxyKind | undefined): ProxyKind | null {
   if (p === undefined) return null;
   if (p !== "twemproxy") throw new InvalidArgumentError('proxy must be "twemproxy" (or left out)');
   return p;
 }
 
+/** What the options a proxy rules out look like once resolved. */
+interface BehindProxy {
+  proxy: ProxyKind | null;
+  replicas: number;
+  gutter: unknown;
+  warmUp: unknown;
+  hedge: unknown;
+  auth: unknown;
+}
+
+/**
+ * Behind a proxy the proxy places keys: options that make the client place copies or move keys
+ * between its servers would act on the same memcached through two doors (a replica alignment that
+ * deletes the key it just wrote, say). twemproxy also refuses authentication (it closes the
+ * connection on the auth `set`).
+ */
+export function checkBehindProxy(o: BehindProxy): void {
+  if (o.proxy === null) return;
+  const ruled: string[] = [];
+  if (o.replicas > 1) ruled.push("replicas > 1");
+  if (o.gutter !== null) ruled.push("gutter");
+  if (o.warmUp !== null) ruled.push("warmUp");
+  if (o.hedge !== null) ruled.push("hedge");
+  if (o.auth !== null) ruled.push("auth (twemproxy does not forward it)");
+  if (ruled.length > 0) {
+    throw new InvalidArgumentError(
+      `proxy "${o.proxy}" places keys itself: remove ${ruled.join(", ")} (see "Behind a proxy" in the README)`,
+    );
+  }
+}
+
+/** The `tls` option, checked and frozen; null for plain TCP. */
 export function tlsOption(t: WireOptions["tls"]): TlsConnectionOptions | null {
   if (t === undefined || t === false) return null;
   if (t === true) return Object.freeze({});
@@ -84,6 +117,7 @@ export function tlsOption(t: WireOptions["tls"]): TlsConnectionOptions | null {
   return Object.freeze({ ...t });
 }
 
+/** The `auth` option, checked, as credentials that keep the password out of logs. */
 export function credentials(a: AuthOptions): Credentials {
   if (
     a === null ||

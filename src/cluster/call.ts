@@ -35,8 +35,10 @@ export class CallAttempt extends Attempt<Call, Server | undefined> {
   previous: CallAttempt | null = null;
   /** Batches: smallest key index the next reply may carry (replies come back in order). */
   next = 0;
-  /** A text getMany: which keys have had their `VALUE` (a proxy may answer out of order), or null. */
+  /** A text getMany: which keys have had their `VALUE`, or null before the first. */
   answered: Uint8Array | null = null;
+  /** A text getMany answered out of order (by a proxy): the keys not answered yet, by token. */
+  byKey: Map<string, number[]> | null = null;
   /** Hits this try found (a batch's count; 1 for a fetch that hit), for traces. */
   found = 0;
   /** Batches: the first error reply seen; reported when the batch ends. */

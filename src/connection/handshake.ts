@@ -141,11 +141,15 @@ const BINARY: HandshakeHandlers = {
   },
 };
 
-/** Text: the same requests as meta (ASCII auth, `version`); the no-op is a `version` too. */
+/**
+ * Text: the same requests as meta (ASCII auth, `version`); the no-op is a `version` too. twemproxy
+ * does not answer `version` itself but forwards it to one of its servers: when that one is down the
+ * answer is a `SERVER_ERROR`, which still shows a text-speaking peer and the stream in step.
+ */
 const TEXT: HandshakeHandlers = {
   noop: {
     onReply(req, reply: TextReply) {
-      if (reply.kind !== K.VERSION)
+      if (reply.kind !== K.VERSION && reply.kind !== K.SERVER_ERROR)
         throw new ProtocolError(`expected VERSION, got ${JSON.stringify(reply.line())}`);
       req.succeed(true);
       return true;
@@ -155,6 +159,10 @@ const TEXT: HandshakeHandlers = {
     onReply(req, reply: TextReply) {
       if (reply.kind === K.CLIENT_ERROR && reply.text().includes("unauthenticated")) {
         throw new AuthError("the server requires authentication (configure `auth`)");
+      }
+      if (reply.kind === K.SERVER_ERROR) {
+        req.succeed("");
+        return true;
       }
       if (reply.kind !== K.VERSION) {
         throw new ProtocolError(`handshake: expected VERSION, got ${JSON.stringify(reply.line())}`);

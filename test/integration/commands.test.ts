@@ -227,6 +227,9 @@ function suite(protocols: readonly ("text" | "meta" | "binary")[] | undefined): 
         const ttl = await target.ttl(k);
         assert.ok(Math.abs(ttl - days40) < 10, `remaining TTL ${ttl}`);
         await assert.rejects(mc.set(k, "x", { ttl: -1 }), InvalidArgumentError);
+        // A bounded TTL keeps every command line within its room (text has no opaque to catch a glued line).
+        await assert.rejects(mc.touch(k, 1e300), InvalidArgumentError);
+        await assert.rejects(mc.set(k, "x", { ttl: 2 ** 31 }), InvalidArgumentError);
         await assert.rejects(mc.set(k, "x", { ttl: 1.5 }), InvalidArgumentError);
       });
 

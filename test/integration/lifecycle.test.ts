@@ -114,6 +114,17 @@ forEachProtocol(() => {
         () => new Client({ protocol: current.protocol, servers: [server.label], maxInFlight: 1.5 }),
         InvalidArgumentError,
       );
+      // A proxy places keys itself: options that would place copies, and (twemproxy) auth, are refused.
+      const servers = [server.label];
+      const proxied = (o: object) => () => new Client({ servers, proxy: "twemproxy", ...o });
+      for (const o of [
+        { replicas: 2 },
+        { warmUp: { window: 1000 } },
+        { auth: { username: "u", password: "p" } },
+      ])
+        assert.throws(proxied(o), /places keys itself/);
+      assert.throws(proxied({ protocol: "meta" }), /speaks only the text protocol/);
+      assert.throws(() => new Client({ servers, proxy: "mcrouter" as "twemproxy" }), InvalidArgumentError);
       const ok = new Client({ protocol: current.protocol, servers: `${server.label}` });
       assert.equal(ok.health().servers[0]?.label, server.label);
       const v6 = new Client({ protocol: current.protocol, servers: ["[::1]:11311"] });

@@ -82,6 +82,27 @@ describe("behind twemproxy", () => {
     }
   });
 
+  it("whichever backend twemproxy forwards `version` to is down, new connections, probes and pings still work", async () => {
+    const ring = new HashRing(backends.map((b) => b.label));
+    for (const victim of backends) {
+      await victim.kill();
+      try {
+        const mc = client();
+        await mc.ping();
+        const alive = Array.from({ length: 30 }, (_, i) => `v:${i}`).filter(
+          (k) => ring.serverFor(k) !== victim.label,
+        );
+        for (const k of alive) assert.equal(await mc.set(k, k), true, `${k} with ${victim.label} down`);
+        assert.deepEqual(
+          [...(await mc.getMany(alive)).keys()],
+          alive.filter((k) => alive.includes(k)),
+        );
+      } finally {
+        await victim.start(victim.port);
+      }
+    }
+  });
+
   it("a backend that dies behind the proxy: its keys fail fast with a typed error, the others keep working", async () => {
     const mc = client();
     const ring = new HashRing(backends.map((b) => b.label));

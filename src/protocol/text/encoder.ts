@@ -11,7 +11,7 @@
  *   set … cas                 <cmd> <key> <flags> <exptime> <bytes> [<cas>] + data
  *   setMany / deleteMany      one set / delete per key
  *   delete, touch, incr/decr  delete <key>, touch <key> <exptime>, incr|decr <key> <delta>
- *   no-op                     version (the protocol has none; `version` is answered by every proxy)
+ *   no-op                     version (the protocol has none; twemproxy forwards `version` too)
  *
  * incr/decr carry no initial value and no TTL here: the client layer emulates them (`counters.ts`).
  */

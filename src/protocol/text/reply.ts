@@ -70,6 +70,11 @@ export class TextReply implements ReplyView {
     return this.keyStart >= 0 && bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
+  /** The whole key token of a `VALUE` line. */
+  keyText(): string {
+    return this.keyStart < 0 ? "" : this.buf.toString("latin1", this.keyStart, this.keyEnd);
+  }
+
   /** The key token of a `VALUE` line, for messages. */
   key(): string {
     return this.keyStart < 0
