@@ -15,6 +15,7 @@ import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { MetaParser } from "../protocol/meta/parser.js";
+import type { Frame } from "../protocol/frame.js";
 import type { Reply, WireProtocol } from "../protocol/reply.js";
 import { encodeText } from "../protocol/text/encoder.js";
 import { TextParser } from "../protocol/text/parser.js";
@@ -37,7 +38,8 @@ export class Pipeline {
   answered = 0;
   readonly #writer = new Writer();
   readonly #parser: MetaParser | BinaryParser | TextParser;
-  readonly #protocol: WireProtocol;
+  /** The encoder of the protocol spoken, picked once: writes a frame, returns the opaques it used. */
+  readonly #encodeFrame: (w: Writer, frame: Frame, opaque: number) => number;
   readonly #maxInFlight: number;
   /** Plain sockets hand bytes to the kernel at once; TLS may keep cleartext until it can encrypt it. */
   readonly #plain: boolean;
@@ -47,7 +49,7 @@ export class Pipeline {
   #latency = -1;
 
   constructor(protocol: WireProtocol, plain: boolean, maxValueSize: number, maxInFlight: number) {
-    this.#protocol = protocol;
+    this.#encodeFrame = protocol === "meta" ? encodeMeta : protocol === "binary" ? encodeBinary : encodeText;
     this.#plain = plain;
     this.#maxInFlight = maxInFlight;
     const onReply = (reply: Reply) => this.#onReply(reply);
@@ -123,13 +125,7 @@ export class Pipeline {
   #encode(a: Attempt): void {
     const opaque = this.#opaque;
     const w = this.#writer;
-    const p = this.#protocol;
-    const used =
-      p === "meta"
-        ? encodeMeta(w, a.frame, opaque)
-        : p === "binary"
-          ? encodeBinary(w, a.frame, opaque)
-          : encodeText(w, a.frame);
+    const used = this.#encodeFrame(w, a.frame, opaque);
     a.opaque = opaque;
     this.#opaque = opaque + used >= OPAQUE_WRAP ? 0 : opaque + used;
     a.state = WRITTEN;

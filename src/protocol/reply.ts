@@ -17,6 +17,7 @@
  *   AUTH_ERROR     —                            authentication required
  *   UNEXPECTED     ERROR, anything else         any other status
  */
+import { ProtocolError } from "../errors.js";
 import type { BinaryReply } from "./binary/parser.js";
 import type { MetaReply } from "./meta/parser.js";
 import type { TextReply } from "./text/reply.js";
@@ -82,6 +83,18 @@ export interface ReplyView {
 
 /** A parsed reply of any protocol (a connection speaks one). */
 export type Reply = MetaReply | BinaryReply | TextReply;
+
+/** A `STAT <name> <value>` line's text after `STAT`, as its name and value. */
+export function statOf(text: string): [string, string] {
+  const sp = text.indexOf(" ");
+  return sp < 0 ? [text, ""] : [text.slice(0, sp), text.slice(sp + 1)];
+}
+
+/** An incr/decr result written in decimal (meta's value, text's line) as a u64; else a `ProtocolError`. */
+export function counterOf(text: string): bigint {
+  if (!/^\d{1,20}$/.test(text)) throw new ProtocolError(`incr/decr: ${JSON.stringify(text)} is not a number`);
+  return BigInt(text);
+}
 
 /** Whether `buf[start, end)` holds exactly the chars of `token` (one byte each: a key as sent). */
 export function bytesAre(buf: Buffer, start: number, end: number, token: string): boolean {

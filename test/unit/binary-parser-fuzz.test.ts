@@ -12,8 +12,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/errors.ts";
 import { BinaryParser, type BinaryReply } from "../../src/protocol/binary/parser.ts";
+import { cutsArb, feedCut, mutate, mutationsArb, RUNS } from "../support/fuzz.ts";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const MAX_VALUE = 4096;
 /** The parser's allowance over maxValueSize for key, extras and non-value bodies. */
 const SLACK = 64 * 1024;
@@ -40,17 +40,8 @@ function feed(bytes: Buffer, cuts: number[]): { replies: Expected[]; error?: unk
       flags: r.clientFlags,
     });
   }, MAX_VALUE);
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let prev = 0;
-  try {
-    for (const c of [...points, bytes.length]) {
-      if (c > prev) p.feed(bytes.subarray(prev, c));
-      prev = Math.max(prev, c);
-    }
-  } catch (error) {
-    return { replies, error };
-  }
-  return { replies };
+  const error = feedCut((c) => p.feed(c), bytes, cuts);
+  return error === undefined ? { replies } : { replies, error };
 }
 
 const latin1 = (max: number) =>
@@ -84,7 +75,6 @@ const responseArb: fc.Arbitrary<{ wire: Buffer; expect: Expected }> = fc
       expect: { opcode, status, opaque, key, value, flags: getFamily ? flags : 0 },
     };
   });
-const cutsArb = fc.array(fc.nat(100_000), { maxLength: 12 });
 
 describe("binary parser, fuzzed", () => {
   it(`any bytes, split anywhere: responses or ProtocolError, never another error (${RUNS} runs)`, () => {
@@ -112,25 +102,13 @@ describe("binary parser, fuzzed", () => {
   });
 
   it(`mutated valid streams: responses or ProtocolError, bounded bodies (${RUNS} runs)`, () => {
-    const mutation = fc.record({
-      at: fc.nat(100_000),
-      kind: fc.constantFrom("flip", "insert", "delete"),
-      byte: fc.nat(255),
-    });
     fc.assert(
       fc.property(
         fc.array(responseArb, { minLength: 1, maxLength: 20 }),
-        fc.array(mutation, { minLength: 1, maxLength: 5 }),
+        mutationsArb,
         cutsArb,
         (responses, muts, cuts) => {
-          const bytes = [...Buffer.concat(responses.map((x) => x.wire))];
-          for (const m of muts) {
-            const at = m.at % (bytes.length + 1);
-            if (m.kind === "flip" && at < bytes.length) bytes[at] = m.byte;
-            else if (m.kind === "insert") bytes.splice(at, 0, m.byte);
-            else if (at < bytes.length) bytes.splice(at, 1);
-          }
-          const r = feed(Buffer.from(bytes), cuts);
+          const r = feed(mutate(Buffer.concat(responses.map((x) => x.wire)), muts), cuts);
           if (r.error !== undefined) assert.ok(r.error instanceof ProtocolError, String(r.error));
         },
       ),

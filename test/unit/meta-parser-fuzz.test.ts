@@ -12,8 +12,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/errors.ts";
 import { MetaParser, type MetaReply } from "../../src/protocol/meta/parser.ts";
+import { cutsArb, feedCut, mutate, mutationsArb, RUNS } from "../support/fuzz.ts";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const MAX_VALUE = 4096;
 
 interface Expected {
@@ -35,17 +35,8 @@ function feed(bytes: Buffer, cuts: number[]): { replies: Expected[]; error?: unk
     if (r.clientFlags !== 0) e.flags = r.clientFlags;
     replies.push(e);
   }, MAX_VALUE);
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let prev = 0;
-  try {
-    for (const c of [...points, bytes.length]) {
-      if (c > prev) p.feed(bytes.subarray(prev, c));
-      prev = Math.max(prev, c);
-    }
-  } catch (error) {
-    return { replies, error };
-  }
-  return { replies };
+  const error = feedCut((c) => p.feed(c), bytes, cuts);
+  return error === undefined ? { replies } : { replies, error };
 }
 
 const word = fc.stringMatching(/^[a-z]{1,8}$/);
@@ -64,7 +55,6 @@ const replyArb: fc.Arbitrary<{ wire: string; expect: Expected }> = fc.oneof(
   fc.tuple(word, word).map(([a, b]) => ({ wire: `STAT ${a} ${b}\r\n`, expect: { code: "STAT" } })),
   word.map((m) => ({ wire: `SERVER_ERROR ${m}\r\n`, expect: { code: "SERVER_ERROR" } })),
 );
-const cutsArb = fc.array(fc.nat(100_000), { maxLength: 12 });
 
 describe("meta parser, fuzzed", () => {
   it(`any bytes, split anywhere: replies or ProtocolError, never another error (${RUNS} runs)`, () => {
@@ -124,25 +114,13 @@ describe("meta parser, fuzzed", () => {
   });
 
   it(`mutated valid streams: replies or ProtocolError, bounded values (${RUNS} runs)`, () => {
-    const mutation = fc.record({
-      at: fc.nat(100_000),
-      kind: fc.constantFrom("flip", "insert", "delete"),
-      byte: fc.nat(255),
-    });
     fc.assert(
       fc.property(
         fc.array(replyArb, { minLength: 1, maxLength: 20 }),
-        fc.array(mutation, { minLength: 1, maxLength: 5 }),
+        mutationsArb,
         cutsArb,
         (replies, muts, cuts) => {
-          const bytes = [...Buffer.from(replies.map((r) => r.wire).join(""), "latin1")];
-          for (const m of muts) {
-            const at = m.at % (bytes.length + 1);
-            if (m.kind === "flip" && at < bytes.length) bytes[at] = m.byte;
-            else if (m.kind === "insert") bytes.splice(at, 0, m.byte);
-            else if (at < bytes.length) bytes.splice(at, 1);
-          }
-          const r = feed(Buffer.from(bytes), cuts);
+          const r = feed(mutate(Buffer.from(replies.map((x) => x.wire).join(""), "latin1"), muts), cuts);
           if (r.error !== undefined) assert.ok(r.error instanceof ProtocolError, String(r.error));
         },
       ),

@@ -9,8 +9,16 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/errors.ts";
-import { MAX_TEXT_LINE, TextParser, type TextReply } from "../../src/protocol/text/parser.ts";
+import { MAX_LINE, TextParser, type TextReply } from "../../src/protocol/text/parser.ts";
 import { feedThroughOneBuffer } from "../support/chunks.ts";
+import {
+  assertMalformedAtEverySplit,
+  cutsArb,
+  feedCut,
+  mutate,
+  mutationsArb,
+  RUNS,
+} from "../support/fuzz.ts";
 
 interface Reply {
   word: string;
@@ -28,7 +36,6 @@ interface Fixture {
 const fixture: Fixture = JSON.parse(
   readFileSync(new URL("../../fixtures/text/replies.json", import.meta.url), "utf8"),
 );
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 /** What a reply says, in the fixture's words. */
 function snapshot(r: TextReply): Reply {
@@ -92,27 +99,17 @@ describe("text parser: malformed replies are a ProtocolError, never anything els
   for (const f of fixture.bad) {
     it(f.name, () => {
       const wire = Buffer.from(f.wire, "latin1");
-      for (let cut = 0; cut < wire.length; cut++) {
-        const p = new TextParser(() => {}, fixture.maxValueSize);
-        assert.throws(
-          () => {
-            if (cut > 0) p.feed(wire.subarray(0, cut));
-            p.feed(wire.subarray(cut));
-          },
-          (e: unknown) => e instanceof ProtocolError,
-          `split at ${cut}`,
-        );
-      }
+      assertMalformedAtEverySplit(() => new TextParser(() => {}, fixture.maxValueSize), wire);
     });
   }
 
-  it("an endless line fails once it passes MAX_TEXT_LINE", () => {
+  it("an endless line fails once it passes MAX_LINE", () => {
     const p = new TextParser(() => {}, fixture.maxValueSize);
     let fed = 0;
     assert.throws(() => {
-      for (; fed <= MAX_TEXT_LINE * 2; fed += 1024) p.feed(Buffer.alloc(1024, 0x41));
+      for (; fed <= MAX_LINE * 2; fed += 1024) p.feed(Buffer.alloc(1024, 0x41));
     }, ProtocolError);
-    assert.ok(fed <= MAX_TEXT_LINE + 1024, `stopped after ${fed} bytes`);
+    assert.ok(fed <= MAX_LINE + 1024, `stopped after ${fed} bytes`);
   });
 });
 
@@ -123,17 +120,8 @@ function feed(bytes: Buffer, cuts: number[]): { replies: Reply[]; error?: unknow
     assert.ok(r.valueEnd - r.valueStart <= 4096, "never a value over maxValueSize");
     replies.push(r.word === "NUMBER" ? { word: "NUMBER" } : snapshot(r));
   }, 4096);
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  let prev = 0;
-  try {
-    for (const c of [...points, bytes.length]) {
-      if (c > prev) p.feed(bytes.subarray(prev, c));
-      prev = Math.max(prev, c);
-    }
-  } catch (error) {
-    return { replies, error };
-  }
-  return { replies };
+  const error = feedCut((c) => p.feed(c), bytes, cuts);
+  return error === undefined ? { replies } : { replies, error };
 }
 
 const keyArb = fc.stringMatching(/^[!-~]{1,20}$/);
@@ -163,7 +151,6 @@ const replyArb: fc.Arbitrary<{ wire: string; expect: Reply }> = fc.oneof(
     .tuple(fc.constantFrom("CLIENT_ERROR", "SERVER_ERROR"), fc.stringMatching(/^[a-z ]{1,30}$/))
     .map(([w, t]) => ({ wire: `${w} ${t}\r\n`, expect: { word: w, text: t } })),
 );
-const cutsArb = fc.array(fc.nat(100_000), { maxLength: 12 });
 
 describe("text parser, fuzzed", () => {
   it(`any bytes, split anywhere: replies or ProtocolError (${RUNS} runs)`, () => {
@@ -215,25 +202,13 @@ describe("text parser, fuzzed", () => {
   });
 
   it(`mutated valid streams: replies or ProtocolError, bounded values (${RUNS} runs)`, () => {
-    const mutation = fc.record({
-      at: fc.nat(100_000),
-      kind: fc.constantFrom("flip", "insert", "delete"),
-      byte: fc.nat(255),
-    });
     fc.assert(
       fc.property(
         fc.array(replyArb, { minLength: 1, maxLength: 20 }),
-        fc.array(mutation, { minLength: 1, maxLength: 5 }),
+        mutationsArb,
         cutsArb,
         (replies, muts, cuts) => {
-          const bytes = [...Buffer.from(replies.map((x) => x.wire).join(""), "latin1")];
-          for (const m of muts) {
-            const at = m.at % (bytes.length + 1);
-            if (m.kind === "flip" && at < bytes.length) bytes[at] = m.byte;
-            else if (m.kind === "insert") bytes.splice(at, 0, m.byte);
-            else if (at < bytes.length) bytes.splice(at, 1);
-          }
-          const r = feed(Buffer.from(bytes), cuts);
+          const r = feed(mutate(Buffer.from(replies.map((x) => x.wire).join(""), "latin1"), muts), cuts);
           if (r.error !== undefined) assert.ok(r.error instanceof ProtocolError, String(r.error));
         },
       ),

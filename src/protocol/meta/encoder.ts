@@ -18,6 +18,7 @@
  */
 import { ProtocolError } from "../../errors.js";
 import { type Frame, Op } from "../frame.js";
+import { encodeClassic } from "../classic.js";
 import type { Writer } from "../writer.js";
 
 /** Room for one command line (key ≤ 250 bytes plus every flag at its longest). */
@@ -65,19 +66,10 @@ export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
     case Op.DeleteMany:
       return deleteMany(w, req, opaque);
     case Op.Stats:
-      w.ensure(LINE);
-      w.ascii(req.arg === "" ? "stats" : `stats ${req.arg}`);
-      w.crlf();
-      return 0;
     case Op.Version:
-      w.ensure(16);
-      w.ascii("version");
-      w.crlf();
-      return 0;
     case Op.Flush:
-      w.ensure(32);
-      w.ascii(req.arg === "" ? "flush_all" : `flush_all ${req.arg}`);
-      w.crlf();
+    case Op.Auth:
+      encodeClassic(w, req);
       return 0;
     case Op.Fetch:
       // v f c t: value, flags, CAS (for the write-back) and TTL; N: create a stub and win on a miss;
@@ -111,21 +103,6 @@ export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
       w.ascii("mn");
       w.crlf();
       return 0;
-    case Op.Auth: {
-      // ASCII auth (memcached -Y): a classic `set` whose data is `username password`. Its TTL of -1
-      // means that a server without -Y stores nothing readable (the item is born expired).
-      const payload = req.value as Buffer;
-      w.ensure(LINE);
-      w.ascii("set ");
-      w.ascii(req.key);
-      w.ascii(" 0 -1 ");
-      w.uint(payload.length);
-      w.crlf();
-      w.value(payload, payload.length);
-      w.ensure(2);
-      w.crlf();
-      return 0;
-    }
     case Op.AuthMechs:
       throw new ProtocolError("SASL exists only in the binary protocol");
   }

@@ -7,9 +7,9 @@
  * straight from bytes. The callback gets one reused {@link MetaReply} whose offsets point into the
  * current buffer; it must copy what it keeps before returning.
  *
- * Buffering is `chunk-buffer.ts`'s: a partial line is joined to the next chunk, and a `VA` value that
- * ends in a later chunk is assembled in one buffer of exactly its size (a size bounded by
- * `maxValueSize`) and handed out from there.
+ * Finding lines and data blocks across chunks is `line-parser.ts`'s (shared with the text protocol):
+ * a partial line is joined to the next chunk, and a `VA` value that ends in a later chunk is assembled
+ * in one buffer of exactly its size (a size bounded by `maxValueSize`) and handed out from there.
  */
 import { ProtocolError } from "../../errors.js";
 import {
@@ -29,15 +29,13 @@ import {
   VA,
   VERSION,
 } from "./codes.js";
-import { ChunkParser } from "../chunk-buffer.js";
+import { LineParser } from "../line-parser.js";
 import { MetaReply } from "./reply.js";
 
 export { MetaReply };
+export { MAX_LINE } from "../line-parser.js";
 
 const EMPTY = Buffer.alloc(0);
-
-/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
-export const MAX_LINE = 8192;
 
 // Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
 const WORDS: Array<[Buffer, number]> = [
@@ -51,63 +49,15 @@ const WORDS: Array<[Buffer, number]> = [
 ];
 
 /** Parses a reply stream; see the module comment. */
-export class MetaParser extends ChunkParser {
-  readonly reply = new MetaReply();
-
-  constructor(
-    readonly onReply: (reply: MetaReply) => void,
-    readonly maxValueSize: number,
-  ) {
-    super();
+export class MetaParser extends LineParser<MetaReply> {
+  constructor(onReply: (reply: MetaReply) => void, maxValueSize: number) {
+    super(new MetaReply(), onReply, maxValueSize);
   }
 
-  protected parse(buf: Buffer, off: number): void {
-    const end = buf.length;
-    const r = this.reply;
-    while (off < end) {
-      const nl = buf.indexOf(10, off);
-      if (nl === -1) {
-        if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
-        this.keepRest(buf, off);
-        return;
-      }
-      if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
-      this.#header(buf, off, nl - 1);
-      if (r.code !== VA) {
-        off = nl + 1;
-        this.onReply(r);
-        continue;
-      }
-      const vs = nl + 1;
-      const ve = vs + r.size;
-      if (ve + 2 <= end) {
-        if (buf[ve] !== 13 || buf[ve + 1] !== 10) {
-          throw new ProtocolError("value block not terminated by \\r\\n");
-        }
-        r.value = buf;
-        r.valueStart = vs;
-        r.valueEnd = ve;
-        off = ve + 2;
-        this.onReply(r);
-        continue;
-      }
-      // The value continues in a later chunk: keep its header line and collect it in one buffer.
-      this.spill(buf, off, nl - 1, vs, r.size + 2);
-      return;
-    }
-  }
-
-  /** A value that came over several chunks: `data` is the value and its CRLF. */
-  protected spilled(line: Buffer, data: Buffer): void {
-    const size = data.length - 2;
-    if (data[size] !== 13 || data[size + 1] !== 10)
-      throw new ProtocolError("value block not terminated by \\r\\n");
-    this.#header(line, 0, line.length);
-    const r = this.reply;
-    r.value = data;
-    r.valueStart = 0;
-    r.valueEnd = size;
-    this.onReply(r);
+  /** Reads the line; a `VA` line is followed by its value. */
+  protected readLine(b: Buffer, s: number, e: number): number {
+    this.#header(b, s, e);
+    return this.reply.code === VA ? this.reply.size : -1;
   }
 
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */

@@ -2,9 +2,8 @@
  * One parsed meta reply, and what it says in the protocol-neutral words of `../reply.ts`. The parser
  * reuses one object: its offsets point into the buffer being parsed, valid only during the callback.
  */
-import { ProtocolError } from "../../errors.js";
 import * as K from "../reply.js";
-import { bytesAre, type ReplyView } from "../reply.js";
+import { bytesAre, counterOf, type ReplyView, statOf } from "../reply.js";
 import {
   CLIENT_ERROR,
   CODE_NAMES,
@@ -133,17 +132,12 @@ export class MetaReply implements ReplyView {
 
   /** `VA <n>` of `ma … v`: the counter as decimal digits. */
   counter(): bigint {
-    const text = this.value.toString("latin1", this.valueStart, this.valueEnd);
-    if (!/^\d{1,20}$/.test(text))
-      throw new ProtocolError(`incr/decr: value ${JSON.stringify(text)} is not a number`);
-    return BigInt(text);
+    return counterOf(this.value.toString("latin1", this.valueStart, this.valueEnd));
   }
 
   /** `STAT <name> <value>`. */
   stat(): [string, string] {
-    const text = this.text();
-    const sp = text.indexOf(" ");
-    return sp < 0 ? [text, ""] : [text.slice(0, sp), text.slice(sp + 1)];
+    return statOf(this.text());
   }
 
   message(): string {

@@ -17,6 +17,7 @@
  */
 import { ProtocolError } from "../../errors.js";
 import { type Frame, MODE_ADD, MODE_APPEND, MODE_DECR, MODE_PREPEND, MODE_REPLACE, Op } from "../frame.js";
+import { encodeClassic, writeVersion } from "../classic.js";
 import type { Writer } from "../writer.js";
 
 /** Room for one command line (key ≤ 250 bytes plus every field at its longest). */
@@ -79,36 +80,14 @@ export function encodeText(w: Writer, req: Frame): number {
       for (const key of req.batch!.keys) keyLine(w, "delete ", key);
       return 1;
     case Op.Stats:
-      w.ensure(LINE);
-      w.ascii(req.arg === "" ? "stats" : `stats ${req.arg}`);
-      w.crlf();
-      return 1;
     case Op.Version:
-    case Op.Noop:
-      w.ensure(16);
-      w.ascii("version");
-      w.crlf();
-      return 1;
     case Op.Flush:
-      w.ensure(32);
-      w.ascii(req.arg === "" ? "flush_all" : `flush_all ${req.arg}`);
-      w.crlf();
+    case Op.Auth:
+      encodeClassic(w, req);
       return 1;
-    case Op.Auth: {
-      // ASCII auth (memcached -Y): a `set` whose data is `username password`; TTL -1 so that a
-      // server without -Y stores nothing readable.
-      const payload = req.value as Buffer;
-      w.ensure(LINE);
-      w.ascii("set ");
-      w.ascii(req.key);
-      w.ascii(" 0 -1 ");
-      w.uint(payload.length);
-      w.crlf();
-      w.value(payload, payload.length);
-      w.ensure(2);
-      w.crlf();
+    case Op.Noop:
+      writeVersion(w);
       return 1;
-    }
     case Op.Fetch:
     case Op.Invalidate:
       throw new ProtocolError("fetch and invalidate exist only in the meta protocol");

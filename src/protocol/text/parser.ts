@@ -3,83 +3,32 @@
  * socket, no timer, no string split.
  *
  * A reply line's first word says what it is; a `VALUE` line's data block is read by the length in
- * its header, never by scanning for CRLF (data may hold any bytes). Buffering is `chunk-buffer.ts`'s,
- * as for meta: a partial line is joined to the next chunk, a value that ends in a later chunk is
- * assembled in one buffer of exactly its size (bounded by `maxValueSize`).
+ * its header, never by scanning for CRLF (data may hold any bytes). Finding lines and data blocks
+ * across chunks is `line-parser.ts`'s, as for meta.
  */
 import { ProtocolError } from "../../errors.js";
-import { ChunkParser } from "../chunk-buffer.js";
+import { LineParser } from "../line-parser.js";
 import { END, VALUE } from "../reply.js";
 import { TEXT_WORDS, TextReply } from "./reply.js";
 
 export { TextReply };
+export { MAX_LINE } from "../line-parser.js";
 
 const EMPTY = Buffer.alloc(0);
-
-/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
-export const MAX_TEXT_LINE = 8192;
 
 /** The reply words as bytes, with their kinds. */
 const WORDS = TEXT_WORDS.map(([word, kind]) => [Buffer.from(word, "latin1"), kind, word] as const);
 
 /** Parses a reply stream; see the module comment. */
-export class TextParser extends ChunkParser {
-  readonly reply = new TextReply();
-
-  constructor(
-    readonly onReply: (reply: TextReply) => void,
-    readonly maxValueSize: number,
-  ) {
-    super();
+export class TextParser extends LineParser<TextReply> {
+  constructor(onReply: (reply: TextReply) => void, maxValueSize: number) {
+    super(new TextReply(), onReply, maxValueSize);
   }
 
-  protected parse(buf: Buffer, off: number): void {
-    const end = buf.length;
-    const r = this.reply;
-    while (off < end) {
-      const nl = buf.indexOf(10, off);
-      if (nl === -1) {
-        if (end - off > MAX_TEXT_LINE)
-          throw new ProtocolError(`reply line longer than ${MAX_TEXT_LINE} bytes`);
-        this.keepRest(buf, off);
-        return;
-      }
-      if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
-      this.#line(buf, off, nl - 1);
-      if (r.size < 0) {
-        off = nl + 1;
-        this.onReply(r);
-        continue;
-      }
-      const vs = nl + 1;
-      const ve = vs + r.size;
-      if (ve + 2 <= end) {
-        if (buf[ve] !== 13 || buf[ve + 1] !== 10)
-          throw new ProtocolError("value block not terminated by \\r\\n");
-        r.value = buf;
-        r.valueStart = vs;
-        r.valueEnd = ve;
-        off = ve + 2;
-        this.onReply(r);
-        continue;
-      }
-      // The value continues in a later chunk: keep its header line and collect it in one buffer.
-      this.spill(buf, off, nl - 1, vs, r.size + 2);
-      return;
-    }
-  }
-
-  /** A value that came over several chunks: `data` is the value and its CRLF. */
-  protected spilled(line: Buffer, data: Buffer): void {
-    const size = data.length - 2;
-    if (data[size] !== 13 || data[size + 1] !== 10)
-      throw new ProtocolError("value block not terminated by \\r\\n");
-    this.#line(line, 0, line.length);
-    const r = this.reply;
-    r.value = data;
-    r.valueStart = 0;
-    r.valueEnd = size;
-    this.onReply(r);
+  /** Reads the line; a `VALUE` line is followed by its data. */
+  protected readLine(b: Buffer, s: number, e: number): number {
+    this.#line(b, s, e);
+    return this.reply.size;
   }
 
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */

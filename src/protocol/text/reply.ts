@@ -18,7 +18,7 @@
  */
 import { ProtocolError } from "../../errors.js";
 import * as K from "../reply.js";
-import { bytesAre, type ReplyView } from "../reply.js";
+import { bytesAre, counterOf, type ReplyView, statOf } from "../reply.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -94,16 +94,11 @@ export class TextReply implements ReplyView {
   /** incr/decr: the number on the line. */
   counter(): bigint {
     if (this.size >= 0) throw new ProtocolError("incr/decr: a VALUE reply instead of a number");
-    const text = this.buf.toString("latin1", this.lineStart, this.lineEnd);
-    if (!/^\d{1,20}$/.test(text))
-      throw new ProtocolError(`incr/decr: reply ${JSON.stringify(text)} is not a number`);
-    return BigInt(text);
+    return counterOf(this.buf.toString("latin1", this.lineStart, this.lineEnd));
   }
 
   stat(): [string, string] {
-    const text = this.text();
-    const sp = text.indexOf(" ");
-    return sp < 0 ? [text, ""] : [text.slice(0, sp), text.slice(sp + 1)];
+    return statOf(this.text());
   }
 
   text(): string {

@@ -1,0 +1,85 @@
+/**
+ * The reading both line protocols share (meta and classic text): a reply is a line ended by CRLF,
+ * perhaps followed by a data block whose length the line announced and which is read by that length,
+ * never by scanning for CRLF (data may hold any bytes). Each protocol reads its own lines
+ * ({@link LineParser.readLine}); this class finds them, hands out the data block as a view of the
+ * chunk, and keeps what a chunk cuts off (`chunk-buffer.ts`).
+ */
+import { ProtocolError } from "../errors.js";
+import { ChunkParser } from "./chunk-buffer.js";
+
+/** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
+export const MAX_LINE = 8192;
+
+/** The fields of a reply this class fills: its data block, `value[valueStart, valueEnd)`. */
+export interface LineReply {
+  value: Buffer;
+  valueStart: number;
+  valueEnd: number;
+}
+
+export abstract class LineParser<R extends LineReply> extends ChunkParser {
+  constructor(
+    /** The one reply object, reused: valid only during the callback. */
+    readonly reply: R,
+    readonly onReply: (reply: R) => void,
+    readonly maxValueSize: number,
+  ) {
+    super();
+  }
+
+  /**
+   * Reads the line `b[s, e)` (without CRLF) into {@link LineParser.reply}, its data block emptied;
+   * returns the length of the data block that follows the line, or -1 when none does. Throws a
+   * `ProtocolError` for a line that is not a reply.
+   */
+  protected abstract readLine(b: Buffer, s: number, e: number): number;
+
+  protected parse(buf: Buffer, off: number): void {
+    const end = buf.length;
+    const r = this.reply;
+    while (off < end) {
+      const nl = buf.indexOf(10, off);
+      if (nl === -1) {
+        if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
+        this.keepRest(buf, off);
+        return;
+      }
+      if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
+      const size = this.readLine(buf, off, nl - 1);
+      if (size < 0) {
+        off = nl + 1;
+        this.onReply(r);
+        continue;
+      }
+      const vs = nl + 1;
+      const ve = vs + size;
+      if (ve + 2 <= end) {
+        if (buf[ve] !== 13 || buf[ve + 1] !== 10)
+          throw new ProtocolError("value block not terminated by \\r\\n");
+        r.value = buf;
+        r.valueStart = vs;
+        r.valueEnd = ve;
+        off = ve + 2;
+        this.onReply(r);
+        continue;
+      }
+      // The value continues in a later chunk: keep its line and collect it in one buffer.
+      this.spill(buf, off, nl - 1, vs, size + 2);
+      return;
+    }
+  }
+
+  /** A value that came over several chunks: `data` is the value and its CRLF. */
+  protected spilled(line: Buffer, data: Buffer): void {
+    const size = data.length - 2;
+    if (data[size] !== 13 || data[size + 1] !== 10)
+      throw new ProtocolError("value block not terminated by \\r\\n");
+    this.readLine(line, 0, line.length);
+    const r = this.reply;
+    r.value = data;
+    r.valueStart = 0;
+    r.valueEnd = size;
+    this.onReply(r);
+  }
+}
