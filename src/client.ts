@@ -32,6 +32,7 @@ import {
   type SetOptions,
 } from "./options.js";
 import { MODE_ADD, MODE_APPEND, MODE_DECR, MODE_PREPEND, MODE_REPLACE, Op } from "./protocol/frame.js";
+import { keyId } from "./protocol/frame.js";
 
 export type { LocalCacheHealth, ServerHealth, TopologyCounts } from "./client/health.js";
 export type { ClientEvents } from "./client/events.js";
@@ -360,7 +361,7 @@ export class Client extends EventEmitter {
     const sent = this.#cluster.execute(call) as Promise<boolean>;
     if (mode !== 0 || cas !== null) return sent;
     // A plain set through this client: the local cache takes the new value once it is stored.
-    const localKey = call.frame.base64 ? `${call.frame.key} b` : call.frame.key;
+    const localKey = keyId(call.frame.key, call.frame.base64);
     return sent.then((ok) => {
       if (ok) local.cache.set(localKey, value);
       return ok;

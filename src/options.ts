@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
+import { positive, positiveInt } from "./client/arguments.js";
 import {
   type AuthOptions,
   checkBehindProxy,
@@ -246,6 +247,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
   const timeout = positive("timeout", o.timeout, 250);
   const discovery = discoveryOptions(o.discovery);
+  const proxy = proxyOption(o.proxy);
   const list =
     o.servers === undefined && discovery !== null
       ? { addresses: [], names: [] }
@@ -257,8 +259,8 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     discovery,
     warmUp: warmUpOptions(o.warmUp),
     hedge: hedgeOptions(o.hedge),
-    protocol: protocolOption(o.protocol, proxyOption(o.proxy)),
-    proxy: proxyOption(o.proxy),
+    protocol: protocolOption(o.protocol, proxy),
+    proxy,
     tls: tlsOption(o.tls),
     auth: o.auth === undefined ? null : credentials(o.auth),
     timeout,
@@ -336,17 +338,4 @@ function localCache(l: LocalCacheOptions): LocalCacheOptions {
   };
   if (l.staleIfError !== undefined) out.staleIfError = positive("localCache.staleIfError", l.staleIfError, 0);
   return Object.freeze(out);
-}
-
-function positive(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!(typeof v === "number" && Number.isFinite(v) && v > 0))
-    throw new InvalidArgumentError(`${name} must be a positive number`);
-  return v;
-}
-
-function positiveInt(name: string, v: number | undefined, dflt: number): number {
-  const n = positive(name, v, dflt);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
-  return n;
 }

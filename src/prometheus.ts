@@ -110,6 +110,27 @@ export function collectMetrics(
       },
     });
   };
+  /** The same, one series per `label` value: `read` gives each value's running total. */
+  const fromHealthBy = (
+    name: string,
+    help: string,
+    label: string,
+    read: (h: ReturnType<Client["health"]>) => Record<string, number>,
+  ) => {
+    const last = new Map<string, number>();
+    return new Counter({
+      name: `${p}${name}`,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        for (const [value, total] of Object.entries(read(client.health()))) {
+          this.inc({ [label]: value }, total - (last.get(value) ?? 0));
+          last.set(value, total);
+        }
+      },
+    });
+  };
   const retries = fromHealth(
     "retries_total",
     "Requests sent again after a connection failure.",
@@ -118,7 +139,7 @@ export function collectMetrics(
   const failovers = fromHealth("failovers_total", "Reads moved to another replica.", (h) => h.failovers);
   const flushes = fromHealth(
     "server_flushes_total",
-    "Returning servers flushed before serving: more writes missed them than are remembered per server.",
+    "Servers flushed before serving: they may hold older values than are remembered (the serverFlushed event says why).",
     (h) => h.flushes,
   );
   const topologyChanges = fromHealth(
@@ -126,40 +147,23 @@ export function collectMetrics(
     "Changes of the server list (setServers, DNS, discovery).",
     (h) => h.topology.changes,
   );
-  let lastDns = 0;
-  let lastDiscovery = 0;
-  const topologyErrors = new Counter({
-    name: `${p}topology_errors_total`,
-    help: "DNS names that did not resolve and discovery polls that failed; the last good servers stay.",
-    labelNames: ["source"],
-    registers,
-    collect() {
-      const t = client.health().topology;
-      this.inc({ source: "dns" }, t.dnsErrors - lastDns);
-      this.inc({ source: "discovery" }, t.discoveryErrors - lastDiscovery);
-      lastDns = t.dnsErrors;
-      lastDiscovery = t.discoveryErrors;
-    },
-  });
+  const topologyErrors = fromHealthBy(
+    "topology_errors_total",
+    "DNS names that did not resolve and discovery polls that failed; the last good servers stay.",
+    "source",
+    (h) => ({ dns: h.topology.dnsErrors, discovery: h.topology.discoveryErrors }),
+  );
   const warmUpHits = fromHealth(
     "warm_up_hits_total",
     "Misses on a key's new owner answered by its previous owner (warm-up).",
     (h) => h.topology.warmUpHits,
   );
-  const hedgeCounts = { sent: 0, won: 0, budgetExhausted: 0 };
-  const hedges = new Counter({
-    name: `${p}hedges_total`,
-    help: "Hedged reads: hedges sent, hedges whose answer came first (won), reads not hedged for want of budget (budget_exhausted).",
-    labelNames: ["result"],
-    registers,
-    collect() {
-      const h = client.health().hedges;
-      this.inc({ result: "sent" }, h.sent - hedgeCounts.sent);
-      this.inc({ result: "won" }, h.won - hedgeCounts.won);
-      this.inc({ result: "budget_exhausted" }, h.budgetExhausted - hedgeCounts.budgetExhausted);
-      Object.assign(hedgeCounts, h);
-    },
-  });
+  const hedges = fromHealthBy(
+    "hedges_total",
+    "Hedged reads: hedges sent, hedges whose answer came first (won), reads not hedged for want of budget (budget_exhausted).",
+    "result",
+    (h) => ({ sent: h.hedges.sent, won: h.hedges.won, budget_exhausted: h.hedges.budgetExhausted }),
+  );
   const perServer = (
     name: string,
     help: string,

@@ -29,6 +29,21 @@ export function ttl(seconds: number | undefined): number {
   return seconds;
 }
 
+/** An option that must be a positive number: `v`, or `dflt` when not given. */
+export function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0))
+    throw new InvalidArgumentError(`${name} must be a positive number`);
+  return v;
+}
+
+/** An option that must be a positive integer: `v`, or `dflt` when not given. */
+export function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  const n = positive(name, v, dflt);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
+  return n;
+}
+
 /** `v` as an unsigned 64-bit bigint; `InvalidArgumentError` naming `name` otherwise. */
 export function u64(name: string, v: bigint | number): bigint {
   let b: bigint;

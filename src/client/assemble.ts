@@ -113,7 +113,8 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
-    hedge: o.hedge,
+    // With one copy per key there is nowhere to hedge: no watch, no latency samples.
+    hedge: o.replicas > 1 ? o.hedge : null,
     warmUp:
       o.warmUp === null
         ? null

@@ -45,7 +45,11 @@ export interface Health {
   retries: number;
   /** Reads moved to another replica. */
   failovers: number;
-  /** Returning servers flushed because more writes missed them than are remembered (event `serverFlushed`). */
+  /**
+   * Servers flushed before serving (event `serverFlushed`, with the reason): more writes missed them
+   * than are remembered, repairs that writes kept outpacing, a server back on the list after leaving
+   * it, or a past ring dropped for room.
+   */
   flushes: number;
   /** Hedged reads: hedges sent, hedges whose answer came first, reads not hedged for want of budget. */
   hedges: { sent: number; won: number; budgetExhausted: number };

@@ -8,6 +8,7 @@ import { unreachable } from "../cluster/policy.js";
 import type { Key, KeyEncoder } from "../keys.js";
 import type { CallOptions } from "../options.js";
 import type { LocalCache } from "./local-cache.js";
+import { keyId } from "../protocol/frame.js";
 
 /** Where an entry's value comes from when it is not fresh. */
 type LoadOne = (key: Key, options: CallOptions | undefined) => Promise<unknown>;
@@ -24,12 +25,12 @@ export class LocalReads {
   /** The cache's key for `key`: its wire token, marked when base64 (plain tokens have no spaces). */
   localKey(key: Key): string {
     const token = this.keys.encode(key);
-    return this.keys.base64 ? `${token} b` : token;
+    return keyId(token, this.keys.base64);
   }
 
   /** Drops the entry of a key written through this client (its wire token). */
   forget(token: string, base64: boolean): void {
-    this.cache.delete(base64 ? `${token} b` : token);
+    this.cache.delete(keyId(token, base64));
   }
 
   async get(key: Key, options: CallOptions | undefined, load: LoadOne): Promise<unknown> {

@@ -5,7 +5,8 @@
  */
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
-import { DEFAULT_PORT, type ServerSpec } from "../util/servers.js";
+import { hostPort, type ServerSpec } from "../util/servers.js";
+import { positive, seconds } from "./arguments.js";
 
 /** The options of {@link ClientOptions} that say where the servers are and how the list is kept current. */
 export interface TopologyOptions {
@@ -119,13 +120,9 @@ export function discoveryOptions(d: DiscoveryOptions | undefined): ResolvedDisco
   if (d === null || typeof d !== "object" || typeof d.endpoint !== "string") {
     throw new InvalidArgumentError('discovery must be { endpoint: "host:port", interval? }');
   }
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(d.endpoint);
-  const port = m?.[2] === undefined ? DEFAULT_PORT : Number(m[2]);
-  if (m === null || !(Number.isInteger(port) && port > 0 && port < 65536)) {
-    throw new InvalidArgumentError(`discovery.endpoint ${JSON.stringify(d.endpoint)}: give "host:port"`);
-  }
+  const { host, port } = hostPort(d.endpoint, `discovery.endpoint ${JSON.stringify(d.endpoint)}`);
   return {
-    host: m[1]!.replace(/^\[|\]$/g, ""),
+    host,
     port,
     interval: interval("discovery.interval", d.interval, 60_000),
   };
@@ -135,8 +132,7 @@ export function warmUpOptions(w: WarmUpOptions | undefined): ResolvedWarmUp | nu
   if (w === undefined) return null;
   if (w === null || typeof w !== "object")
     throw new InvalidArgumentError("warmUp must be { window, copyTtl? }");
-  const copyTtl = positive("warmUp.copyTtl", w.copyTtl, 60);
-  if (!Number.isInteger(copyTtl)) throw new InvalidArgumentError("warmUp.copyTtl must be whole seconds");
+  const copyTtl = seconds("warmUp.copyTtl", w.copyTtl, 60, 1);
   if (w.window === undefined) throw new InvalidArgumentError("warmUp.window (ms after a change) is required");
   return { window: positive("warmUp.window", w.window, 0), copyTtl };
 }
@@ -153,11 +149,4 @@ function interval(name: string, v: number | undefined, dflt: number): number {
   if (ms < 10 || ms > 2_147_483_647)
     throw new InvalidArgumentError(`${name} must be from 10 ms to 2^31 − 1 ms`);
   return ms;
-}
-
-function positive(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!(typeof v === "number" && Number.isFinite(v) && v > 0))
-    throw new InvalidArgumentError(`${name} must be a positive number`);
-  return v;
 }

@@ -10,7 +10,13 @@ import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Membership, TopologyChange } from "../cluster/membership.js";
 import { InvalidArgumentError, NoServersError } from "../errors.js";
-import { type DnsEntry, parseServerList, type ServerAddress, type ServerSpec } from "../util/servers.js";
+import {
+  type DnsEntry,
+  labelOf,
+  parseServerList,
+  type ServerAddress,
+  type ServerSpec,
+} from "../util/servers.js";
 import { askClusterConfig, type ClusterNode } from "./discovery.js";
 import type { TopologyCounts } from "./health.js";
 import type { Names } from "./names.js";
@@ -107,13 +113,13 @@ export class Topology {
     return this.#serial(() => {
       this.#notDiscovered("removeServer");
       const { addresses, names } = parseServerList([spec]);
-      const gone = new Set([...addresses.map(key), ...names.map((n) => n.spec)]);
+      const gone = new Set([...addresses.map(labelOf), ...names.map((n) => n.spec)]);
       const rest = [
-        ...this.#fixed.filter((a) => !gone.has(key(a))),
+        ...this.#fixed.filter((a) => !gone.has(labelOf(a))),
         ...this.#entries.filter((n) => !gone.has(n.spec)).map((n) => n.spec),
       ];
       if (rest.length === this.#fixed.length + this.#entries.length) {
-        const from = this.#membership.servers.find((x) => gone.has(key(x.address)))?.address.source;
+        const from = this.#membership.servers.find((x) => gone.has(labelOf(x.address)))?.address.source;
         throw new InvalidArgumentError(
           from === undefined || from === "static"
             ? `removeServer: ${JSON.stringify(spec)} is not on the list`
@@ -276,10 +282,6 @@ function addressOf(n: ClusterNode): ServerAddress {
   return { host: n.ip, port: n.port, weight: 1, servername: n.host, source: "discovery" };
 }
 
-function key(a: ServerAddress): string {
-  return `${a.path ?? a.host}|${a.port}`;
-}
-
 function sameList(a: ServerAddress[], b: ServerAddress[] | null): boolean {
-  return b !== null && a.length === b.length && a.every((x, i) => key(x) === key(b[i]!));
+  return b !== null && a.length === b.length && a.every((x, i) => labelOf(x) === labelOf(b[i]!));
 }

@@ -12,7 +12,7 @@
  * settles, and nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { AbortError, NoServersError, ServerUnavailableError } from "../errors.js";
+import { NoServersError, ServerUnavailableError } from "../errors.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
@@ -35,8 +35,7 @@ import type { Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
-import { Hedger } from "./hedging.js";
-import { hedgeTarget } from "./hedging.js";
+import { Hedger, hedgeTarget } from "./hedging.js";
 import { holdRead } from "./read-guards.js";
 import { holdCall, StartGate } from "./start-gate.js";
 import { WarmUp } from "./warm-up.js";
@@ -176,10 +175,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     }
     if (call.keys !== null || call.outcomes !== null || hedgeOf !== null) call.track(a);
     else call.attempt = a;
+    // With hedging: a first try of a read, with a replica to hedge on.
     const hedger = this.#hedger;
-    if (hedger !== null && previous === null && server !== undefined && hedgeable(frame.op)) {
-      if (this.#membership.replicas > 1) hedger.watch(a, server);
-    }
+    if (hedger !== null && previous === null && hedgeable(frame.op) && this.#membership.replicas > 1)
+      hedger.watch(a);
     if (this.#tracer.active) this.#tracer.around(a, this.#sendBound);
     else this.#sendAttempt(a);
     return a;
@@ -212,7 +211,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** @internal An attempt its call gave up on (the call settled another way): its trace ends. */
   abandoned(a: CallAttempt): void {
-    this.#tracer.settled(a, undefined, new AbortError("abandoned: its call settled another way"), true);
+    this.#tracer.abandoned(a);
   }
 
   /** @internal An attempt answered. */

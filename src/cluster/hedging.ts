@@ -66,9 +66,10 @@ export class Hedger {
     this.#maxTokens = Math.max(MIN_BURST, o.maxExtraLoad * SAVED_READS);
   }
 
-  /** A first try of a read was sent to `server`: hedge it if it has not answered by its time. */
-  watch(a: CallAttempt, server: Server): void {
-    if (this.#closed) return;
+  /** A first try of a read was sent to its server: hedge it if it has not answered by its time. */
+  watch(a: CallAttempt): void {
+    const server = a.target;
+    if (this.#closed || server === undefined) return;
     this.#tokens = Math.min(this.#maxTokens, this.#tokens + this.#o.maxExtraLoad);
     const after = this.#o.after === "p95" ? this.#latencyOf(server).p95 : this.#o.after;
     if (after >= a.timeout) return; // it fails over before (and p95 is Infinity until it is known)
@@ -176,16 +177,15 @@ export class Hedger {
 export function hedgeTarget(a: CallAttempt, m: Membership, tried: Server[]): Server | undefined {
   const call = a.call;
   const keys = call.keys;
-  if (keys === null || call.routingKey !== null) {
-    const next = m.readTarget(call.routingKey!, tried);
-    return next !== undefined && m.away !== 0 && m.repairs.hasAny(next.label) ? undefined : next;
-  }
   let next: Server | undefined;
-  const n = a.indices === null ? keys.length : a.indices.length;
-  for (let j = 0; j < n; j++) {
-    const s = m.readTarget(keys[a.indices === null ? j : a.indices[j]!]!, tried);
-    if (s === undefined || (next !== undefined && s !== next)) return undefined;
-    next = s;
+  if (keys === null || call.routingKey !== null) next = m.readTarget(call.routingKey!, tried);
+  else {
+    const n = a.indices === null ? keys.length : a.indices.length;
+    for (let j = 0; j < n; j++) {
+      const s = m.readTarget(keys[a.indices === null ? j : a.indices[j]!]!, tried);
+      if (s === undefined || (next !== undefined && s !== next)) return undefined;
+      next = s;
+    }
   }
   return next !== undefined && m.away !== 0 && m.repairs.hasAny(next.label) ? undefined : next;
 }

@@ -222,7 +222,10 @@ export class Membership {
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
     if (copiesUnknown && this.#eject && this.#onRing.length > 0 && !this.#onRing.includes(s)) {
-      const dropped = this.repairs.past.retire(this.#onRing.map((x) => x.address));
+      const dropped = this.repairs.past.retire(
+        this.#onRing.map((x) => x.address),
+        this.#ring,
+      );
       for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
     }
     this.#membershipChanged();
@@ -272,10 +275,18 @@ export class Membership {
     // The ring now stops being the home ring (writes from here on are remembered for its homes);
     // a past ring dropped for room leaves its servers to be flushed before the change.
     this.repairs.past.prune();
-    const dropped = this.repairs.past.retire(this.#servers.map((s) => s.address));
+    const dropped = this.repairs.past.retire(
+      this.#servers.map((s) => s.address),
+      this.#full,
+    );
     // While a server is away its keys live on fallback owners: that ring is a past one too.
     if (this.#eject && this.#away > 0)
-      dropped.push(...this.repairs.past.retire(this.#onRing.map((s) => s.address)));
+      dropped.push(
+        ...this.repairs.past.retire(
+          this.#onRing.map((s) => s.address),
+          this.#ring,
+        ),
+      );
     for (const label of dropped) if (next.has(label)) this.repairs.mustFlush(label);
     const after = HashRing.of(addresses);
     const replicas = Math.min(this.#replicasWanted, servers.length);
@@ -288,7 +299,7 @@ export class Membership {
         if (closed) return;
         this.previous = { ring: this.#full, at: performance.now() };
         for (const s of reweighted) s.address = addresses.find((a) => labelOf(a) === s.label)!;
-        this.#install(servers);
+        this.#install(servers, after);
       },
     );
     if (closed) {
@@ -313,26 +324,25 @@ export class Membership {
     await Promise.all(this.#servers.map((s) => s.close()));
   }
 
+  /** A server went down or came back: with ejection, the ring is of the servers that are up. */
   #membershipChanged(): void {
     this.#away = this.#servers.filter((s) => s.state !== "up").length;
-    if (this.#eject) this.#rebuild();
-  }
-
-  #rebuild(): void {
-    const live = this.#servers.filter((s) => !this.#eject || s.state === "up");
-    this.#ring = HashRing.of(live.map((s) => s.address));
+    if (!this.#eject) return;
+    const live = this.#servers.filter((s) => s.state === "up");
+    this.#ring = live.length === this.#servers.length ? this.#full : HashRing.of(live.map((s) => s.address));
     this.#onRing = live;
   }
 
-  /** Makes `servers` the list, in one synchronous step. */
-  #install(servers: Server[]): void {
+  /** Makes `servers` (whose ring is `full`) the list, in one synchronous step. */
+  #install(servers: Server[], full: HashRing = HashRing.of(servers.map((s) => s.address))): void {
     this.#servers = servers;
     this.#single = servers.length === 1 ? servers[0]! : null;
     this.replicas = Math.min(this.#replicasWanted, Math.max(1, servers.length));
     this.#byLabel = new Map(servers.map((s) => [s.label, s]));
-    this.#full = HashRing.of(servers.map((s) => s.address));
+    this.#full = full;
+    this.#ring = full;
+    this.#onRing = servers;
     this.#membershipChanged();
-    this.#rebuild();
   }
 }
 

@@ -48,11 +48,13 @@ export class PastRings {
    * The ring of `addresses` stops being the home ring now. Returns the labels of the servers of a
    * ring dropped because too many are kept: they must be flushed.
    */
-  retire(addresses: readonly ServerAddress[]): string[] {
+  retire(addresses: readonly ServerAddress[], ring: HashRing = HashRing.of(addresses)): string[] {
+    // No server, no copy to remember (a client whose first list is still being resolved).
+    if (addresses.length === 0) return [];
     const signature = signatureOf(addresses);
     const until = Date.now() + this.#longestTtl * 1000;
     this.#rings = this.#rings.filter((r) => r.signature !== signature);
-    this.#rings.push({ ring: HashRing.of(addresses), signature, until });
+    this.#rings.push({ ring, signature, until });
     if (this.#rings.length <= MAX_PAST_RINGS) return [];
     return [...this.#rings.shift()!.ring.servers];
   }
@@ -67,8 +69,7 @@ export class PastRings {
    * `hash` to `out`; repeats are possible.
    */
   homesOf(hash: number, replicas: number, out: string[]): void {
-    for (const r of this.#rings)
-      if (r.ring.servers.length > 0) out.push(...r.ring.serversForHash(hash, replicas));
+    for (const r of this.#rings) out.push(...r.ring.serversForHash(hash, replicas));
   }
 }
 

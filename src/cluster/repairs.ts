@@ -12,6 +12,7 @@ import { ketamaHash } from "./ketama.js";
 import { PastRings } from "./past-rings.js";
 import type { Server } from "./server.js";
 import { type StaleKey, WriteFailures } from "./write-failures.js";
+import { keyId } from "../protocol/frame.js";
 
 /**
  * Repair rounds before the server is flushed instead (writes to its keys arriving as fast as they
@@ -78,7 +79,7 @@ export class Repairs {
   mayBeStale(label: string, token: string, base64: boolean): boolean {
     if (this.#stale.hasKey(label, token, base64) || this.#flushing.has(label)) return true;
     const repairing = this.#inRepair.get(label);
-    return repairing?.has(base64 ? `${token} b` : token) === true;
+    return repairing?.has(keyId(token, base64)) === true;
   }
 
   /** Whether anything is remembered (or under repair) for `label`: reads there may need a look. */
@@ -93,7 +94,7 @@ export class Repairs {
       set = new Set();
       this.#inRepair.set(s.label, set);
     }
-    const ids = keys.map((k) => (k.base64 ? `${k.token} b` : k.token));
+    const ids = keys.map((k) => keyId(k.token, k.base64));
     for (const id of ids) set.add(id);
     const done = () => {
       for (const id of ids) set.delete(id);

@@ -5,6 +5,7 @@
  * `found`), never a value. Contexts are built only while someone listens.
  */
 import { type CommandContext, commandChannel, tracing } from "../diagnostics.js";
+import { AbortError } from "../errors.js";
 import { commandName, Op } from "../protocol/frame.js";
 import type { CallAttempt } from "./call.js";
 import { isRead } from "./policy.js";
@@ -44,6 +45,15 @@ export class AttemptTracer {
     } finally {
       commandChannel.end.publish(ctx);
     }
+  }
+
+  /**
+   * The end of an attempt its call gave up on (it settled another way): published as an error, made
+   * only when the attempt was traced.
+   */
+  abandoned(a: CallAttempt): void {
+    if (this.#open.has(a))
+      this.settled(a, undefined, new AbortError("abandoned: its call settled another way"), true);
   }
 
   /** Publishes the end of a traced attempt (nothing when it was not traced). */

@@ -16,6 +16,7 @@ import type { AttemptSink } from "../connection/attempt.js";
 import { Call, CallAttempt, type CallHandler } from "./call.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
+import { keyId } from "../protocol/frame.js";
 
 /** An item read raw from a previous owner. */
 export interface WarmItem {
@@ -163,7 +164,7 @@ export class WarmUp {
     const copy = new Call(store, this.#o.store, call.timeout);
     copy.routingKey = call.routingKey;
     // Writes of the key wait for the copy (see `copyOf`), so it cannot land after one of them.
-    const id = frame.base64 ? `${frame.key} b` : frame.key;
+    const id = keyId(frame.key, frame.base64);
     const copied = this.#sender.executeOn(target, copy).then(ignore, ignore);
     this.#copying.set(id, copied);
     copied.then(() => {
@@ -175,10 +176,10 @@ export class WarmUp {
   copyOf(frame: Frame): Promise<unknown> | null {
     if (this.#copying.size === 0) return null;
     const batch = frame.batch;
-    if (batch === null) return this.#copying.get(frame.base64 ? `${frame.key} b` : frame.key) ?? null;
+    if (batch === null) return this.#copying.get(keyId(frame.key, frame.base64)) ?? null;
     const waits: Promise<void>[] = [];
     for (let i = 0; i < batch.keys.length; i++) {
-      const copy = this.#copying.get(batch.keysBase64?.[i] === true ? `${batch.keys[i]} b` : batch.keys[i]!);
+      const copy = this.#copying.get(keyId(batch.keys[i]!, batch.keysBase64?.[i] === true));
       if (copy !== undefined) waits.push(copy);
     }
     return waits.length === 0 ? null : Promise.all(waits);
@@ -186,7 +187,7 @@ export class WarmUp {
 }
 
 /** One call from `make` on each connection of `server`, attempts settled through `sink`. */
-export function sendToEach(
+function sendToEach(
   server: Server,
   make: () => Call,
   sink: AttemptSink<Call, Server | undefined>,

@@ -7,6 +7,7 @@
  * overflowed instead, and its list dropped: which keys it may hold stale is then unknown, so the
  * whole server is flushed before it serves again (nothing is forgotten silently).
  */
+import { keyId } from "../protocol/frame.js";
 
 /** One remembered key: its wire token, whether that token is base64, and the key it is routed by. */
 export interface StaleKey {
@@ -40,7 +41,7 @@ export class WriteFailures {
       keys = new Map();
       this.#byServer.set(server, keys);
     }
-    const id = base64 ? `${token} b` : token;
+    const id = keyId(token, base64);
     keys.set(id, { token, base64, route });
     if (keys.size > this.max) this.markOverflowed(server);
   }
@@ -59,7 +60,7 @@ export class WriteFailures {
   /** Whether `token` may be stale on `server` (remembered, or the server's list overflowed). */
   hasKey(server: string, token: string, base64: boolean): boolean {
     if (this.#overflowed.has(server)) return true;
-    return this.#byServer.get(server)?.has(base64 ? `${token} b` : token) === true;
+    return this.#byServer.get(server)?.has(keyId(token, base64)) === true;
   }
 
   /** Takes (and forgets) what was remembered for `server`. */

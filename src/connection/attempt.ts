@@ -87,7 +87,10 @@ export class Attempt<C = unknown, T = unknown> {
     return true;
   }
 
-  /** Gives up on it without telling the sink (its call ended another way): never sent, or its reply dropped. */
+  /**
+   * Gives up on it without an outcome (its call ended another way): never sent, or its reply dropped.
+   * The sink hears of it through `abandoned`, not `succeeded` or `failed`.
+   */
   abandon(): void {
     this.state = SETTLED;
     this.sink.abandoned?.(this);

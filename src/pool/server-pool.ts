@@ -136,15 +136,11 @@ export class ServerPool {
   /**
    * Sends an attempt from `make` on every connection (or, before the first, as the next to be sent):
    * when all are answered, everything sent before them has been processed — each connection is
-   * FIFO. Returns how many were sent.
+   * FIFO.
    */
-  sendToEach(make: () => Attempt): number {
-    if (this.#closed || this.#active.length === 0) {
-      this.send(make());
-      return 1;
-    }
-    for (const c of this.#active) c.send(make());
-    return this.#active.length;
+  sendToEach(make: () => Attempt): void {
+    if (this.#closed || this.#active.length === 0) this.send(make());
+    else for (const c of this.#active) c.send(make());
   }
 
   /**
@@ -156,10 +152,10 @@ export class ServerPool {
     const old = this.#active;
     this.#active = [];
     for (const c of old) {
-      c.close().then(
-        () => this.#pool.destroy(c).catch(() => undefined),
-        () => this.#pool.destroy(c).catch(() => undefined),
-      );
+      c.close()
+        .catch(() => undefined)
+        .then(() => this.#pool.destroy(c))
+        .catch(() => undefined);
     }
   }
 

@@ -215,6 +215,14 @@ const OP_NAMES: Record<Op, string> = {
   [Op.WarmRead]: "get",
 };
 
+/**
+ * One key's identity as sent, for the client's own bookkeeping (L1, repairs, copies): its token, and
+ * whether that token is base64 (a plain token never holds a space, so the two cannot collide).
+ */
+export function keyId(token: string, base64: boolean): string {
+  return base64 ? `${token} b` : token;
+}
+
 /** The command's name in traces, metrics and messages (`set`, `cas`, `add`, `decr`, `getMany`, …). */
 export function commandName(frame: Frame): string {
   if (frame.op === Op.Store) {

@@ -136,7 +136,8 @@ function parseDns(s: string): DnsEntry {
   return { kind: "dns", name: host, port, weight: 1, spec: s };
 }
 
-function hostPort(s: string, where: string): { host: string; port: number } {
+/** `host[:port]` or `[v6][:port]` (port 11211 when absent); `where` names it in errors. */
+export function hostPort(s: string, where: string): { host: string; port: number } {
   let host: string;
   let portText: string | undefined;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
