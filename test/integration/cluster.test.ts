@@ -9,7 +9,7 @@ import {
   ServerUnavailableError,
   TimeoutError,
 } from "../../src/index.ts";
-import { freePort, type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { freePort, type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
 import { FaultProxy } from "../support/proxy.ts";
 import { remainingTtl } from "../support/raw.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
@@ -34,14 +34,6 @@ function direct(label: string): Client {
   const c = new Client({ protocol: current.protocol, servers: [label], timeout: 1000 });
   clients.push(c);
   return c;
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error("condition not met in time");
-    await sleep(10);
-  }
 }
 
 before(async () => {
@@ -223,6 +215,10 @@ forEachProtocol(() => {
       for (let i = 0; i < 10 && mc.health().servers.some((s) => s.state === "up"); i++) {
         await mc.get(`k${i}`).catch(() => undefined);
       }
+      assert.ok(
+        mc.health().servers.every((s) => s.state !== "up"),
+        "every server is down: the loop below takes the fail-fast path",
+      );
       let fired = false;
       setTimeout(() => {
         fired = true;

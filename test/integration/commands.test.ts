@@ -181,7 +181,7 @@ function suite(protocols: readonly ("text" | "meta" | "binary")[] | undefined): 
         await assert.rejects(mc.incr(k, 1.5), InvalidArgumentError);
       });
 
-      it("incr / decr with ttl: the TTL of a created counter, renewed on an existing one (both protocols)", async () => {
+      it("incr / decr with ttl: the TTL of a created counter, renewed on an existing one", async () => {
         const k = key("ctr-ttl");
         const near = async (want: number) => {
           const left = await target.ttl(k);

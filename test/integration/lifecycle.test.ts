@@ -120,6 +120,8 @@ forEachProtocol(() => {
       for (const o of [
         { replicas: 2 },
         { warmUp: { window: 1000 } },
+        { hedge: { after: 5 } },
+        { gutter: { servers: [server.label], ttl: 10 } },
         { auth: { username: "u", password: "p" } },
       ])
         assert.throws(proxied(o), /places keys itself/);

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Client, type ClientOptions, HashRing, InvalidArgumentError } from "../../src/index.ts";
-import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
-import { suiteServers } from "../support/suite-servers.ts";
+import { movedKeys, suiteServers } from "../support/suite-servers.ts";
 
 let servers: MemcachedServer[] = [];
 const clients: Client[] = [];
@@ -20,12 +20,6 @@ function client(o: Partial<ClientOptions>): Client {
 }
 
 /** Keys whose owner on `to` differs from their owner on `from` (labels). */
-function movedKeys(from: string[], to: string[], keys: string[]): string[] {
-  const a = new HashRing(from);
-  const b = new HashRing(to);
-  return keys.filter((k) => a.serverFor(k) !== b.serverFor(k));
-}
-
 /** Runs `workers` loops of set-then-get on their own keys until `stop()`; counts calls and failures. */
 function load(c: Client, workers: number, keys: number) {
   let running = true;
@@ -102,6 +96,9 @@ forEachProtocol(() => {
       const c = client({ servers: four });
       const running = load(c, 16, 200);
       await sleep(200);
+      const watcher = direct(servers[1]!.label);
+      const connections = async () => Number(Object.values(await watcher.stats())[0]!.curr_connections);
+      const open = await connections();
       const change = await c.removeServer(servers[1]!.label);
       await sleep(200);
       const stats = await running.stop();
@@ -110,11 +107,13 @@ forEachProtocol(() => {
       t.diagnostic(`${current.protocol}: ${stats.calls} calls during the removal, ${stats.failed} failed`);
       assert.ok(!c.health().servers.some((s) => s.label === servers[1]!.label));
       // Nothing goes to the removed server any more.
-      const before = await direct(servers[1]!.label).stats();
+      const before = await watcher.stats();
       for (let i = 0; i < 200; i++) await c.set(`after-remove:${i}`, i);
-      const after = await direct(servers[1]!.label).stats();
+      const after = await watcher.stats();
       const sets = (s: Record<string, Record<string, string>>) => Number(Object.values(s)[0]!.cmd_set);
       assert.equal(sets(after), sets(before));
+      // The removed server's connections from `c` closed (`watcher` keeps its own one open).
+      await waitFor(async () => (await connections()) < open, 2000);
     });
 
     it("a key that moves away and back never reads older than its last write", async () => {
@@ -216,7 +215,16 @@ forEachProtocol(() => {
     it("changes run one at a time, and the last one wins", async () => {
       const c = client({ servers: [servers[0]!.label] });
       const all = servers.map((s) => s.label);
-      await Promise.all([c.setServers(all.slice(0, 2)), c.setServers(all.slice(0, 3)), c.setServers(all)]);
+      const changes = await Promise.all([
+        c.setServers(all.slice(0, 2)),
+        c.setServers(all.slice(0, 3)),
+        c.setServers(all),
+      ]);
+      // Each started from the list the one before it left: one server added each time, in order.
+      assert.deepEqual(
+        changes.map((ch) => ch.added),
+        [[all[1]], [all[2]], [all[3]]],
+      );
       assert.deepEqual(
         c.health().servers.map((s) => s.label),
         all,
@@ -279,12 +287,4 @@ forEachProtocol(() => {
 
 function direct(label: string): Client {
   return client({ servers: [label] });
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error("condition not met in time");
-    await sleep(20);
-  }
 }

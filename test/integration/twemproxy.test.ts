@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Client, HashRing, MemcachedError } from "../../src/index.ts";
-import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
+import { Client, HashRing, ServerError } from "../../src/index.ts";
 import { rawLine } from "../support/raw.ts";
+import { suiteServers } from "../support/suite-servers.ts";
 import { startTwemproxy, type Twemproxy } from "../support/twemproxy.ts";
 
-let backends: MemcachedServer[];
+const backends = suiteServers(3);
 let proxy: Twemproxy;
 const clients: Client[] = [];
 
@@ -22,13 +22,11 @@ function client(label = proxy.label): Client {
 }
 
 before(async () => {
-  backends = await Promise.all([startMemcached(), startMemcached(), startMemcached()]);
   proxy = await startTwemproxy(backends);
 });
 after(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await proxy.stop();
-  await Promise.all(backends.map((b) => b.kill()));
 });
 
 describe("behind twemproxy", () => {
@@ -82,7 +80,7 @@ describe("behind twemproxy", () => {
     }
   });
 
-  it("whichever backend twemproxy forwards `version` to is down, new connections, probes and pings still work", async () => {
+  it("whichever backend twemproxy forwards `version` to is down, new connections and pings still work", async () => {
     const ring = new HashRing(backends.map((b) => b.label));
     for (const victim of backends) {
       await victim.kill();
@@ -93,9 +91,10 @@ describe("behind twemproxy", () => {
           (k) => ring.serverFor(k) !== victim.label,
         );
         for (const k of alive) assert.equal(await mc.set(k, k), true, `${k} with ${victim.label} down`);
+        const got = await mc.getMany(alive);
         assert.deepEqual(
-          [...(await mc.getMany(alive)).keys()],
-          alive.filter((k) => alive.includes(k)),
+          new Map([...got].sort()),
+          new Map(alive.map((k): [string, unknown] => [k, k]).sort()),
         );
       } finally {
         await victim.start(victim.port);
@@ -103,7 +102,7 @@ describe("behind twemproxy", () => {
     }
   });
 
-  it("a backend that dies behind the proxy: its keys fail fast with a typed error, the others keep working", async () => {
+  it("a backend that dies behind the proxy: its keys fail with the proxy's ServerError, the others keep working", async () => {
     const mc = client();
     const ring = new HashRing(backends.map((b) => b.label));
     const victim = backends[2]!;
@@ -113,7 +112,12 @@ describe("behind twemproxy", () => {
     try {
       for (const k of keys) {
         if (ring.serverFor(k) === victim.label) {
-          await assert.rejects(mc.get(k), (e) => e instanceof MemcachedError, k);
+          // twemproxy answers for the dead backend at once: not a timeout of ours.
+          await assert.rejects(
+            mc.get(k),
+            (e) => e instanceof ServerError && /Connection refused/.test(e.message),
+            k,
+          );
         } else assert.equal(await mc.get(k), k, `${k} lives elsewhere`);
       }
     } finally {

@@ -29,6 +29,8 @@ export interface ConsistencySummary {
   writes: { acknowledged: number; failed: number };
   readErrors: number;
   chaos: string[];
+  /** Changes of the server list the client applied (its `health().topology.changes`). */
+  listChanges: number;
   /** The first defects, described. */
   violations: string[];
 }
@@ -83,6 +85,7 @@ export async function runConsistencySoak(
     writes: { acknowledged: 0, failed: 0 },
     readErrors: 0,
     chaos: [],
+    listChanges: 0,
     violations: [],
   };
   const violate = (v: string) => {
@@ -200,6 +203,7 @@ export async function runConsistencySoak(
   await sleep(seconds * 1000);
   stop = true;
   await Promise.all(running);
+  s.listChanges = mc.health().topology.changes;
   await mc.close();
   await Promise.all(direct.map((d) => d.close()));
   for (const server of servers) server.resume();

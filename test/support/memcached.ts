@@ -142,8 +142,9 @@ export class MemcachedServer {
       });
       this.#proc = proc;
       this.#exited = new Promise((resolve) => proc.once("close", () => resolve()));
-      live.add(this);
-      if (await this.#waitReady(proc)) return this;
+      killOnExit(proc);
+      const where = this.path === null ? { host: this.host, port: this.port } : { path: this.path };
+      if (await listening(proc, where)) return this;
       proc.kill("SIGKILL");
       await this.#exited;
       // A free port may be taken meanwhile: the next attempt picks another (or retries the fixed one).
@@ -153,23 +154,11 @@ export class MemcachedServer {
     throw new Error("memcached did not start");
   }
 
-  async #waitReady(proc: ChildProcess): Promise<boolean> {
-    const until = Date.now() + 5000;
-    while (Date.now() < until) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return false;
-      if (await canConnect(this.path === null ? { host: this.host, port: this.port } : { path: this.path }))
-        return true;
-      await sleep(20);
-    }
-    return false;
-  }
-
   /** SIGKILL and wait for the process to go. */
   async kill(): Promise<void> {
     const proc = this.#proc;
     if (proc === null) return;
     this.#proc = null;
-    live.delete(this);
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill("SIGCONT");
       proc.kill("SIGKILL");
@@ -204,23 +193,38 @@ export class MemcachedServer {
   }
 }
 
-const live = new Set<MemcachedServer>();
+/** Child processes still running: killed when this process exits (a failed test must not leave one behind). */
+const live = new Set<ChildProcess>();
 process.once("exit", () => {
-  for (const s of live) {
-    try {
-      process.kill(s.pid ?? -1, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  for (const proc of live) proc.kill("SIGKILL");
 });
+
+/** Kills `proc` when this process exits, unless it has gone by then. */
+export function killOnExit(proc: ChildProcess): void {
+  live.add(proc);
+  proc.once("close", () => live.delete(proc));
+}
+
+/** Whether `proc` accepts connections at `where` within 5 s (false as soon as it exits). */
+export async function listening(
+  proc: ChildProcess,
+  where: { host: string; port: number } | { path: string },
+): Promise<boolean> {
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null || proc.signalCode !== null) return false;
+    if (await canConnect(where)) return true;
+    await sleep(20);
+  }
+  return false;
+}
 
 /** Starts one server and waits until it accepts connections. */
 export async function startMemcached(opts: MemcachedOptions = {}): Promise<MemcachedServer> {
   return new MemcachedServer(opts).start();
 }
 
-export function canConnect(where: { host: string; port: number } | { path: string }): Promise<boolean> {
+function canConnect(where: { host: string; port: number } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection(where);
     s.once("connect", () => {
@@ -236,4 +240,13 @@ export function canConnect(where: { host: string; port: number } | { path: strin
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves once `cond()` holds, checked every 10 ms; throws when `ms` pass first. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > until) throw new Error("condition not met in time");
+    await sleep(10);
+  }
 }

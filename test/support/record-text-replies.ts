@@ -39,7 +39,7 @@ const cases: { name: string; setup?: string; send: string }[] = [
   },
   {
     name: "delete and touch",
-    setup: "set d 0 0 1\r\n1\r\n",
+    setup: "set d 0 0 1\r\n1\r\nset k 0 0 1\r\n1\r\n",
     send: "delete d\r\ndelete d\r\ntouch k 10\r\ntouch nope 10\r\n",
   },
   {

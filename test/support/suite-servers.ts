@@ -2,7 +2,15 @@
  * Real memcached servers for one suite: started before its tests, killed after them.
  */
 import { after, before } from "node:test";
+import { HashRing } from "../../src/index.ts";
 import { type MemcachedOptions, type MemcachedServer, startMemcached } from "./memcached.ts";
+
+/** The keys of `keys` whose owner differs between the rings of `from` and `to`. */
+export function movedKeys(from: string[], to: string[], keys: string[]): string[] {
+  const a = new HashRing(from);
+  const b = new HashRing(to);
+  return keys.filter((k) => a.serverFor(k) !== b.serverFor(k));
+}
 
 /** `n` servers, started in the suite's `before`; the array is filled then and emptied after. */
 export function suiteServers(n: number, options: MemcachedOptions = {}): MemcachedServer[] {

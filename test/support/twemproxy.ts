@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canConnect, findTool, freePort, type MemcachedServer } from "./memcached.ts";
+import { findTool, freePort, killOnExit, listening, type MemcachedServer } from "./memcached.ts";
 
 export class Twemproxy {
   readonly host = "127.0.0.1";
@@ -52,13 +52,10 @@ export class Twemproxy {
         },
       );
       this.#proc = proc;
-      live.add(proc);
+      killOnExit(proc);
       this.#exited = new Promise((resolve) => proc.once("close", () => resolve()));
-      const until = Date.now() + 5000;
-      while (Date.now() < until && proc.exitCode === null) {
-        if (await canConnect({ host: this.host, port: this.port })) return this;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // A free port may be taken meanwhile: the next attempt picks another.
+      if (await listening(proc, { host: this.host, port: this.port })) return this;
       await this.kill();
     }
     throw new Error("nutcracker did not start");
@@ -67,7 +64,6 @@ export class Twemproxy {
   async kill(): Promise<void> {
     const proc = this.#proc;
     this.#proc = null;
-    if (proc !== null) live.delete(proc);
     if (proc !== null && proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
     await this.#exited;
   }
@@ -78,12 +74,6 @@ export class Twemproxy {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
-
-/** Proxies still running when the process exits are killed (a failed test must not leave one behind). */
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const proc of live) proc.kill("SIGKILL");
-});
 
 /** Starts nutcracker in front of `backends` and waits until it accepts connections. */
 export function startTwemproxy(backends: readonly MemcachedServer[]): Promise<Twemproxy> {
