@@ -10,10 +10,11 @@ import {
   memcachedClient,
   memcachio,
   memjsClient,
-  PromiseFloor,
+  connected,
   RawSocket,
 } from "./contenders.ts";
-import { GET_VALUE, runClient, runRaw, type Sample, type Workload } from "./workloads.ts";
+import { MinimalClient } from "./minimal-client.ts";
+import { runClient, runRaw, type Sample, type Workload } from "./workloads.ts";
 
 /** The first message: which contender, and where the servers are. */
 export interface Start {
@@ -87,11 +88,11 @@ process.on("message", (m: Start | Run | { type: "stop" }) => {
   void (async () => {
     try {
       if (m.type === "start") {
-        if (m.name === "raw promises") {
-          const floor = new PromiseFloor(host(m.label), port(m.label), GET_VALUE.length);
-          await floor.open();
-          run = (w, ms) => runClient(floor, w, ms);
-          closing = () => floor.close();
+        if (m.name === "minimal client") {
+          const minimal = new MinimalClient(() => connected(host(m.label), port(m.label)));
+          await minimal.open();
+          run = (w, ms) => runClient(minimal, w, ms);
+          closing = () => minimal.close();
         } else if (m.name.startsWith("raw ")) {
           const raw = new RawSocket(host(m.label), port(m.label));
           await raw.open();

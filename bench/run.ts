@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts its own memcached (`-t 1`, a second one with TLS and a third on a Unix
- * socket), then measures memcachio (meta; binary; meta over TLS; meta over the Unix socket), the peer clients, two raw-socket ceilings and a promise-per-call floor
- * (`raw promises`, see `contenders.ts`) on the same workloads, in alternating rounds, and prints a table
+ * socket, and a twemproxy in front of the first), then measures memcachio (meta; binary; TLS; Unix socket;
+ * text; through twemproxy), the peer clients, two raw-socket ceilings and a promise-per-call floor
+ * (`minimal client`, see `minimal-client.ts`) on the same workloads, in alternating rounds, and prints a table
  * of medians with ratios to the best peer, to the floor and to the ceilings.
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
  * a heap or a garbage collector with another. Writes `bench/results/latest.json`. Then runs the
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
   if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
-  const isRaw = (n: string) => n.startsWith("raw ");
+  /** The references: the raw ceilings and the minimal client (not peers). */
+  const isRaw = (n: string) => n.startsWith("raw ") || n === "minimal client";
   const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
   // Populate the keys the gets read, on both servers.
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (x: number) => Math.round(x).toLocaleString("en-US");
   lines.push(
-    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}${pad("% raw promises", 16)}${pad("% raw batches", 15)}% raw window`,
+    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}${pad("% minimal", 11)}${pad("% raw batches", 15)}% raw window`,
   );
   for (const w of WORKLOADS) {
     const med = (n: string) => {
@@ -176,13 +178,13 @@ async function main(): Promise<void> {
     };
     const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
     const ops = (n: string) => (names.includes(n) ? med(n).opsPerSec : 0);
-    const [rawPromises, rawBatches, rawWindow] = [ops("raw promises"), ops("raw batches"), ops("raw window")];
+    const [minimal, rawBatches, rawWindow] = [ops("minimal client"), ops("raw batches"), ops("raw window")];
     const ratio = (x: number, base: number) => (base > 0 ? x / base : undefined);
     const pct = (x: number | undefined) => (x === undefined ? "" : `${(x * 100).toFixed(0)} %`);
     for (const n of names) {
       const m = med(n);
       const vsPeer = isRaw(n) ? undefined : ratio(m.opsPerSec, bestPeer);
-      const vsRawPromises = ratio(m.opsPerSec, rawPromises);
+      const vsMinimal = ratio(m.opsPerSec, minimal);
       const vsRawBatches = ratio(m.opsPerSec, rawBatches);
       const vsRawWindow = ratio(m.opsPerSec, rawWindow);
       rows.push({
@@ -190,12 +192,12 @@ async function main(): Promise<void> {
         client: n,
         ...m,
         vsBestPeer: vsPeer,
-        vsRawPromises,
+        vsMinimal,
         vsRawBatches,
         vsRawWindow,
       });
       lines.push(
-        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${pad(pct(vsRawPromises), 16)}${pad(pct(vsRawBatches), 15)}${pct(vsRawWindow)}`,
+        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${pad(pct(vsMinimal), 11)}${pad(pct(vsRawBatches), 15)}${pct(vsRawWindow)}`,
       );
     }
   }
@@ -206,8 +208,8 @@ async function main(): Promise<void> {
   console.log(
     "raw batches: pre-formatted pipelined batches on a bare socket, each awaited whole (the issue's ceiling);\n" +
       "raw window: a sliding window that tops up as replies arrive (a stricter ceiling). Neither parses replies.\n" +
-      "raw promises: the floor of a promise-per-call client on the same socket (formats each call, one write per\n" +
-      "turn, fixed-size replies; no parsing, checks or deadlines): what the API's shape costs.\n",
+      "minimal client: the floor of a promise-per-call client on the same socket (a string of requests written\n" +
+      "once per turn; a reader of VA/EN/HD/MN lines; no opaque, key check, flags, deadline or errors).\n",
   );
   // The protocol and TLS variants against memcachio's meta row.
   const variants = names.filter((n) => n.startsWith("memcachio ") && names.includes("memcachio"));

@@ -3,12 +3,10 @@
  * (`contender-process.ts`): the keys and values, and how each contender (a client or a raw ceiling)
  * runs each workload for a given time.
  */
-import { BENCH_KEYS, BENCH_VALUE, concurrent } from "./harness.ts";
+import { BENCH_KEYS, concurrent } from "./harness.ts";
 import type { Contender, RawSocket } from "./contenders.ts";
 
 const KEYS = BENCH_KEYS.length;
-/** Read by every client: a plain string (flags 0), which each peer's default codec understands. */
-export const GET_VALUE = BENCH_VALUE;
 const SET_VALUE = Buffer.alloc(1024, 0x62);
 const CONCURRENCY = 256;
 const MANY = 100;
@@ -44,7 +42,7 @@ export const CONTENDERS = [
   "memjs",
   "memcached",
   "memcache-client",
-  "raw promises",
+  "minimal client",
   "raw batches",
   "raw window",
 ] as const;
