@@ -3,6 +3,7 @@
  * key encoding, value decoding. `npm run bench:micro`, and the tail of `npm run bench`.
  */
 import { Bench } from "tinybench";
+import { LocalCache } from "../src/client/local-cache.ts";
 import { HashRing } from "../src/cluster/ketama.ts";
 import { KeyEncoder } from "../src/keys.ts";
 import { encodeMeta } from "../src/protocol/meta/encoder.ts";
@@ -26,6 +27,11 @@ export async function runMicro(): Promise<void> {
   const valueBuf = Buffer.from(value);
   const ring = new HashRing(Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}:11211`));
   const ringKeys = Array.from({ length: 100 }, (_, i) => `user:${i * 7919}`);
+  // A full L1 under churn: half the keys asked are not in it, so half the lookups store and evict.
+  const l1 = new LocalCache({ max: 10_000, ttl: 60_000, staleIfError: 60_000 });
+  const l1Keys = Array.from({ length: 20_000 }, (_, i) => `key:${i}`);
+  for (const k of l1Keys) l1.set(k, k);
+  let l1At = 0;
 
   const bench = new Bench({ time: 400 });
   bench
@@ -59,6 +65,12 @@ export async function runMicro(): Promise<void> {
     })
     .add("decode 100 string values", () => {
       for (let i = 0; i < 100; i++) codec.decode(valueBuf, 0, 100, 0);
+    })
+    .add("local cache ×100 lookups, full and churning (half miss, store, evict)", () => {
+      for (let i = 0; i < 100; i++) {
+        const k = l1Keys[(l1At = (l1At + 7919) % l1Keys.length)]!;
+        if (l1.get(k) === undefined) l1.set(k, k);
+      }
     });
   await bench.run();
   console.log("\nmicro benches (tinybench; each task handles 100 items):");
