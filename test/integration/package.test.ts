@@ -1,0 +1,174 @@
+/**
+ * The package as a user installs it: `npm pack` (which builds `dist` through `prepare`), unpacked into a
+ * fresh application's node_modules, then imported from ESM and CommonJS, type-checked under both module
+ * resolutions, and its CLI run.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const MAX_PACKED_BYTES = 250_000;
+const ENTRY_POINTS = ["index", "prometheus", "keyv", "otel"];
+
+interface PackResult {
+  size: number;
+  unpackedSize: number;
+  filename: string;
+  files: { path: string; size: number }[];
+}
+
+let dir: string;
+let app: string;
+let packed: PackResult;
+
+/** An application whose node_modules holds the unpacked tarball and, beside it, this repo's dependencies. */
+async function installInto(appDir: string, tarball: string): Promise<void> {
+  const modules = join(appDir, "node_modules");
+  mkdirSync(join(modules, "memcachio"), { recursive: true });
+  await run("tar", ["-xzf", tarball, "-C", join(modules, "memcachio"), "--strip-components=1"]);
+  for (const name of readdirSync(join(ROOT, "node_modules"))) {
+    if (name.startsWith(".") || name === "memcachio") continue;
+    symlinkSync(join(ROOT, "node_modules", name), join(modules, name));
+  }
+  writeFileSync(join(appDir, "package.json"), JSON.stringify({ name: "app", private: true }));
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "memcachio-pack-"));
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", dir], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  // `prepare`'s build prints to stdout before npm's JSON.
+  packed = (JSON.parse(stdout.slice(stdout.indexOf("[\n"))) as PackResult[])[0] as PackResult;
+  app = join(dir, "app");
+  await installInto(app, join(dir, packed.filename));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("npm pack", () => {
+  it("ships the built entry points, their shared chunks and maps, the licence and docs: nothing else", () => {
+    const paths = packed.files.map((f) => f.path).sort();
+    for (const required of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/cli.js"]) {
+      assert.ok(paths.includes(required), `${required} is in the tarball`);
+    }
+    for (const entry of ENTRY_POINTS) {
+      for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"]) {
+        assert.ok(paths.includes(`dist/${entry}${ext}`), `dist/${entry}${ext} is in the tarball`);
+      }
+    }
+    const unexpected = paths.filter(
+      (p) =>
+        !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json)$/.test(p) &&
+        !/^dist\/(index|prometheus|keyv|otel|cli|chunk-[\w-]+)\.(c?js)(\.map)?$/.test(p) &&
+        !/^dist\/(index|prometheus|keyv|otel)\.d\.c?ts$/.test(p),
+    );
+    assert.deepEqual(unexpected, [], "no sources, tests, CLI typings or stray files");
+  });
+
+  it(`packs under ${MAX_PACKED_BYTES} bytes, maps without inlined sources`, async () => {
+    assert.ok(packed.size < MAX_PACKED_BYTES, `packed size ${packed.size} bytes`);
+    const maps = packed.files.filter((f) => f.path.endsWith(".map"));
+    assert.ok(maps.length > 0, "source maps are shipped");
+    for (const map of maps) {
+      const { stdout } = await run("node", [
+        "-e",
+        `process.stdout.write(String("sourcesContent" in require(${JSON.stringify(join(app, "node_modules/memcachio", map.path))})))`,
+      ]);
+      assert.equal(stdout, "false", `${map.path} carries no sources`);
+    }
+  });
+});
+
+describe("installed from the tarball", () => {
+  const keyvClient = `new KeyvMemcachio({ servers: ["127.0.0.1:1"] }).client`;
+
+  it("ESM: every entry point loads, and memcachio/keyv builds the same Client class the index exports", async () => {
+    const script = `
+      import { Client, ConnectionError } from "memcachio";
+      import { KeyvMemcachio } from "memcachio/keyv";
+      import { collectMetrics } from "memcachio/prometheus";
+      import { MemcachioInstrumentation } from "memcachio/otel";
+      const client = ${keyvClient};
+      const same = client instanceof Client && client.constructor === Client;
+      await client.close();
+      console.log(JSON.stringify({ same, metrics: typeof collectMetrics, otel: typeof MemcachioInstrumentation, err: typeof ConnectionError }));`;
+    const { stdout } = await run("node", ["--input-type=module", "-e", script], { cwd: app });
+    assert.deepEqual(JSON.parse(stdout), {
+      same: true,
+      metrics: "function",
+      otel: "function",
+      err: "function",
+    });
+  });
+
+  it("CommonJS: every entry point loads, and memcachio/keyv builds the same Client class the index exports", async () => {
+    const script = `
+      const { Client } = require("memcachio");
+      const { KeyvMemcachio } = require("memcachio/keyv");
+      const { collectMetrics } = require("memcachio/prometheus");
+      const { MemcachioInstrumentation } = require("memcachio/otel");
+      const client = ${keyvClient};
+      const same = client instanceof Client && client.constructor === Client;
+      client.close().then(() => console.log(JSON.stringify({ same, metrics: typeof collectMetrics, otel: typeof MemcachioInstrumentation })));`;
+    const { stdout } = await run("node", ["-e", script], { cwd: app });
+    assert.deepEqual(JSON.parse(stdout), { same: true, metrics: "function", otel: "function" });
+  });
+
+  for (const [module, moduleResolution] of [
+    ["commonjs", "node"],
+    ["nodenext", "nodenext"],
+  ] as const) {
+    it(`types resolve for every entry point under moduleResolution "${moduleResolution}"`, async () => {
+      const project = join(app, `types-${moduleResolution}`);
+      mkdirSync(project);
+      writeFileSync(
+        join(project, "use.ts"),
+        [
+          `import { Client, type ClientOptions } from "memcachio";`,
+          `import { KeyvMemcachio } from "memcachio/keyv";`,
+          `import { collectMetrics } from "memcachio/prometheus";`,
+          `import { MemcachioInstrumentation } from "memcachio/otel";`,
+          `const options: ClientOptions = { servers: ["127.0.0.1:11211"] };`,
+          `export const uses = [new Client(options), KeyvMemcachio, collectMetrics, MemcachioInstrumentation];`,
+          // A deliberate mistake: proves the types were found rather than read as `any`.
+          `// @ts-expect-error servers is not a number`,
+          `export const wrong: ClientOptions = { servers: 1 };`,
+        ].join("\n"),
+      );
+      writeFileSync(
+        join(project, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution,
+            target: "ES2022",
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ["node"],
+          },
+          files: ["use.ts"],
+        }),
+      );
+      const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+      await run("node", [tsc, "-p", project], { cwd: project }).catch((err: { stdout: string }) => {
+        assert.fail(`tsc failed:\n${err.stdout}`);
+      });
+    });
+  }
+
+  it("the bin runs from the tarball", async () => {
+    const { stdout } = await run("node", [join(app, "node_modules/memcachio/dist/cli.js"), "--help"]);
+    assert.match(stdout, /memcachio check/);
+  });
+});
