@@ -1,12 +1,53 @@
 /**
  * Error classes. Every error memcachio raises is a {@link MemcachedError} with a stable `code`
- * (`MC_ERR_*`), the `server` it concerns (`"host:port"`, when there is one) and an optional `cause`.
+ * (`MC_ERR_*`, listed in {@link ERROR_CODES} and typed as the literal of its class), the `server` it
+ * concerns (`"host:port"`, when there is one) and an optional `cause`.
  *
  * `instanceof` works across two installed copies of the package: each class checks a
  * `Symbol.for` brand rather than its prototype chain.
  */
 
 const BRAND = Symbol.for("memcachio.error");
+
+/**
+ * The `code` of every error class, by class name: compare `err.code` with these (or with the string
+ * literals, which are checked against {@link MemcachedErrorCode}). Frozen.
+ */
+export const ERROR_CODES = Object.freeze({
+  MemcachedError: "MC_ERR_MEMCACHED",
+  ConnectionError: "MC_ERR_CONNECTION",
+  ConnectTimeoutError: "MC_ERR_CONNECT_TIMEOUT",
+  SocketTimeoutError: "MC_ERR_SOCKET_TIMEOUT",
+  TimeoutError: "MC_ERR_TIMEOUT",
+  AbortError: "MC_ERR_ABORTED",
+  ProtocolError: "MC_ERR_PROTOCOL",
+  ServerError: "MC_ERR_SERVER",
+  ClientError: "MC_ERR_CLIENT",
+  NoServersError: "MC_ERR_NO_SERVERS",
+  ServerUnavailableError: "MC_ERR_SERVER_UNAVAILABLE",
+  QueueFullError: "MC_ERR_QUEUE_FULL",
+  InvalidKeyError: "MC_ERR_INVALID_KEY",
+  ValueTooLargeError: "MC_ERR_VALUE_TOO_LARGE",
+  SerializationError: "MC_ERR_SERIALIZATION",
+  InvalidArgumentError: "MC_ERR_INVALID_ARGUMENT",
+  ClientClosedError: "MC_ERR_CLIENT_CLOSED",
+  AuthError: "MC_ERR_AUTH",
+  TLSError: "MC_ERR_TLS",
+  UnsupportedError: "MC_ERR_UNSUPPORTED",
+} as const);
+
+/** Every error code memcachio raises: the values of {@link ERROR_CODES}. */
+export type MemcachedErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** The codes of a `ConnectionError`: its own and its subclasses' (an instance may be any of them). */
+type ConnectionErrorCode = (typeof ERROR_CODES)[
+  | "ConnectionError"
+  | "ConnectTimeoutError"
+  | "SocketTimeoutError"
+  | "ServerUnavailableError"
+  | "NoServersError"
+  | "AuthError"
+  | "TLSError"];
 
 /** Options common to every memcachio error. */
 export interface MemcachedErrorOptions {
@@ -18,8 +59,8 @@ export interface MemcachedErrorOptions {
 
 /** Base class of every error memcachio raises. */
 export class MemcachedError extends Error {
-  /** Stable machine-readable code, `MC_ERR_*` (set per class on the prototype). */
-  declare readonly code: string;
+  /** Stable machine-readable code, `MC_ERR_*` (set per class on the prototype): see {@link ERROR_CODES}. */
+  declare readonly code: MemcachedErrorCode;
   /** `"host:port"` of the server involved, when there is one. */
   readonly server: string | undefined;
 
@@ -44,7 +85,10 @@ export class MemcachedError extends Error {
   }
 }
 
-function define<T extends abstract new (...args: never[]) => MemcachedError>(cls: T, code: string): T {
+function define<T extends abstract new (...args: never[]) => MemcachedError>(
+  cls: T,
+  code: InstanceType<T>["code"],
+): T {
   Object.defineProperty(cls.prototype, "code", { value: code, writable: false });
   Object.defineProperty(cls.prototype, "name", { value: cls.name, writable: true, configurable: true });
   BRANDED.set(code, cls);
@@ -55,66 +99,107 @@ function define<T extends abstract new (...args: never[]) => MemcachedError>(cls
 const BRANDED = new Map<string, unknown>();
 
 /** The socket failed: refused, reset, closed while requests were in flight. */
-export class ConnectionError extends MemcachedError {}
+export class ConnectionError extends MemcachedError {
+  declare readonly code: ConnectionErrorCode;
+}
 /** The TCP/TLS connection was not established within `connectTimeout`. */
-export class ConnectTimeoutError extends ConnectionError {}
+export class ConnectTimeoutError extends ConnectionError {
+  declare readonly code: "MC_ERR_CONNECT_TIMEOUT";
+}
 /** The server answered nothing for `socketTimeout` while replies were owed: the connection was destroyed. */
-export class SocketTimeoutError extends ConnectionError {}
+export class SocketTimeoutError extends ConnectionError {
+  declare readonly code: "MC_ERR_SOCKET_TIMEOUT";
+}
 /** The request outlived its deadline (`timeout`). */
-export class TimeoutError extends MemcachedError {}
+export class TimeoutError extends MemcachedError {
+  declare readonly code: "MC_ERR_TIMEOUT";
+}
 /** The request's `AbortSignal` fired. */
-export class AbortError extends MemcachedError {}
+export class AbortError extends MemcachedError {
+  declare readonly code: "MC_ERR_ABORTED";
+}
 /** The server sent bytes that do not parse, or a reply that does not match the request (wrong opaque). */
-export class ProtocolError extends MemcachedError {}
+export class ProtocolError extends MemcachedError {
+  declare readonly code: "MC_ERR_PROTOCOL";
+}
 /** The server answered `SERVER_ERROR …` (for example: out of memory, object too large). */
-export class ServerError extends MemcachedError {}
+export class ServerError extends MemcachedError {
+  declare readonly code: "MC_ERR_SERVER";
+}
 /** The server answered `CLIENT_ERROR …` or `ERROR` to a request. */
-export class ClientError extends MemcachedError {}
+export class ClientError extends MemcachedError {
+  declare readonly code: "MC_ERR_CLIENT";
+}
 /** The key's server is down (failing fast until a probe finds it back). Nothing was sent. */
-export class ServerUnavailableError extends ConnectionError {}
-/** The client has no server to send a request to. */
-export class NoServersError extends MemcachedError {}
+export class ServerUnavailableError extends ConnectionError {
+  declare readonly code: "MC_ERR_SERVER_UNAVAILABLE";
+}
+/**
+ * The client has no server to send a request to: none is up, or the list is empty. A
+ * `ConnectionError`, as a down server's `ServerUnavailableError` is. Nothing was sent.
+ */
+export class NoServersError extends ConnectionError {
+  declare readonly code: "MC_ERR_NO_SERVERS";
+}
 /** Too many requests are queued for a server (`maxQueue`). */
-export class QueueFullError extends MemcachedError {}
+export class QueueFullError extends MemcachedError {
+  declare readonly code: "MC_ERR_QUEUE_FULL";
+}
 /** The key is empty, too long, or cannot be sent. Nothing was sent. */
-export class InvalidKeyError extends MemcachedError {}
+export class InvalidKeyError extends MemcachedError {
+  declare readonly code: "MC_ERR_INVALID_KEY";
+}
 /** The encoded value is larger than `maxValueSize`. Nothing was sent. */
-export class ValueTooLargeError extends MemcachedError {}
+export class ValueTooLargeError extends MemcachedError {
+  declare readonly code: "MC_ERR_VALUE_TOO_LARGE";
+}
 /** The codec could not encode or decode a value. */
-export class SerializationError extends MemcachedError {}
+export class SerializationError extends MemcachedError {
+  declare readonly code: "MC_ERR_SERIALIZATION";
+}
 /** An argument other than the key or value is invalid (negative TTL, bad delta…). Nothing was sent. */
-export class InvalidArgumentError extends MemcachedError {}
+export class InvalidArgumentError extends MemcachedError {
+  declare readonly code: "MC_ERR_INVALID_ARGUMENT";
+}
 /** The client was closed; no request is accepted any more. */
-export class ClientClosedError extends MemcachedError {}
+export class ClientClosedError extends MemcachedError {
+  declare readonly code: "MC_ERR_CLIENT_CLOSED";
+}
 /**
  * The server refused the credentials (SASL status 0x20, or `CLIENT_ERROR` to ASCII auth), or it
  * requires authentication and none is configured. The connection is closed and the server marked
  * down at once (it is probed again after `failover.retryDelay`), so a wrong password does not turn
  * into a reconnect storm. Never carries the credentials.
  */
-export class AuthError extends ConnectionError {}
+export class AuthError extends ConnectionError {
+  declare readonly code: "MC_ERR_AUTH";
+}
 /** The TLS handshake failed: certificate not trusted, wrong host name, protocol mismatch. */
-export class TLSError extends ConnectionError {}
+export class TLSError extends ConnectionError {
+  declare readonly code: "MC_ERR_TLS";
+}
 /** The command does not exist in the protocol the client speaks (`fetch`, `invalidate` with binary). Nothing was sent. */
-export class UnsupportedError extends MemcachedError {}
+export class UnsupportedError extends MemcachedError {
+  declare readonly code: "MC_ERR_UNSUPPORTED";
+}
 
-define(MemcachedError, "MC_ERR_MEMCACHED");
-define(ConnectionError, "MC_ERR_CONNECTION");
-define(ConnectTimeoutError, "MC_ERR_CONNECT_TIMEOUT");
-define(SocketTimeoutError, "MC_ERR_SOCKET_TIMEOUT");
-define(TimeoutError, "MC_ERR_TIMEOUT");
-define(AbortError, "MC_ERR_ABORTED");
-define(ProtocolError, "MC_ERR_PROTOCOL");
-define(ServerError, "MC_ERR_SERVER");
-define(ClientError, "MC_ERR_CLIENT");
-define(NoServersError, "MC_ERR_NO_SERVERS");
-define(ServerUnavailableError, "MC_ERR_SERVER_UNAVAILABLE");
-define(QueueFullError, "MC_ERR_QUEUE_FULL");
-define(InvalidKeyError, "MC_ERR_INVALID_KEY");
-define(ValueTooLargeError, "MC_ERR_VALUE_TOO_LARGE");
-define(SerializationError, "MC_ERR_SERIALIZATION");
-define(InvalidArgumentError, "MC_ERR_INVALID_ARGUMENT");
-define(ClientClosedError, "MC_ERR_CLIENT_CLOSED");
-define(AuthError, "MC_ERR_AUTH");
-define(TLSError, "MC_ERR_TLS");
-define(UnsupportedError, "MC_ERR_UNSUPPORTED");
+define(MemcachedError, ERROR_CODES.MemcachedError);
+define(ConnectionError, ERROR_CODES.ConnectionError);
+define(ConnectTimeoutError, ERROR_CODES.ConnectTimeoutError);
+define(SocketTimeoutError, ERROR_CODES.SocketTimeoutError);
+define(TimeoutError, ERROR_CODES.TimeoutError);
+define(AbortError, ERROR_CODES.AbortError);
+define(ProtocolError, ERROR_CODES.ProtocolError);
+define(ServerError, ERROR_CODES.ServerError);
+define(ClientError, ERROR_CODES.ClientError);
+define(NoServersError, ERROR_CODES.NoServersError);
+define(ServerUnavailableError, ERROR_CODES.ServerUnavailableError);
+define(QueueFullError, ERROR_CODES.QueueFullError);
+define(InvalidKeyError, ERROR_CODES.InvalidKeyError);
+define(ValueTooLargeError, ERROR_CODES.ValueTooLargeError);
+define(SerializationError, ERROR_CODES.SerializationError);
+define(InvalidArgumentError, ERROR_CODES.InvalidArgumentError);
+define(ClientClosedError, ERROR_CODES.ClientClosedError);
+define(AuthError, ERROR_CODES.AuthError);
+define(TLSError, ERROR_CODES.TLSError);
+define(UnsupportedError, ERROR_CODES.UnsupportedError);

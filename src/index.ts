@@ -10,6 +10,7 @@ export {
   type ServerHealth,
   type TopologyCounts,
 } from "./client.js";
+export type { ClientListener } from "./client/events.js";
 export type { TopologyChange } from "./cluster/membership.js";
 export type { TopologyReason } from "./client/topology.js";
 export type { ServerSource } from "./util/servers.js";
@@ -23,9 +24,11 @@ export {
   ClientError,
   ConnectionError,
   ConnectTimeoutError,
+  ERROR_CODES,
   InvalidArgumentError,
   InvalidKeyError,
   MemcachedError,
+  type MemcachedErrorCode,
   type MemcachedErrorOptions,
   NoServersError,
   ProtocolError,

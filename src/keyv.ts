@@ -17,11 +17,16 @@ import type { ClientOptions } from "./options.js";
 
 const GENERATION = "keyv-generation:";
 
+/**
+ * A Keyv storage adapter (Keyv 5's `KeyvStoreAdapter`) over a memcachio {@link Client}: `new Keyv(new
+ * KeyvMemcachio(client))`, or `new Keyv({ store: new KeyvMemcachio(options), namespace })`.
+ */
 export class KeyvMemcachio extends EventEmitter {
   /** Set by Keyv: the namespace this store serves. */
   namespace: string | undefined;
   /** Keyv reads this; the adapter has no options of its own. */
   readonly opts: Record<string, unknown> = {};
+  /** The client the adapter reads and writes through. */
   readonly client: Client;
   readonly #owned: boolean;
 
@@ -34,15 +39,18 @@ export class KeyvMemcachio extends EventEmitter {
     this.client = given ? (client as Client) : new Client(client as ClientOptions);
   }
 
-  async get(key: string): Promise<unknown> {
+  /** The value Keyv stored at `key`, or `undefined`; `Value` is Keyv's own type parameter. */
+  async get<Value>(key: string): Promise<Value | undefined> {
     const [value] = await this.#read([key]);
-    return value;
+    return value as Value | undefined;
   }
 
-  async getMany(keys: string[]): Promise<unknown[]> {
-    return this.#read(keys);
+  /** The values at `keys`, in order, `undefined` for each miss (one round trip). */
+  async getMany<Value>(keys: string[]): Promise<Array<Value | undefined>> {
+    return (await this.#read(keys)) as Array<Value | undefined>;
   }
 
+  /** Whether `key` holds a value. */
   async has(key: string): Promise<boolean> {
     return (await this.get(key)) !== undefined;
   }
@@ -61,11 +69,13 @@ export class KeyvMemcachio extends EventEmitter {
     }
   }
 
+  /** Deletes `key`; true when it existed. */
   async delete(key: string): Promise<boolean> {
     const generation = await this.#generation();
     return this.client.delete(this.#key(generation, key));
   }
 
+  /** Deletes `keys` in one round trip; true when every one existed. */
   async deleteMany(keys: string[]): Promise<boolean> {
     const generation = await this.#generation();
     const done = await this.client.deleteMany(keys.map((k) => this.#key(generation, k)));

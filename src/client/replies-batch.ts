@@ -37,7 +37,7 @@ function batchIndex(a: CallAttempt, reply: ReplyView): number {
 
 /** Keeps an error reply inside a batch (the batch goes on to its end, then fails). */
 function batchError(a: CallAttempt, reply: ReplyView, what: string): false {
-  const error = errorOf(reply, what);
+  const error = errorOf(reply, what, a.target?.label);
   // Meta error lines carry no opaque; binary ones do, and must be in range.
   if (reply.opaque >= 0) batchIndex(a, reply);
   a.batchError ??= error;

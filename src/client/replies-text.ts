@@ -129,7 +129,7 @@ export const TEXT_WRITE_MANY: CallHandler = {
     if (kind === DONE || kind === NOT_STORED || kind === EXISTS || kind === NOT_FOUND) {
       (a.result as boolean[])[i] = kind === DONE;
     } else {
-      a.batchError ??= errorOf(reply, isStore ? "setMany" : "deleteMany");
+      a.batchError ??= errorOf(reply, isStore ? "setMany" : "deleteMany", a.target?.label);
       if (isStore && kind === CLIENT_ERROR) {
         a.fail(a.batchError);
         throw new ProtocolError(

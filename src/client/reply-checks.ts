@@ -29,23 +29,26 @@ export function checkOpaque(attempt: CallAttempt, reply: ReplyView): void {
   }
 }
 
-/** The error of an error reply to `what`; throws for one that breaks the connection. */
-export function errorOf(reply: ReplyView, what: string): MemcachedError {
+/**
+ * The error of an error reply to `what` from `server` (its label); throws for one that breaks the
+ * connection.
+ */
+export function errorOf(reply: ReplyView, what: string, server: string | undefined): MemcachedError {
   switch (reply.kind) {
     case CLIENT_ERROR:
-      return new ClientError(`${what}: ${reply.message()}`);
+      return new ClientError(`${what}: ${reply.message()}`, { server });
     case SERVER_ERROR:
-      return new ServerError(`${what}: ${reply.message()}`);
+      return new ServerError(`${what}: ${reply.message()}`, { server });
     case AUTH_ERROR:
-      throw new AuthError(`${what}: the server requires authentication (configure \`auth\`)`);
+      throw new AuthError(`${what}: the server requires authentication (configure \`auth\`)`, { server });
     default:
-      throw new ProtocolError(`unexpected reply ${JSON.stringify(reply.line())} to ${what}`);
+      throw new ProtocolError(`unexpected reply ${JSON.stringify(reply.line())} to ${what}`, { server });
   }
 }
 
 /** Fails `attempt` with the error of `reply` (see {@link errorOf}). Returns true: its last reply. */
 export function failWith(attempt: CallAttempt, reply: ReplyView, what: string): true {
-  const error = errorOf(reply, what);
+  const error = errorOf(reply, what, attempt.target?.label);
   checkOpaque(attempt, reply);
   attempt.fail(error);
   return true;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   Client,
+  ClientError,
   type ClientOptions,
   HashRing,
   InvalidArgumentError,
@@ -179,6 +180,21 @@ function suite(protocols: readonly ("text" | "meta" | "binary")[] | undefined): 
         await assert.rejects(mc.incr(k, -1n), InvalidArgumentError);
         await assert.rejects(mc.incr(k, 2n ** 64n), InvalidArgumentError);
         await assert.rejects(mc.incr(k, 1.5), InvalidArgumentError);
+      });
+
+      it("incr / decr of a value that is not a number: ClientError naming the server", async () => {
+        const k = key("not-a-counter");
+        await mc.set(k, "twelve");
+        for (const count of [
+          () => mc.incr(k),
+          () => mc.decr(k),
+          () => mc.incr(k, 1n, { initial: 0n, ttl: 60 }),
+        ]) {
+          const err = await count().then(String, (e: unknown) => e);
+          assert.ok(err instanceof ClientError, String(err));
+          assert.equal(err.server, target.label);
+        }
+        assert.equal(await mc.get(k), "twelve", "the value is left as it was");
       });
 
       it("incr / decr with ttl: the TTL of a created counter, renewed on an existing one", async () => {

@@ -64,10 +64,10 @@ export async function runConsistencySoak(
   const events = process.env.SOAK_EVENTS !== undefined;
   const direct = events ? servers.map((x) => new Client({ servers: [x.label], timeout: 1000 })) : [];
   if (events) {
-    for (const e of ["serverDown", "serverUp", "serverFlushed", "writeFailure"]) {
-      mc.on(e, (x: { server: string; error?: Error; reason?: string }) =>
+    for (const e of ["serverDown", "serverUp", "serverFlushed", "writeFailure"] as const) {
+      mc.on(e, (x: { server: string; error?: unknown; reason?: string }) =>
         s.chaos.push(
-          `${((performance.now() - t0) / 1000).toFixed(2)}s ${e} ${x.server} ${x.error?.message ?? x.reason ?? ""}`,
+          `${((performance.now() - t0) / 1000).toFixed(2)}s ${e} ${x.server} ${x.error instanceof Error ? x.error.message : (x.reason ?? "")}`,
         ),
       );
     }

@@ -36,4 +36,17 @@ describe("errors", () => {
     assert.ok(!(e instanceof errors.ConnectionError));
     assert.ok(new errors.ConnectTimeoutError("x") instanceof other.ConnectionError);
   });
+
+  it("NoServersError is a ConnectionError, across copies too; each class's code is its ERROR_CODES entry", async () => {
+    const other = (await import(`../../src/errors.ts?copy=${Date.now()}`)) as typeof errors;
+    assert.ok(new errors.NoServersError("x") instanceof errors.ConnectionError);
+    assert.ok(new other.NoServersError("x") instanceof errors.ConnectionError);
+    assert.ok(!(new errors.NoServersError("x") instanceof errors.ServerUnavailableError));
+    assert.ok(Object.isFrozen(errors.ERROR_CODES));
+    const classes = new Map(Object.entries(errors));
+    for (const [name, code] of Object.entries(errors.ERROR_CODES)) {
+      const cls = classes.get(name) as typeof errors.MemcachedError;
+      assert.equal(new cls("x").code, code, name);
+    }
+  });
 });

@@ -140,12 +140,12 @@ describe("cluster policy", () => {
     assert.equal(gutterTtl(frame(Op.Fetch, { ttl: 30 }), 10), 30, "fetch's TTL is its lock, not the item's");
   });
 
-  it("unreachable: connection errors, timeouts and full queues, not server or input errors", () => {
+  it("unreachable: connection errors (no servers too), timeouts and full queues, not server or input errors", () => {
     assert.equal(unreachable(new ConnectionError("c")), true);
     assert.equal(unreachable(new ServerUnavailableError("down")), true);
     assert.equal(unreachable(new TimeoutError("t")), true);
     assert.equal(unreachable(new QueueFullError("q")), true);
     assert.equal(unreachable(new ClientError("x")), false);
-    assert.equal(unreachable(new NoServersError("none")), false);
+    assert.equal(unreachable(new NoServersError("none")), true);
   });
 });
