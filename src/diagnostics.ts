@@ -33,6 +33,11 @@ export interface CommandContext {
   hedge?: true;
   /** On error (and asyncEnd after it): the error. */
   error?: unknown;
+  /**
+   * On asyncEnd (with no `error`) of a request whose call settled another way before its reply came —
+   * the slower of a hedged read and its hedge, the other parts of a batch that failed: no outcome.
+   */
+  abandoned?: true;
 }
 
 /** Channel names. */

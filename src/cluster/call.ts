@@ -7,6 +7,7 @@
  * No closure is made per call: the promise's executor is a module-level function, and the abort
  * listener is the call itself (`handleEvent`).
  */
+import type { AsyncResource } from "node:async_hooks";
 import { Attempt, QUEUED, type ReplyHandler, WRITTEN } from "../connection/attempt.js";
 import { AbortError } from "../errors.js";
 import type { Frame } from "../protocol/frame.js";
@@ -95,10 +96,14 @@ export class Call {
   result: Accumulator | null = null;
   /** What a read resolves to when its server cannot be reached and `failOpen` is on (its miss). */
   miss: unknown = undefined;
+  /** The command its traces name, when not its frame's: `fetch` for fetch's write-back (a cas or add). */
+  tracedAs: string | null = null;
 
   // ── the cluster's bookkeeping ───────────────────────────────────────────────
   /** The latest attempt (abandoned when the call settles another way). */
   attempt: CallAttempt | null = null;
+  /** While traced: the caller's async context, in which every attempt's `start` is published. */
+  traceScope: AsyncResource | null = null;
   /** Further attempts under way at once (replicated writes, a batch over several servers). */
   others: CallAttempt[] | null = null;
   /** Attempts not settled yet, when there are several. */

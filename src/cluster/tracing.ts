@@ -4,8 +4,8 @@
  * which would put the resolved value on the context: a context carries the outcome (`hit`,
  * `found`), never a value. Contexts are built only while someone listens.
  */
+import { AsyncResource } from "node:async_hooks";
 import { type CommandContext, commandChannel, tracing } from "../diagnostics.js";
-import { AbortError } from "../errors.js";
 import { commandName, Op } from "../protocol/frame.js";
 import type { CallAttempt } from "./call.js";
 import { isRead } from "./policy.js";
@@ -26,11 +26,24 @@ export class AttemptTracer {
     return tracing();
   }
 
-  /** Publishes `start`, runs `send`, publishes `end`. */
+  /**
+   * Publishes `start`, runs `send`, publishes `end`, in the caller's async context (so subscribers
+   * parent their spans correctly): a call's first attempt runs in it; the later ones — retries from
+   * a timer, failovers from a socket callback, hedges from the hedger's timer — are run back in it.
+   */
   around(a: CallAttempt, send: (a: CallAttempt) => void): void {
+    const call = a.call;
+    if (call.traceScope !== null) call.traceScope.runInAsyncScope(this.#publish, this, a, send);
+    else {
+      call.traceScope = new AsyncResource("memcachio:call");
+      this.#publish(a, send);
+    }
+  }
+
+  #publish(a: CallAttempt, send: (a: CallAttempt) => void): void {
     const frame = a.frame;
     const ctx: CommandContext = {
-      command: commandName(frame),
+      command: a.call.tracedAs ?? commandName(frame),
       server: a.target?.label ?? "",
       keyCount: frame.keyCount,
       client: this.client,
@@ -52,8 +65,14 @@ export class AttemptTracer {
    * only when the attempt was traced.
    */
   abandoned(a: CallAttempt): void {
-    if (this.#open.has(a))
-      this.settled(a, undefined, new AbortError("abandoned: its call settled another way"), true);
+    if (this.#open.size === 0) return;
+    const ctx = this.#open.get(a);
+    if (ctx === undefined) return;
+    this.#open.delete(a);
+    // Not a failure of its server: the call was answered another way (a hedge won, a batch part failed).
+    ctx.abandoned = true;
+    commandChannel.asyncStart.publish(ctx);
+    commandChannel.asyncEnd.publish(ctx);
   }
 
   /** Publishes the end of a traced attempt (nothing when it was not traced). */

@@ -1,55 +1,29 @@
 /**
- * An HTTP service with a read-through cache, Prometheus metrics and OpenTelemetry spans built from
- * memcachio's tracing channel: the example the README shows, run by test/integration/observability.test.ts.
+ * An HTTP service with a read-through cache, Prometheus metrics and OpenTelemetry spans from
+ * `memcachio/otel`: the example the README shows, run by test/integration/observability.test.ts.
  */
 import { createServer } from "node:http";
-import { type Span, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import type { TracerProvider } from "@opentelemetry/api";
+import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { Registry } from "prom-client";
-import { CHANNELS, Client, type CommandContext } from "../../src/index.ts";
+import { Client } from "../../src/index.ts";
+import { MemcachioInstrumentation } from "../../src/otel.ts";
 import { collectMetrics } from "../../src/prometheus.ts";
-import diagnostics from "node:diagnostics_channel";
-
-const SPAN = Symbol("span");
-
-/** Turns `memcachio:command` traces into OpenTelemetry spans. Returns a function that stops it. */
-export function traceToOpenTelemetry(tracer: Tracer): () => void {
-  const channel = diagnostics.tracingChannel<unknown, CommandContext & { [SPAN]?: Span }>(CHANNELS.command);
-  const handlers = {
-    start(ctx: CommandContext & { [SPAN]?: Span }) {
-      ctx[SPAN] = tracer.startSpan(`memcached ${ctx.command}`, {
-        attributes: {
-          "db.system": "memcached",
-          "db.operation.name": ctx.command,
-          "server.address": ctx.server,
-          "memcached.key_count": ctx.keyCount,
-        },
-      });
-    },
-    error(ctx: CommandContext & { [SPAN]?: Span }) {
-      ctx[SPAN]?.recordException(ctx.error as Error);
-      ctx[SPAN]?.setStatus({ code: SpanStatusCode.ERROR });
-    },
-    asyncEnd(ctx: CommandContext & { [SPAN]?: Span }) {
-      const span = ctx[SPAN];
-      if (span === undefined) return;
-      if (ctx.hit !== undefined) span.setAttribute("memcached.hit", ctx.hit);
-      span.end();
-    },
-  };
-  channel.subscribe(handlers as never);
-  return () => channel.unsubscribe(handlers as never);
-}
 
 /** Starts the service on a free port. `loadProduct` stands for the database. */
 export async function startService(
   servers: string[],
-  tracer: Tracer,
+  tracerProvider: TracerProvider,
   loadProduct: (id: string) => Promise<{ id: string; name: string }>,
 ) {
   const mc = new Client({ servers, timeout: 250 });
   const registry = new Registry();
   const metrics = collectMetrics(mc, { registry });
-  const stopTracing = traceToOpenTelemetry(tracer);
+  // An application registers it once, with the Node SDK's providers (here: the test's tracer provider).
+  const stopTracing = registerInstrumentations({
+    instrumentations: [new MemcachioInstrumentation()],
+    tracerProvider,
+  });
   const http = createServer(async (req, res) => {
     try {
       const product = /^\/product\/(\w+)$/.exec(req.url ?? "");

@@ -68,7 +68,10 @@ forEachProtocol(() => {
       const metrics = collectMetrics(c, { registry });
       const text = await registry.metrics();
       metrics.stop();
-      assert.match(text, new RegExp(`memcachio_hedges_total\\{result="won"\\} ${keys.length}`));
+      assert.match(
+        text,
+        new RegExp(`memcachio_hedges_total\\{result="won",client="default"\\} ${keys.length}`),
+      );
       assert.ok(
         h.servers.every((s) => s.state === "up" && s.failures === 0),
         "a lost race is not a failure",
@@ -83,15 +86,18 @@ forEachProtocol(() => {
       assert.equal(c.health().hedges.sent, keys.length, "no hedge once the server is fast again");
     });
 
-    it("getMany batches and gets are hedged; the context of a hedge says so", async () => {
+    it("getMany batches and gets are hedged; the context of a hedge says so, the loser's ends abandoned", async () => {
       const c = client({ hedge: { after: 20 } });
       const keys = slowKeys(20);
       await c.setMany(keys.map((k) => [k, k]));
       const hedges: CommandContext[] = [];
+      const ended: CommandContext[] = [];
       const onStart = (ctx: unknown) => {
         if ((ctx as CommandContext).hedge === true) hedges.push(ctx as CommandContext);
       };
+      const onEnd = (ctx: unknown) => ended.push(ctx as CommandContext);
       diagnostics.subscribe(`tracing:${CHANNELS.command}:start`, onStart);
+      diagnostics.subscribe(`tracing:${CHANNELS.command}:asyncEnd`, onEnd);
       try {
         slow.mode = "delay";
         slow.delayMs = 300;
@@ -101,12 +107,24 @@ forEachProtocol(() => {
         assert.equal(g?.value, keys[0]);
       } finally {
         diagnostics.unsubscribe(`tracing:${CHANNELS.command}:start`, onStart);
+        diagnostics.unsubscribe(`tracing:${CHANNELS.command}:asyncEnd`, onEnd);
       }
       assert.deepEqual(
         hedges.map((h) => [h.command, h.server]),
         [
           ["getMany", fast.label],
           ["gets", fast.label],
+        ],
+      );
+      // The slow originals lost the race: abandoned, not failed (a tracer must not mark them errors).
+      const reads = ended.filter((e) => e.command === "getMany" || e.command === "gets");
+      assert.deepEqual(
+        reads.map((e) => [e.command, e.server, e.abandoned === true, e.error === undefined]),
+        [
+          ["getMany", fast.label, false, true],
+          ["getMany", slow.label, true, true],
+          ["gets", fast.label, false, true],
+          ["gets", slow.label, true, true],
         ],
       );
     });
