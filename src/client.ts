@@ -3,10 +3,10 @@
  * {@link Call} and hands it to the cluster, which routes it and settles it. The client layer is the
  * only one that serialises values (here, and in the reply handlers that decode them).
  */
-import { EventEmitter } from "node:events";
 import { metaOnly, U64_MAX } from "./client/arguments.js";
 import { assemble } from "./client/assemble.js";
 import { Counters } from "./client/counters.js";
+import { ClientEmitter } from "./client/events.js";
 import type { CallBuilder } from "./client/call-builder.js";
 import { FETCH_MISS, type FetchHost, fetchThrough } from "./client/fetch.js";
 import { type Health, healthOf } from "./client/health.js";
@@ -50,7 +50,7 @@ export type { ClientEvents } from "./client/events.js";
  *
  * Events (never `error`): see {@link ClientEvents}.
  */
-export class Client extends EventEmitter {
+export class Client extends ClientEmitter {
   readonly #options: ResolvedOptions;
   /** Checks input and builds calls. */
   readonly #build: CallBuilder;
@@ -68,7 +68,8 @@ export class Client extends EventEmitter {
   /** incr/decr, with what each protocol lacks done client-side. */
   readonly #counters: Counters;
 
-  constructor(options: ClientOptions) {
+  /** `new Client()` talks to a memcached on this machine, `127.0.0.1:11211`. */
+  constructor(options: ClientOptions = {}) {
     super();
     const o = resolveOptions(options);
     this.#options = o;
@@ -91,8 +92,9 @@ export class Client extends EventEmitter {
       timeout: o.timeout,
       local: this.#local,
       fetchOnce: (key, lockTtl, recache, call) => this.#fetchOnce(key, lockTtl, recache, call),
-      storeIfCas: (key, value, store, cas) => this.#store(0, key, value, store, cas),
-      add: (key, value, store) => this.add(key, value, store),
+      // The write-back is part of fetch: traced (and counted) as `fetch`, not as cas or add.
+      storeIfCas: (key, value, store, cas) => this.#store(0, key, value, store, cas, "fetch"),
+      add: (key, value, store) => this.#store(MODE_ADD, key, value, store, null, "fetch"),
       invalidate: (key, again) => this.invalidate(key, again),
     };
   }
@@ -123,8 +125,11 @@ export class Client extends EventEmitter {
     return this.#keyed(Op.GetAndTouch, this.#handlers.get, key, options, ttl) as Promise<T | undefined>;
   }
 
-  /** Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given keys. */
-  getMany<K extends Key, T = unknown>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>> {
+  /**
+   * Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given
+   * keys. The value type comes first, as in {@link Client.get}: `getMany<User>(ids)`.
+   */
+  getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>> {
     if (this.#local !== null)
       return this.#local.getMany(keys, options, this.#getManyBound) as Promise<Map<K, T>>;
     return this.#getManyBound(Array.from(keys), options) as Promise<Map<K, T>>;
@@ -348,6 +353,7 @@ export class Client extends EventEmitter {
     value: unknown,
     options: SetOptions | undefined,
     cas: bigint | null,
+    tracedAs: string | null = null,
   ): Promise<boolean> {
     let call: Call;
     try {
@@ -355,6 +361,7 @@ export class Client extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    call.tracedAs = tracedAs;
     const local = this.#local;
     if (local === null) return this.#cluster.execute(call) as Promise<boolean>;
     local.forget(call.frame.key, call.frame.base64);

@@ -1,17 +1,22 @@
 /**
- * `memcachio/prometheus`: Prometheus metrics for a client, with `prom-client` (an optional peer
+ * `memcachio/prometheus`: Prometheus metrics for clients, with `prom-client` (an optional peer
  * dependency: install it yourself).
  *
  *     import { collectMetrics } from "memcachio/prometheus";
- *     collectMetrics(client, { registry, prefix: "memcachio_" });
+ *     collectMetrics(sessions, { registry, name: "sessions" });
+ *     collectMetrics(pages, { registry, name: "pages" });
  *
- * Commands are counted from the `memcachio:command` tracing channel (only this client's); gauges are
- * read from `client.health()` at scrape time. See the README ("Metrics") for every metric.
+ * Commands are counted from the `memcachio:command` tracing channel (only the collected client's);
+ * gauges are read from `client.health()` at scrape time. Several clients share one registry: every
+ * series carries a `client` label. See the README ("Prometheus") for every metric, and
+ * `npx memcachio dashboard|alerts` for a Grafana dashboard and alerting rules over them.
  */
-import { Counter, Gauge, Histogram, type Registry, register as defaultRegistry } from "prom-client";
+import { type Registry, register as defaultRegistry } from "prom-client";
 import type { Client } from "./client.js";
 import { type CommandContext, commandChannel } from "./diagnostics.js";
-import { ConnectionError, TimeoutError } from "./errors.js";
+import { InvalidArgumentError } from "./errors.js";
+import { type Collected, MetricFamilies } from "./prometheus/families.js";
+import { checkPrefix, DEFAULT_PREFIX } from "./prometheus/names.js";
 
 /** Options of {@link collectMetrics}. */
 export interface MetricsOptions {
@@ -19,183 +24,57 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Prefix of every metric name. Default `memcachio_`. */
   prefix?: string;
+  /**
+   * The client's `client` label value, unique within the registry. Default: `default` for the
+   * first unnamed client of a registry, then `default-2`, `default-3`, … (in the order collected).
+   */
+  name?: string;
+}
+
+/** What {@link collectMetrics} returns. */
+export interface CollectedMetrics {
+  /** How many metrics the registry holds for this prefix. */
+  metrics: number;
+  /** The `client` label value of this client's series. */
+  name: string;
+  /**
+   * Stops counting this client and removes its series; the last client of a registry and prefix
+   * removes the metrics themselves. Other clients' metrics go on. Calling it again does nothing.
+   */
+  stop(): void;
 }
 
 const START = Symbol("memcachio.start");
 type Timed = CommandContext & { [START]?: number };
 
-/** Every metric this module registers (without the prefix). */
-const NAMES = [
-  "commands_total",
-  "command_duration_seconds",
-  "hits_total",
-  "misses_total",
-  "timeouts_total",
-  "retries_total",
-  "failovers_total",
-  "server_flushes_total",
-  "topology_changes_total",
-  "topology_errors_total",
-  "warm_up_hits_total",
-  "hedges_total",
-  "servers_up",
-  "server_up",
-  "connections",
-  "in_flight",
-  "queue_depth",
-] as const;
+/** The metric families of each registry, by prefix. */
+const familiesByRegistry = new WeakMap<Registry, Map<string, MetricFamilies>>();
 
-/** The outcome label of a finished command. */
-function outcome(ctx: CommandContext): string {
-  if (ctx.error !== undefined) {
-    if (ctx.error instanceof TimeoutError) return "timeout";
-    if (ctx.error instanceof ConnectionError) return "unavailable";
-    return "error";
+function familiesOf(registry: Registry, prefix: string): MetricFamilies {
+  let byPrefix = familiesByRegistry.get(registry);
+  if (byPrefix === undefined) familiesByRegistry.set(registry, (byPrefix = new Map()));
+  let families = byPrefix.get(prefix);
+  // Dropped from the registry behind our back (`registry.clear()`): start a new set.
+  if (families === undefined || !families.registered) {
+    families = new MetricFamilies(registry, prefix);
+    byPrefix.set(prefix, families);
   }
-  if (ctx.hit !== undefined) return ctx.hit ? "hit" : "miss";
-  return "ok";
+  return families;
 }
 
 /**
- * Registers the client's metrics in `registry` and starts counting. Returns how many metrics were
- * registered and `stop()`, which stops counting and removes them from the registry.
+ * Registers the metrics in `registry` (once per registry and prefix) and starts counting `client`
+ * under its `client` label. Throws `InvalidArgumentError` when the name, or the client, is already
+ * collected into that registry, or when a metric name is taken by something else.
  */
-export function collectMetrics(
-  client: Client,
-  options: MetricsOptions = {},
-): { metrics: number; stop(): void } {
+export function collectMetrics(client: Client, options: MetricsOptions = {}): CollectedMetrics {
   const registry = options.registry ?? defaultRegistry;
-  const p = options.prefix ?? "memcachio_";
-  const registers = [registry];
-  const commands = new Counter({
-    name: `${p}commands_total`,
-    help: "Requests sent to a server, by command, outcome (hit, miss, ok, timeout, unavailable, error) and server.",
-    labelNames: ["command", "result", "server"],
-    registers,
-  });
-  const duration = new Histogram({
-    name: `${p}command_duration_seconds`,
-    help: "Time from sending a request to its outcome, by command and server.",
-    labelNames: ["command", "server"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers,
-  });
-  const hits = new Counter({
-    name: `${p}hits_total`,
-    help: "Keys found by get, gets, getAndTouch and getMany.",
-    registers,
-  });
-  const misses = new Counter({
-    name: `${p}misses_total`,
-    help: "Keys not found by get, gets, getAndTouch and getMany.",
-    registers,
-  });
-  const timeouts = new Counter({
-    name: `${p}timeouts_total`,
-    help: "Requests that reached their deadline, by server.",
-    labelNames: ["server"],
-    registers,
-  });
-  /** A counter that follows a running total read from `health()` at scrape time. */
-  const fromHealth = (name: string, help: string, read: (h: ReturnType<Client["health"]>) => number) => {
-    let last = 0;
-    return new Counter({
-      name: `${p}${name}`,
-      help,
-      registers,
-      collect() {
-        const v = read(client.health());
-        this.inc(v - last);
-        last = v;
-      },
-    });
-  };
-  /** The same, one series per `label` value: `read` gives each value's running total. */
-  const fromHealthBy = (
-    name: string,
-    help: string,
-    label: string,
-    read: (h: ReturnType<Client["health"]>) => Record<string, number>,
-  ) => {
-    const last = new Map<string, number>();
-    return new Counter({
-      name: `${p}${name}`,
-      help,
-      labelNames: [label],
-      registers,
-      collect() {
-        for (const [value, total] of Object.entries(read(client.health()))) {
-          this.inc({ [label]: value }, total - (last.get(value) ?? 0));
-          last.set(value, total);
-        }
-      },
-    });
-  };
-  const retries = fromHealth(
-    "retries_total",
-    "Requests sent again after a connection failure.",
-    (h) => h.retries,
-  );
-  const failovers = fromHealth("failovers_total", "Reads moved to another replica.", (h) => h.failovers);
-  const flushes = fromHealth(
-    "server_flushes_total",
-    "Servers flushed before serving: they may hold older values than are remembered (the serverFlushed event says why).",
-    (h) => h.flushes,
-  );
-  const topologyChanges = fromHealth(
-    "topology_changes_total",
-    "Changes of the server list (setServers, DNS, discovery).",
-    (h) => h.topology.changes,
-  );
-  const topologyErrors = fromHealthBy(
-    "topology_errors_total",
-    "DNS names that did not resolve and discovery polls that failed; the last good servers stay.",
-    "source",
-    (h) => ({ dns: h.topology.dnsErrors, discovery: h.topology.discoveryErrors }),
-  );
-  const warmUpHits = fromHealth(
-    "warm_up_hits_total",
-    "Misses on a key's new owner answered by its previous owner (warm-up).",
-    (h) => h.topology.warmUpHits,
-  );
-  const hedges = fromHealthBy(
-    "hedges_total",
-    "Hedged reads: hedges sent, hedges whose answer came first (won), reads not hedged for want of budget (budget_exhausted).",
-    "result",
-    (h) => ({ sent: h.hedges.sent, won: h.hedges.won, budget_exhausted: h.hedges.budgetExhausted }),
-  );
-  const perServer = (
-    name: string,
-    help: string,
-    read: (s: ReturnType<Client["health"]>["servers"][number]) => number,
-  ) =>
-    new Gauge({
-      name: `${p}${name}`,
-      help,
-      labelNames: ["server"],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of client.health().servers) this.set({ server: s.label }, read(s));
-      },
-    });
-  // Gauges are registered in `registers` and read at scrape time.
-  const gauges = [
-    new Gauge({
-      name: `${p}servers_up`,
-      help: "Servers up (taking traffic).",
-      registers,
-      collect() {
-        this.set(client.health().servers.filter((s) => s.state === "up").length);
-      },
-    }),
-    perServer("server_up", "1 when the server is up, 0 when down or probing.", (s) =>
-      s.state === "up" ? 1 : 0,
-    ),
-    perServer("connections", "Open connections (pool size).", (s) => s.pool.size),
-    perServer("in_flight", "Requests written and not yet answered.", (s) => s.inFlight),
-    perServer("queue_depth", "Requests waiting to be written.", (s) => s.queued),
-  ];
+  const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+  if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
+    throw new InvalidArgumentError("collectMetrics: name must be a non-empty string");
+  }
+  const families = familiesOf(registry, prefix);
+  const collected: Collected = families.add(client, options.name);
 
   const onStart = (ctx: unknown) => {
     const c = ctx as Timed;
@@ -204,38 +83,21 @@ export function collectMetrics(
   const onEnd = (ctx: unknown) => {
     const c = ctx as Timed;
     if (c.client !== client || c[START] === undefined) return;
-    const result = outcome(c);
-    commands.inc({ command: c.command, result, server: c.server });
-    duration.observe({ command: c.command, server: c.server }, (performance.now() - c[START]) / 1000);
-    if (result === "timeout") timeouts.inc({ server: c.server });
-    if (result === "hit") hits.inc();
-    else if (result === "miss") misses.inc();
-    else if (c.found !== undefined) {
-      hits.inc(c.found);
-      misses.inc(Math.max(0, c.keyCount - c.found));
-    }
+    families.record(collected, c, (performance.now() - c[START]) / 1000);
   };
   const subscribers = { start: onStart, asyncEnd: onEnd };
   commandChannel.subscribe(subscribers as never);
+  let stopped = false;
   return {
-    metrics: [
-      commands,
-      duration,
-      hits,
-      misses,
-      timeouts,
-      retries,
-      failovers,
-      flushes,
-      topologyChanges,
-      topologyErrors,
-      warmUpHits,
-      hedges,
-      ...gauges,
-    ].length,
+    metrics: families.count,
+    name: collected.name,
     stop() {
+      if (stopped) return;
+      stopped = true;
       commandChannel.unsubscribe(subscribers as never);
-      for (const name of NAMES) registry.removeSingleMetric(`${p}${name}`);
+      families.remove(collected);
+      const byPrefix = familiesByRegistry.get(registry);
+      if (families.clients.size === 0 && byPrefix?.get(prefix) === families) byPrefix.delete(prefix);
     },
   };
 }

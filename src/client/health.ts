@@ -21,6 +21,8 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
+  /** Requests it can queue before `QueueFullError`: `maxQueue` for each connection in use. */
+  queueLimit: number;
   /** Round-trip latency, ms (moving average of sampled requests); -1 before any reply. */
   latency: number;
   /** Present (true) on gutter servers. */
@@ -92,6 +94,7 @@ export function healthOf(
       nextProbeIn: s.nextProbeIn,
       inFlight: s.pool.inFlight,
       queued: s.pool.queued,
+      queueLimit: s.pool.queueLimit,
       pool: s.pool.stats,
       latency: Math.round(s.pool.latency * 1000) / 1000,
     })),

@@ -39,6 +39,8 @@ export class ServerPool {
   #waiting: Attempt[] = [];
   /** A connection is added once the least-loaded one has this many requests waiting or in flight. */
   readonly #growAt: number;
+  /** Requests one connection queues before `QueueFullError`. */
+  readonly #maxQueue: number;
   #idleTimer: NodeJS.Timeout | null = null;
   /** `sent` counters at the last idle check, per connection. */
   readonly #lastSent = new WeakMap<Connection, number>();
@@ -47,6 +49,7 @@ export class ServerPool {
   constructor(connection: ConnectionOptions, pool: PoolOptions, events: ConnectionEvents) {
     this.#opts = pool;
     this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
+    this.#maxQueue = connection.maxQueue;
     this.#pool = createPool<Connection>(
       {
         create: async () => new Connection({ ...connection, handshake: true }, events),
@@ -84,6 +87,11 @@ export class ServerPool {
     let n = 0;
     for (const c of this.#active) n += c.queued;
     return n;
+  }
+
+  /** Requests it can queue before `QueueFullError`: `maxQueue` per connection in use (at least one). */
+  get queueLimit(): number {
+    return this.#maxQueue * Math.max(1, this.#active.length);
   }
 
   /** Latency EWMA of its connections (the mean of those that have one), ms; -1 before any. */

@@ -8,7 +8,13 @@ import { connect } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import { CHANNELS, Client, type ClientOptions, InvalidArgumentError } from "../../src/index.ts";
+import {
+  CHANNELS,
+  Client,
+  type ClientEvents,
+  type ClientOptions,
+  InvalidArgumentError,
+} from "../../src/index.ts";
 import { collectMetrics } from "../../src/prometheus.ts";
 import diagnostics from "node:diagnostics_channel";
 import { type DiscoveryEndpoint, startDiscoveryEndpoint } from "../support/discovery-endpoint.ts";
@@ -35,12 +41,12 @@ function labels(c: Client): string[] {
     .sort();
 }
 
-function nextEvent<T>(c: Client, name: string, ms = 5000): Promise<T> {
+function nextEvent<T>(c: Client, name: keyof ClientEvents, ms = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${name} event within ${ms} ms`)), ms);
-    c.once(name, (e: T) => {
+    c.once(name, (e: unknown) => {
       clearTimeout(timer);
-      resolve(e);
+      resolve(e as T);
     });
   });
 }
@@ -117,7 +123,7 @@ describe("options", () => {
     assert.throws(() => new Client({ discovery: { endpoint: "host:99999" } }), /discovery.endpoint/);
     assert.throws(() => new Client({ discovery: { endpoint: "h:1", interval: 1 } }), /discovery.interval/);
     assert.throws(() => new Client({ servers: ["a:1"], warmUp: {} as { window: number } }), /warmUp.window/);
-    assert.throws(() => new Client({}), /servers: give at least one server/);
+    assert.throws(() => new Client({ servers: [] }), /servers: give at least one server/);
   });
 });
 
@@ -139,9 +145,12 @@ describe("observability", () => {
       dns.remove("obs.test");
       await failed;
       const text = await registry.metrics();
-      assert.match(text, /memcachio_topology_changes_total [1-9]/);
-      assert.match(text, /memcachio_topology_errors_total\{source="dns"\} [1-9]/);
-      assert.match(text, new RegExp(`memcachio_server_up\\{server="127.0.0.2:${port}"\\} 1`));
+      assert.match(text, /memcachio_topology_changes_total\{client="default"\} [1-9]/);
+      assert.match(text, /memcachio_topology_errors_total\{source="dns",client="default"\} [1-9]/);
+      assert.match(
+        text,
+        new RegExp(`memcachio_server_up\\{server="127.0.0.2:${port}",client="default"\\} 1`),
+      );
       // The first answer filled the empty list; the second added a server.
       assert.deepEqual(published.at(-1), { added: [`127.0.0.2:${port}`], removed: [], reason: "dns" });
       assert.ok(c.health().topology.changes >= 1);
