@@ -8,6 +8,7 @@ import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { positive, positiveInt } from "./client/arguments.js";
+import { checkOptionNames } from "./client/option-names.js";
 import {
   type AuthOptions,
   checkBehindProxy,
@@ -110,7 +111,10 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * could overload them). With a gutter, `failover.eject` does not apply. Off by default.
    */
   gutter?: { servers: ServerSpec[] | string; ttl: number };
-  /** Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Default false. */
+  /**
+   * Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Writes
+   * still reject with a `ConnectionError`: whether a write happened is the caller's to know. Default false.
+   */
   failOpen?: boolean;
   /**
    * Copies of each key (1 = no replication). Writes go to the key's `replicas` servers on the ring in
@@ -125,6 +129,11 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   retries?: { attempts?: number; baseDelay?: number; maxDelay?: number };
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean;
+  /**
+   * Idle connections do not keep the process alive (as `allowExitOnIdle` in node-postgres): a script
+   * that forgets `close()` still exits. A connection with requests in flight always does. Default true.
+   */
+  allowExitOnIdle?: boolean;
   /** Put the keys (as sent) in `memcachio:command` trace contexts. Default false: keys are never published. */
   traceKeys?: boolean;
   /**
@@ -232,9 +241,13 @@ export interface ResolvedOptions {
   replicas: number;
   retries: { attempts: number; baseDelay: number; maxDelay: number };
   keepAlive: boolean;
+  allowExitOnIdle: boolean;
   traceKeys: boolean;
   localCache: LocalCacheOptions | null;
 }
+
+/** Where `new Client()` looks for memcached: this machine, memcached's default port. */
+export const DEFAULT_SERVER = "127.0.0.1:11211";
 
 /**
  * Default `maxValueSize`: 1 MiB (memcached's default item size, `-I 1m`) less 512 bytes for the item
@@ -245,13 +258,14 @@ export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024 - 512;
 
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
+  checkOptionNames(o);
   const timeout = positive("timeout", o.timeout, 250);
   const discovery = discoveryOptions(o.discovery);
   const proxy = proxyOption(o.proxy);
   const list =
     o.servers === undefined && discovery !== null
       ? { addresses: [], names: [] }
-      : parseServerList(o.servers as ServerSpec[] | string);
+      : parseServerList((o.servers ?? DEFAULT_SERVER) as ServerSpec[] | string);
   const resolved: ResolvedOptions = {
     servers: list.addresses,
     names: list.names,
@@ -284,6 +298,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
       maxDelay: positive("retries.maxDelay", o.retries?.maxDelay, 50),
     }),
     keepAlive: o.keepAlive ?? true,
+    allowExitOnIdle: o.allowExitOnIdle ?? true,
     traceKeys: o.traceKeys === true,
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
   };

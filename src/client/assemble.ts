@@ -3,7 +3,7 @@
  * (membership), the cluster that executes calls, the reply handlers of its protocol, the call
  * builder and the local cache — wired to the client's events.
  */
-import type { EventEmitter } from "node:events";
+import type { ClientEmitter } from "./events.js";
 import { Call, type CallAttempt } from "../cluster/call.js";
 import { cleanUp, flushServer } from "../cluster/clean-up.js";
 import { Cluster } from "../cluster/cluster.js";
@@ -38,7 +38,7 @@ export interface ClientParts {
  * `client` gets the events (`serverDown`, `serverUp`, `writeFailure`, `serverFlushed`,
  * `staleServed`, `topologyChange`, `topologyError`).
  */
-export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts {
+export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts {
   const keys = new KeyEncoder(o.keyPrefix, o.protocol);
   const codec = new ValueCodec(o.codec, o.compression);
   const context = {
@@ -72,6 +72,7 @@ export function assemble(o: ResolvedOptions, client: EventEmitter): ClientParts 
     maxQueue: o.maxQueue,
     maxValueSize: o.maxValueSize,
     keepAlive: o.keepAlive,
+    allowExitOnIdle: o.allowExitOnIdle,
     protocol: o.protocol,
     tls: o.tls,
     auth: o.auth,

@@ -162,7 +162,8 @@ export class CallBuilder {
     if (c.length > this.maxValueSize) {
       const how = (c.flags & COMPRESSION_MASK) !== 0 ? " (compressed)" : "";
       throw new ValueTooLargeError(
-        `value is ${c.length} bytes encoded${how}; maxValueSize is ${this.maxValueSize}`,
+        `value is ${c.length} bytes encoded${how}; maxValueSize is ${this.maxValueSize}: store less, turn on ` +
+          "compression, or raise maxValueSize together with memcached's item size (-I)",
       );
     }
   }

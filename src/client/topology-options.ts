@@ -15,7 +15,8 @@ export interface TopologyOptions {
    * `"/path.sock"` or `"unix:///path.sock"` (a Unix socket), `"dns+name:port"` (one server per A/AAAA
    * record of `name`), `"dnssrv+_service._tcp.name"` (one per SRV record). Names are resolved again
    * every `dns.refreshInterval`; `setServers` replaces the list at run time. With `discovery`, the list
-   * used until the configuration endpoint first answers (may then be left out).
+   * used until the configuration endpoint first answers (may then be left out). Default, without
+   * `discovery`: `"127.0.0.1:11211"`, a memcached on this machine.
    */
   servers?: ServerSpec[] | string;
   /** How names are resolved: the DNS servers to ask (default: the system's) and how often. */

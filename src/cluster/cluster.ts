@@ -31,7 +31,7 @@ import {
   readShare,
   unreachable,
 } from "./policy.js";
-import type { Server } from "./server.js";
+import { noServerUp, reasonOf, type Server } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
@@ -197,10 +197,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       if ((m.away === 0 && server.repairing === null) || !isRead(a.frame.op)) server.pool.send(a);
       else if (!holdRead(a, server, m, this.#sendBound)) server.pool.send(a);
     } else if (server === undefined) {
-      const why = m.servers.length > 0 ? "no server is up" : `the server list is empty: ${m.whyEmpty}`;
+      const why = m.servers.length > 0 ? noServerUp(m.servers) : `the server list is empty: ${m.whyEmpty}`;
       setImmediate(failAttempt, a, new NoServersError(why));
     } else {
-      const message = `${server.label} is down; next probe in ${server.nextProbeIn} ms`;
+      const message = `${server.label} is down (${reasonOf(server.lastError)}); next probe in ${server.nextProbeIn} ms`;
       setImmediate(
         failAttempt,
         a,

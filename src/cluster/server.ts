@@ -209,3 +209,18 @@ export class Server {
     }
   }
 }
+
+/** The one-line reason a server failed, for error messages (the error itself stays in `cause`). */
+export function reasonOf(err: Error | undefined): string {
+  if (err === undefined) return "no error recorded";
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  const code = typeof cause?.code === "string" && !err.message.includes(cause.code) ? `${cause.code}: ` : "";
+  return `${code}${err.message}`.replace(/\s+/g, " ");
+}
+
+/** Why no server can take a request although the list has some: each one's state and reason. */
+export function noServerUp(servers: readonly Server[]): string {
+  const shown = servers.slice(0, 3).map((s) => `${s.label} ${s.state}: ${reasonOf(s.lastError)}`);
+  const more = servers.length > shown.length ? `; and ${servers.length - shown.length} more` : "";
+  return `no server is up (${shown.join("; ")}${more}); check that memcached runs and is reachable`;
+}

@@ -48,6 +48,8 @@ export interface ConnectionOptions extends DialOptions {
   protocol?: WireProtocol;
   /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta and text). */
   auth?: Credentials | null;
+  /** The socket keeps the process alive only while replies are owed. */
+  allowExitOnIdle?: boolean;
 }
 
 /** Callbacks for the owner (health tracking). All optional. */
@@ -255,7 +257,11 @@ export class Connection implements Tickable, AttemptCarrier {
     const p = this.#pipe;
     if (this.#state !== READY || p.blocked) return;
     const wasIdle = p.inflight.length === 0;
-    if (p.flush(this.#link!.socket) && wasIdle) this.#silence.restart();
+    const socket = this.#link!.socket;
+    if (p.flush(socket) && wasIdle) {
+      this.#silence.restart();
+      if (this.#options.allowExitOnIdle === true) socket.ref();
+    }
   }
 
   #data(chunk: Buffer): void {
@@ -366,6 +372,7 @@ export class Connection implements Tickable, AttemptCarrier {
       return;
     }
     this.#minDeadline = Number.POSITIVE_INFINITY;
+    if (this.#options.allowExitOnIdle === true) this.#link?.socket.unref();
     if (this.#registered) {
       this.#registered = false;
       unregisterTick(this);

@@ -19,6 +19,7 @@
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
  */
 import { SerializationError, ValueTooLargeError } from "../errors.js";
+import { unfaithfulToJson } from "./json-check.js";
 import { COMPRESSION_MASK, type Compressor, DEFAULT_MAX_DECOMPRESSED, inflate } from "./compression.js";
 
 /** A user codec: turns values into bytes plus client flags and back. */
@@ -78,7 +79,8 @@ export class ValueCodec {
     if (!compress || this.length < c.threshold) return;
     if (this.length > c.maxDecompressedSize) {
       throw new ValueTooLargeError(
-        `value is ${this.length} bytes encoded; compression.maxDecompressedSize is ${c.maxDecompressedSize}`,
+        `value is ${this.length} bytes encoded; compression.maxDecompressedSize is ${c.maxDecompressedSize}: ` +
+          "store less or raise compression.maxDecompressedSize",
       );
     }
     const raw = typeof this.data === "string" ? Buffer.from(this.data, "utf8") : this.data;
@@ -130,6 +132,13 @@ export class ValueCodec {
     if (value instanceof Uint8Array) {
       this.#set(Buffer.from(value), Flags.BYTES);
       return;
+    }
+    const unfaithful = unfaithfulToJson(value);
+    if (unfaithful !== null) {
+      throw new SerializationError(
+        `cannot store ${unfaithful} as JSON: it would read back as something else (a Map or Set as {}). ` +
+          "Convert it first (Object.fromEntries(map), [...set], a plain object), give it a toJSON(), or give the client a codec",
+      );
     }
     let json: string | undefined;
     try {

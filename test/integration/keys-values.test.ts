@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Client, InvalidKeyError, ServerError, ValueTooLargeError } from "../../src/index.ts";
+import {
+  Client,
+  InvalidKeyError,
+  SerializationError,
+  ServerError,
+  ValueTooLargeError,
+} from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
@@ -136,11 +142,59 @@ forEachProtocol(() => {
 
     it("a value over maxValueSize is a ValueTooLargeError; the connection is still fine", async () => {
       const setsBefore = await serverStat("cmd_set");
-      await assert.rejects(mc.set("too-big", Buffer.alloc(1024 * 1024)), ValueTooLargeError);
+      await assert.rejects(mc.set("too-big", Buffer.alloc(1024 * 1024)), (err: Error) => {
+        assert.ok(err instanceof ValueTooLargeError);
+        assert.match(err.message, /value is 1048576 bytes.*raise maxValueSize.*item size \(-I\)/);
+        return true;
+      });
       await assert.rejects(mc.set("too-big", "x".repeat(2 * 1024 * 1024)), ValueTooLargeError);
       assert.equal(await serverStat("cmd_set"), setsBefore, "nothing was sent");
       await mc.set("after-big", "ok");
       assert.equal(await mc.get("after-big"), "ok");
+    });
+
+    it("a value JSON would change (Map, Set, class instance, typed array) is a SerializationError; nothing is sent", async () => {
+      class Point {
+        constructor(readonly x: number) {}
+      }
+      class Stamped {
+        toJSON() {
+          return "stamped";
+        }
+      }
+      const setsBefore = await serverStat("cmd_set");
+      for (const [value, what] of [
+        [new Map([["a", 1]]), /a Map/],
+        [new Set([1]), /a Set/],
+        [new Point(1), /a Point instance/],
+        [{ nested: [{ deep: new Map() }] }, /a Map/],
+        [{ bytes: new Uint16Array(2) }, /a Uint16Array instance/],
+      ] as const) {
+        await assert.rejects(mc.set("unfaithful", value), (err: Error) => {
+          assert.ok(err instanceof SerializationError, err.name);
+          assert.match(err.message, what);
+          assert.match(err.message, /Convert it first/);
+          return true;
+        });
+      }
+      assert.equal(await serverStat("cmd_set"), setsBefore, "nothing was sent");
+      // What says how it is stored, or JSON keeps as it is, is stored.
+      const when = new Date(0);
+      await mc.set("faithful", {
+        when,
+        stamped: new Stamped(),
+        bare: Object.create(null),
+        list: [1, "a", null],
+      });
+      assert.deepEqual(await mc.get("faithful"), {
+        when: when.toJSON(),
+        stamped: "stamped",
+        bare: {},
+        list: [1, "a", null],
+      });
+      const cyclic: Record<string, unknown> = {};
+      for (let i = 0; i < 20; i++) cyclic[`k${i}`] = cyclic; // a walk of every path would never end
+      await assert.rejects(mc.set("cyclic", cyclic), SerializationError);
     });
 
     it("a value the server refuses is a ServerError; the connection is still fine", async () => {

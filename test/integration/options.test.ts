@@ -1,0 +1,146 @@
+/**
+ * Options as a JavaScript user meets them: misspelt names, the default server, and whether a client
+ * keeps the process alive (a script that forgets `close()` must still exit).
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Client, InvalidArgumentError } from "../../src/index.ts";
+import { killOnExit, type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
+
+const INDEX = resolve(import.meta.dirname, "../../src/index.ts");
+
+let server: MemcachedServer;
+before(async () => {
+  server = await startMemcached();
+});
+after(async () => {
+  await server.kill();
+});
+
+describe("option names", () => {
+  const servers = ["127.0.0.1:11211"];
+
+  it("a misspelt option is an InvalidArgumentError that names it and suggests the right one", () => {
+    assert.throws(
+      () => new Client({ servers, timout: 5 } as object),
+      (err: Error) =>
+        err instanceof InvalidArgumentError &&
+        /unknown option "timout"\. Did you mean "timeout"\?/.test(err.message),
+    );
+    assert.throws(
+      () => new Client({ servers, failover: { retrydelay: 5 } } as object),
+      /unknown option "failover\.retrydelay"\. Did you mean "failover\.retryDelay"\?/,
+    );
+    assert.throws(
+      () => new Client({ servers, shards: 3 } as object),
+      /unknown option "shards"\. The options/,
+    );
+    for (const nested of ["pool", "retries", "localCache", "compression", "hedge", "dns", "warmUp", "auth"]) {
+      assert.throws(
+        () => new Client({ servers, [nested]: { nonsense: 1 } } as object),
+        new RegExp(`unknown option "${nested}\\.nonsense"`),
+      );
+    }
+  });
+
+  it("every documented option is accepted", () => {
+    const c = new Client({
+      servers,
+      timeout: 100,
+      connectTimeout: 100,
+      socketTimeout: 100,
+      pool: { min: 1, max: 2, idleTimeoutMillis: 1000 },
+      maxInFlight: 10,
+      maxQueue: 10,
+      maxValueSize: 1000,
+      keyPrefix: "p:",
+      compression: { threshold: 10, algorithm: "deflate", level: 1, maxDecompressedSize: 100_000 },
+      failover: { failureThreshold: 2, retryDelay: 10, maxRetryDelay: 100, eject: true },
+      failOpen: true,
+      retries: { attempts: 1, baseDelay: 1, maxDelay: 2 },
+      keepAlive: false,
+      allowExitOnIdle: false,
+      traceKeys: true,
+      localCache: { max: 10, ttl: 10, staleIfError: 10 },
+      dns: { refreshInterval: 1000, timeout: 100 },
+      tls: { rejectUnauthorized: true },
+    });
+    assert.equal(c.health().servers.length, 1);
+  });
+
+  it("with no servers given, the client talks to 127.0.0.1:11211", () => {
+    assert.deepEqual(
+      new Client().health().servers.map((s) => s.label),
+      ["127.0.0.1:11211"],
+    );
+    assert.deepEqual(
+      new Client({ timeout: 50 }).health().servers.map((s) => s.label),
+      ["127.0.0.1:11211"],
+    );
+  });
+});
+
+interface Script {
+  child: ChildProcess;
+  /** What it printed so far. */
+  output(): string;
+  /** Its exit code (null when killed) and everything it printed. */
+  done: Promise<{ code: number | null; out: string }>;
+}
+
+/** Runs `body` as an ES module in a child process, with `Client` and the server's `label` in scope. */
+function script(body: string): Script {
+  const source = `import { Client } from ${JSON.stringify(INDEX)};\nconst label = ${JSON.stringify(server.label)};\n${body}`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", source], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  killOnExit(child);
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => {
+    out += b.toString();
+  });
+  // Bounded: a child still running after this long is killed, and its exit code is then null.
+  const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const done = once(child, "exit").then(([code]) => {
+    clearTimeout(guard);
+    return { code: code as number | null, out };
+  });
+  return { child, output: () => out, done };
+}
+
+describe("process exit", () => {
+  it("a script that forgets close() still exits once its requests are answered", async () => {
+    const { done } = script(`
+      const mc = new Client({ servers: [label] });
+      await mc.set("exit:k", "v");
+      console.log(await mc.get("exit:k"));`);
+    assert.deepEqual(await done, { code: 0, out: "v\n" });
+  });
+
+  it("a request in flight keeps the process alive until it is answered (here: its deadline)", async () => {
+    await server.pause();
+    try {
+      const { done } = script(`
+        const mc = new Client({ servers: [label], timeout: 500 });
+        await mc.get("exit:paused").catch((err) => console.log(err.name));`);
+      assert.deepEqual(await done, { code: 0, out: "TimeoutError\n" });
+    } finally {
+      server.resume();
+    }
+  });
+
+  it("allowExitOnIdle: false keeps the process alive with an open connection", async () => {
+    const { child, output, done } = script(`
+      const mc = new Client({ servers: [label], allowExitOnIdle: false });
+      console.log(await mc.get("exit:none"));`);
+    await waitFor(() => output() !== "" || child.exitCode !== null, 20_000);
+    assert.equal(output(), "undefined\n");
+    await sleep(1000);
+    assert.equal(child.exitCode, null, "still running a second after its last answer");
+    child.kill();
+    await done;
+  });
+});
