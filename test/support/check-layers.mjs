@@ -18,14 +18,14 @@ import { dirname, join, relative, resolve } from "node:path";
 const root = resolve(process.argv[2] ?? join(dirname(new URL(import.meta.url).pathname), "../../src"));
 const RANK = { protocol: 0, connection: 1, pool: 2, cluster: 3, client: 4, index: 5 };
 const LEAVES = ["errors.ts", "diagnostics.ts", "util/"];
-const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts", "cli.ts"];
+const INDEX_FILES = ["index.ts", "prometheus.ts", "keyv.ts", "cli.ts", "otel.ts", "prometheus/", "cli/"];
 const CLIENT_FILES = ["client.ts", "client/", "keys.ts", "options.ts", "serialization/"];
 const MAX_LINES = 400;
 const LAYER_OBJECTS = "server|target|call|context|result|policy|attempt|owner";
 
 function layer(file) {
   if (LEAVES.some((l) => file === l || file.startsWith(l))) return "leaf";
-  if (INDEX_FILES.includes(file)) return "index";
+  if (INDEX_FILES.some((f) => file === f || (f.endsWith("/") && file.startsWith(f)))) return "index";
   if (CLIENT_FILES.some((c) => file === c || file.startsWith(c))) return "client";
   const top = file.split("/")[0];
   return top in RANK ? top : "unknown";
