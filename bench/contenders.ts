@@ -148,7 +148,7 @@ export class RawSocket {
   }
 
   /**
-   * The issue's ceiling: pre-formatted pipelined batches. Writes `batch` units in one write, waits for
+   * The ceiling: pre-formatted pipelined batches. Writes `batch` units in one write, waits for
    * all their replies, repeats, for `ms`. Returns units completed per second.
    */
   batches(requests: Buffer[], replySize: number, batch: number, ms: number): Promise<number> {

@@ -3,18 +3,20 @@
  * socket, and a twemproxy in front of the first), then measures memcachio (meta; binary; TLS; Unix socket;
  * text; through twemproxy), the peer clients, two raw-socket ceilings and a promise-per-call floor
  * (`minimal client`, see `minimal-client.ts`) on the same workloads, in alternating rounds, and prints a table
- * of medians with ratios to the best peer, to the floor and to the ceilings.
+ * of medians with ratios to the best peer, to the floor and to the ceilings (`report.ts`).
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
- * a heap or a garbage collector with another. Writes `bench/results/latest.json`. Then runs the
- * tinybench micro benches (parser, encoder).
+ * a heap or a garbage collector with another. Writes `bench/results/latest.json` and its chart,
+ * `bench/results/chart.svg` (`chart-svg.ts`). Then runs the tinybench micro benches (parser, encoder).
  *
  * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
  * `--no-micro`, `--base REF`: one more row, `memcachio @REF`, memcachio's `src/` at git commit REF
  * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
+ * `--report FILE`: runs nothing; prints the table of a saved run (`bench/results/latest.json`) and
+ * writes its chart beside it (`chart.svg`).
  */
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { startMemcached } from "../test/support/memcached.ts";
@@ -22,7 +24,9 @@ import { startTlsMemcached, testPki } from "../test/support/secure.ts";
 import { startTwemproxy } from "../test/support/twemproxy.ts";
 import type { Reply, Run, Start } from "./contender-process.ts";
 import { Client } from "../src/index.ts";
-import { loadBenchKeys, median } from "./harness.ts";
+import { renderChart } from "./chart-svg.ts";
+import { loadBenchKeys } from "./harness.ts";
+import { type BenchResults, renderReport, summarize } from "./report.ts";
 import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.ts";
 
 const { values: args } = parseArgs({
@@ -32,6 +36,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     "no-micro": { type: "boolean", default: false },
     base: { type: "string" },
+    report: { type: "string" },
   },
 });
 const RUN_MS = Math.max(100, Number(args.seconds) * 1000);
@@ -79,6 +84,11 @@ class ContenderProcess {
 }
 
 async function main(): Promise<void> {
+  if (args.report !== undefined) {
+    const file = pathToFileURL(args.report);
+    publish(JSON.parse(readFileSync(file, "utf8")) as BenchResults, new URL("./", file));
+    return;
+  }
   const server = await startMemcached({ threads: 1, memory: 512 });
   const label = server.label;
   // The TLS row talks to a second memcached, identical but for -Z (test CA made with openssl).
@@ -92,9 +102,6 @@ async function main(): Promise<void> {
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
   if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
-  /** The references: the raw ceilings and the minimal client (not peers). */
-  const isRaw = (n: string) => n.startsWith("raw ") || n === "minimal client";
-  const peers = names.filter((n) => !n.startsWith("memcachio") && !isRaw(n));
 
   // Populate the keys the gets read, on both servers.
   for (const options of [
@@ -159,95 +166,36 @@ async function main(): Promise<void> {
   await unixServer.kill();
   await twemproxy.stop();
 
-  // Table of medians.
-  const rows: Record<string, unknown>[] = [];
-  const lines: string[] = [];
-  const pad = (s: string, n: number) => s.padEnd(n);
-  const num = (x: number) => Math.round(x).toLocaleString("en-US");
-  lines.push(
-    `${pad("workload", 30)}${pad("client", 17)}${pad("ops/s", 12)}${pad("p50 µs", 9)}${pad("p99 µs", 9)}${pad("× best peer", 13)}${pad("% minimal", 11)}${pad("% raw batches", 15)}% raw window`,
-  );
-  for (const w of WORKLOADS) {
-    const med = (n: string) => {
-      const ss = samples.get(`${w}|${n}`) ?? [];
-      return {
-        opsPerSec: median(ss.map((s) => s.opsPerSec)),
-        p50: ss[0]?.p50 === undefined ? undefined : median(ss.map((s) => s.p50!)),
-        p99: ss[0]?.p99 === undefined ? undefined : median(ss.map((s) => s.p99!)),
-      };
-    };
-    const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
-    const ops = (n: string) => (names.includes(n) ? med(n).opsPerSec : 0);
-    const [minimal, rawBatches, rawWindow] = [ops("minimal client"), ops("raw batches"), ops("raw window")];
-    const ratio = (x: number, base: number) => (base > 0 ? x / base : undefined);
-    const pct = (x: number | undefined) => (x === undefined ? "" : `${(x * 100).toFixed(0)} %`);
-    for (const n of names) {
-      const m = med(n);
-      const vsPeer = isRaw(n) ? undefined : ratio(m.opsPerSec, bestPeer);
-      const vsMinimal = ratio(m.opsPerSec, minimal);
-      const vsRawBatches = ratio(m.opsPerSec, rawBatches);
-      const vsRawWindow = ratio(m.opsPerSec, rawWindow);
-      rows.push({
-        workload: w,
-        client: n,
-        ...m,
-        vsBestPeer: vsPeer,
-        vsMinimal,
-        vsRawBatches,
-        vsRawWindow,
-      });
-      lines.push(
-        `${pad(w, 30)}${pad(n, 17)}${pad(num(m.opsPerSec), 12)}${pad(m.p50 === undefined ? "" : m.p50.toFixed(1), 9)}${pad(m.p99 === undefined ? "" : m.p99.toFixed(1), 9)}${pad(vsPeer === undefined ? "" : `${vsPeer.toFixed(2)}×`, 13)}${pad(pct(vsMinimal), 11)}${pad(pct(vsRawBatches), 15)}${pct(vsRawWindow)}`,
-      );
-    }
-  }
-  console.log(
-    `\nmemcached ${version} (-t 1), node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}`,
-  );
-  console.log("getMany rows count keys per second; sequential get p50/p99 are per call.");
-  console.log(
-    "raw batches: pre-formatted pipelined batches on a bare socket, each awaited whole (the issue's ceiling);\n" +
-      "raw window: a sliding window that tops up as replies arrive (a stricter ceiling). Neither parses replies.\n" +
-      "minimal client: the floor of a promise-per-call client on the same socket (a string of requests written\n" +
-      "once per turn; a reader of VA/EN/HD/MN lines; no opaque, key check, flags, deadline or errors).\n",
-  );
-  // The protocol and TLS variants against memcachio's meta row.
-  const variants = names.filter((n) => n.startsWith("memcachio ") && names.includes("memcachio"));
-  for (const w of variants.length > 0 ? WORKLOADS : []) {
-    const ops = (n: string) => median((samples.get(`${w}|${n}`) ?? []).map((s) => s.opsPerSec));
-    const meta = ops("memcachio");
-    const parts = variants.map(
-      (n) => `${n.slice("memcachio ".length)} ${((ops(n) / meta) * 100).toFixed(0)} %`,
-    );
-    lines.push(`${pad(w, 30)}vs memcachio meta: ${parts.join(", ")}`);
-  }
-  console.log(lines.join("\n"));
-  for (const [n, count] of failures) console.log(`note: ${n} had ${count} failed calls (not counted as ops)`);
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    node: process.version,
+    memcached: version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    runMs: RUN_MS,
+    rounds: ROUNDS,
+    rows: summarize(samples, names, WORKLOADS),
+    failures: Object.fromEntries(failures),
+    samples: Object.fromEntries(samples),
+  };
   const dir = new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    new URL("latest.json", dir),
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        memcached: version,
-        cpus: os.cpus().length,
-        runMs: RUN_MS,
-        rounds: ROUNDS,
-        rows,
-        failures: Object.fromEntries(failures),
-        samples: Object.fromEntries(samples),
-      },
-      null,
-      1,
-    )}\n`,
-  );
-  console.log("\nwrote bench/results/latest.json");
+  writeFileSync(new URL("latest.json", dir), `${JSON.stringify(results, null, 1)}\n`);
+  console.log("");
+  publish(results, dir);
+  console.log("wrote bench/results/latest.json");
   if (!args["no-micro"]) {
     const { runMicro } = await import("./micro.ts");
     await runMicro();
   }
+}
+
+/** Prints the report of `results` and writes its chart in `dir` (as `chart.svg`). */
+function publish(results: BenchResults, dir: URL): void {
+  console.log(renderReport(results));
+  const chart = new URL("chart.svg", dir);
+  writeFileSync(chart, renderChart(results));
+  console.log(`\nwrote ${fileURLToPath(chart)}`);
 }
 
 /** Extracts `src/` at git commit `ref` into `bench/.base/` (ignored by git); returns its `index.ts`. */

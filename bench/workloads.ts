@@ -126,7 +126,7 @@ const rawMany = (b: number) =>
   ]);
 
 /**
- * The raw ceilings. `batches` is the issue's: pipelined batches, each written at once and awaited whole.
+ * The raw ceilings. `batches`: pipelined batches, each written at once and awaited whole.
  * `window` is stricter: a sliding window that tops up the moment replies arrive.
  */
 export async function runRaw(
