@@ -7,14 +7,13 @@
  *   …
  *   b:11211 down: connection to b:11211 failed: connect ECONNREFUSED …
  *
- * A server that answers `version` but not `stats <group>` is up and refused the group: its column
- * says `(refused)` and its line `refused stats <group>: reason`; the exit code is then UNKNOWN (3),
- * a usage problem, unless some server is down.
+ * A server that answers `stats <group>` with an error is up and refused the group: its column says
+ * `(refused)` and its line `refused stats <group>: reason`; the exit code is then UNKNOWN (3), a usage
+ * problem, unless some server is down.
  */
 import { Client } from "../client.js";
-import { InvalidArgumentError } from "../errors.js";
+import { ClientError, InvalidArgumentError, ServerError } from "../errors.js";
 import type { ServerArgs } from "./arguments.js";
-import { probe } from "./check.js";
 import { CRITICAL, OK, reasonOf, UNKNOWN, WARNING } from "./report.js";
 
 /** One server's answer. */
@@ -29,10 +28,9 @@ async function statsOf(label: string, args: ServerArgs & { group: string }): Pro
   } catch (err) {
     // Refused before anything was sent (a group name no server could take): the CLI's UNKNOWN.
     if (err instanceof InvalidArgumentError) throw err;
-    const reason = reasonOf(err);
-    // Up (it answers version) and failing stats: it refused the request, not the connection.
-    const alive = await probe(label, args.options);
-    return { label, stats: null, failed: alive.ok ? "refused" : "down", reason };
+    // An error reply: the server is up and refused the request (its connection stays in use).
+    const answered = err instanceof ClientError || err instanceof ServerError;
+    return { label, stats: null, failed: answered ? "refused" : "down", reason: reasonOf(err) };
   } finally {
     await mc.close();
   }

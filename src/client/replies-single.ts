@@ -5,7 +5,7 @@
  */
 import type { CallAttempt, CallHandler } from "../cluster/call.js";
 import { SETTLED } from "../connection/attempt.js";
-import { ProtocolError } from "../errors.js";
+import { ClientError, ProtocolError } from "../errors.js";
 import { FLAG_CLAIMED, FLAG_STALE, FLAG_WIN } from "../protocol/meta/codes.js";
 import {
   BATCH_END,
@@ -19,6 +19,7 @@ import {
   STAT,
   VALUE,
   VERSION,
+  UNEXPECTED,
 } from "../protocol/reply.js";
 import type { WarmItem } from "../cluster/warm-up.js";
 import type { FetchReply, GetsResult, ReplyContext } from "./replies.js";
@@ -202,7 +203,20 @@ export class FetchHandler extends Handler {
 export class StatsHandler extends Handler {
   onReply(a: CallAttempt, reply: ReplyView): boolean {
     const kind = reply.kind;
-    if (kind !== STAT && kind !== END) return failWith(a, reply, "stats");
+    if (kind !== STAT && kind !== END) {
+      // A group the server does not have: `ERROR` (meta, text) or "Stat: key not found" (binary), as
+      // the whole answer. The connection is fine: only the request was wrong.
+      if (kind === NOT_FOUND || (kind === UNEXPECTED && reply.line() === "ERROR")) {
+        checkOpaque(a, reply);
+        a.fail(
+          new ClientError("stats: the server has no such stats group (see memcached's protocol.txt)", {
+            server: a.target?.label,
+          }),
+        );
+        return true;
+      }
+      return failWith(a, reply, "stats");
+    }
     checkOpaque(a, reply);
     const stats = a.result as Record<string, string>;
     if (kind === END) {

@@ -3,9 +3,11 @@
  * through a real twemproxy in front of three (text, the only protocol it speaks).
  */
 import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, it } from "node:test";
 import {
   Client,
+  CHANNELS,
   ClientError,
   type ClientOptions,
   HashRing,
@@ -321,6 +323,21 @@ function suite(protocols: readonly ("text" | "meta" | "binary")[] | undefined): 
         assert.equal(await mc.get(k), undefined);
         await assert.rejects(mc.stats("bad;group"), InvalidArgumentError);
         await assert.rejects(mc.flush({ delay: -1 }), InvalidArgumentError);
+        // A group the server does not have: the request was wrong, not the connection.
+        const closes: unknown[] = [];
+        const onClose = (m: unknown) => closes.push(m);
+        diagnostics.subscribe(CHANNELS.connectionClose, onClose);
+        try {
+          await assert.rejects(
+            mc.stats("nosuchgroup"),
+            (e) =>
+              e instanceof ClientError && /no such stats group/.test(e.message) && e.server === target.label,
+          );
+          assert.equal(await mc.get(k), undefined);
+        } finally {
+          diagnostics.unsubscribe(CHANNELS.connectionClose, onClose);
+        }
+        assert.deepEqual(closes, [], "no connection was reset");
       });
 
       it("client flags from another writer read back as bytes, not mangled", async () => {
