@@ -127,8 +127,11 @@ export class Client extends ClientEmitter {
 
   /**
    * Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given
-   * keys. The value type comes first, as in {@link Client.get}: `getMany<User>(ids)`.
+   * keys. The value type comes first, as in {@link Client.get}: `getMany<User>(ids)` is a
+   * `Map<string, User>` for string keys; `getMany<User, K>(keys)` keeps a narrower key type.
    */
+  getMany<T = unknown>(keys: Iterable<string>, options?: CallOptions): Promise<Map<string, T>>;
+  getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>>;
   getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>> {
     if (this.#local !== null)
       return this.#local.getMany(keys, options, this.#getManyBound) as Promise<Map<K, T>>;

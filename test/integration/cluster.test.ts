@@ -178,12 +178,32 @@ forEachProtocol(() => {
       await victim.kill();
       await assert.rejects(mc.get(mine), ConnectionError); // the refused connection marks it down at once
       const t0 = performance.now();
-      await assert.rejects(mc.get(mine), ServerUnavailableError);
+      await assert.rejects(mc.get(mine), (e: Error) => {
+        assert.ok(e instanceof ServerUnavailableError);
+        // The message says why, not only that: the refused connection's reason, and when it is tried again.
+        assert.match(
+          e.message,
+          new RegExp(`^${victim.label} is down \\(.*ECONNREFUSED.*\\); next probe in \\d+ ms$`),
+        );
+        return true;
+      });
       await assert.rejects(mc.set(mine, "x"), ServerUnavailableError);
       assert.ok(performance.now() - t0 < 100, "fail fast: no waiting");
       await open.get(mine).catch(() => undefined); // marks it down in this client
       assert.equal(await open.get(mine), undefined, "failOpen: a miss");
       assert.deepEqual(await open.getMany([mine]), new Map());
+      // failOpen is for reads: a write that did not happen is the caller's to know.
+      for (const write of [
+        () => open.set(mine, "x"),
+        () => open.add(mine, "x"),
+        () => open.delete(mine),
+        () => open.incr(mine, 1n),
+        () => open.touch(mine, 10),
+        () => open.setMany([[mine, "x"]]),
+        () => open.deleteMany([mine]),
+      ]) {
+        await assert.rejects(write(), ServerUnavailableError, String(write));
+      }
       await victim.restart();
     });
 
@@ -202,7 +222,13 @@ forEachProtocol(() => {
           ["down", "down"],
         );
       }
-      await assert.rejects(mc.get("k"), NoServersError);
+      await assert.rejects(mc.get("k"), (e: Error) => {
+        assert.ok(e instanceof NoServersError && e instanceof ConnectionError);
+        // Each server with its state and reason, and what to check.
+        for (const label of nowhere) assert.match(e.message, new RegExp(`${label} down: .*ECONNREFUSED`));
+        assert.match(e.message, /check that memcached runs/);
+        return true;
+      });
       await assert.rejects(mc.set("k", "v"), NoServersError);
       assert.equal(await open.get("k"), undefined, "failOpen: a miss");
       assert.deepEqual(await open.getMany(["k", "l"]), new Map());

@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -27,16 +35,26 @@ let dir: string;
 let app: string;
 let packed: PackResult;
 
-/** An application whose node_modules holds the unpacked tarball and, beside it, this repo's dependencies. */
-async function installInto(appDir: string, tarball: string): Promise<void> {
+/**
+ * An application whose node_modules holds the unpacked tarball and, beside it, this repo's dependencies
+ * (`only`: just these, as an application without the optional peers has).
+ */
+async function installInto(appDir: string, tarball: string, only?: string[]): Promise<void> {
   const modules = join(appDir, "node_modules");
   mkdirSync(join(modules, "memcachio"), { recursive: true });
   await run("tar", ["-xzf", tarball, "-C", join(modules, "memcachio"), "--strip-components=1"]);
-  for (const name of readdirSync(join(ROOT, "node_modules"))) {
+  for (const name of only ?? readdirSync(join(ROOT, "node_modules"))) {
     if (name.startsWith(".") || name === "memcachio") continue;
     symlinkSync(join(ROOT, "node_modules", name), join(modules, name));
   }
   writeFileSync(join(appDir, "package.json"), JSON.stringify({ name: "app", private: true }));
+}
+
+/** The README's JavaScript example (the first js block after "## Example"). */
+function readmeExample(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const open = readme.indexOf("```js\n", readme.indexOf("\n## Example\n"));
+  return readme.slice(open + 6, readme.indexOf("\n```", open + 1) + 1);
 }
 
 before(async () => {
@@ -118,13 +136,22 @@ describe("installed from the tarball", () => {
     assert.deepEqual(JSON.parse(stdout), { same: true, metrics: "function", otel: "function" });
   });
 
-  for (const [module, moduleResolution] of [
-    ["commonjs", "node"],
-    ["nodenext", "nodenext"],
+  for (const [module, moduleResolution, type] of [
+    ["commonjs", "node", "commonjs"],
+    ["nodenext", "nodenext", "commonjs"],
+    ["nodenext", "nodenext", "module"],
   ] as const) {
-    it(`types resolve for every entry point under moduleResolution "${moduleResolution}"`, async () => {
-      const project = join(app, `types-${moduleResolution}`);
+    it(`types resolve for every entry point: moduleResolution "${moduleResolution}", a ${type} app`, async () => {
+      const project = join(app, `types-${moduleResolution}-${type}`);
       mkdirSync(project);
+      // The app's own package.json says whether its .ts files are ES modules (the .d.ts read) or CommonJS (.d.cts).
+      writeFileSync(join(project, "package.json"), JSON.stringify({ name: `app-${type}`, type }));
+      const files = ["use.ts"];
+      if (type === "module") {
+        // The README's example, as it is, type-checks in a TypeScript ES module too.
+        writeFileSync(join(project, "example.ts"), readmeExample());
+        files.push("example.ts");
+      }
       writeFileSync(
         join(project, "use.ts"),
         [
@@ -152,7 +179,7 @@ describe("installed from the tarball", () => {
             skipLibCheck: false,
             types: ["node"],
           },
-          files: ["use.ts"],
+          files,
         }),
       );
       const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
@@ -162,8 +189,21 @@ describe("installed from the tarball", () => {
     });
   }
 
-  it("the bin runs from the tarball", async () => {
-    const { stdout } = await run("node", [join(app, "node_modules/memcachio/dist/cli.js"), "--help"]);
-    assert.match(stdout, /memcachio check/);
+  it("the client loads without the optional peers (prom-client, keyv, OpenTelemetry) installed", async () => {
+    const bare = join(dir, "bare");
+    await installInto(bare, join(dir, packed.filename), ["generic-pool", "denque"]);
+    const esm = `import { Client } from "memcachio"; await new Client().close(); console.log("esm");`;
+    const cjs = `const { Client } = require("memcachio"); new Client().close().then(() => console.log("cjs"));`;
+    assert.equal((await run("node", ["--input-type=module", "-e", esm], { cwd: bare })).stdout, "esm\n");
+    assert.equal((await run("node", ["-e", cjs], { cwd: bare })).stdout, "cjs\n");
+  });
+
+  it("the bin runs from the tarball as npx runs it (the executable itself, through its link)", async () => {
+    const bin = join(app, "node_modules/.bin");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync("../memcachio/dist/cli.js", join(bin, "memcachio"));
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    assert.equal((await run(join(bin, "memcachio"), ["--version"])).stdout.trim(), version);
+    assert.match((await run(join(bin, "memcachio"), ["--help"])).stdout, /memcachio check/);
   });
 });

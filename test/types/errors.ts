@@ -50,7 +50,7 @@ if (err instanceof ConnectionError) {
 expectType<"MC_ERR_TIMEOUT">(ERROR_CODES.TimeoutError);
 expectType<"MC_ERR_NO_SERVERS">(ERROR_CODES.NoServersError);
 // @ts-expect-error: the constant is read-only
-ERROR_CODES.TimeoutError = "MC_ERR_OTHER";
+ERROR_CODES.TimeoutError = "MC_ERR_TIMEOUT";
 // @ts-expect-error: no such error
 void ERROR_CODES.TypoError;
 

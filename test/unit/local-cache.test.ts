@@ -10,6 +10,11 @@ import { RUNS } from "../support/fuzz.ts";
 
 type Step = { op: "get" | "set" | "delete" | "clear"; key: string };
 
+/** Waits until the clock the cache reads (performance.now) is past `at` (timers may fire early). */
+async function past(at: number): Promise<void> {
+  while (performance.now() <= at) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** The model: keys from least to most recently used, at most `max`. */
 function model(max: number, steps: Step[]): { order: string[]; hits: number } {
   let order: string[] = [];
@@ -52,6 +57,7 @@ describe("local cache LRU", () => {
         }
         const expected = model(max, steps);
         assert.equal(cache.size, expected.order.length);
+        assert.equal(cache.hits, expected.hits, "hits counted as the model counts them");
         // Reading the survivors from least to most recent leaves them in that order: the check does
         // not reorder what it checks next.
         for (const key of expected.order) {
@@ -73,15 +79,17 @@ describe("local cache LRU", () => {
 
   it("an expired entry is a miss, then a stale fallback until staleIfError ends", async () => {
     const cache = new LocalCache({ max: 4, ttl: 20, staleIfError: 60_000 });
+    let stored = performance.now();
     cache.set("k", 1);
     assert.deepEqual(cache.get("k"), { value: 1 });
-    await new Promise((r) => setTimeout(r, 30));
+    await past(stored + 20);
     assert.equal(cache.get("k"), undefined, "past ttl: a miss");
     assert.deepEqual(cache.stale("k"), { value: 1 }, "still a fallback");
     assert.deepEqual([cache.hits, cache.misses, cache.staleServed], [1, 1, 1]);
     const short = new LocalCache({ max: 4, ttl: 10 });
+    stored = performance.now();
     short.set("k", 1);
-    await new Promise((r) => setTimeout(r, 20));
+    await past(stored + 10);
     assert.equal(short.get("k"), undefined);
     assert.equal(short.size, 0, "no stale window: dropped on the miss");
   });
