@@ -91,8 +91,9 @@ interface OpenSpan {
  * prefixed with `BATCH` (`getMany` → `BATCH get`) with `db.operation.batch.size`; `server.address`
  * and `server.port` (a Unix socket: its path, and `network.transport = "unix"`); on failure
  * `error.type` (the error's `code`, e.g. `MC_ERR_TIMEOUT`), status ERROR and the exception;
- * `memcached.hit` / `memcached.hit_count` on reads; `memcachio.hedge` on hedges; `db.query.text`
- * with keys only under `captureKeys`.
+ * `memcached.hit` / `memcached.hit_count` on reads; `memcachio.hedge` on hedges; `memcachio.abandoned`
+ * on a request whose call was answered another way first (status left unset, no duration);
+ * `db.query.text` with keys only under `captureKeys`.
  */
 export class MemcachioInstrumentation extends InstrumentationBase<MemcachioInstrumentationConfig> {
   // The base class calls `_updateMetricInstruments()` from its constructor, before this class's own
@@ -164,8 +165,6 @@ export class MemcachioInstrumentation extends InstrumentationBase<MemcachioInstr
 
   #startSpan(ctx: CommandContext): void {
     const config = this.getConfig();
-    // `registerInstrumentations` enables every instrumentation, even one made with `enabled: false`.
-    if (config.enabled === false) return;
     const parent = context.active();
     if (config.requireParentSpan === true && trace.getSpan(parent) === undefined) return;
     const batch = BATCHES[ctx.command];

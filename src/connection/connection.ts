@@ -256,11 +256,10 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#flushScheduled = false;
     const p = this.#pipe;
     if (this.#state !== READY || p.blocked) return;
-    const wasIdle = p.inflight.length === 0;
-    const socket = this.#link!.socket;
-    if (p.flush(socket) && wasIdle) {
+    const wasIdle = p.owed === 0;
+    if (p.flush(this.#link!.socket) && wasIdle) {
       this.#silence.restart();
-      if (this.#options.allowExitOnIdle === true) socket.ref();
+      if (this.#options.allowExitOnIdle === true) this.#link!.socket.ref();
     }
   }
 
@@ -281,7 +280,7 @@ export class Connection implements Tickable, AttemptCarrier {
       this.#batchNow = performance.now();
       setImmediate(this.#flushBound);
     }
-    if (this.#pipe.inflight.length === 0) this.#maybeIdle();
+    if (this.#pipe.owed === 0) this.#maybeIdle();
   }
 
   // ── failures ────────────────────────────────────────────────────────────────
@@ -338,7 +337,7 @@ export class Connection implements Tickable, AttemptCarrier {
       if (min < this.#minDeadline) this.#minDeadline = min;
       if (timedOut) this.#events.onTimeout?.(this);
     }
-    if (this.#pipe.inflight.length > 0) {
+    if (this.#pipe.owed > 0) {
       const verdict = this.#silence.check(now, this.#reads);
       if (verdict === NUDGE) this.#nudge();
       else if (verdict === HUNG) {
@@ -360,19 +359,20 @@ export class Connection implements Tickable, AttemptCarrier {
     if (this.#state !== READY) return;
     const nudge = nudgeAttempt(this.#protocol, this.#options.connectTimeout);
     this.#watch(nudge.deadline);
-    this.#pipe.writeNow(nudge, this.#link!.socket);
+    this.#pipe.writeNudge(nudge, this.#link!.socket);
   }
 
   /** Leaves the ticker when nothing waits; finishes a pending close. */
   #maybeIdle(): void {
     const p = this.#pipe;
-    if (p.pending.length > 0 || p.inflight.length > 0) {
+    if (p.pending.length > 0 || p.owed > 0) {
       // Closing, and every attempt has its answer or its timeout: no one waits for the late replies.
       if (this.#closing && p.nobodyWaits) this.#shutdown();
       return;
     }
     this.#minDeadline = Number.POSITIVE_INFINITY;
-    if (this.#options.allowExitOnIdle === true) this.#link?.socket.unref();
+    // Only a ready socket: one still connecting (TLS: its handshake) belongs to what waits for it.
+    if (this.#options.allowExitOnIdle === true && this.#state === READY) this.#link?.socket.unref();
     if (this.#registered) {
       this.#registered = false;
       unregisterTick(this);

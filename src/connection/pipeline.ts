@@ -15,7 +15,7 @@ import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { MetaParser } from "../protocol/meta/parser.js";
-import type { Frame } from "../protocol/frame.js";
+import { type Frame, Op } from "../protocol/frame.js";
 import type { Reply, WireProtocol } from "../protocol/reply.js";
 import { encodeText } from "../protocol/text/encoder.js";
 import { TextParser } from "../protocol/text/parser.js";
@@ -34,6 +34,11 @@ export class Pipeline {
   readonly inflight = new Denque<Attempt>();
   /** The socket asked us to wait for `drain`. */
   blocked = false;
+  /**
+   * TLS nudges in flight (see `watchdog.ts`). memcached may hold the last one's reply until more bytes
+   * come, so they are not owed to anyone: a connection owing only nudges is idle.
+   */
+  nudges = 0;
   /** Replies that completed an attempt so far: progress, which bytes alone are not (a dribbling server). */
   answered = 0;
   readonly #writer = new Writer();
@@ -102,9 +107,15 @@ export class Pipeline {
     return true;
   }
 
-  /** Writes `a` at once, past `maxInFlight` and backpressure (the writer is empty between flushes). */
-  writeNow(a: Attempt, socket: Socket): void {
+  /** Replies owed to callers (and to the connection's hello): those in flight that are not nudges. */
+  get owed(): number {
+    return this.inflight.length - this.nudges;
+  }
+
+  /** Writes the nudge `a` at once, past `maxInFlight` and backpressure (the writer is empty between flushes). */
+  writeNudge(a: Attempt, socket: Socket): void {
     this.#encode(a);
+    this.nudges++;
     this.#write(socket);
   }
 
@@ -119,6 +130,7 @@ export class Pipeline {
     this.#parser.reset();
     this.#writer.reset();
     this.#sample = null;
+    this.nudges = 0;
   }
 
   /** Encodes `a` into the writer with the next opaque(s) and moves it in flight. */
@@ -156,6 +168,8 @@ export class Pipeline {
     if (a.handler.onReply(a, reply)) {
       this.inflight.shift();
       this.answered++;
+      // A connection's own no-op (no call) is a nudge: callers' pings have one.
+      if (this.nudges !== 0 && a.call === null && a.frame.op === Op.Noop) this.nudges--;
       if (a === this.#sample) {
         const ms = performance.now() - this.#sampleAt;
         this.#latency = this.#latency < 0 ? ms : this.#latency * 0.8 + ms * 0.2;

@@ -136,8 +136,8 @@ export class ValueCodec {
     const unfaithful = unfaithfulToJson(value);
     if (unfaithful !== null) {
       throw new SerializationError(
-        `cannot store ${unfaithful} as JSON: it would read back as something else (a Map or Set as {}). ` +
-          "Convert it first (Object.fromEntries(map), [...set], a plain object), give it a toJSON(), or give the client a codec",
+        `cannot store ${unfaithful} as JSON: it would read back as something else. Convert it first ` +
+          "(Object.fromEntries(map), [...set], Buffer.from(typedArray), { ...instance }), give it a toJSON(), or give the client a codec",
       );
     }
     let json: string | undefined;

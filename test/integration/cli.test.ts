@@ -22,13 +22,20 @@ let paused: MemcachedServer;
 let secure: MemcachedServer;
 /** A loopback port nothing listens on. */
 let closed: string;
+/** A folder for the certificate (PEM) of a CA that did not sign `secure`'s certificate: `otherCa`. */
+let pems: string;
+let otherCa: string;
 
 before(async () => {
   [up, paused, secure] = await Promise.all([startMemcached(), startMemcached(), startTlsMemcached()]);
   closed = `127.0.0.1:${await freePort()}`;
+  pems = mkdtempSync(join(tmpdir(), "memcachio-cli-ca-"));
+  otherCa = join(pems, "other-ca.pem");
+  writeFileSync(otherCa, testPki().otherCa);
 });
 after(async () => {
   paused.resume();
+  rmSync(pems, { recursive: true, force: true });
   await Promise.all([up.kill(), paused.kill(), secure.kill()]);
 });
 
@@ -127,7 +134,7 @@ describe("memcachio check", () => {
   });
 
   it("one of two down: exit 1 WARNING, naming the server that is down", async () => {
-    const r = await run("check", `${up.label},${closed}`, "--timeout", "500");
+    const r = await run("check", `${up.label},${closed}`, "--timeout", "2000");
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /^MEMCACHED WARNING - 1\/2 servers up/);
     assert.ok(r.out.includes(`${closed} down`), r.out);
@@ -160,6 +167,13 @@ describe("memcachio check", () => {
     assert.match(own.out, /^MEMCACHED OK - 1\/1 servers up/);
   });
 
+  it("--tls-ca FILE of another CA: the server's certificate is not verified, exit 2 CRITICAL saying so", async () => {
+    const r = await run("check", secure.label, "--tls", "--tls-ca", otherCa, "--timeout", "2000");
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, ONE_LINE);
+    assert.match(r.out, /^MEMCACHED CRITICAL - 0\/1 servers up; .*certificate.*\| '127\.0\.0\.1:\d+'=U\n$/);
+  });
+
   it("a TLS error with a newline in it (TLS to a plain server): still exactly one line", async () => {
     const r = await run("check", up.label, "--tls");
     assert.equal(r.code, 2, r.out);
@@ -170,7 +184,7 @@ describe("memcachio check", () => {
 
 describe("memcachio stats", () => {
   it("prints the stats of each server side by side; a down server's column says so", async () => {
-    const r = await run("stats", up.label, closed, "--timeout", "500");
+    const r = await run("stats", up.label, closed, "--timeout", "2000");
     assert.equal(r.code, 1, r.out);
     const lines = r.out.trim().split("\n");
     assert.match(lines[0]!, new RegExp(`^stat\\s+${up.label}\\s+${closed}$`));
@@ -191,6 +205,16 @@ describe("memcachio stats", () => {
     const slabs = await run("stats", up.label, "--group", "slabs");
     assert.equal(slabs.code, 0, slabs.out);
     assert.match(slabs.out, /^active_slabs\s+\d+$/m);
+  });
+
+  it("--tls-ca FILE: a TLS server's stats, verified with its CA; with another CA's, down and why", async () => {
+    const own = await run("stats", secure.label, "--tls-ca", testPki().paths.ca, "--timeout", "2000");
+    assert.equal(own.code, 0, own.out);
+    assert.match(own.out, /^version\s+1\.6\.\d+$/m);
+    const other = await run("stats", secure.label, "--tls-ca", otherCa, "--timeout", "2000");
+    assert.equal(other.code, 2, other.out);
+    assert.match(other.out, /^\(no stats\)$/m);
+    assert.match(other.out, new RegExp(`^${secure.label} down: .*certificate`, "m"));
   });
 
   it("a server that cannot be verified (--tls against a plain server) says why, on one line", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runInNewContext } from "node:vm";
 import { after, before, describe, it } from "node:test";
 import {
   Client,
@@ -195,6 +196,16 @@ forEachProtocol(() => {
       const cyclic: Record<string, unknown> = {};
       for (let i = 0; i < 20; i++) cyclic[`k${i}`] = cyclic; // a walk of every path would never end
       await assert.rejects(mc.set("cyclic", cyclic), SerializationError);
+      // A plain object of another realm, boxed primitives and JSON's own output are faithful.
+      const foreign = runInNewContext("({ a: 1, list: [{ b: 2 }] })") as object;
+      const boxed = { n: new Number(1), s: new String("s") };
+      for (const [key, value] of [
+        ["foreign", foreign],
+        ["boxed", boxed],
+      ] as const) {
+        assert.equal(await mc.set(key, value), true, key);
+        assert.deepEqual(await mc.get(key), JSON.parse(JSON.stringify(value)), key);
+      }
     });
 
     it("a value the server refuses is a ServerError; the connection is still fine", async () => {

@@ -9,10 +9,14 @@ import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client, InvalidArgumentError } from "../../src/index.ts";
 import { killOnExit, type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
+import { FaultProxy } from "../support/proxy.ts";
+import { startTlsMemcached, testPki } from "../support/secure.ts";
 
 const INDEX = resolve(import.meta.dirname, "../../src/index.ts");
 
 let server: MemcachedServer;
+let tlsServer: MemcachedServer | undefined;
+let slowTls: FaultProxy | undefined;
 before(async () => {
   server = await startMemcached();
 });
@@ -91,9 +95,17 @@ interface Script {
   done: Promise<{ code: number | null; out: string }>;
 }
 
-/** Runs `body` as an ES module in a child process, with `Client` and the server's `label` in scope. */
+/**
+ * Runs `body` as an ES module in a child process, with `Client`, the server's `label` and `tlsLabel`
+ * (TLS memcached behind the fault proxy, when started) and `ca` (its CA) in scope.
+ */
 function script(body: string): Script {
-  const source = `import { Client } from ${JSON.stringify(INDEX)};\nconst label = ${JSON.stringify(server.label)};\n${body}`;
+  const scope = {
+    label: server.label,
+    tlsLabel: slowTls?.label ?? "",
+    ca: tlsServer === undefined ? "" : testPki().ca,
+  };
+  const source = `import { Client } from ${JSON.stringify(INDEX)};\nconst { label, tlsLabel, ca } = ${JSON.stringify(scope)};\n${body}`;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", source], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -130,6 +142,59 @@ describe("process exit", () => {
     } finally {
       server.resume();
     }
+  });
+
+  describe("over TLS, through a proxy that delays every reply", () => {
+    before(async () => {
+      tlsServer = await startTlsMemcached();
+      slowTls = await new FaultProxy(tlsServer.host, tlsServer.port).start();
+      slowTls.mode = "delay";
+    });
+    after(async () => {
+      await slowTls?.stop();
+      await tlsServer?.kill();
+    });
+
+    it("a client whose slow replies were nudged still exits once they are answered", async () => {
+      // Replies later than the nudge delay make the connection nudge; the last nudge's reply may be held
+      // by memcached until more bytes come. Owing only nudges, the connection is idle.
+      slowTls!.delayMs = 60;
+      const { done } = script(`
+        const mc = new Client({ servers: [tlsLabel], tls: { ca }, timeout: 5000, connectTimeout: 5000 });
+        await mc.set("tls:k", "v");
+        console.log(await mc.get("tls:k"));`);
+      assert.deepEqual(await done, { code: 0, out: "v\n" });
+    });
+
+    it("after nudged replies the connection goes quiet: no nudge keeps it busy, close() finishes", async () => {
+      slowTls!.delayMs = 60;
+      const mc = new Client({
+        servers: [slowTls!.label],
+        tls: { ca: testPki().ca },
+        timeout: 5000,
+        connectTimeout: 5000,
+        socketTimeout: 5000,
+      });
+      await mc.set("tls:quiet", "v");
+      assert.equal(await mc.get("tls:quiet"), "v");
+      // Idle now. Before, each nudge's reply was held until the next nudge: ~50 a second, forever.
+      const written = slowTls!.bytesUp;
+      await sleep(500);
+      assert.equal(slowTls!.bytesUp, written, "nothing written while idle");
+      const closed = await Promise.race([mc.close().then(() => true), sleep(5000).then(() => false)]);
+      assert.ok(closed, "close() finished");
+    });
+
+    it("a request queued while the TLS handshake is still under way keeps the process alive", async () => {
+      // The first get times out during the handshake, which leaves the connection with nothing queued
+      // for a moment: the socket must stay referenced for the second.
+      slowTls!.delayMs = 700;
+      const { done } = script(`
+        const mc = new Client({ servers: [tlsLabel], tls: { ca }, timeout: 200, connectTimeout: 5000, socketTimeout: 5000 });
+        console.log(await mc.get("tls:first").catch((err) => err.name));
+        console.log(await mc.get("tls:second", { timeout: 10000 }));`);
+      assert.deepEqual(await done, { code: 0, out: "TimeoutError\nundefined\n" });
+    });
   });
 
   it("allowExitOnIdle: false keeps the process alive with an open connection", async () => {

@@ -1,15 +1,26 @@
 /**
- * `memcachio/prometheus` against real memcached servers: what each metric counts, several clients on
- * one registry (told apart by the `client` label), and fetch's write-back counted as `fetch`.
+ * `memcachio/prometheus` against real memcached servers: what each metric counts (reads beaten by
+ * their hedge, servers all down, a full queue included), several clients on one registry (told apart
+ * by the `client` label), and fetch's write-back counted as `fetch`.
  */
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import { CHANNELS, Client, type CommandContext, InvalidArgumentError } from "../../src/index.ts";
+import {
+  CHANNELS,
+  Client,
+  type ClientOptions,
+  type CommandContext,
+  HashRing,
+  InvalidArgumentError,
+  NoServersError,
+  QueueFullError,
+} from "../../src/index.ts";
 import { collectMetrics } from "../../src/prometheus.ts";
-import { type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
+import { freePort, type MemcachedServer, startMemcached, waitFor } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { FaultProxy } from "../support/proxy.ts";
 
 let servers: MemcachedServer[] = [];
 let labels: string[] = [];
@@ -22,13 +33,19 @@ after(async () => {
   await Promise.all(servers.map((s) => s.kill()));
 });
 
-/** The sum of the samples of `metric` whose labels include every one of `labels`. */
+/** A client of the suite's servers; deadlines generous, for none of these tests is about them. */
+function client(o: Partial<ClientOptions> = {}): Client {
+  return new Client({ servers: labels, timeout: 5000, ...o });
+}
+
+/** The sum of the samples of `metric` (a histogram's `…_count` too) whose labels include all of `labels`. */
 async function sampled(registry: Registry, metric: string, labels: Record<string, string> = {}) {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === metric);
+  const m = (await registry.getMetricsAsJSON()).find((x) => [x.name, `${x.name}_count`].includes(metric));
   if (m === undefined) return Number.NaN;
   const wanted = Object.entries(labels);
-  const samples = (m.values as { value: number; labels: Record<string, string | number> }[]).filter((v) =>
-    wanted.every(([k, want]) => String(v.labels[k]) === want),
+  type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
+  const samples = (m.values as Sample[]).filter(
+    (v) => (v.metricName ?? metric) === metric && wanted.every(([k, want]) => String(v.labels[k]) === want),
   );
   return samples.reduce((n, v) => n + v.value, 0);
 }
@@ -36,7 +53,7 @@ async function sampled(registry: Registry, metric: string, labels: Record<string
 forEachProtocol(() => {
   describe("collectMetrics", () => {
     it("commands, latency, hits and misses, servers, connections, in flight, queue and its limit, timeouts", async () => {
-      const mc = new Client({ protocol: current.protocol, servers: labels, maxQueue: 500 });
+      const mc = client({ protocol: current.protocol, maxQueue: 500 });
       const registry = new Registry();
       const m = collectMetrics(mc, { registry });
       try {
@@ -88,8 +105,8 @@ forEachProtocol(() => {
 describe("several clients on one registry", () => {
   it("each is counted under its own `client` label; stop() of one leaves the other's metrics", async () => {
     const registry = new Registry();
-    const sessions = new Client({ servers: labels });
-    const pages = new Client({ servers: labels });
+    const sessions = client();
+    const pages = client();
     const a = collectMetrics(sessions, { registry, name: "sessions" });
     const b = collectMetrics(pages, { registry, name: "pages" });
     try {
@@ -134,7 +151,7 @@ describe("several clients on one registry", () => {
 
   it("unnamed clients are default, default-2, …; a name or a client used twice is refused", async () => {
     const registry = new Registry();
-    const clients = [0, 1, 2].map(() => new Client({ servers: labels }));
+    const clients = [0, 1, 2].map(() => client());
     const collected = clients.slice(0, 2).map((c) => collectMetrics(c, { registry }));
     try {
       await clients[0]!.get("names:none");
@@ -162,7 +179,7 @@ describe("several clients on one registry", () => {
 
   it("after registry.clear(), collecting registers the metrics again", async () => {
     const registry = new Registry();
-    const [first, second] = [new Client({ servers: labels }), new Client({ servers: labels })];
+    const [first, second] = [client(), client()];
     const a = collectMetrics(first, { registry });
     registry.clear();
     const b = collectMetrics(second, { registry });
@@ -183,7 +200,7 @@ describe("several clients on one registry", () => {
     registry.registerMetric(
       new (await import("prom-client")).Gauge({ name: "memcachio_in_flight", help: "x", registers: [] }),
     );
-    const mc = new Client({ servers: labels });
+    const mc = client();
     try {
       assert.throws(
         () => collectMetrics(mc, { registry }),
@@ -225,11 +242,15 @@ describe("fetch's write-back", () => {
   const isWrite = (c: CommandContext) => c.hit === undefined && c.error === undefined;
 
   it("is counted as fetch (result ok), not cas", async () => {
-    const mc = new Client({ servers: labels });
+    const mc = client();
     const registry = new Registry();
     const m = collectMetrics(mc, { registry });
     try {
-      const seen = await contextsOf(() => mc.fetch(`wb:${process.pid}:cas`, () => "loaded", { ttl: 60 }));
+      const seen = await contextsOf(
+        () => mc.fetch(`wb:${process.pid}:cas`, () => "loaded", { ttl: 60 }),
+        // Past the call's deadline the write-back goes on without the caller: wait for it.
+        (s) => s.length >= 2,
+      );
       assert.deepEqual(
         seen.map((c) => [c.command, c.hit]),
         [
@@ -254,7 +275,7 @@ describe("fetch's write-back", () => {
   });
 
   it("written with add (the wait for another caller's load ran out) is counted as fetch too", async () => {
-    const [winner, waiter] = [new Client({ servers: labels }), new Client({ servers: labels })];
+    const [winner, waiter] = [client(), client()];
     const key = `wb:${process.pid}:add`;
     let release: (() => void) | null = null;
     const slow = winner.fetch(key, () => new Promise<string>((r) => (release = () => r("slow"))), {
@@ -262,10 +283,12 @@ describe("fetch's write-back", () => {
       timeout: 5000,
     });
     try {
-      // The winner's loader runs: the waiter's fetch finds the key claimed and waits for it.
-      while (release === null) await sleep(5);
+      // The winner's loader runs: the waiter's fetch finds the key claimed and waits for it, until
+      // its deadline (the loader is held until the end). Connected first: the deadline is the wait's.
+      await waitFor(() => release !== null, 5000);
+      await waiter.version();
       const seen = await contextsOf(
-        () => waiter.fetch(key, () => "mine", { ttl: 60, timeout: 50 }),
+        () => waiter.fetch(key, () => "mine", { ttl: 60, timeout: 1000 }),
         (s) => s.some(isWrite),
       );
       const names = seen.map((c) => c.command);
@@ -274,6 +297,96 @@ describe("fetch's write-back", () => {
       (release as (() => void) | null)?.();
       await slow;
       await Promise.all([winner.close(), waiter.close()]);
+    }
+  });
+});
+
+describe("requests their server did not answer, and the queue's limit", () => {
+  it('a read beaten by its hedge: result="abandoned", kept out of the duration histogram', async () => {
+    const [fast, slowServer] = servers as [MemcachedServer, MemcachedServer];
+    const slow = await new FaultProxy(slowServer.host, slowServer.port).start();
+    const mc = client({ servers: [slow.label, fast.label], replicas: 2, hedge: { after: 20 } });
+    const registry = new Registry();
+    const m = collectMetrics(mc, { registry });
+    try {
+      const ring = new HashRing([slow.label, fast.label]);
+      let key = "ab:0"; // read first from the slow server
+      for (let i = 1; ring.serverFor(key) !== slow.label; i++) key = `ab:${i}`;
+      await mc.set(key, "v");
+      slow.mode = "delay";
+      slow.delayMs = 1000;
+      assert.equal(await mc.get(key), "v");
+      const gets = async (labels: Record<string, string>, metric = "memcachio_commands_total") =>
+        sampled(registry, metric, { command: "get", ...labels });
+      assert.equal(await gets({ result: "abandoned", server: slow.label }), 1);
+      assert.equal(await gets({ result: "hit", server: fast.label }), 1);
+      assert.equal(await gets({}), 2, "nothing else");
+      // The abandoned read's time is its call's, not its server's.
+      const durations = "memcachio_command_duration_seconds_count";
+      assert.equal(await gets({ server: fast.label }, durations), 1);
+      assert.equal(await gets({ server: slow.label }, durations), 0);
+      assert.equal(await sampled(registry, "memcachio_hits_total"), 1);
+      assert.equal(await sampled(registry, "memcachio_misses_total"), 0, "abandoned is no miss");
+    } finally {
+      m.stop();
+      await mc.close();
+      await slow.stop();
+    }
+  });
+
+  it('every server down and ejected: the NoServersError is counted as result="unavailable"', async () => {
+    const nowhere = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const mc = client({ servers: nowhere, failover: { eject: true, retryDelay: 10_000 } });
+    const registry = new Registry();
+    let m: ReturnType<typeof collectMetrics> | undefined;
+    try {
+      // Each refused connection marks its server down at once, and ejects it.
+      for (let i = 0; i < 10 && mc.health().servers.some((s) => s.state === "up"); i++)
+        await mc.get(`k${i}`).catch(() => undefined);
+      assert.ok(
+        mc.health().servers.every((s) => s.state === "down"),
+        "both down",
+      );
+      m = collectMetrics(mc, { registry });
+      await assert.rejects(mc.get("k"), NoServersError);
+      await assert.rejects(mc.set("k", "v"), NoServersError);
+      const count = (labels: Record<string, string>) => sampled(registry, "memcachio_commands_total", labels);
+      for (const command of ["get", "set"]) {
+        assert.equal(await count({ command, result: "unavailable" }), 1, command);
+        assert.equal(await count({ command }), 1, `${command}: counted once, as nothing else`);
+      }
+    } finally {
+      m?.stop();
+      await mc.close();
+    }
+  });
+
+  it("health().servers[].queueLimit is how many requests queue before QueueFullError; so do the gauges", async () => {
+    const stopped = await startMemcached();
+    const oneConnection = { maxInFlight: 1, pool: { min: 1, max: 1 }, retries: { attempts: 0 } };
+    const mc = client({ servers: [stopped.label], maxQueue: 4, ...oneConnection });
+    const registry = new Registry();
+    const m = collectMetrics(mc, { registry });
+    const answered: Promise<unknown>[] = [];
+    try {
+      await mc.get("q:warm");
+      await stopped.pause();
+      // One request written and not answered: the others wait in the queue.
+      answered.push(mc.get("q:0"));
+      await waitFor(() => mc.health().servers[0]!.inFlight === 1, 5000);
+      const { queueLimit } = mc.health().servers[0]!;
+      assert.equal(queueLimit, 4, "maxQueue, on one connection");
+      for (let i = 1; i <= queueLimit; i++) answered.push(mc.get(`q:${i}`));
+      await assert.rejects(mc.get("q:over"), QueueFullError);
+      assert.equal(mc.health().servers[0]!.queued, queueLimit);
+      assert.equal(await sampled(registry, "memcachio_queue_depth"), queueLimit);
+      assert.equal(await sampled(registry, "memcachio_queue_limit"), queueLimit);
+    } finally {
+      stopped.resume();
+      await Promise.allSettled(answered);
+      m.stop();
+      await mc.close();
+      await stopped.kill();
     }
   });
 });

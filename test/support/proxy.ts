@@ -46,6 +46,8 @@ export class FaultProxy {
   garbage: Buffer = Buffer.from("XX garbage\r\n");
   /** Client connections accepted so far. */
   accepted = 0;
+  /** Bytes the clients sent so far (requests, whatever happens to them). */
+  bytesUp = 0;
   readonly #server: Server;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
 
@@ -103,6 +105,7 @@ export class FaultProxy {
     // Requests held back by `stall-next` go out in order, after `delayMs`.
     let stalled: Buffer[] | null = null;
     client.on("data", (d: Buffer) => {
+      this.bytesUp += d.length;
       if (this.mode === "reset") return close();
       if (this.mode === "reset-once") {
         this.mode = "pass";
