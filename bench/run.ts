@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   };
 
   process.stdout.write(
-    `bench: ${names.join(", ")}; ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender\n`,
+    `bench: ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender:\n${wrap(names.join(", "), 98)}\n`,
   );
   try {
     for (const w of WORKLOADS) {
@@ -224,3 +224,17 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** `text` in lines of at most `width` characters, broken at spaces, each indented by two. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width - 2) {
+      lines.push(`  ${line}`);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(`  ${line}`);
+  return lines.join("\n");
+}
