@@ -26,7 +26,7 @@ import type { Reply, Run, Start } from "./contender-process.ts";
 import { Client } from "../src/index.ts";
 import { renderChart } from "./chart-svg.ts";
 import { loadBenchKeys } from "./harness.ts";
-import { type BenchResults, renderReport, summarize } from "./report.ts";
+import { type BenchResults, renderReport, summarize, wrap } from "./report.ts";
 import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.ts";
 
 const { values: args } = parseArgs({
@@ -141,7 +141,12 @@ async function main(): Promise<void> {
   };
 
   process.stdout.write(
-    `bench: ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender:\n${wrap(names.join(", "), 98)}\n`,
+    `bench: ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender:\n${wrap(
+      names.join(", "),
+      98,
+    )
+      .map((l) => `  ${l}`)
+      .join("\n")}\n`,
   );
   try {
     for (const w of WORKLOADS) {
@@ -224,17 +229,3 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
-
-/** `text` in lines of at most `width` characters, broken at spaces, each indented by two. */
-function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line !== "" && line.length + 1 + word.length > width - 2) {
-      lines.push(`  ${line}`);
-      line = word;
-    } else line = line === "" ? word : `${line} ${word}`;
-  }
-  if (line !== "") lines.push(`  ${line}`);
-  return lines.join("\n");
-}

@@ -327,10 +327,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** No more tries: the call fails — or, for a read of an unreachable server with `failOpen`, misses. */
   #giveUp(a: CallAttempt, error: unknown): void {
     const call = a.call;
-    const miss =
-      this.#options.failOpen &&
-      isRead(a.frame.op) &&
-      (unreachable(error) || failureOf(error) === Failure.Unavailable);
+    // Unreachable: a connection error (a down server, no server at all), a timeout, a full queue.
+    const miss = this.#options.failOpen && isRead(a.frame.op) && unreachable(error);
     if (call.keys !== null) {
       if (miss) this.#partDone(a);
       else call.fail(error);

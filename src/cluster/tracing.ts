@@ -61,8 +61,8 @@ export class AttemptTracer {
   }
 
   /**
-   * The end of an attempt its call gave up on (it settled another way): published as an error, made
-   * only when the attempt was traced.
+   * The end of an attempt its call gave up on (it settled another way): published as an asyncEnd with
+   * `abandoned: true` and no error, only when the attempt was traced.
    */
   abandoned(a: CallAttempt): void {
     if (this.#open.size === 0) return;

@@ -126,9 +126,9 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#pipe = new Pipeline(this.#protocol, options.tls == null, options.maxValueSize, options.maxInFlight);
   }
 
-  /** Attempts written and not yet answered (timed-out ones whose reply is still owed included). */
+  /** Attempts written and not answered yet (timed-out ones included; TLS nudges, owed to nobody, not). */
   get inFlight(): number {
-    return this.#pipe.inflight.length;
+    return this.#pipe.owed;
   }
 
   /** Attempts waiting to be written. */
@@ -148,7 +148,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Attempts waiting or in flight: how busy the connection is. */
   get load(): number {
-    return this.#pipe.pending.length + this.#pipe.inflight.length;
+    return this.#pipe.pending.length + this.#pipe.owed;
   }
 
   /** Closed for good (by close() or destroy()). */
@@ -194,7 +194,7 @@ export class Connection implements Tickable, AttemptCarrier {
   close(): Promise<void> {
     if (this.#state === CLOSED) return Promise.resolve();
     this.#closing = true;
-    if (this.#pipe.pending.length === 0 && this.#pipe.inflight.length === 0) {
+    if (this.#pipe.pending.length === 0 && this.#pipe.owed === 0) {
       this.#shutdown();
       return Promise.resolve();
     }
@@ -342,8 +342,7 @@ export class Connection implements Tickable, AttemptCarrier {
       if (verdict === NUDGE) this.#nudge();
       else if (verdict === HUNG) {
         const silent = Math.round(now - this.#silence.waitingSince);
-        const owed = this.#pipe.inflight.length;
-        const message = `${this.label} sent nothing for ${silent} ms with ${owed} replies owed`;
+        const message = `${this.label} sent nothing for ${silent} ms with ${this.#pipe.owed} replies owed`;
         this.#fatal(new SocketTimeoutError(message, { server: this.label }));
       }
     }
@@ -382,6 +381,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   #shutdown(): void {
     this.#pipe.inflight.clear();
+    this.#pipe.nudges = 0;
     if (this.#registered) {
       this.#registered = false;
       unregisterTick(this);

@@ -196,6 +196,8 @@ export function handshakeHandlers(protocol: WireProtocol): HandshakeHandlers {
 
 /** The sink of a connection's own attempts: a failure there throws from its handler instead. */
 const OWN: AttemptSink<null, null> = { succeeded() {}, failed() {} };
+/** The nudges' sink: the same, and what tells a nudge from any other attempt (a probe is a no-op too). */
+const NUDGE: AttemptSink<null, null> = { succeeded() {}, failed() {} };
 
 /** An attempt of the connection's own, due within `timeout` ms from now. */
 function own(
@@ -204,6 +206,7 @@ function own(
   key: string,
   timeout: number,
   value: Buffer | null = null,
+  sink: AttemptSink<null, null> = OWN,
 ): Attempt {
   const frame = new Frame(op);
   frame.key = key;
@@ -211,7 +214,7 @@ function own(
     frame.value = value;
     frame.valueLength = value.length;
   }
-  const a = new Attempt(frame, handler, OWN, null, null, timeout) as Attempt;
+  const a = new Attempt(frame, handler, sink, null, null, timeout) as Attempt;
   a.deadline = performance.now() + timeout;
   return a;
 }
@@ -237,5 +240,10 @@ export function helloAttempts(
 
 /** The no-op that wakes a stalled TLS server up; its reply is only checked. */
 export function nudgeAttempt(protocol: WireProtocol, timeout: number): Attempt {
-  return own(Op.Noop, handshakeHandlers(protocol).noop, "", timeout);
+  return own(Op.Noop, handshakeHandlers(protocol).noop, "", timeout, null, NUDGE);
+}
+
+/** Whether `a` is a nudge: nobody waits for its reply (memcached may hold it until more bytes come). */
+export function isNudge(a: Attempt): boolean {
+  return a.sink === NUDGE;
 }

@@ -15,12 +15,13 @@ import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
 import { MetaParser } from "../protocol/meta/parser.js";
-import { type Frame, Op } from "../protocol/frame.js";
+import type { Frame } from "../protocol/frame.js";
 import type { Reply, WireProtocol } from "../protocol/reply.js";
 import { encodeText } from "../protocol/text/encoder.js";
 import { TextParser } from "../protocol/text/parser.js";
 import { Writer } from "../protocol/writer.js";
 import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
+import { isNudge } from "./handshake.js";
 
 /** Largest opaque before wrapping to 0 (stays a small decimal token). */
 const OPAQUE_WRAP = 1_000_000_000;
@@ -80,7 +81,10 @@ export class Pipeline {
   get nobodyWaits(): boolean {
     if (this.pending.length > 0) return false;
     const inflight = this.inflight;
-    for (let i = 0; i < inflight.length; i++) if (inflight.peekAt(i)!.state !== SETTLED) return false;
+    for (let i = 0; i < inflight.length; i++) {
+      const a = inflight.peekAt(i)!;
+      if (a.state !== SETTLED && !isNudge(a)) return false;
+    }
     return true;
   }
 
@@ -168,8 +172,7 @@ export class Pipeline {
     if (a.handler.onReply(a, reply)) {
       this.inflight.shift();
       this.answered++;
-      // A connection's own no-op (no call) is a nudge: callers' pings have one.
-      if (this.nudges !== 0 && a.call === null && a.frame.op === Op.Noop) this.nudges--;
+      if (this.nudges !== 0 && isNudge(a)) this.nudges--;
       if (a === this.#sample) {
         const ms = performance.now() - this.#sampleAt;
         this.#latency = this.#latency < 0 ? ms : this.#latency * 0.8 + ms * 0.2;

@@ -60,7 +60,8 @@ export function alertRules(prefix: string): AlertRule[] {
     },
     {
       alert: "MemcachedErrorsHigh",
-      expr: `${perServer(rate(METRIC.commands, "5m", '{result=~"error|unavailable"}'))}\n/\n${perServer(rate(METRIC.commands, "5m"))}\n> 0.05`,
+      // server="" holds the requests that found no server at all: MemcachedAllServersDown's business.
+      expr: `${perServer(rate(METRIC.commands, "5m", '{result=~"error|unavailable",server!=""}'))}\n/\n${perServer(rate(METRIC.commands, "5m", '{server!=""}'))}\n> 0.05`,
       for: "5m",
       severity: "warning",
       summary:

@@ -137,7 +137,7 @@ export class ValueCodec {
     if (unfaithful !== null) {
       throw new SerializationError(
         `cannot store ${unfaithful} as JSON: it would read back as something else. Convert it first ` +
-          "(Object.fromEntries(map), [...set], Buffer.from(typedArray), { ...instance }), give it a toJSON(), or give the client a codec",
+          "(Object.fromEntries(map), [...set], Array.from(typedArray), { ...instance }), give it a toJSON(), or give the client a codec",
       );
     }
     let json: string | undefined;

@@ -5,19 +5,21 @@
  * with a `toJSON` (Date, Buffer, the user's own) say themselves how they are stored, and pass; so do
  * boxed primitives, which JSON stores as the primitive.
  *
- * The walk visits what `JSON.stringify` visits (it never costs more than the encoding that follows),
- * and stops at a cycle, which `JSON.stringify` then reports.
+ * The walk visits what `JSON.stringify` visits, in the same order (it costs less than the encoding that
+ * follows), and gives up at the first cycle, which `JSON.stringify` then reports.
  */
 
 const PLAIN = Object.prototype;
+/** Thrown through the walk at the first cycle: going on would visit every path of the graph. */
+const CYCLE = Symbol("cycle");
 
-/** What `value` holds that JSON would change (`"a Map"`, `"a Point instance"`), or null when it is faithful. */
+/** What `value` holds that JSON would change (`"a Map"`, `"an instance of Point"`), or null when it is faithful. */
 export function unfaithfulToJson(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return null;
   try {
     return walk(value, []);
   } catch {
-    return null; // too deep to walk: JSON.stringify reports it when the value is encoded
+    return null; // a cycle, or too deep to walk: JSON.stringify reports it when the value is encoded
   }
 }
 
@@ -25,7 +27,7 @@ function walk(v: object, ancestors: object[]): string | null {
   if (typeof (v as { toJSON?: unknown }).toJSON === "function") return null;
   const bad = describe(v);
   if (bad !== null) return bad;
-  if (ancestors.includes(v)) return null; // a cycle
+  if (ancestors.includes(v)) throw CYCLE;
   ancestors.push(v);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -55,5 +57,6 @@ function describe(v: object): string | null {
   const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
   // A plain object of another realm (a vm context, a test sandbox) has that realm's Object.prototype.
   if (name === "Object" && Object.getPrototypeOf(proto) === null) return null;
-  return typeof name === "string" && name !== "" ? `a ${name} instance` : "an object with a prototype";
+  if (typeof name !== "string" || name === "") return "an object with a prototype";
+  return `an instance of ${name}`;
 }

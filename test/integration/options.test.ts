@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client, InvalidArgumentError } from "../../src/index.ts";
 import { killOnExit, type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
+import { NudgeHolder } from "../support/nudge-holder.ts";
 import { FaultProxy } from "../support/proxy.ts";
 import { startTlsMemcached, testPki } from "../support/secure.ts";
 
@@ -183,6 +184,27 @@ describe("process exit", () => {
       assert.equal(slowTls!.bytesUp, written, "nothing written while idle");
       const closed = await Promise.race([mc.close().then(() => true), sleep(5000).then(() => false)]);
       assert.ok(closed, "close() finished");
+    });
+
+    it("a nudge whose reply the server holds is owed to nobody: not in flight, not waited for by close()", async () => {
+      const holder = await new NudgeHolder(server, 60).start();
+      const mc = new Client({
+        servers: [holder.label],
+        tls: { ca: testPki().ca },
+        timeout: 5000,
+        connectTimeout: 5000,
+        socketTimeout: 5000,
+      });
+      try {
+        await mc.set("tls:held", "v");
+        assert.equal(await mc.get("tls:held"), "v");
+        assert.ok(holder.held > 0, "the client nudged, and a nudge's reply is held");
+        assert.equal(mc.health().servers[0]!.inFlight, 0, "nothing owed to anyone");
+        const closed = await Promise.race([mc.close().then(() => true), sleep(5000).then(() => false)]);
+        assert.ok(closed, "close() finished");
+      } finally {
+        await holder.stop();
+      }
     });
 
     it("a request queued while the TLS handshake is still under way keeps the process alive", async () => {
