@@ -80,10 +80,7 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   pool?: { min?: number; max?: number; idleTimeoutMillis?: number };
   /** Requests written on one connection before further ones wait in the queue. Default 1024. */
   maxInFlight?: number;
-  /**
-   * Requests waiting per connection (not yet written) before `QueueFullError`: a server queues
-   * `maxQueue` per connection in use (`health().servers[].queueLimit`). Default 10,000.
-   */
+  /** Requests waiting per server (not yet written, over all its connections) before `QueueFullError`. Default 10,000. */
   maxQueue?: number;
   /** Largest encoded value accepted, bytes. Default 1 MiB − 512 (fits memcached's default `-I 1m` item size). */
   maxValueSize?: number;

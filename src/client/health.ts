@@ -21,7 +21,7 @@ export interface ServerHealth {
   inFlight: number;
   /** Requests waiting to be written. */
   queued: number;
-  /** Requests it can queue before `QueueFullError`: `maxQueue` for each connection in use. */
+  /** Requests it can queue before `QueueFullError`: `maxQueue`. */
   queueLimit: number;
   /** Round-trip latency, ms (moving average of sampled requests); -1 before any reply. */
   latency: number;

@@ -16,8 +16,9 @@
  */
 import { createPool, type Pool } from "generic-pool";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../connection/connection.js";
-import { ClientClosedError, ConnectionError } from "../errors.js";
+import { ClientClosedError, ConnectionError, QueueFullError } from "../errors.js";
 import type { Attempt } from "../connection/attempt.js";
+import { labelOf } from "../util/servers.js";
 
 /** Pool settings. */
 export interface PoolOptions {
@@ -39,8 +40,9 @@ export class ServerPool {
   #waiting: Attempt[] = [];
   /** A connection is added once the least-loaded one has this many requests waiting or in flight. */
   readonly #growAt: number;
-  /** Requests one connection queues before `QueueFullError`. */
+  /** Requests the server queues (over all its connections) before `QueueFullError`. */
   readonly #maxQueue: number;
+  readonly #label: string;
   #idleTimer: NodeJS.Timeout | null = null;
   /** `sent` counters at the last idle check, per connection. */
   readonly #lastSent = new WeakMap<Connection, number>();
@@ -50,6 +52,7 @@ export class ServerPool {
     this.#opts = pool;
     this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
     this.#maxQueue = connection.maxQueue;
+    this.#label = labelOf(connection);
     this.#pool = createPool<Connection>(
       {
         create: async () => new Connection({ ...connection, handshake: true }, events),
@@ -82,16 +85,16 @@ export class ServerPool {
     return n;
   }
 
-  /** Requests waiting to be written, over all connections. */
+  /** Requests waiting to be written, over all connections (and for the first one). */
   get queued(): number {
-    let n = 0;
+    let n = this.#waiting.length;
     for (const c of this.#active) n += c.queued;
     return n;
   }
 
-  /** Requests it can queue before `QueueFullError`: `maxQueue` per connection in use (at least one). */
+  /** Requests it can queue before `QueueFullError`: `maxQueue`, whatever the number of connections. */
   get queueLimit(): number {
-    return this.#maxQueue * Math.max(1, this.#active.length);
+    return this.#maxQueue;
   }
 
   /** Latency EWMA of its connections (the mean of those that have one), ms; -1 before any. */
@@ -118,6 +121,12 @@ export class ServerPool {
   send(req: Attempt): void {
     if (this.#closed) {
       req.fail(new ClientClosedError("the client is closed"));
+      return;
+    }
+    const queued = this.queued;
+    if (queued >= this.#maxQueue) {
+      const message = `${queued} requests already queued (maxQueue)`;
+      req.fail(new QueueFullError(message, { server: this.#label }));
       return;
     }
     const active = this.#active;

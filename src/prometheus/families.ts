@@ -219,7 +219,7 @@ export class MetricFamilies {
     perServer(METRIC.queueDepth, "Requests waiting to be written.", (s) => s.queued);
     perServer(
       METRIC.queueLimit,
-      "Requests the server's connections can queue before QueueFullError (maxQueue per connection in use).",
+      "Requests the server can queue before QueueFullError (maxQueue).",
       (s) => s.queueLimit,
     );
     for (const m of this.#metrics) registry.registerMetric(m);

@@ -76,5 +76,42 @@ forEachProtocol(() => {
         await mc.close();
       }
     });
+
+    it("maxQueue bounds a server's queue, however many connections it has", async () => {
+      const maxQueue = 50;
+      const maxInFlight = 4;
+      const mc = new Client({
+        protocol: current.protocol,
+        servers: [server.label],
+        timeout: 3000,
+        socketTimeout: 10_000,
+        maxQueue,
+        maxInFlight,
+        pool: { min: 1, max: 3 },
+        retries: { attempts: 0 },
+      });
+      try {
+        // Enough at once for the pool to lease all its connections (one more at half of maxInFlight).
+        await Promise.all(Array.from({ length: 40 }, (_, i) => mc.set(`bq:${i}`, "v")));
+        assert.equal(mc.health().servers[0]!.pool.active, 3, "three connections in use");
+        await server.pause();
+        let full = 0;
+        const settled = Array.from({ length: 1000 }, (_, i) =>
+          mc.get(`bq:${i}`).catch((e: unknown) => {
+            if (e instanceof QueueFullError) full++;
+          }),
+        );
+        await new Promise((r) => setImmediate(r));
+        const h = mc.health().servers[0]!;
+        assert.equal(h.queueLimit, maxQueue);
+        assert.ok(h.queued <= maxQueue, `${h.queued} queued for a maxQueue of ${maxQueue}`);
+        assert.ok(full >= 1000 - maxQueue - 3 * maxInFlight, `${full} refused at once`);
+        server.resume();
+        await Promise.all(settled);
+      } finally {
+        server.resume();
+        await mc.close();
+      }
+    });
   });
 });
