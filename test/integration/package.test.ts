@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -70,6 +71,29 @@ before(async () => {
 });
 after(() => {
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the development install", () => {
+  it("npm ls is clean, and no installed package is native code to compile (binding.gyp)", async () => {
+    await run("npm", ["ls"], { cwd: ROOT }).catch((err: { stdout: string; stderr: string }) => {
+      assert.fail(`npm ls failed:\n${err.stdout}\n${err.stderr}`);
+    });
+    const native: string[] = [];
+    const look = (dir: string, depth: number): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (!entry.isDirectory() || entry.name === ".bin") continue;
+        const path = join(dir, entry.name);
+        if (entry.name.startsWith("@")) look(path, depth);
+        else {
+          if (existsSync(join(path, "binding.gyp"))) native.push(path);
+          if (depth < 3 && existsSync(join(path, "node_modules")))
+            look(join(path, "node_modules"), depth + 1);
+        }
+      }
+    };
+    look(join(ROOT, "node_modules"), 0);
+    assert.deepEqual(native, [], "packages that would be compiled on npm ci");
+  });
 });
 
 describe("npm pack", () => {
