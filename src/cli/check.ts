@@ -6,10 +6,9 @@
  *
  * Always exactly one line: reasons are put on one line and lose their `|` (see {@link oneLine}).
  */
-import { Client } from "../client.js";
 import type { ClientOptions } from "../options.js";
 import type { ServerArgs } from "./arguments.js";
-import { CRITICAL, OK, oneLine, reasonOf, WARNING } from "./report.js";
+import { CRITICAL, OK, oneLine, reasonOf, WARNING, withServer } from "./report.js";
 
 /** One server's answer to `version`. */
 export interface Probe {
@@ -22,18 +21,17 @@ export interface Probe {
 }
 
 /** Asks the server at `label` for its version, on a client of its own. */
-export async function probe(label: string, options: Partial<ClientOptions>): Promise<Probe> {
-  const mc = new Client({ ...options, servers: [label] });
+function probe(label: string, options: Partial<ClientOptions>): Promise<Probe> {
   const t0 = performance.now();
-  try {
-    const v = (await mc.version())[label];
-    if (v === undefined) return { label, ok: false, ms: performance.now() - t0, detail: "down" };
-    return { label, ok: true, ms: performance.now() - t0, detail: oneLine(v) };
-  } catch (err) {
-    return { label, ok: false, ms: performance.now() - t0, detail: reasonOf(err) };
-  } finally {
-    await mc.close();
-  }
+  return withServer(label, options, async (mc) => {
+    try {
+      const v = (await mc.version())[label];
+      if (v === undefined) return { label, ok: false, ms: performance.now() - t0, detail: "down" };
+      return { label, ok: true, ms: performance.now() - t0, detail: oneLine(v) };
+    } catch (err) {
+      return { label, ok: false, ms: performance.now() - t0, detail: reasonOf(err) };
+    }
+  });
 }
 
 /** Runs `check`; prints its line with `out`, returns the exit code. */

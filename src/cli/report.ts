@@ -1,4 +1,10 @@
-/** Exit codes and the one-line form of what the CLI prints (the Nagios plugin conventions). */
+/**
+ * Exit codes and the one-line form of what the CLI prints (the Nagios plugin conventions); a client
+ * of one server at a time.
+ */
+
+import { Client } from "../client.js";
+import type { ClientOptions } from "../options.js";
 
 /** All up (and none slow). */
 export const OK = 0;
@@ -24,4 +30,18 @@ export function oneLine(text: string): string {
 /** The message of a thrown value, on one line. */
 export function reasonOf(err: unknown): string {
   return oneLine(err instanceof Error ? err.message : String(err));
+}
+
+/** Runs `use` on a client of the server at `label` alone (a fresh connection), closed afterwards. */
+export async function withServer<T>(
+  label: string,
+  options: Partial<ClientOptions>,
+  use: (mc: Client) => Promise<T>,
+): Promise<T> {
+  const mc = new Client({ ...options, servers: [label] });
+  try {
+    return await use(mc);
+  } finally {
+    await mc.close();
+  }
 }

@@ -11,29 +11,27 @@
  * `(refused)` and its line `refused stats <group>: reason`; the exit code is then UNKNOWN (3), a usage
  * problem, unless some server is down.
  */
-import { Client } from "../client.js";
 import { ClientError, InvalidArgumentError, ServerError } from "../errors.js";
 import type { ServerArgs } from "./arguments.js";
-import { CRITICAL, OK, reasonOf, UNKNOWN, WARNING } from "./report.js";
+import { CRITICAL, OK, reasonOf, UNKNOWN, WARNING, withServer } from "./report.js";
 
 /** One server's answer. */
 type Answer =
   | { label: string; stats: Record<string, string> }
   | { label: string; stats: null; failed: "down" | "refused"; reason: string };
 
-async function statsOf(label: string, args: ServerArgs & { group: string }): Promise<Answer> {
-  const mc = new Client({ ...args.options, servers: [label] });
-  try {
-    return { label, stats: (await mc.stats(args.group))[label] ?? {} };
-  } catch (err) {
-    // Refused before anything was sent (a group name no server could take): the CLI's UNKNOWN.
-    if (err instanceof InvalidArgumentError) throw err;
-    // An error reply: the server is up and refused the request (its connection stays in use).
-    const answered = err instanceof ClientError || err instanceof ServerError;
-    return { label, stats: null, failed: answered ? "refused" : "down", reason: reasonOf(err) };
-  } finally {
-    await mc.close();
-  }
+function statsOf(label: string, args: ServerArgs & { group: string }): Promise<Answer> {
+  return withServer(label, args.options, async (mc): Promise<Answer> => {
+    try {
+      return { label, stats: (await mc.stats(args.group))[label] ?? {} };
+    } catch (err) {
+      // Refused before anything was sent (a group name no server could take): the CLI's UNKNOWN.
+      if (err instanceof InvalidArgumentError) throw err;
+      // An error reply: the server is up and refused the request (its connection stays in use).
+      const answered = err instanceof ClientError || err instanceof ServerError;
+      return { label, stats: null, failed: answered ? "refused" : "down", reason: reasonOf(err) };
+    }
+  });
 }
 
 /** Runs `stats`; prints with `out`, returns the exit code. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -8,19 +8,13 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { CHANNELS, Client, type CommandContext } from "../../src/index.ts";
 import { startService } from "../example/http-service.ts";
-import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { sleep, startMemcached } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { suiteServers } from "../support/suite-servers.ts";
 
-let servers: MemcachedServer[] = [];
-let labels: string[] = [];
-
-before(async () => {
-  servers = await Promise.all([startMemcached(), startMemcached()]);
-  labels = servers.map((s) => s.label);
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.kill()));
-});
+const servers = suiteServers(2);
+/** Labels of the suite's servers (read in tests: the servers start in the suite's \`before\`). */
+const labels = (): string[] => servers.map((s) => s.label);
 
 /** Collects the contexts published on the command channel while `fn` runs. */
 async function traced(fn: () => Promise<void>): Promise<CommandContext[]> {
@@ -39,7 +33,7 @@ async function traced(fn: () => Promise<void>): Promise<CommandContext[]> {
 forEachProtocol(() => {
   describe("diagnostics_channel", () => {
     it("memcachio:command: command, server, key count and outcome — never a value, keys only when opted in", async () => {
-      const mc = new Client({ protocol: current.protocol, servers: labels });
+      const mc = new Client({ protocol: current.protocol, servers: labels() });
       try {
         const secret = "s3cret-value";
         const seen = await traced(async () => {
@@ -63,11 +57,11 @@ forEachProtocol(() => {
           3,
         );
         for (const s of seen) {
-          assert.ok(labels.includes(s.server), s.server);
+          assert.ok(labels().includes(s.server), s.server);
           assert.equal(s.keys, undefined, "keys only when opted in");
           assert.ok(!JSON.stringify({ ...s, client: undefined }).includes(secret), "never a value");
         }
-        const withKeys = new Client({ protocol: current.protocol, servers: labels, traceKeys: true });
+        const withKeys = new Client({ protocol: current.protocol, servers: labels(), traceKeys: true });
         const keyed = await traced(async () => {
           await withKeys.get("t:1");
         });
@@ -127,7 +121,7 @@ describe("example: HTTP service with read-through cache, /metrics and OpenTeleme
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const loads: string[] = [];
-    const svc = await startService(labels, provider, async (id) => {
+    const svc = await startService(labels(), provider, async (id) => {
       loads.push(id);
       return { id, name: `product ${id}` };
     });
@@ -148,7 +142,7 @@ describe("example: HTTP service with read-through cache, /metrics and OpenTeleme
       assert.equal(fetches.length, 4);
       assert.ok(
         fetches.every((s) =>
-          labels.includes(`${s.attributes["server.address"]}:${s.attributes["server.port"]}`),
+          labels().includes(`${s.attributes["server.address"]}:${s.attributes["server.port"]}`),
         ),
       );
       assert.equal(fetches.filter((s) => s.attributes["memcached.hit"] === true).length, 2);

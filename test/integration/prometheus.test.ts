@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Registry } from "prom-client";
 import {
   CHANNELS,
@@ -20,22 +20,16 @@ import {
 import { collectMetrics } from "../../src/prometheus.ts";
 import { freePort, type MemcachedServer, startMemcached, waitFor } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { suiteServers } from "../support/suite-servers.ts";
 import { FaultProxy } from "../support/proxy.ts";
 
-let servers: MemcachedServer[] = [];
-let labels: string[] = [];
-
-before(async () => {
-  servers = await Promise.all([startMemcached(), startMemcached()]);
-  labels = servers.map((s) => s.label);
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.kill()));
-});
+const servers = suiteServers(2);
+/** Labels of the suite's servers (read in tests: the servers start in the suite's \`before\`). */
+const labels = (): string[] => servers.map((s) => s.label);
 
 /** A client of the suite's servers; deadlines generous, for none of these tests is about them. */
 function client(o: Partial<ClientOptions> = {}): Client {
-  return new Client({ servers: labels, timeout: 5000, ...o });
+  return new Client({ servers: labels(), timeout: 5000, ...o });
 }
 
 /** The sum of the samples of `metric` (a histogram's `…_count` too) whose labels include all of `labels`. */
@@ -80,7 +74,7 @@ forEachProtocol(() => {
           ) >= 1,
         );
         assert.equal(value(/memcachio_servers_up\{client="default"\} (\d+)/), 2);
-        for (const l of labels) {
+        for (const l of labels()) {
           const series = (name: string, v: string) =>
             new RegExp(`memcachio_${name}\\{server="${l}",client="default"\\} ${v}\\n`);
           assert.match(text, series("server_up", "1"));
