@@ -125,11 +125,16 @@ export class KeyEncoder {
 /** A high surrogate not followed by a low one, or a low one not after a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Whether every char is printable ASCII (0x21–0x7e): one unsigned compare per char. */
+/** Printable ASCII (0x21–0x7e) only, or empty. */
+const PLAIN = /^[\x21-\x7e]*$/;
+
+/**
+ * Whether every char is printable ASCII. A regular expression rather than a `charCodeAt` loop: it
+ * scans the string's flat form natively, where a loop pays an indirection per char on the
+ * concatenated strings keys usually are (`user:${id}`).
+ */
 function isPlain(s: string): boolean {
-  const n = s.length;
-  for (let i = 0; i < n; i++) if ((s.charCodeAt(i) - 0x21) >>> 0 > 0x5d) return false;
-  return true;
+  return PLAIN.test(s);
 }
 
 function preview(key: Key): string {

@@ -1,9 +1,9 @@
 /**
- * Reply handlers of the quiet batches, for both protocols: `getMany` (meta `mg … k q O<i>` per key,
+ * Reply handlers of the quiet batches, for both protocols: `getMany` (meta `mg … q O<i>` per key,
  * binary GetKQ) and `setMany` / `deleteMany` (`ms`/`md … q O<i>`, SetQ/DeleteQ), each closed by a
  * no-op (`mn` / Noop). Only hits and failures come back before the batch's end; each carries the
- * opaque of its key, which must be in range and increasing, and a hit carries its key, which must be
- * the one asked for. An error reply inside a batch is kept and fails the batch when it ends.
+ * opaque of its key, which must be in range and increasing; a binary hit also carries its key, which
+ * must be the one asked for. An error reply inside a batch is kept and fails the batch when it ends.
  */
 import type { CallAttempt, CallHandler } from "../cluster/call.js";
 import { SETTLED } from "../connection/attempt.js";
@@ -69,7 +69,8 @@ export class GetManyHandler implements CallHandler {
     if (kind !== VALUE) return batchError(a, reply, "getMany");
     const i = batchIndex(a, reply);
     const batch = a.frame.batch!;
-    if (!reply.keyIs(batch.keys[i]!)) {
+    // Meta hits are paired by opaque alone; a reply that names a key (binary GetKQ) must name this one.
+    if (reply.hasKey() && !reply.keyIs(batch.keys[i]!)) {
       throw new ProtocolError(`batch reply for opaque ${reply.opaque} carries another key`);
     }
     if (fetchOnly(reply)) {

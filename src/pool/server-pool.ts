@@ -123,30 +123,31 @@ export class ServerPool {
       req.fail(new ClientClosedError("the client is closed"));
       return;
     }
-    const queued = this.queued;
+    const active = this.#active;
+    // One pass: the least-loaded connection, and what waits over all of them (maxQueue is per server).
+    let queued = this.#waiting.length;
+    let best: Connection | null = null;
+    let load = 0;
+    for (let i = 0; i < active.length; i++) {
+      const c = active[i]!;
+      queued += c.queued;
+      const l = c.load;
+      if (best === null || l < load) {
+        best = c;
+        load = l;
+      }
+    }
     if (queued >= this.#maxQueue) {
       const message = `${queued} requests already queued (maxQueue)`;
       req.fail(new QueueFullError(message, { server: this.#label }));
       return;
     }
-    const active = this.#active;
-    if (active.length === 0) {
+    if (best === null) {
       this.#waiting.push(req);
       if (this.#acquiring === 0) this.#lease();
       return;
     }
-    let best = active[0]!;
-    if (active.length > 1) {
-      let load = best.load;
-      for (let i = 1; i < active.length; i++) {
-        const l = active[i]!.load;
-        if (l < load) {
-          best = active[i]!;
-          load = l;
-        }
-      }
-    }
-    if (best.load >= this.#growAt && active.length + this.#acquiring < this.#opts.max) this.#lease();
+    if (load >= this.#growAt && active.length + this.#acquiring < this.#opts.max) this.#lease();
     best.send(req);
   }
 

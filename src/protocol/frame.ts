@@ -14,7 +14,7 @@ export enum Op {
   Store = 4, // ms <key> <len> F T M C
   Delete = 5, // md <key>
   Arith = 6, // ma <key> D M N J T v
-  GetMany = 7, // mg <key> v f k q … mn
+  GetMany = 7, // mg <key> v f q … mn
   StoreMany = 8, // ms <key> <len> … q … mn
   DeleteMany = 9, // md <key> q … mn
   Stats = 10, // stats [group]

@@ -61,6 +61,8 @@ export interface ReplyView {
   endsBatch(first: number, count: number): boolean;
   /** Whether a value reply carries the key `token` (as sent). */
   keyIs(token: string): boolean;
+  /** Whether the reply names a key at all (binary GetKQ, text `VALUE`; meta only with `k`, which memcachio does not send). */
+  hasKey(): boolean;
   /** Whether the reply carries a CAS token, and the token. */
   hasCas(): boolean;
   cas(): bigint;

@@ -77,7 +77,7 @@ describe("meta encoder", () => {
     assert.equal(encodeMeta(w, r, 10), 3);
     assert.equal(
       Buffer.concat(w.finish()).toString(),
-      "mg a v f k q O10\r\nmg Yg== b v f k q O11\r\nmg c v f k q O12\r\nmn\r\n",
+      "mg a v f q O10\r\nmg Yg== b v f q O11\r\nmg c v f q O12\r\nmn\r\n",
     );
     assert.equal(
       wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null) }), 3),

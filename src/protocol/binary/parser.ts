@@ -93,6 +93,10 @@ export class BinaryReply implements ReplyView {
     return bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
+  hasKey(): boolean {
+    return this.keyEnd > this.keyStart;
+  }
+
   /** The value as an unsigned 64-bit integer (Increment/Decrement); throws when it is not 8 bytes. */
   u64(): bigint {
     if (this.valueEnd - this.valueStart !== 8) {

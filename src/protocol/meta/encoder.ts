@@ -5,7 +5,7 @@
  * echoes; the reply handlers check it, so a reply can never be paired with the wrong request.
  *
  * Flags written (memcached ≥ 1.6; see the Op list in `frame.ts`):
- *   mg  v = return value, f = client flags, c = CAS, k = key (batches), q = quiet (batches: drops EN),
+ *   mg  v = return value, f = client flags, c = CAS, q = quiet (batches: drops EN),
  *       T<ttl> = touch, b = key is base64, O<n> = opaque
  *   ms  <datalen> (positional), F<flags>, T<ttl>, M<mode> (E add, A append, P prepend, R replace,
  *       S set = default), C<cas> = compare-and-swap, q = quiet (drops HD), b, O<n>
@@ -237,13 +237,26 @@ function arith(w: Writer, req: Frame, opaque: number): void {
   w.crlf();
 }
 
-/** `mg <key> [b] v f k q O<n>` per key, then `mn`. Opaques `opaque … opaque + n - 1`. */
+/**
+ * `mg <key> [b] v f q O<n>` per key, then `mn`. Opaques `opaque … opaque + n - 1`: a hit is paired
+ * with its key by its opaque alone, so no `k` (the server would echo every key, and the client compare it).
+ */
 function getMany(w: Writer, req: Frame, opaque: number): number {
   const keys = req.batch!.keys;
   const b64 = req.batch!.keysBase64;
   for (let i = 0; i < keys.length; i++) {
     mgHead(w, keys[i]!, b64 !== null && b64[i] === true);
-    w.ascii(" v f k q O");
+    const b = w.buf;
+    let p = w.pos;
+    b[p++] = 0x20;
+    b[p++] = 0x76; // v
+    b[p++] = 0x20;
+    b[p++] = 0x66; // f
+    b[p++] = 0x20;
+    b[p++] = 0x71; // q
+    b[p++] = 0x20;
+    b[p++] = 0x4f; // O
+    w.pos = p;
     w.uint(opaque + i);
     w.crlf();
   }

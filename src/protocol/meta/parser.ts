@@ -146,7 +146,7 @@ export class MetaParser extends LineParser<MetaReply> {
     throw new ProtocolError(`unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`);
   }
 
-  /** Scans flag tokens in `b[i, e)`. */
+  /** Scans flag tokens in `b[i, e)`: one pass over each token, numbers read as they are scanned. */
   #flags(b: Buffer, i: number, e: number): void {
     const r = this.reply;
     while (i < e) {
@@ -156,14 +156,33 @@ export class MetaParser extends LineParser<MetaReply> {
         continue;
       }
       const ts = i + 1;
+      if (letter === 0x4f || letter === 0x66) {
+        // O (opaque, as we send it) and f (client flags): decimal, read while scanning.
+        let v = 0;
+        let j = ts;
+        let ok = true;
+        for (; j < e; j++) {
+          const c = b[j]!;
+          if (c === 32) break;
+          if (c < 48 || c > 57) ok = false;
+          v = v * 10 + (c - 48);
+        }
+        if (letter === 0x4f) {
+          r.upper |= 1 << (0x4f - 65);
+          r.opaque = ok && j > ts && j - ts <= 16 ? v : -2;
+        } else {
+          if (!ok || j === ts || j - ts > 20) throw new ProtocolError("bad f flag in reply");
+          r.lower |= 1 << (0x66 - 97);
+          r.clientFlags = v;
+        }
+        i = j;
+        continue;
+      }
       let j = ts;
       while (j < e && b[j] !== 32) j++;
       if (letter >= 97 && letter <= 122) {
         r.lower |= 1 << (letter - 97);
         switch (letter) {
-          case 0x66: // f: client flags
-            r.clientFlags = digits(b, ts, j, "f");
-            break;
           case 0x63: // c: CAS, kept as offsets (read as bigint on demand)
             digits(b, ts, j, "c");
             r.casStart = ts;
@@ -179,19 +198,6 @@ export class MetaParser extends LineParser<MetaReply> {
         }
       } else if (letter >= 65 && letter <= 90) {
         r.upper |= 1 << (letter - 65);
-        if (letter === 0x4f) {
-          // O: opaque, as we send it (decimal)
-          let v = 0;
-          for (let k = ts; k < j; k++) {
-            const c = b[k]!;
-            if (c < 48 || c > 57 || k - ts > 15) {
-              v = -2;
-              break;
-            }
-            v = v * 10 + (c - 48);
-          }
-          r.opaque = j === ts ? -2 : v;
-        }
       } else {
         throw new ProtocolError(`bad flag token in reply: ${JSON.stringify(b.toString("latin1", i, j))}`);
       }

@@ -101,6 +101,10 @@ export class MetaReply implements ReplyView {
     return bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
+  hasKey(): boolean {
+    return this.keyStart >= 0;
+  }
+
   /** Name of the code, for messages. */
   name(): string {
     return CODE_NAMES[this.code] ?? "?";

@@ -70,6 +70,10 @@ export class TextReply implements ReplyView {
     return this.keyStart >= 0 && bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
+  hasKey(): boolean {
+    return this.keyStart >= 0;
+  }
+
   /** The whole key token of a `VALUE` line. */
   keyText(): string {
     return this.keyStart < 0 ? "" : this.buf.toString("latin1", this.keyStart, this.keyEnd);
