@@ -94,6 +94,8 @@ export class Pipeline {
     const inflight = this.inflight;
     const max = this.#maxInFlight;
     const w = this.#writer;
+    // Everything written before has left for the kernel: the writer's slabs are free again.
+    if (this.#plain && socket.writableLength === 0) w.rewind();
     let first: Attempt | null = null;
     while (pending.length > 0 && inflight.length < max) {
       const a = pending.shift()!;

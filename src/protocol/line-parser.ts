@@ -39,8 +39,10 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
     const end = buf.length;
     const r = this.reply;
     while (off < end) {
-      const nl = buf.indexOf(10, off);
-      if (nl === -1) {
+      // Reply lines are short: a plain scan beats a native `indexOf` call per line.
+      let nl = off;
+      while (nl < end && buf[nl] !== 10) nl++;
+      if (nl === end) {
         if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
         this.keepRest(buf, off);
         return;

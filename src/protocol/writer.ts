@@ -4,22 +4,30 @@
  *     slab: [ handed to the socket … | start ─ bytes of this flush ─ pos | free … ]
  *
  * Requests are encoded at `pos`; {@link Writer.finish} hands out `[start, pos)` as a view (no
- * copy) and moves `start` up. When a slab runs out, a new one is allocated; the socket may still
- * hold views of the old one, which is then left to the GC. Once the socket has copied everything
- * out, {@link Writer.rewind} lets the same slab be used again from its start. Values of {@link BIG_VALUE} bytes or more
- * are not copied: they go out as their own chunk between two views.
+ * copy) and moves `start` up. When a slab runs out, encoding goes on in another one; the socket may
+ * still hold views of the old one. The next slab is twice as big (up to {@link MAX_SLAB}), so a
+ * connection's slab grows to the size of its usual burst. Once the socket has copied everything out,
+ * {@link Writer.rewind} starts over at the beginning of the current slab and keeps the largest earlier
+ * one as a spare: a burst then goes out from the same memory every turn, with no allocation. Values
+ * of {@link BIG_VALUE} bytes or more are not copied: they go out as their own chunk between two views.
  */
 
 /** Default slab size. */
 const SLAB = 64 * 1024;
 /** Values at least this big are written as their own chunk instead of being copied. */
 export const BIG_VALUE = 16 * 1024;
+/** Largest slab a connection grows to (a bigger burst is written in parts, see `pipeline.ts`). */
+const MAX_SLAB = 256 * 1024;
 
 export class Writer {
   buf: Buffer = Buffer.allocUnsafe(SLAB);
   pos = 0;
   #start = 0;
   #chunks: Buffer[] = [];
+  /** The largest slab filled since the last rewind: the socket may still read from it. */
+  #filled: Buffer | null = null;
+  /** A slab the socket is done with, for the next burst that outgrows the current one. */
+  #spare: Buffer | null = null;
 
   /** Bytes encoded and not yet handed out. */
   get length(): number {
@@ -35,9 +43,7 @@ export class Writer {
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.pos > this.#start) this.#chunks.push(this.buf.subarray(this.#start, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(SLAB, n));
-    this.pos = 0;
-    this.#start = 0;
+    this.#nextSlab(n);
   }
 
   /** Writes an ASCII/latin1 string (keys, tokens). Caller has ensured room. */
@@ -126,14 +132,17 @@ export class Writer {
   }
 
   /**
-   * Called when the socket has copied out everything handed out so far (a write that completed at
-   * once): nothing holds a view of the slab any more, so encoding starts over at its beginning. A
-   * burst then stays in one slab (one chunk, one `write`), and no new slab is allocated for it.
+   * Called when the socket has copied out everything handed out so far: nothing holds a view of the
+   * slabs any more, so encoding starts over at the beginning of the current one, and the largest one
+   * filled before it is kept as the spare. A burst then stays in memory already allocated.
    */
   rewind(): void {
     if (this.#chunks.length === 0 && this.pos === this.#start) {
       this.pos = 0;
       this.#start = 0;
+      const filled = this.#filled;
+      if (filled !== null && (this.#spare === null || filled.length > this.#spare.length)) this.#spare = filled;
+      this.#filled = null;
     }
   }
 
@@ -141,6 +150,7 @@ export class Writer {
   reset(): void {
     this.#chunks = [];
     this.#start = this.pos;
+    this.#filled = null;
   }
 
   #cut(): void {
@@ -149,10 +159,21 @@ export class Writer {
       this.#start = this.pos;
     }
     // Start a fresh slab when little room is left, so small views don't pin tiny tails.
-    if (this.buf.length - this.pos < 1024) {
-      this.buf = Buffer.allocUnsafe(SLAB);
-      this.pos = 0;
-      this.#start = 0;
-    }
+    if (this.buf.length - this.pos < 1024) this.#nextSlab(0);
+  }
+
+  /**
+   * Goes on in the spare slab, or a new one twice the size of the current one (up to
+   * {@link MAX_SLAB}), with room for `n` bytes; the current one is left to the socket.
+   */
+  #nextSlab(n: number): void {
+    if (this.#filled === null || this.buf.length >= this.#filled.length) this.#filled = this.buf;
+    const spare = this.#spare;
+    if (spare !== null && spare.length >= n) {
+      this.#spare = null;
+      this.buf = spare;
+    } else this.buf = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, MAX_SLAB), n));
+    this.pos = 0;
+    this.#start = 0;
   }
 }

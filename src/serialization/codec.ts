@@ -156,7 +156,7 @@ export class ValueCodec {
   /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
   decode(buf: Buffer, start: number, end: number, flags: number): unknown {
     // The common case first: a string stored by the default codec.
-    if (flags === Flags.STRING && this.#user === null) return buf.toString("utf8", start, end);
+    if (flags === Flags.STRING && this.#user === null) return utf8(buf, start, end);
     const packed = flags & COMPRESSION_MASK;
     // Compressed values inflate first: with the default codec when the rest of the flags is one of its
     // types (anything else was written by another client: raw bytes, as before), and with a user codec
@@ -183,7 +183,7 @@ export class ValueCodec {
     }
     switch (flags & TYPE_MASK) {
       case Flags.STRING:
-        if (flags === Flags.STRING) return buf.toString("utf8", start, end);
+        if (flags === Flags.STRING) return utf8(buf, start, end);
         break;
       case Flags.JSON:
         if (flags === Flags.JSON) {
@@ -220,6 +220,20 @@ export class ValueCodec {
     this.length = typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
     this.flags = flags;
   }
+}
+
+/** `Buffer#utf8Slice`, which `toString("utf8", start, end)` ends in. */
+type Utf8Slicing = Buffer & { utf8Slice(start: number, end: number): string };
+/**
+ * Present in every Node release, though undocumented: checked once, with `toString` as the fallback.
+ * Called directly, it skips `toString`'s argument checks and its encoding lookup, whose call site is
+ * shared by every `toString` in the process (so it is megamorphic in any real application).
+ */
+const HAS_UTF8_SLICE = typeof (Buffer.prototype as Partial<Utf8Slicing>).utf8Slice === "function";
+
+/** `buf[start, end)` as UTF-8 text (`start` and `end` within `buf`). */
+function utf8(buf: Buffer, start: number, end: number): string {
+  return HAS_UTF8_SLICE ? (buf as Utf8Slicing).utf8Slice(start, end) : buf.toString("utf8", start, end);
 }
 
 function isAscii(s: string): boolean {
