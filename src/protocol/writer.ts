@@ -141,7 +141,8 @@ export class Writer {
       this.pos = 0;
       this.#start = 0;
       const filled = this.#filled;
-      if (filled !== null && (this.#spare === null || filled.length > this.#spare.length)) this.#spare = filled;
+      if (filled !== null && (this.#spare === null || filled.length > this.#spare.length))
+        this.#spare = filled;
       this.#filled = null;
     }
   }

@@ -22,7 +22,10 @@ describe("writer", () => {
     w.byte(0x62);
     const out = Buffer.concat(w.finish());
     assert.equal(out.length, 150_001);
-    assert.equal(out.subarray(0, 150_000).every((b) => b === 0x61), true);
+    assert.equal(
+      out.subarray(0, 150_000).every((b) => b === 0x61),
+      true,
+    );
     assert.equal(out[150_000], 0x62);
   });
 
@@ -34,8 +37,12 @@ describe("writer", () => {
     w.rewind(); // the socket has copied everything out
     fill(w, 300_000, 0x62);
     const second = w.finish();
-    for (const c of second) assert.ok(first.has(c.buffer), "the second burst is written into the first one's memory");
-    assert.equal(Buffer.concat(second).every((b) => b === 0x62), true);
+    for (const c of second)
+      assert.ok(first.has(c.buffer), "the second burst is written into the first one's memory");
+    assert.equal(
+      Buffer.concat(second).every((b) => b === 0x62),
+      true,
+    );
   });
 
   it("never writes over what the socket may still hold (no rewind: fresh memory)", () => {
@@ -44,7 +51,11 @@ describe("writer", () => {
     const held = w.finish(); // handed to a socket that has not copied it out yet
     fill(w, 300_000, 0x62);
     w.finish();
-    assert.equal(Buffer.concat(held).every((b) => b === 0x61), true, "the first burst is intact");
+    assert.equal(
+      Buffer.concat(held).every((b) => b === 0x61),
+      true,
+      "the first burst is intact",
+    );
   });
 
   it("does not rewind while something is encoded and not handed out", () => {
