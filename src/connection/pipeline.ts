@@ -42,7 +42,7 @@ export class Pipeline {
   nudges = 0;
   /** Replies that completed an attempt so far: progress, which bytes alone are not (a dribbling server). */
   answered = 0;
-  readonly #writer = new Writer();
+  readonly #writer: Writer;
   readonly #parser: MetaParser | BinaryParser | TextParser;
   /** The encoder of the protocol spoken, picked once: writes a frame, returns the opaques it used. */
   readonly #encodeFrame: (w: Writer, frame: Frame, opaque: number) => number;
@@ -57,6 +57,7 @@ export class Pipeline {
   constructor(protocol: WireProtocol, plain: boolean, maxValueSize: number, maxInFlight: number) {
     this.#encodeFrame = protocol === "meta" ? encodeMeta : protocol === "binary" ? encodeBinary : encodeText;
     this.#plain = plain;
+    this.#writer = new Writer(plain);
     this.#maxInFlight = maxInFlight;
     const onReply = (reply: Reply) => this.#onReply(reply);
     this.#parser =

@@ -20,6 +20,12 @@ export const BIG_VALUE = 16 * 1024;
 const MAX_SLAB = 256 * 1024;
 
 export class Writer {
+  /**
+   * `reuse`: the owner calls {@link Writer.rewind} when the socket is done (plain sockets). Without it
+   * (TLS) slabs stay at their first size: growing them would only allocate more per burst.
+   */
+  constructor(readonly reuse = true) {}
+
   buf: Buffer = Buffer.allocUnsafe(SLAB);
   pos = 0;
   #start = 0;
@@ -173,7 +179,10 @@ export class Writer {
     if (spare !== null && spare.length >= n) {
       this.#spare = null;
       this.buf = spare;
-    } else this.buf = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, MAX_SLAB), n));
+    } else {
+      const size = this.reuse ? Math.min(this.buf.length * 2, MAX_SLAB) : SLAB;
+      this.buf = Buffer.allocUnsafe(Math.max(size, n));
+    }
     this.pos = 0;
     this.#start = 0;
   }

@@ -16,7 +16,7 @@ describe("keys", () => {
   });
 
   it("spaces, control bytes, CRLF and UTF-8 go base64 with the b flag", () => {
-    for (const k of ["a b", "a\r\nset x 0 0 1", "tab\there", "ключ", "\u0000", "x\u007f"]) {
+    for (const k of ["a b", "a\r\nset x 0 0 1", "tab\there", "ключ", "\u0000", "x\u007f", "k\n", "\nk"]) {
       const token = enc.encode(k);
       assert.equal(enc.base64, true, k);
       assert.equal(Buffer.from(token, "base64").toString("utf8"), k);

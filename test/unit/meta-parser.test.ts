@@ -149,6 +149,31 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
     assert.ok(fed <= MAX_LINE + junk.length, `stopped after ${fed} bytes`);
   });
 
+  it("O and f read as numbers; a bad opaque is -2 (no match), a bad f a ProtocolError", () => {
+    const seen: { opaque: number; flags: number; upper: number }[] = [];
+    const p = new MetaParser(
+      (r) => seen.push({ opaque: r.opaque, flags: r.clientFlags, upper: r.upper }),
+      1024,
+    );
+    p.feed(
+      Buffer.from(
+        "VA 2 f7 O12\r\nhi\r\nHD O1234567890123456\r\nHD O12345678901234567\r\nHD Oabc\r\nHD O\r\nHD\r\n",
+      ),
+    );
+    const O = 1 << (0x4f - 65);
+    assert.deepEqual(seen, [
+      { opaque: 12, flags: 7, upper: O },
+      { opaque: 1234567890123456, flags: 0, upper: O },
+      { opaque: -2, flags: 0, upper: O },
+      { opaque: -2, flags: 0, upper: O },
+      { opaque: -2, flags: 0, upper: O },
+      { opaque: -1, flags: 0, upper: 0 },
+    ]);
+    for (const bad of ["VA 1 f O1\r\nx\r\n", "VA 1 f1x O1\r\nx\r\n", `VA 1 f${"9".repeat(21)}\r\nx\r\n`]) {
+      assert.throws(() => new MetaParser(() => {}, 1024).feed(Buffer.from(bad)), ProtocolError, bad);
+    }
+  });
+
   it("reset() forgets a partial value", () => {
     const got: string[] = [];
     const p = new MetaParser((r) => got.push(r.name()), fixture.maxValueSize);

@@ -93,8 +93,9 @@ export class BinaryReply implements ReplyView {
     return bytesAre(this.buf, this.keyStart, this.keyEnd, token);
   }
 
+  /** A GetKQ hit always names its key (an empty one is then a wrong key, not none). */
   hasKey(): boolean {
-    return this.keyEnd > this.keyStart;
+    return true;
   }
 
   /** The value as an unsigned 64-bit integer (Increment/Decrement); throws when it is not 8 bytes. */
