@@ -19,6 +19,7 @@
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
  */
 import { SerializationError, ValueTooLargeError } from "../errors.js";
+import { ByteCopies } from "./byte-copies.js";
 import { unfaithfulToJson } from "./json-check.js";
 import { COMPRESSION_MASK, type Compressor, DEFAULT_MAX_DECOMPRESSED, inflate } from "./compression.js";
 
@@ -52,6 +53,7 @@ export class ValueCodec {
   length = 0;
   flags = 0;
   readonly #user: Codec | null;
+  readonly #copies = new ByteCopies();
   readonly #compressor: Compressor | null;
   /** Bound on an inflated value (the compressor's, or the default when compression is off). */
   readonly #maxInflated: number;
@@ -107,7 +109,7 @@ export class ValueCodec {
         throw new SerializationError("codec.encode must return { data: string | Buffer, flags }");
       }
       // A codec may hand back the caller's own buffer: copied, as below.
-      this.#set(typeof out.data === "string" ? out.data : Buffer.from(out.data), out.flags >>> 0);
+      this.#set(typeof out.data === "string" ? out.data : this.#copies.copy(out.data), out.flags >>> 0);
       return;
     }
     switch (typeof value) {
@@ -130,7 +132,7 @@ export class ValueCodec {
     // Bytes are copied: what is stored is the value as it was when the call was made, whatever the
     // caller does with its buffer before the request is written.
     if (value instanceof Uint8Array) {
-      this.#set(Buffer.from(value), Flags.BYTES);
+      this.#set(this.#copies.copy(value), Flags.BYTES);
       return;
     }
     const unfaithful = unfaithfulToJson(value);
