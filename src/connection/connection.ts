@@ -136,7 +136,7 @@ export class Connection implements Tickable, AttemptCarrier {
     return this.#pipe.pending.length;
   }
 
-  /** Round-trip latency, ms: an exponentially weighted average of one sampled attempt per batch; -1 before any. */
+  /** Round-trip latency, ms: an exponentially weighted average of sampled attempts (one batch in eight); -1 before any. */
   get latency(): number {
     return this.#pipe.latency;
   }

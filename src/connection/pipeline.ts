@@ -5,8 +5,9 @@
  *
  * `flush` encodes every waiting attempt (up to `maxInFlight` in flight) into one {@link Writer} and
  * writes it with one `socket.write`; replies come back in order and each goes to the head of the
- * FIFO, whose handler checks the opaque. One attempt per written batch is timed for the latency
- * average (one clock read per batch, not per attempt).
+ * FIFO, whose handler checks the opaque. One written batch in {@link SAMPLE_EVERY} has its first
+ * attempt timed for the latency average, from its queueing time: one clock read per sample, not per
+ * batch (a clock read is a system call on some VMs).
  */
 import type { Socket } from "node:net";
 import Denque from "denque";
@@ -25,6 +26,8 @@ import { isNudge } from "./handshake.js";
 
 /** Largest opaque before wrapping to 0 (stays a small decimal token). */
 const OPAQUE_WRAP = 1_000_000_000;
+/** One batch in this many is timed for the latency average. */
+const SAMPLE_EVERY = 8;
 /** Flush early once this much is encoded, so one tick's burst does not build one huge buffer. */
 const HIGH_WATER = 256 * 1024;
 
@@ -52,6 +55,8 @@ export class Pipeline {
   #opaque = 0;
   #sample: Attempt | null = null;
   #sampleAt = 0;
+  /** Batches written while no sample was out: every {@link SAMPLE_EVERY}th is sampled. */
+  #flushes = 0;
   #latency = -1;
 
   constructor(protocol: WireProtocol, plain: boolean, maxValueSize: number, maxInFlight: number) {
@@ -68,7 +73,7 @@ export class Pipeline {
           : new MetaParser(onReply, maxValueSize);
   }
 
-  /** Round-trip latency, ms: an exponentially weighted average of one sampled attempt per batch; -1 before any. */
+  /** Round-trip latency, ms: an exponentially weighted average of sampled attempts (one batch in eight); -1 before any. */
   get latency(): number {
     return this.#latency;
   }
@@ -106,9 +111,10 @@ export class Pipeline {
       if (w.length >= HIGH_WATER && !this.#write(socket)) break;
     }
     if (first === null) return false;
-    if (this.#sample === null) {
+    // (An attempt sent ahead of the queue, the connection's hello, has no queueing time.)
+    if (this.#sample === null && first.queuedAt > 0 && this.#flushes++ % SAMPLE_EVERY === 0) {
       this.#sample = first;
-      this.#sampleAt = performance.now();
+      this.#sampleAt = first.queuedAt;
     }
     this.#write(socket);
     return true;
