@@ -15,28 +15,29 @@ import {
 import { type Frame, Op } from "../protocol/frame.js";
 import type { RoutingKey } from "./membership.js";
 
+/** A set of commands as bits (one test per call, where a chain of enum comparisons read each member). */
+function opSet(...ops: Op[]): number {
+  let bits = 0;
+  for (const op of ops) {
+    if (op > 30) throw new Error(`opSet: Op ${op} does not fit a 31-bit set`);
+    bits |= 1 << op;
+  }
+  return bits;
+}
+
+const READS = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany, Op.Fetch, Op.WarmRead);
+const WRITES = opSet(Op.Store, Op.Delete, Op.Arith, Op.Invalidate, Op.StoreMany, Op.DeleteMany);
+const HEDGEABLE = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany);
+const IDEMPOTENT = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.Touch, Op.Delete, Op.Fetch, Op.Invalidate);
+
 /** Reads: a miss is an answer, so any replica may serve them (and `failOpen` may answer a miss). */
 export function isRead(op: Op): boolean {
-  return (
-    op === Op.Get ||
-    op === Op.Gets ||
-    op === Op.GetAndTouch ||
-    op === Op.GetMany ||
-    op === Op.Fetch ||
-    op === Op.WarmRead
-  );
+  return ((READS >>> op) & 1) === 1;
 }
 
 /** Writes: a server that misses one may later serve an older value. */
 export function isWrite(op: Op): boolean {
-  return (
-    op === Op.Store ||
-    op === Op.Delete ||
-    op === Op.Arith ||
-    op === Op.Invalidate ||
-    op === Op.StoreMany ||
-    op === Op.DeleteMany
-  );
+  return ((WRITES >>> op) & 1) === 1;
 }
 
 /**
@@ -44,7 +45,7 @@ export function isWrite(op: Op): boolean {
  * read takes a lock (`N`) that the losing replica would keep.
  */
 export function hedgeable(op: Op): boolean {
-  return op === Op.Get || op === Op.Gets || op === Op.GetAndTouch || op === Op.GetMany;
+  return ((HEDGEABLE >>> op) & 1) === 1;
 }
 
 /**
@@ -52,20 +53,9 @@ export function hedgeable(op: Op): boolean {
  * same state. Never incr/decr, append/prepend, add/replace or cas.
  */
 export function isIdempotent(frame: Frame): boolean {
-  switch (frame.op) {
-    case Op.Get:
-    case Op.Gets:
-    case Op.GetAndTouch:
-    case Op.Touch:
-    case Op.Delete:
-    case Op.Fetch:
-    case Op.Invalidate:
-      return true;
-    case Op.Store:
-      return frame.mode === 0 && frame.cas === null;
-    default:
-      return false;
-  }
+  const op = frame.op;
+  if (((IDEMPOTENT >>> op) & 1) === 1) return true;
+  return op === Op.Store && frame.mode === 0 && frame.cas === null;
 }
 
 /** How an attempt failed, as far as the decision goes. */
