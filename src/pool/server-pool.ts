@@ -130,8 +130,10 @@ export class ServerPool {
     let load = 0;
     for (let i = 0; i < active.length; i++) {
       const c = active[i]!;
-      queued += c.queued;
-      const l = c.load;
+      const q = c.queued;
+      queued += q;
+      const l = q + c.inFlight; // its load
+
       if (best === null || l < load) {
         best = c;
         load = l;

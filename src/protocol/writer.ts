@@ -30,6 +30,8 @@ export class Writer {
   pos = 0;
   #start = 0;
   #chunks: Buffer[] = [];
+  /** Bytes in `#chunks`. */
+  #chunkBytes = 0;
   /** The largest slab filled since the last rewind: the socket may still read from it. */
   #filled: Buffer | null = null;
   /** A slab the socket is done with, for the next burst that outgrows the current one. */
@@ -37,9 +39,7 @@ export class Writer {
 
   /** Bytes encoded and not yet handed out. */
   get length(): number {
-    let n = this.pos - this.#start;
-    for (const c of this.#chunks) n += c.length;
-    return n;
+    return this.pos - this.#start + this.#chunkBytes;
   }
 
   /**
@@ -48,7 +48,7 @@ export class Writer {
    */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    if (this.pos > this.#start) this.#chunks.push(this.buf.subarray(this.#start, this.pos));
+    if (this.pos > this.#start) this.#chunk(this.buf.subarray(this.#start, this.pos));
     this.#nextSlab(n);
   }
 
@@ -117,7 +117,7 @@ export class Writer {
   value(v: string | Buffer, length: number): void {
     if (length >= BIG_VALUE) {
       this.#cut();
-      this.#chunks.push(typeof v === "string" ? Buffer.from(v, "utf8") : v);
+      this.#chunk(typeof v === "string" ? Buffer.from(v, "utf8") : v);
       return;
     }
     this.ensure(length + 2);
@@ -134,6 +134,7 @@ export class Writer {
     this.#cut();
     const out = this.#chunks;
     this.#chunks = [];
+    this.#chunkBytes = 0;
     return out;
   }
 
@@ -156,17 +157,23 @@ export class Writer {
   /** Drops everything not handed out (the connection died). */
   reset(): void {
     this.#chunks = [];
+    this.#chunkBytes = 0;
     this.#start = this.pos;
     this.#filled = null;
   }
 
   #cut(): void {
     if (this.pos > this.#start) {
-      this.#chunks.push(this.buf.subarray(this.#start, this.pos));
+      this.#chunk(this.buf.subarray(this.#start, this.pos));
       this.#start = this.pos;
     }
     // Start a fresh slab when little room is left, so small views don't pin tiny tails.
     if (this.buf.length - this.pos < 1024) this.#nextSlab(0);
+  }
+
+  #chunk(c: Buffer): void {
+    this.#chunks.push(c);
+    this.#chunkBytes += c.length;
   }
 
   /**

@@ -24,10 +24,19 @@ function isBurst(b: Buffer, n: number, tag: number): boolean {
 const memoryOf = (chunks: Buffer[]) => new Set(chunks.map((c) => c.buffer));
 
 describe("writer", () => {
-  it("a burst bigger than a slab goes out whole, in order", () => {
+  it("a burst bigger than a slab goes out whole, in order; length counts every byte not handed out", () => {
     const w = new Writer();
     fill(w, 150_000, 1);
+    assert.equal(w.length, 150_000);
     assert.ok(isBurst(Buffer.concat(w.finish()), 150_000, 1));
+    assert.equal(w.length, 0);
+    const big = Buffer.alloc(20_000, 3);
+    fill(w, 10, 1);
+    w.value(big, big.length);
+    fill(w, 10, 1);
+    assert.equal(w.length, 20_020);
+    assert.equal(Buffer.concat(w.finish()).length, 20_020);
+    assert.equal(w.length, 0);
   });
 
   it("reuses its slabs once the socket is done with them: no new memory per burst", () => {
