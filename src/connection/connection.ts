@@ -29,36 +29,13 @@ import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
-import type { Credentials } from "./credentials.js";
-import { type DialOptions, Link, type LinkEvents, READ_BUFFER } from "./dial.js";
+import { Link, type LinkEvents, READ_BUFFER } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
 import { expire, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
+import type { ConnectionEvents, ConnectionOptions } from "./connection-options.js";
 
-/** Settings of one connection (resolved by the client): where and how to dial, and the rest. */
-export interface ConnectionOptions extends DialOptions {
-  /** No byte for this long while replies are owed → the server is hung. */
-  socketTimeout: number;
-  maxInFlight: number;
-  maxQueue: number;
-  maxValueSize: number;
-  /** Send `version` first on every new socket and check the answer (a peer that is not memcached fails fast). */
-  handshake?: boolean;
-  /** Wire protocol. Default `"meta"`. */
-  protocol?: WireProtocol;
-  /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta and text). */
-  auth?: Credentials | null;
-  /** The socket keeps the process alive only while replies are owed. */
-  allowExitOnIdle?: boolean;
-}
-
-/** Callbacks for the owner (health tracking). All optional. */
-export interface ConnectionEvents {
-  /** The socket closed: `error` when it failed (connect error, I/O error, protocol error, hang). */
-  onClose?(conn: Connection, error: Error | undefined): void;
-  /** A written attempt reached its deadline without a reply. */
-  onTimeout?(conn: Connection): void;
-}
+export type { ConnectionEvents, ConnectionOptions };
 
 const IDLE = 0; // no socket
 const CONNECTING = 1;
@@ -86,6 +63,8 @@ export class Connection implements Tickable, AttemptCarrier {
    */
   #batchNow = 0;
   #registered = false;
+  /** The current socket was unref'd when the connection went idle (`allowExitOnIdle`). */
+  #unrefd = false;
   /** Reads so far: the silence watch's sign of life (a long reply streaming in is not a hang). */
   #reads = 0;
   /** Lower bound of the earliest deadline among waiting attempts. */
@@ -225,6 +204,7 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#state = CONNECTING;
     this.#readBuf ??= Buffer.allocUnsafe(READ_BUFFER);
     this.#link = new Link(this.#options, this.label, this.#readBuf, this.#linkEvents);
+    this.#unrefd = false;
   }
 
   #onReady(): void {
@@ -259,7 +239,8 @@ export class Connection implements Tickable, AttemptCarrier {
     const wasIdle = p.owed === 0;
     if (p.flush(this.#link!.socket) && wasIdle) {
       this.#silence.restart();
-      if (this.#options.allowExitOnIdle === true) this.#link!.socket.ref();
+      if (this.#unrefd) this.#link!.socket.ref();
+      this.#unrefd = false;
     }
   }
 
@@ -346,7 +327,7 @@ export class Connection implements Tickable, AttemptCarrier {
         this.#fatal(new SocketTimeoutError(message, { server: this.label }));
       }
     }
-    this.#maybeIdle();
+    this.#maybeIdle(true);
   }
 
   /**
@@ -361,8 +342,12 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#pipe.writeNudge(nudge, this.#link!.socket);
   }
 
-  /** Leaves the ticker when nothing waits; finishes a pending close. */
-  #maybeIdle(): void {
+  /**
+   * Finishes a pending close once nothing waits. Leaving the ticker (and letting the process exit) is
+   * left to a tick that finds the connection idle: one busy again before then — one request at a
+   * time — neither leaves the ticker nor unrefs and refs its socket per request.
+   */
+  #maybeIdle(fromTick = false): void {
     const p = this.#pipe;
     if (p.pending.length > 0 || p.owed > 0) {
       // Closing, and every attempt has its answer or its timeout: no one waits for the late replies.
@@ -370,13 +355,20 @@ export class Connection implements Tickable, AttemptCarrier {
       return;
     }
     this.#minDeadline = Number.POSITIVE_INFINITY;
+    if (this.#closing) {
+      this.#shutdown();
+      return;
+    }
+    if (!fromTick && this.#registered) return;
     // Only a ready socket: one still connecting (TLS: its handshake) belongs to what waits for it.
-    if (this.#options.allowExitOnIdle === true && this.#state === READY) this.#link?.socket.unref();
+    if (this.#options.allowExitOnIdle === true && this.#state === READY && this.#link !== null) {
+      this.#link.socket.unref();
+      this.#unrefd = true;
+    }
     if (this.#registered) {
       this.#registered = false;
       unregisterTick(this);
     }
-    if (this.#closing) this.#shutdown();
   }
 
   #shutdown(): void {
