@@ -55,7 +55,8 @@ export class Writer {
   /** Writes an ASCII/latin1 string (keys, tokens). Caller has ensured room. */
   ascii(s: string): void {
     const n = s.length;
-    if (n < 32) {
+    // Char by char when short; natively from about 24 chars (see the meta encoder's `head`).
+    if (n < 24) {
       const b = this.buf;
       let p = this.pos;
       for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);

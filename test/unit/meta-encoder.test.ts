@@ -26,6 +26,16 @@ describe("meta encoder", () => {
     assert.equal(wire(req(Op.Delete, { key: "foo" }), 123456789), "md foo O123456789\r\n");
   });
 
+  it("keys of every length are copied whole (char by char when short, natively when long)", () => {
+    for (const n of [1, 23, 24, 25, 100, 250]) {
+      const key = `${"k".repeat(n - 1)}${n % 10}`;
+      assert.equal(wire(req(Op.Get, { key })), `mg ${key} v f O7\r\n`, `${n} chars`);
+      const many = new Frame(Op.GetMany);
+      many.batch = new Batch([key, "a"], null);
+      assert.equal(wire(many, 1), `mg ${key} v f q O1\r\nmg a v f q O2\r\nmn\r\n`, `${n} chars in a batch`);
+    }
+  });
+
   it("ms in every mode, with flags, ttl and cas", () => {
     const base = { key: "k", value: "hello", valueLength: 5 };
     assert.equal(wire(req(Op.Store, base)), "ms k 5 O7\r\nhello\r\n");
