@@ -97,16 +97,18 @@ export class Pipeline {
   /** Writes what waits, up to `maxInFlight` in flight. Returns true when something was written. */
   flush(socket: Socket): boolean {
     const pending = this.pending;
-    const inflight = this.inflight;
     const max = this.#maxInFlight;
     const w = this.#writer;
     // Everything written before has left for the kernel: the writer's slabs are free again.
     if (this.#plain && socket.writableLength === 0) w.rewind();
     let first: Attempt | null = null;
-    while (pending.length > 0 && inflight.length < max) {
-      const a = pending.shift()!;
+    let room = max - this.inflight.length;
+    while (room > 0) {
+      const a = pending.shift();
+      if (a === undefined) break;
       if (a.state !== QUEUED) continue; // timed out or aborted before it was written: never sent
       this.#encode(a);
+      room--;
       first ??= a;
       if (w.length >= HIGH_WATER && !this.#write(socket)) break;
     }
