@@ -25,6 +25,9 @@ function opSet(...ops: Op[]): number {
   return bits;
 }
 
+// Every command must fit the sets, not only those named in them (a larger one would alias a smaller).
+opSet(...Object.values(Op).filter((v): v is Op => typeof v === "number"));
+
 const READS = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany, Op.Fetch, Op.WarmRead);
 const WRITES = opSet(Op.Store, Op.Delete, Op.Arith, Op.Invalidate, Op.StoreMany, Op.DeleteMany);
 const HEDGEABLE = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany);

@@ -104,11 +104,8 @@ export class Attempt<C = unknown, T = unknown> {
  * built per attempt.
  */
 export function withAttemptMethods(target: { prototype: object }): void {
-  for (const name of ["succeed", "fail", "abandon"] as const) {
-    Object.defineProperty(target.prototype, name, {
-      value: Attempt.prototype[name],
-      writable: true,
-      configurable: true,
-    });
+  for (const name of Object.getOwnPropertyNames(Attempt.prototype)) {
+    if (name === "constructor") continue;
+    Object.defineProperty(target.prototype, name, Object.getOwnPropertyDescriptor(Attempt.prototype, name)!);
   }
 }

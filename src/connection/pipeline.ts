@@ -6,8 +6,8 @@
  * `flush` encodes every waiting attempt (up to `maxInFlight` in flight) into one {@link Writer} and
  * writes it with one `socket.write`; replies come back in order and each goes to the head of the
  * FIFO, whose handler checks the opaque. One written batch in {@link SAMPLE_EVERY} has its first
- * attempt timed for the latency average, from its queueing time: one clock read per sample, not per
- * batch (a clock read is a system call on some VMs).
+ * attempt timed, from its write to its reply, for the latency average: two clock reads per sample,
+ * not per batch (a clock read is a system call on some VMs).
  */
 import type { Socket } from "node:net";
 import Denque from "denque";
@@ -113,10 +113,9 @@ export class Pipeline {
       if (w.length >= HIGH_WATER && !this.#write(socket)) break;
     }
     if (first === null) return false;
-    // (An attempt sent ahead of the queue, the connection's hello, has no queueing time.)
-    if (this.#sample === null && first.queuedAt > 0 && this.#flushes++ % SAMPLE_EVERY === 0) {
+    if (this.#sample === null && this.#flushes++ % SAMPLE_EVERY === 0) {
       this.#sample = first;
-      this.#sampleAt = first.queuedAt;
+      this.#sampleAt = performance.now();
     }
     this.#write(socket);
     return true;
