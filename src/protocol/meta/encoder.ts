@@ -127,8 +127,8 @@ function head(w: Writer, c: number, key: string, base64: boolean): void {
   w.pos = p;
 }
 
-/** `mg <key> [b] v f O<n>\r\n`, the hottest line. */
-function get(w: Writer, key: string, base64: boolean, opaque: number): void {
+/** `mg <key> [b] v f [q] O<n>\r\n`: a get, or (quiet) one key of a getMany — the hottest lines. */
+function get(w: Writer, key: string, base64: boolean, opaque: number, quiet = false): void {
   head(w, 0x67, key, base64);
   const b = w.buf;
   let p = w.pos;
@@ -136,6 +136,10 @@ function get(w: Writer, key: string, base64: boolean, opaque: number): void {
   b[p++] = 0x76; // v
   b[p++] = 0x20;
   b[p++] = 0x66; // f
+  if (quiet) {
+    b[p++] = 0x20;
+    b[p++] = 0x71; // q
+  }
   b[p++] = 0x20;
   b[p++] = 0x4f; // O
   w.pos = p;
@@ -247,22 +251,7 @@ function arith(w: Writer, req: Frame, opaque: number): void {
 function getMany(w: Writer, req: Frame, opaque: number): number {
   const keys = req.batch!.keys;
   const b64 = req.batch!.keysBase64;
-  for (let i = 0; i < keys.length; i++) {
-    mgHead(w, keys[i]!, b64 !== null && b64[i] === true);
-    const b = w.buf;
-    let p = w.pos;
-    b[p++] = 0x20;
-    b[p++] = 0x76; // v
-    b[p++] = 0x20;
-    b[p++] = 0x66; // f
-    b[p++] = 0x20;
-    b[p++] = 0x71; // q
-    b[p++] = 0x20;
-    b[p++] = 0x4f; // O
-    w.pos = p;
-    w.uint(opaque + i);
-    w.crlf();
-  }
+  for (let i = 0; i < keys.length; i++) get(w, keys[i]!, b64 !== null && b64[i] === true, opaque + i, true);
   return endBatch(w, keys.length);
 }
 
