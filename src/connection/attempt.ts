@@ -52,6 +52,7 @@ export interface ReplyHandler<R extends Reply = Reply, C = unknown, T = unknown>
  * as the layer that made it knows them; the connection reads neither.
  */
 export class Attempt<C = unknown, T = unknown> {
+  /** QUEUED, as a literal: a binding read in a field initializer slows every construction. */
   state = 0;
   /** Opaque of the first line written (set when encoded). */
   opaque = 0;
