@@ -133,7 +133,6 @@ export class ServerPool {
       const q = c.queued;
       queued += q;
       const l = q + c.inFlight; // its load
-
       if (best === null || l < load) {
         best = c;
         load = l;
