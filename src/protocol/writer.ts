@@ -16,6 +16,8 @@
 const SLAB = 64 * 1024;
 /** Values at least this big are written as their own chunk instead of being copied. */
 export const BIG_VALUE = 16 * 1024;
+/** Strings at least this long are copied natively by {@link Writer.ascii}. */
+const NATIVE_COPY = 24;
 /** Largest slab a connection grows to (a bigger burst is written in parts, see `pipeline.ts`). */
 const MAX_SLAB = 256 * 1024;
 
@@ -55,8 +57,9 @@ export class Writer {
   /** Writes an ASCII/latin1 string (keys, tokens). Caller has ensured room. */
   ascii(s: string): void {
     const n = s.length;
-    // Char by char when short; natively from about 24 chars (see the meta encoder's `head`).
-    if (n < 24) {
+    // Char by char when short; natively when longer, which beats a `charCodeAt` per char on the
+    // concatenated strings keys usually are.
+    if (n < NATIVE_COPY) {
       const b = this.buf;
       let p = this.pos;
       for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);

@@ -14,21 +14,26 @@ after(async () => {
   await server.kill();
 });
 
+/** A client of the suite's server that never retries and waits long for a silent socket. */
+function queueClient(o: { timeout: number; maxQueue: number; maxInFlight: number; poolMax: number }): Client {
+  return new Client({
+    protocol: current.protocol,
+    servers: [server.label],
+    timeout: o.timeout,
+    socketTimeout: 10_000,
+    maxQueue: o.maxQueue,
+    maxInFlight: o.maxInFlight,
+    pool: { min: 1, max: o.poolMax },
+    retries: { attempts: 0 },
+  });
+}
+
 forEachProtocol(() => {
   describe("backpressure", () => {
     it("a hung server and callers pushing far past maxQueue: bounded memory, QueueFullError at once, then service returns", async () => {
       const maxQueue = 1000;
       const maxInFlight = 100;
-      const mc = new Client({
-        protocol: current.protocol,
-        servers: [server.label],
-        timeout: 1500,
-        socketTimeout: 10_000,
-        maxQueue,
-        maxInFlight,
-        pool: { min: 1, max: 1 },
-        retries: { attempts: 0 },
-      });
+      const mc = queueClient({ timeout: 1500, maxQueue, maxInFlight, poolMax: 1 });
       try {
         await mc.set("bp", "ok");
         await server.pause();
@@ -80,16 +85,7 @@ forEachProtocol(() => {
     it("maxQueue bounds a server's queue, however many connections it has", async () => {
       const maxQueue = 50;
       const maxInFlight = 4;
-      const mc = new Client({
-        protocol: current.protocol,
-        servers: [server.label],
-        timeout: 3000,
-        socketTimeout: 10_000,
-        maxQueue,
-        maxInFlight,
-        pool: { min: 1, max: 3 },
-        retries: { attempts: 0 },
-      });
+      const mc = queueClient({ timeout: 3000, maxQueue, maxInFlight, poolMax: 3 });
       try {
         // Enough at once for the pool to lease all its connections (one more at half of maxInFlight).
         await Promise.all(Array.from({ length: 40 }, (_, i) => mc.set(`bq:${i}`, "v")));

@@ -112,14 +112,12 @@ export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
 function head(w: Writer, c: number, key: string, base64: boolean): void {
   w.ensure(LINE);
   const b = w.buf;
+  b[w.pos] = 0x6d; // m
+  b[w.pos + 1] = c;
+  b[w.pos + 2] = 0x20;
+  w.pos += 3;
+  w.ascii(key);
   let p = w.pos;
-  b[p++] = 0x6d; // m
-  b[p++] = c;
-  b[p++] = 0x20;
-  // A short key is copied char by char; a longer one natively, which beats a `charCodeAt` per char
-  // on the concatenated strings keys usually are (measured: from about 24 chars on).
-  if (key.length < 24) for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
-  else p += b.write(key, p, "latin1");
   if (base64) {
     b[p++] = 0x20;
     b[p++] = 0x62; // b
