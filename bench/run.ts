@@ -9,7 +9,8 @@
  * `bench/results/chart.svg` (`chart-svg.ts`). Then runs the tinybench micro benches (parser, encoder).
  *
  * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
- * `--no-micro`, `--base REF`: one more row, `memcachio @REF`, memcachio's `src/` at git commit REF
+ * `--workloads a,b` (those whose names contain one of these), `--no-micro`, `--base REF`: one more row,
+ * `memcachio @REF`, memcachio's `src/` at git commit REF
  * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
  * `--report FILE`: runs nothing; prints the table of a saved run (`bench/results/latest.json`) and
  * writes its chart beside it (`chart.svg`).
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "1" },
     rounds: { type: "string", default: "3" },
     only: { type: "string" },
+    workloads: { type: "string" },
     "no-micro": { type: "boolean", default: false },
     base: { type: "string" },
     report: { type: "string" },
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
   const twemproxy = await startTwemproxy([server]);
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
+  const picked = args.workloads?.split(",");
+  const workloads = WORKLOADS.filter((w) => picked === undefined || picked.some((p) => w.includes(p)));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
   if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
 
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
       .join("\n")}\n`,
   );
   try {
-    for (const w of WORKLOADS) {
+    for (const w of workloads) {
       for (const n of names) await run(n, w, Math.min(300, RUN_MS)); // warm-up
       for (let r = 0; r < ROUNDS; r++) {
         // Alternate the order each round so no client always runs first or last.
@@ -179,7 +183,7 @@ async function main(): Promise<void> {
     cpu: os.cpus()[0]?.model,
     runMs: RUN_MS,
     rounds: ROUNDS,
-    rows: summarize(samples, names, WORKLOADS),
+    rows: summarize(samples, names, workloads),
     failures: Object.fromEntries(failures),
     samples: Object.fromEntries(samples),
   };

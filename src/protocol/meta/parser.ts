@@ -149,6 +149,8 @@ export class MetaParser extends LineParser<MetaReply> {
   /** Scans flag tokens in `b[i, e)`: one pass over each token, numbers read as they are scanned. */
   #flags(b: Buffer, i: number, e: number): void {
     const r = this.reply;
+    let upper = 0;
+    let lower = 0;
     while (i < e) {
       const letter = b[i]!;
       if (letter === 32) {
@@ -156,32 +158,31 @@ export class MetaParser extends LineParser<MetaReply> {
         continue;
       }
       const ts = i + 1;
+      let j = ts;
       if (letter === 0x4f || letter === 0x66) {
         // O (opaque, as we send it) and f (client flags): decimal, read while scanning.
         let v = 0;
-        let j = ts;
-        let ok = true;
+        let bad = false;
         for (; j < e; j++) {
-          const c = b[j]!;
-          if (c === 32) break;
-          if (c < 48 || c > 57) ok = false;
-          v = v * 10 + (c - 48);
+          const d = b[j]! - 48;
+          if (d === -16) break; // a space
+          if (d < 0 || d > 9) bad = true;
+          v = v * 10 + d;
         }
         if (letter === 0x4f) {
-          r.upper |= 1 << (0x4f - 65);
-          r.opaque = ok && j > ts && j - ts <= 16 ? v : -2;
+          upper |= 1 << (0x4f - 65);
+          r.opaque = !bad && j > ts && j - ts <= 16 ? v : -2;
         } else {
-          if (!ok || j === ts || j - ts > 20) throw new ProtocolError("bad f flag in reply");
-          r.lower |= 1 << (0x66 - 97);
+          if (bad || j === ts || j - ts > 20) throw new ProtocolError("bad f flag in reply");
+          lower |= 1 << (0x66 - 97);
           r.clientFlags = v;
         }
         i = j;
         continue;
       }
-      let j = ts;
       while (j < e && b[j] !== 32) j++;
       if (letter >= 97 && letter <= 122) {
-        r.lower |= 1 << (letter - 97);
+        lower |= 1 << (letter - 97);
         switch (letter) {
           case 0x63: // c: CAS, kept as offsets (read as bigint on demand)
             digits(b, ts, j, "c");
@@ -197,12 +198,14 @@ export class MetaParser extends LineParser<MetaReply> {
             break;
         }
       } else if (letter >= 65 && letter <= 90) {
-        r.upper |= 1 << (letter - 65);
+        upper |= 1 << (letter - 65);
       } else {
         throw new ProtocolError(`bad flag token in reply: ${JSON.stringify(b.toString("latin1", i, j))}`);
       }
       i = j;
     }
+    r.upper = upper;
+    r.lower = lower;
   }
 }
 
