@@ -59,7 +59,7 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
       if (ve + 2 <= end) {
         if (buf[ve] !== 13 || buf[ve + 1] !== 10)
           throw new ProtocolError("value block not terminated by \\r\\n");
-        r.value = buf;
+        if (r.value !== buf) r.value = buf; // see MetaParser: a write barrier per store
         r.valueStart = vs;
         r.valueEnd = ve;
         off = ve + 2;

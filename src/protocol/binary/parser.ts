@@ -266,8 +266,11 @@ export class BinaryParser extends ChunkParser {
   /** Sets the body offsets: the body is `b[s, s + length)`. */
   #body(b: Buffer, s: number, length: number): void {
     const r = this.reply;
-    r.buf = b;
-    r.value = b;
+    // Stored only when it changed (the replies of a chunk share it): a write barrier per store.
+    if (r.buf !== b) {
+      r.buf = b;
+      r.value = b;
+    }
     r.extrasStart = s;
     r.keyStart = s + r.extrasLength;
     r.keyEnd = r.keyStart + this.#keyLength;

@@ -35,8 +35,6 @@ import { MetaReply } from "./reply.js";
 export { MetaReply };
 export { MAX_LINE } from "../line-parser.js";
 
-const EMPTY = Buffer.alloc(0);
-
 // Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
 const WORDS: Array<[Buffer, number]> = [
   [Buffer.from("STAT"), STAT],
@@ -63,7 +61,9 @@ export class MetaParser extends LineParser<MetaReply> {
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */
   #header(b: Buffer, s: number, e: number): void {
     const r = this.reply;
-    r.buf = b;
+    // Stored only when it changed: the replies of a chunk share it, and each store of a new (young)
+    // buffer into the long-lived reply costs a write barrier.
+    if (r.buf !== b) r.buf = b;
     r.lineStart = s;
     r.lineEnd = e;
     r.size = -1;
@@ -76,7 +76,6 @@ export class MetaParser extends LineParser<MetaReply> {
     r.keyEnd = -1;
     r.upper = 0;
     r.lower = 0;
-    r.value = EMPTY;
     r.valueStart = 0;
     r.valueEnd = 0;
     const len = e - s;

@@ -14,8 +14,6 @@ import { TEXT_WORDS, TextReply } from "./reply.js";
 export { TextReply };
 export { MAX_LINE } from "../line-parser.js";
 
-const EMPTY = Buffer.alloc(0);
-
 /** The reply words as bytes, with their kinds. */
 const WORDS = TEXT_WORDS.map(([word, kind]) => [Buffer.from(word, "latin1"), kind, word] as const);
 
@@ -34,11 +32,10 @@ export class TextParser extends LineParser<TextReply> {
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */
   #line(b: Buffer, s: number, e: number): void {
     const r = this.reply;
-    r.buf = b;
+    if (r.buf !== b) r.buf = b; // see MetaParser: a write barrier per store
     r.lineStart = s;
     r.lineEnd = e;
     r.size = -1;
-    r.value = EMPTY;
     r.valueStart = 0;
     r.valueEnd = 0;
     r.clientFlags = 0;
