@@ -104,6 +104,26 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
     }
   });
 
+  it("each reply reads its own chunk: no value, line or flag is carried over from the reply before", () => {
+    const seen: string[] = [];
+    const p = new MetaParser((r) => {
+      const value = r.value.toString("latin1", r.valueStart, r.valueEnd);
+      seen.push(`${r.line()}|${value}|${r.hasCas()}|${r.upper}|${r.lower}|${r.opaque}`);
+    }, fixture.maxValueSize);
+    p.feed(Buffer.from("VA 2 f3 c9 W O1\r\nab\r\nVA 1 O2\r\nc\r\n"));
+    p.feed(Buffer.from("EN O3\r\nHD\r\n"));
+    const f = 1 << (0x66 - 97);
+    const c = 1 << (0x63 - 97);
+    const O = 1 << (0x4f - 65);
+    const W = 1 << (0x57 - 65);
+    assert.deepEqual(seen, [
+      `VA 2 f3 c9 W O1|ab|true|${O | W}|${f | c}|1`,
+      `VA 1 O2|c|false|${O}|0|2`,
+      `EN O3||false|${O}|0|3`,
+      "HD||false|0|0|-1",
+    ]);
+  });
+
   it("a large value across many chunks is assembled once, exactly", () => {
     const value = Buffer.alloc(300_000);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
