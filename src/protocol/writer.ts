@@ -21,6 +21,19 @@ const NATIVE_COPY = 24;
 /** Largest slab a connection grows to (a bigger burst is written in parts, see `pipeline.ts`). */
 const MAX_SLAB = 256 * 1024;
 
+/** "00" to "99" as ASCII byte pairs. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + ((i / 10) | 0);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+
+/** Decimal length of an int32 `v` ≥ 10. */
+function decimalDigits(v: number): number {
+  if (v < 100000) return v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+  return v < 10000000 ? (v < 1000000 ? 6 : 7) : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+}
+
 export class Writer {
   /**
    * `reuse`: the owner calls {@link Writer.rewind} when the socket is done (plain sockets). Without it
@@ -90,16 +103,21 @@ export class Writer {
       return;
     }
     if (v <= 0x7fffffff) {
-      // Small integers (opaques, sizes, TTLs): int32 arithmetic, no floating-point division.
-      let digits = 2;
-      for (let t = (v / 100) | 0; t > 0; t = (t / 10) | 0) digits++;
-      let p = this.pos + digits;
+      // Small integers (opaques, sizes, TTLs): int32 arithmetic, the length by comparisons, and two
+      // digits per division (one divides per digit pair, not per digit: opaques are long).
+      let p = this.pos + decimalDigits(v);
       this.pos = p;
-      while (v > 0) {
-        const q = (v / 10) | 0;
-        b[--p] = 48 + v - q * 10;
+      while (v >= 100) {
+        const q = (v / 100) | 0;
+        const pair = (v - q * 100) * 2;
+        b[--p] = DIGIT_PAIRS[pair + 1]!;
+        b[--p] = DIGIT_PAIRS[pair]!;
         v = q;
       }
+      if (v >= 10) {
+        b[--p] = DIGIT_PAIRS[v * 2 + 1]!;
+        b[--p] = DIGIT_PAIRS[v * 2]!;
+      } else b[--p] = 48 + v;
       return;
     }
     let digits = 1;

@@ -24,6 +24,22 @@ function isBurst(b: Buffer, n: number, tag: number): boolean {
 const memoryOf = (chunks: Buffer[]) => new Set(chunks.map((c) => c.buffer));
 
 describe("writer", () => {
+  it("uint writes every integer as its decimal digits, at every length and on both sides of each power of ten", () => {
+    const values: number[] = [];
+    for (let v = 0; v < 1000; v++) values.push(v);
+    for (let p = 10; p <= 2 ** 53; p *= 10) values.push(p - 1, p, p + 1);
+    values.push(2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER);
+    for (let i = 0; i < 10_000; i++) values.push(Math.floor(Math.random() * 2 ** 31));
+    const w = new Writer();
+    for (const v of values) {
+      w.ensure(32);
+      w.byte(32);
+      w.uint(v);
+    }
+    const out = Buffer.concat(w.finish()).toString("latin1");
+    assert.deepEqual(out.slice(1).split(" "), values.map(String));
+  });
+
   it("a burst bigger than a slab goes out whole, in order; length counts every byte not handed out", () => {
     const w = new Writer();
     fill(w, 150_000, 1);
