@@ -35,19 +35,29 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
    */
   protected abstract readLine(b: Buffer, s: number, e: number): number;
 
+  /**
+   * Finds the line that starts at `off`: returns the index of its `\n`, or -1 when the chunk ends
+   * first. Throws a `ProtocolError` when the line does not end in CRLF.
+   */
+  protected findLine(buf: Buffer, off: number, end: number): number {
+    // Reply lines are short: a plain scan beats a native `indexOf` call per line.
+    let nl = off;
+    while (nl < end && buf[nl] !== 10) nl++;
+    if (nl === end) return -1;
+    if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
+    return nl;
+  }
+
   protected parse(buf: Buffer, off: number): void {
     const end = buf.length;
     const r = this.reply;
     while (off < end) {
-      // Reply lines are short: a plain scan beats a native `indexOf` call per line.
-      let nl = off;
-      while (nl < end && buf[nl] !== 10) nl++;
-      if (nl === end) {
+      const nl = this.findLine(buf, off, end);
+      if (nl < 0) {
         if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
         this.keepRest(buf, off);
         return;
       }
-      if (nl === off || buf[nl - 1] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
       const size = this.readLine(buf, off, nl - 1);
       if (size < 0) {
         off = nl + 1;

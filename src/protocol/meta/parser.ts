@@ -2,12 +2,12 @@
  * Incremental parser of meta-protocol replies. Bytes in, {@link MetaReply} callbacks out; no socket,
  * no timer, no string split.
  *
- * A reply line is scanned once: its code from the first two bytes, then each flag token's letter is
- * recorded as a bit and the few flags the client reads (`O`, `f`, `c`, `k`) are parsed
- * straight from bytes. The callback gets one reused {@link MetaReply} whose offsets point into the
- * current buffer; it must copy what it keeps before returning.
+ * A reply line is scanned once, finding its end included: its code from the first two bytes, then
+ * each flag token's letter is recorded as a bit and the few flags the client reads (`O`, `f`, `c`,
+ * `k`) are parsed straight from bytes. The callback gets one reused {@link MetaReply} whose offsets
+ * point into the current buffer; it must copy what it keeps before returning.
  *
- * Finding lines and data blocks across chunks is `line-parser.ts`'s (shared with the text protocol):
+ * Data blocks and lines cut by a chunk's end are `line-parser.ts`'s (shared with the text protocol):
  * a partial line is joined to the next chunk, and a `VA` value that ends in a later chunk is assembled
  * in one buffer of exactly its size (a size bounded by `maxValueSize`) and handed out from there.
  */
@@ -46,26 +46,56 @@ const WORDS: Array<[Buffer, number]> = [
   [Buffer.from("STORED"), STORED],
 ];
 
+/** What `#line` returns when the bytes end before the line does. */
+const PARTIAL = -1;
+/** What `#line` returns for a line that is not a meta reply (a classic one: `STAT`, `VERSION`…). */
+const CLASSIC = -2;
+
 /** Parses a reply stream; see the module comment. */
 export class MetaParser extends LineParser<MetaReply> {
   constructor(onReply: (reply: MetaReply) => void, maxValueSize: number) {
     super(new MetaReply(), onReply, maxValueSize);
   }
 
-  /** Reads the line; a `VA` line is followed by its value. */
+  /** The line at this offset of `reply.buf` was read by {@link MetaParser.findLine}; -1 when none was. */
+  #readAt = -1;
+
+  /**
+   * Meta replies (a two-letter code) are read as they are scanned: one pass over the line, where
+   * finding its end and then reading it would be two. Other lines are found the plain way.
+   */
+  protected override findLine(buf: Buffer, off: number, end: number): number {
+    this.#readAt = -1;
+    const cr = this.#line(buf, off, end, false);
+    if (cr === CLASSIC) return super.findLine(buf, off, end);
+    if (cr === PARTIAL) return -1;
+    if (buf[cr] !== 13) throw new ProtocolError("reply line not terminated by \\r\\n");
+    if (cr + 1 === end) return -1;
+    if (buf[cr + 1] !== 10) throw new ProtocolError("reply line not terminated by \\r\\n");
+    this.#readAt = off;
+    return cr + 1;
+  }
+
+  /** Reads the line (unless `findLine` did); a `VA` line is followed by its value. */
   protected readLine(b: Buffer, s: number, e: number): number {
-    this.#header(b, s, e);
+    if (this.#readAt !== s || this.reply.buf !== b) this.#line(b, s, e, true);
+    this.#readAt = -1;
     return this.reply.code === VA ? this.reply.size : -1;
   }
 
-  /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */
-  #header(b: Buffer, s: number, e: number): void {
+  /**
+   * Reads the line at `b[s…]` into `this.reply`. `whole`: the line is `b[s, limit)`, without its CRLF.
+   * Otherwise it ends at the first `\r` (or a bare `\n`, which `findLine` refuses) before `limit`:
+   * returns that index, {@link PARTIAL} when the bytes end first, or {@link CLASSIC} when it is not a
+   * meta reply (left to the caller, unread).
+   */
+  #line(b: Buffer, s: number, limit: number, whole: boolean): number {
     const r = this.reply;
     // Stored only when it changed: the replies of a chunk share it, and each store of a new (young)
     // buffer into the long-lived reply costs a write barrier.
     if (r.buf !== b) r.buf = b;
     r.lineStart = s;
-    r.lineEnd = e;
+    r.lineEnd = limit;
     r.size = -1;
     r.opaque = -1;
     r.clientFlags = 0;
@@ -78,61 +108,79 @@ export class MetaParser extends LineParser<MetaReply> {
     r.lower = 0;
     r.valueStart = 0;
     r.valueEnd = 0;
-    const len = e - s;
-    if (len >= 2 && (len === 2 || b[s + 2] === 32)) {
-      switch ((b[s]! << 8) | b[s + 1]!) {
-        case 0x5641: // VA
-          r.code = VA;
-          break;
-        case 0x4844: // HD
-          r.code = HD;
-          break;
-        case 0x454e: // EN
-          r.code = EN;
-          break;
-        case 0x4e53: // NS
-          r.code = NS;
-          break;
-        case 0x4558: // EX
-          r.code = EX;
-          break;
-        case 0x4e46: // NF
-          r.code = NF;
-          break;
-        case 0x4d4e: // MN
-          r.code = MN;
-          break;
-        case 0x4f4b: // OK
-          r.code = OK;
-          r.argStart = e;
-          return;
-        default:
-          throw new ProtocolError(
-            `unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`,
-          );
-      }
-      let i = s + 2;
-      if (r.code === VA) {
-        // VA <size>: the size is positional.
-        i++;
-        let size = 0;
-        const start = i;
-        for (; i < e; i++) {
-          const c = b[i]!;
-          if (c === 32) break;
-          if (c < 48 || c > 57) throw new ProtocolError("VA size is not a number");
-          size = size * 10 + (c - 48);
-        }
-        if (i === start) throw new ProtocolError("VA without a size");
-        if (size > this.maxValueSize) {
-          throw new ProtocolError(`VA size ${size} is over maxValueSize (${this.maxValueSize})`);
-        }
-        r.size = size;
-      }
-      this.#flags(b, i, e);
-      return;
+    const len = limit - s;
+    if (!whole && len < 3) return PARTIAL; // the code and what follows it decide
+    const after = len === 2 ? 13 : b[s + 2]; // (only a whole line can be two bytes long)
+    if (len < 2 || (after !== 32 && after !== 13)) {
+      if (!whole) return CLASSIC;
+      this.#classic(b, s, limit);
+      return limit;
     }
-    // Classic reply: match its first word.
+    switch ((b[s]! << 8) | b[s + 1]!) {
+      case 0x5641: // VA
+        r.code = VA;
+        break;
+      case 0x4844: // HD
+        r.code = HD;
+        break;
+      case 0x454e: // EN
+        r.code = EN;
+        break;
+      case 0x4e53: // NS
+        r.code = NS;
+        break;
+      case 0x4558: // EX
+        r.code = EX;
+        break;
+      case 0x4e46: // NF
+        r.code = NF;
+        break;
+      case 0x4d4e: // MN
+        r.code = MN;
+        break;
+      case 0x4f4b: {
+        // OK: anything after it is ignored.
+        r.code = OK;
+        let i = s + 2;
+        if (!whole) while (i < limit && b[i] !== 13 && b[i] !== 10) i++;
+        if (i === limit && !whole) return PARTIAL;
+        r.lineEnd = i;
+        r.argStart = i;
+        return i;
+      }
+      default:
+        throw new ProtocolError(
+          `unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(limit, s + 40)))}`,
+        );
+    }
+    let i = s + 2;
+    if (r.code === VA) {
+      // VA <size>: the size is positional.
+      if (after === 13) throw new ProtocolError("VA without a size");
+      i++;
+      let size = 0;
+      const start = i;
+      for (; i < limit; i++) {
+        const c = b[i]!;
+        if (c === 32 || c === 13) break;
+        if (c < 48 || c > 57) throw new ProtocolError("VA size is not a number");
+        size = size * 10 + (c - 48);
+      }
+      if (i === limit && !whole) return PARTIAL;
+      if (i === start) throw new ProtocolError("VA without a size");
+      if (size > this.maxValueSize) {
+        throw new ProtocolError(`VA size ${size} is over maxValueSize (${this.maxValueSize})`);
+      }
+      r.size = size;
+    }
+    const end = this.#flags(b, i, limit, whole);
+    r.lineEnd = end;
+    return end;
+  }
+
+  /** A classic reply (`b[s, e)`, without CRLF): match its first word. */
+  #classic(b: Buffer, s: number, e: number): void {
+    const r = this.reply;
     let w = s;
     while (w < e && b[w] !== 32) w++;
     for (const [word, code] of WORDS) {
@@ -145,29 +193,35 @@ export class MetaParser extends LineParser<MetaReply> {
     throw new ProtocolError(`unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`);
   }
 
-  /** Scans flag tokens in `b[i, e)`: one pass over each token, numbers read as they are scanned. */
-  #flags(b: Buffer, i: number, e: number): void {
+  /**
+   * Scans flag tokens from `i` to the line's end (see `#line`, whose result it returns): one pass over
+   * each token, numbers read as they are scanned.
+   */
+  #flags(b: Buffer, i: number, limit: number, whole: boolean): number {
     const r = this.reply;
     let upper = 0;
     let lower = 0;
-    while (i < e) {
+    while (i < limit) {
       const letter = b[i]!;
       if (letter === 32) {
         i++;
         continue;
       }
+      if ((letter === 13 || letter === 10) && !whole) break; // the line's end (a bare \n fails in findLine)
       const ts = i + 1;
       let j = ts;
       if (letter === 0x4f || letter === 0x66) {
         // O (opaque, as we send it) and f (client flags): decimal, read while scanning.
         let v = 0;
         let bad = false;
-        for (; j < e; j++) {
+        for (; j < limit; j++) {
           const d = b[j]! - 48;
-          if (d === -16) break; // a space
-          if (d < 0 || d > 9) bad = true;
-          v = v * 10 + d;
+          if (d >= 0 && d <= 9) v = v * 10 + d;
+          else if (d === -16 || d === -35 || d === -38)
+            break; // a space, \r, \n
+          else bad = true;
         }
+        if (j === limit && !whole) return PARTIAL;
         if (letter === 0x4f) {
           upper |= 1 << (0x4f - 65);
           r.opaque = !bad && j > ts && j - ts <= 16 ? v : -2;
@@ -179,7 +233,11 @@ export class MetaParser extends LineParser<MetaReply> {
         i = j;
         continue;
       }
-      while (j < e && b[j] !== 32) j++;
+      for (; j < limit; j++) {
+        const c = b[j]!;
+        if (c === 32 || c === 13 || c === 10) break;
+      }
+      if (j === limit && !whole) return PARTIAL;
       if (letter >= 97 && letter <= 122) {
         lower |= 1 << (letter - 97);
         switch (letter) {
@@ -203,8 +261,10 @@ export class MetaParser extends LineParser<MetaReply> {
       }
       i = j;
     }
+    if (i === limit && !whole) return PARTIAL;
     r.upper = upper;
     r.lower = lower;
+    return i;
   }
 }
 
