@@ -194,6 +194,12 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
     }
   });
 
+  it("a line too short to hold a code fails as soon as its end arrives, not at the next chunk", () => {
+    for (const wire of ["\r\n", "X\n", "X\r\n"]) {
+      assert.throws(() => new MetaParser(() => {}, 1024).feed(Buffer.from(wire)), ProtocolError, wire);
+    }
+  });
+
   it("reset() forgets a partial value", () => {
     const got: string[] = [];
     const p = new MetaParser((r) => got.push(r.name()), fixture.maxValueSize);

@@ -109,7 +109,7 @@ export class MetaParser extends LineParser<MetaReply> {
     r.valueStart = 0;
     r.valueEnd = 0;
     const len = limit - s;
-    if (!whole && len < 3) return PARTIAL; // the code and what follows it decide
+    if (!whole && len < 3) return CLASSIC; // too short to tell (or an empty line): found the plain way
     const after = len === 2 ? 13 : b[s + 2]; // (only a whole line can be two bytes long)
     if (len < 2 || (after !== 32 && after !== 13)) {
       if (!whole) return CLASSIC;
