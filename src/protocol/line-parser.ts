@@ -8,6 +8,8 @@
 import { ProtocolError } from "../errors.js";
 import { ChunkParser } from "./chunk-buffer.js";
 
+const NO_VALUE = Buffer.alloc(0);
+
 /** Longest reply line accepted (memcached's are far shorter). Longer is a protocol error. */
 export const MAX_LINE = 8192;
 
@@ -93,5 +95,8 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
     r.valueStart = 0;
     r.valueEnd = size;
     this.onReply(r);
+    // The next replies leave `value` alone while they carry none: let this one, perhaps large, go.
+    r.value = NO_VALUE;
+    r.valueEnd = 0;
   }
 }

@@ -124,6 +124,18 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
     ]);
   });
 
+  it("a value assembled from several chunks is not kept once its reply is handled", () => {
+    let assembled: Buffer | null = null;
+    const p = new MetaParser((r) => {
+      assembled = r.value;
+    }, fixture.maxValueSize);
+    p.feed(Buffer.from("VA 4 O1\r\nab"));
+    p.feed(Buffer.from("cd\r\n"));
+    assert.equal(assembled!.toString("latin1", 0, 4), "abcd");
+    assert.notEqual(p.reply.value, assembled);
+    assert.equal(p.reply.valueEnd - p.reply.valueStart, 0);
+  });
+
   it("a large value across many chunks is assembled once, exactly", () => {
     const value = Buffer.alloc(300_000);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
