@@ -42,6 +42,12 @@ const { values: args } = parseArgs({
   },
 });
 const RUN_MS = Math.max(100, Number(args.seconds) * 1000);
+const picked = args.workloads?.split(",");
+const workloads = WORKLOADS.filter((w) => picked === undefined || picked.some((p) => w.includes(p)));
+if (workloads.length === 0) {
+  console.error(`--workloads ${args.workloads}: no workload's name contains it (${WORKLOADS.join("; ")})`);
+  process.exit(2);
+}
 const ROUNDS = Math.max(1, Number(args.rounds));
 
 /** A contender's process: sends it one message at a time and waits for the answer. */
@@ -102,8 +108,6 @@ async function main(): Promise<void> {
   const twemproxy = await startTwemproxy([server]);
   const only = args.only?.split(",");
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
-  const picked = args.workloads?.split(",");
-  const workloads = WORKLOADS.filter((w) => picked === undefined || picked.some((p) => w.includes(p)));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
   if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
 
