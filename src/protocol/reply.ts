@@ -45,7 +45,10 @@ export interface ReplyView {
   readonly kind: number;
   /** The opaque echoed (meta: -1 when absent). */
   readonly opaque: number;
-  /** The value: `value[valueStart, valueEnd)`, an empty range when the reply has none (`value` is then any buffer). */
+  /**
+   * The value: `value[valueStart, valueEnd)`; an empty range when the reply has none (`value` is then
+   * any buffer).
+   */
   readonly value: Buffer;
   readonly valueStart: number;
   readonly valueEnd: number;

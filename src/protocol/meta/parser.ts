@@ -141,8 +141,8 @@ export class MetaParser extends LineParser<MetaReply> {
       case 0x4f4b: {
         // OK: anything after it is ignored.
         r.code = OK;
-        let i = s + 2;
-        if (!whole) while (i < limit && b[i] !== 13 && b[i] !== 10) i++;
+        let i = whole ? limit : s + 2;
+        while (i < limit && b[i] !== 13 && b[i] !== 10) i++;
         if (i === limit && !whole) return PARTIAL;
         r.lineEnd = i;
         r.argStart = i;
