@@ -41,7 +41,7 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
    * Finds the line that starts at `off`: returns the index of its `\n`, or -1 when the chunk ends
    * first. Throws a `ProtocolError` when the line does not end in CRLF.
    */
-  protected findLine(buf: Buffer, off: number, end: number): number {
+  #findLine(buf: Buffer, off: number, end: number): number {
     // Reply lines are short: a plain scan beats a native `indexOf` call per line.
     let nl = off;
     while (nl < end && buf[nl] !== 10) nl++;
@@ -51,37 +51,44 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
   }
 
   protected parse(buf: Buffer, off: number): void {
+    while (off < buf.length) {
+      off = this.parseReply(buf, off);
+      if (off < 0) return;
+    }
+  }
+
+  /**
+   * Parses the reply at `off` and calls back: returns the offset after it, or -1 when the chunk cuts
+   * it (what there is of it is kept for the next chunk).
+   */
+  protected parseReply(buf: Buffer, off: number): number {
     const end = buf.length;
     const r = this.reply;
-    while (off < end) {
-      const nl = this.findLine(buf, off, end);
-      if (nl < 0) {
-        if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
-        this.keepRest(buf, off);
-        return;
-      }
-      const size = this.readLine(buf, off, nl - 1);
-      if (size < 0) {
-        off = nl + 1;
-        this.onReply(r);
-        continue;
-      }
-      const vs = nl + 1;
-      const ve = vs + size;
-      if (ve + 2 <= end) {
-        if (buf[ve] !== 13 || buf[ve + 1] !== 10)
-          throw new ProtocolError("value block not terminated by \\r\\n");
-        if (r.value !== buf) r.value = buf; // see MetaParser: a write barrier per store
-        r.valueStart = vs;
-        r.valueEnd = ve;
-        off = ve + 2;
-        this.onReply(r);
-        continue;
-      }
-      // The value continues in a later chunk: keep its line and collect it in one buffer.
-      this.spill(buf, off, nl - 1, vs, size + 2);
-      return;
+    const nl = this.#findLine(buf, off, end);
+    if (nl < 0) {
+      if (end - off > MAX_LINE) throw new ProtocolError(`reply line longer than ${MAX_LINE} bytes`);
+      this.keepRest(buf, off);
+      return -1;
     }
+    const size = this.readLine(buf, off, nl - 1);
+    if (size < 0) {
+      this.onReply(r);
+      return nl + 1;
+    }
+    const vs = nl + 1;
+    const ve = vs + size;
+    if (ve + 2 <= end) {
+      if (buf[ve] !== 13 || buf[ve + 1] !== 10)
+        throw new ProtocolError("value block not terminated by \\r\\n");
+      if (r.value !== buf) r.value = buf; // see meta/line-reader.ts: a write barrier per store
+      r.valueStart = vs;
+      r.valueEnd = ve;
+      this.onReply(r);
+      return ve + 2;
+    }
+    // The value continues in a later chunk: keep its line and collect it in one buffer.
+    this.spill(buf, off, nl - 1, vs, size + 2);
+    return -1;
   }
 
   /** A value that came over several chunks: `data` is the value and its CRLF. */

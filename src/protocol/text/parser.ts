@@ -32,7 +32,7 @@ export class TextParser extends LineParser<TextReply> {
   /** Parses the line `b[s, e)` (without CRLF) into `this.reply`. */
   #line(b: Buffer, s: number, e: number): void {
     const r = this.reply;
-    if (r.buf !== b) r.buf = b; // see MetaParser: a write barrier per store
+    if (r.buf !== b) r.buf = b; // see meta/line-reader.ts: a write barrier per store
     r.lineStart = s;
     r.lineEnd = e;
     r.size = -1;
