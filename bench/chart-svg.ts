@@ -53,7 +53,12 @@ export function renderChart(results: BenchResults): string {
   // The base of each panel's scale: raw batches, or the fastest contender when it did not run.
   const hasCeiling = names.includes("raw batches");
   const base = (w: string) => (hasCeiling ? ops(w, "raw batches") : Math.max(...names.map((n) => ops(w, n))));
-  const share = (w: string, n: string) => (base(w) > 0 ? ops(w, n) / base(w) : 0);
+  // With the ceiling, a bar is the row's share of it round by round, as the report's table prints it.
+  const share = (w: string, n: string) => {
+    const paired = results.rows.find((r) => r.workload === w && r.client === n)?.vsRawBatches;
+    if (hasCeiling && paired !== undefined) return paired;
+    return base(w) > 0 ? ops(w, n) / base(w) : 0;
+  };
   const top = Math.max(1, ...workloads.flatMap((w) => names.map((n) => share(w, n))));
   const scaleMax = Math.ceil(top * 10 - 1e-9) / 10;
 

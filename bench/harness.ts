@@ -51,8 +51,9 @@ export async function concurrent(
   return (ops / (performance.now() - t0)) * 1000;
 }
 
-/** The median of `xs`. */
+/** The median of `xs` (of an even count, the mean of the two middle values). */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }

@@ -68,8 +68,16 @@ export function summarize(
       };
     };
     const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
-    const ops = (n: string) => (names.includes(n) ? med(n).opsPerSec : 0);
     const ratio = (x: number, base: number) => (base > 0 ? x / base : undefined);
+    // Against a reference, round by round: the two ran one after the other (see `run.ts`), so a
+    // slow spell of the machine slows both, where medians taken apart may come from different spells.
+    const paired = (n: string, ref: string) => {
+      const a = samples.get(`${w}|${n}`) ?? [];
+      const b = samples.get(`${w}|${ref}`) ?? [];
+      if (!names.includes(ref) || a.length === 0 || b.some((s) => !(s.opsPerSec > 0))) return undefined;
+      if (a.length !== b.length) return ratio(med(n).opsPerSec, med(ref).opsPerSec);
+      return median(a.map((s, i) => s.opsPerSec / b[i]!.opsPerSec));
+    };
     for (const n of names) {
       const m = med(n);
       rows.push({
@@ -77,9 +85,9 @@ export function summarize(
         client: n,
         ...m,
         vsBestPeer: isReference(n) ? undefined : ratio(m.opsPerSec, bestPeer),
-        vsMinimal: ratio(m.opsPerSec, ops("minimal client")),
-        vsRawBatches: ratio(m.opsPerSec, ops("raw batches")),
-        vsRawWindow: ratio(m.opsPerSec, ops("raw window")),
+        vsMinimal: paired(n, "minimal client"),
+        vsRawBatches: paired(n, "raw batches"),
+        vsRawWindow: paired(n, "raw window"),
       });
     }
   }
@@ -169,14 +177,15 @@ export function renderReport(results: BenchResults): string {
         shortName(w),
         best ?? "",
         bestOps > 0 ? `${(mine / bestOps).toFixed(2)}×` : "",
-        ...refs.map((n) => percent(mine, ops(w, n))),
+        ...refs.map((n) => share(row(w, "memcachio")?.[REF_RATIO[n]!])),
       ];
     });
     out.push(...table(["workload", "fastest other", "memcachio ÷ it", ...refs.map((n) => `% ${n}`)], vs));
     out.push(
       ...wrap(
         "memcachio ÷ it: memcachio's throughput divided by the fastest other client's. The % columns: " +
-          "memcachio's throughput as a share of each reference's.",
+          "memcachio's throughput as a share of each reference's, the median over rounds of that share " +
+          "within a round.",
       ),
       "",
     );
@@ -263,6 +272,17 @@ function count(x: number): string {
 
 function micros(x: number | undefined): string {
   return x === undefined ? "" : x.toFixed(1);
+}
+
+/** Which ratio of a row is its share of each reference. */
+const REF_RATIO: Record<string, "vsMinimal" | "vsRawBatches" | "vsRawWindow"> = {
+  "minimal client": "vsMinimal",
+  "raw batches": "vsRawBatches",
+  "raw window": "vsRawWindow",
+};
+
+function share(ratio: number | undefined): string {
+  return ratio === undefined ? "" : `${(ratio * 100).toFixed(0)} %`;
 }
 
 function percent(x: number, base: number | undefined): string {

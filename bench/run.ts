@@ -3,12 +3,13 @@
  * socket, and a twemproxy in front of the first), then measures memcachio (meta; binary; TLS; Unix socket;
  * text; through twemproxy), the peer clients, two raw-socket ceilings and a promise-per-call floor
  * (`minimal client`, see `minimal-client.ts`) on the same workloads, in alternating rounds, and prints a table
- * of medians with ratios to the best peer, to the floor and to the ceilings (`report.ts`).
+ * of medians with ratios to the best peer, to the floor and to the ceilings (`report.ts`; those to the
+ * floor and the ceilings are taken round by round, as they run next to memcachio).
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
  * a heap or a garbage collector with another. Writes `bench/results/latest.json` and its chart,
  * `bench/results/chart.svg` (`chart-svg.ts`). Then runs the tinybench micro benches (parser, encoder).
  *
- * Options: `--seconds S` per run (default 1), `--rounds R` (default 3), `--only a,b` contenders,
+ * Options: `--seconds S` per run (default 1), `--rounds R` (default 4, even: each order as often), `--only a,b` contenders,
  * `--workloads a,b` (those whose names contain one of these), `--no-micro`, `--base REF`: one more row,
  * `memcachio @REF`, memcachio's `src/` at git commit REF
  * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
@@ -27,13 +28,13 @@ import type { Reply, Run, Start } from "./contender-process.ts";
 import { Client } from "../src/index.ts";
 import { renderChart } from "./chart-svg.ts";
 import { loadBenchKeys } from "./harness.ts";
-import { type BenchResults, renderReport, summarize, wrap } from "./report.ts";
+import { type BenchResults, isReference, renderReport, summarize, wrap } from "./report.ts";
 import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.ts";
 
 const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "1" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "4" },
     only: { type: "string" },
     workloads: { type: "string" },
     "no-micro": { type: "boolean", default: false },
@@ -110,6 +111,15 @@ async function main(): Promise<void> {
   const names: string[] = CONTENDERS.filter((n) => only === undefined || only.includes(n));
   const baseIndex = args.base === undefined ? undefined : extractBase(args.base);
   if (baseIndex !== undefined) names.splice(1, 0, `memcachio @${args.base}`);
+  // The order they run in: the references right after memcachio (and its base), each round the
+  // reverse of the last, so that memcachio and the references it is measured against run one after
+  // the other, each first in half the rounds.
+  const references = names.filter(isReference);
+  const runOrder = [
+    ...names.filter((n) => n === "memcachio" || n.startsWith("memcachio @")),
+    ...references,
+    ...names.filter((n) => !references.includes(n) && n !== "memcachio" && !n.startsWith("memcachio @")),
+  ];
 
   // Populate the keys the gets read, on both servers.
   for (const options of [
@@ -150,7 +160,7 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     `bench: ${ROUNDS} rounds × ${RUN_MS} ms per workload, one process per contender:\n${wrap(
-      names.join(", "),
+      runOrder.join(", "),
       98,
     )
       .map((l) => `  ${l}`)
@@ -158,10 +168,10 @@ async function main(): Promise<void> {
   );
   try {
     for (const w of workloads) {
-      for (const n of names) await run(n, w, Math.min(300, RUN_MS)); // warm-up
+      for (const n of runOrder) await run(n, w, Math.min(300, RUN_MS)); // warm-up
       for (let r = 0; r < ROUNDS; r++) {
         // Alternate the order each round so no client always runs first or last.
-        const order = r % 2 === 0 ? names : [...names].reverse();
+        const order = r % 2 === 0 ? runOrder : [...runOrder].reverse();
         for (const n of order) {
           const s = await run(n, w, RUN_MS);
           const k = `${w}|${n}`;

@@ -147,6 +147,25 @@ describe("bench report: summarize", () => {
     assert.equal(row(sets, "raw batches").vsBestPeer, undefined);
     assert.equal(row(sets, "minimal client").vsBestPeer, undefined);
   });
+
+  it("takes the shares of the references round by round, and the median of an even count as the mean of the middle two", () => {
+    const w = "256 concurrent gets (100 B)";
+    // The machine slows down over the run: medians taken apart would compare different spells.
+    const samples = new Map<string, Sample[]>([
+      [`${w}|memcachio`, [100, 200, 300, 400].map((opsPerSec) => ({ opsPerSec }))],
+      [`${w}|minimal client`, [110, 190, 330, 420].map((opsPerSec) => ({ opsPerSec }))],
+      [`${w}|raw batches`, [200, 400, 600, 800].map((opsPerSec) => ({ opsPerSec }))],
+    ]);
+    const rows = summarize(samples, ["memcachio", "minimal client", "raw batches"], [w]);
+    const mine = rows.find((r) => r.client === "memcachio")!;
+    assert.equal(mine.opsPerSec, 250);
+    const perRound = [100 / 110, 200 / 190, 300 / 330, 400 / 420].sort((a, b) => a - b);
+    assert.equal(mine.vsMinimal, (perRound[1]! + perRound[2]!) / 2);
+    assert.notEqual(mine.vsMinimal, 250 / 260, "not the ratio of the medians");
+    assert.equal(mine.vsRawBatches, 0.5);
+    assert.equal(mine.vsRawWindow, undefined, "raw window did not run");
+    assert.match(renderReport({ ...full, rows }), new RegExp(`${Math.round(mine.vsMinimal! * 100)} %`));
+  });
 });
 
 describe("bench report: the SVG chart", () => {
