@@ -14,7 +14,7 @@
  * The connection knows nothing of calls, replicas, retries or health: an attempt that fails is
  * handed back to its sink, which decides what follows.
  */
-import type Denque from "denque";
+import type { Fifo } from "../util/fifo.js";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
 import {
   AuthError,
@@ -112,7 +112,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Attempts waiting to be written. */
   get queued(): number {
-    return this.#pipe.pending.length;
+    return this.#pipe.pending.count;
   }
 
   /** Round-trip latency, ms: an exponentially weighted average of sampled attempts (one batch in eight); -1 before any. */
@@ -127,7 +127,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Attempts waiting or in flight: how busy the connection is. */
   get load(): number {
-    return this.#pipe.pending.length + this.#pipe.owed;
+    return this.#pipe.pending.count + this.#pipe.owed;
   }
 
   /** Closed for good (by close() or destroy()). */
@@ -145,7 +145,7 @@ export class Connection implements Tickable, AttemptCarrier {
     if (this.#state === CLOSED || this.#closing) {
       return void attempt.fail(new ClientClosedError("the client is closed", { server: this.label }));
     }
-    const queued = this.#pipe.pending.length;
+    const queued = this.#pipe.pending.count;
     if (queued >= this.#options.maxQueue) {
       const message = `${queued} requests already queued (maxQueue)`;
       return void attempt.fail(new QueueFullError(message, { server: this.label }));
@@ -173,7 +173,7 @@ export class Connection implements Tickable, AttemptCarrier {
   close(): Promise<void> {
     if (this.#state === CLOSED) return Promise.resolve();
     this.#closing = true;
-    if (this.#pipe.pending.length === 0 && this.#pipe.owed === 0) {
+    if (this.#pipe.pending.count === 0 && this.#pipe.owed === 0) {
       this.#shutdown();
       return Promise.resolve();
     }
@@ -285,7 +285,7 @@ export class Connection implements Tickable, AttemptCarrier {
     if (err instanceof AuthError) this.#failAll(this.#pipe.pending, err);
     this.#events.onClose?.(this, err);
     // Failed attempts may already have been sent again (by their sink), which reconnects by itself.
-    if (this.#pipe.pending.length > 0 && !this.#closing && this.#state === IDLE) this.#connect();
+    if (this.#pipe.pending.count > 0 && !this.#closing && this.#state === IDLE) this.#connect();
     else this.#maybeIdle();
   }
 
@@ -301,8 +301,8 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#failAll(this.#pipe.inflight, err);
   }
 
-  #failAll(queue: Denque<Attempt>, err: MemcachedError): void {
-    while (queue.length > 0) queue.shift()!.fail(err);
+  #failAll(queue: Fifo<Attempt>, err: MemcachedError): void {
+    while (queue.count > 0) queue.shift()!.fail(err);
   }
 
   // ── the shared ticker ───────────────────────────────────────────────────────
@@ -349,7 +349,7 @@ export class Connection implements Tickable, AttemptCarrier {
    */
   #maybeIdle(fromTick = false): void {
     const p = this.#pipe;
-    if (p.pending.length > 0 || p.owed > 0) {
+    if (p.pending.count > 0 || p.owed > 0) {
       // Closing, and every attempt has its answer or its timeout: no one waits for the late replies.
       if (this.#closing && p.nobodyWaits) this.#shutdown();
       return;

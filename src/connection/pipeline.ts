@@ -1,7 +1,7 @@
 /**
  * The two queues of a connection and the wire between them:
  *
- *   pending (Denque, not on the wire) ─flush─▶ encoder ─▶ socket ··· parser ─▶ in-flight FIFO head ─▶ handler
+ *   pending (a Fifo, not on the wire) ─flush─▶ encoder ─▶ socket ··· parser ─▶ in-flight FIFO head ─▶ handler
  *
  * `flush` encodes every waiting attempt (up to `maxInFlight` in flight) into one {@link Writer} and
  * writes it with one `socket.write`; replies come back in order and each goes to the head of the
@@ -10,7 +10,7 @@
  * not per batch (a clock read is a system call on some VMs).
  */
 import type { Socket } from "node:net";
-import Denque from "denque";
+import { Fifo } from "../util/fifo.js";
 import { ProtocolError } from "../errors.js";
 import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
@@ -33,9 +33,9 @@ const HIGH_WATER = 256 * 1024;
 
 export class Pipeline {
   /** Attempts waiting to be written. */
-  readonly pending = new Denque<Attempt>();
+  readonly pending = new Fifo<Attempt>();
   /** Attempts written, reply owed, in write order. */
-  readonly inflight = new Denque<Attempt>();
+  readonly inflight = new Fifo<Attempt>();
   /** The socket asked us to wait for `drain`. */
   blocked = false;
   /**
@@ -80,14 +80,14 @@ export class Pipeline {
 
   /** Whether waiting attempts could be written now (room in flight, no backpressure). */
   get writable(): boolean {
-    return this.pending.length > 0 && this.inflight.length < this.#maxInFlight && !this.blocked;
+    return this.pending.count > 0 && this.inflight.count < this.#maxInFlight && !this.blocked;
   }
 
   /** Nothing waits to be written and every attempt in flight is settled (only late replies are owed). */
   get nobodyWaits(): boolean {
-    if (this.pending.length > 0) return false;
+    if (this.pending.count > 0) return false;
     const inflight = this.inflight;
-    for (let i = 0; i < inflight.length; i++) {
+    for (let i = 0; i < inflight.count; i++) {
       const a = inflight.peekAt(i)!;
       if (a.state !== SETTLED && !isNudge(a)) return false;
     }
@@ -102,7 +102,7 @@ export class Pipeline {
     // Everything written before has left for the kernel: the writer's slabs are free again.
     if (this.#plain && socket.writableLength === 0) w.rewind();
     let first: Attempt | null = null;
-    let room = max - this.inflight.length;
+    let room = max - this.inflight.count;
     while (room > 0) {
       const a = pending.shift();
       if (a === undefined) break;
@@ -123,7 +123,7 @@ export class Pipeline {
 
   /** Replies owed to callers (and to the connection's hello): those in flight that are not nudges. */
   get owed(): number {
-    return this.inflight.length - this.nudges;
+    return this.inflight.count - this.nudges;
   }
 
   /** Writes the nudge `a` at once, past `maxInFlight` and backpressure (the writer is empty between flushes). */

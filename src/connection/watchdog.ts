@@ -13,7 +13,7 @@
  *   wakes the server up. While nothing is read, the silence before the next nudge doubles, so a server
  *   that is really hung gets a handful of nudges before `socketTimeout`, not one per tick.
  */
-import type Denque from "denque";
+import type { Fifo } from "../util/fifo.js";
 import { TimeoutError } from "../errors.js";
 import { type Attempt, SETTLED } from "./attempt.js";
 
@@ -70,14 +70,14 @@ export class SilenceWatch {
  * deadline left, and whether a written attempt timed out (a sign of a slow server).
  */
 export function expire(
-  pending: Denque<Attempt>,
-  inflight: Denque<Attempt>,
+  pending: Fifo<Attempt>,
+  inflight: Fifo<Attempt>,
   now: number,
   label: string,
 ): { min: number; timedOut: boolean } {
   let min = Number.POSITIVE_INFINITY;
   let dead = 0;
-  for (let i = 0; i < pending.length; i++) {
+  for (let i = 0; i < pending.count; i++) {
     const a = pending.peekAt(i)!;
     if (a.state === SETTLED) dead++;
     else if (a.deadline <= now) {
@@ -87,13 +87,13 @@ export function expire(
     } else if (a.deadline < min) min = a.deadline;
   }
   // Drop settled attempts from the queue so they do not count against maxQueue.
-  if (dead > 0 && dead * 4 >= pending.length) {
+  if (dead > 0 && dead * 4 >= pending.count) {
     const live = pending.toArray().filter((a) => a.state !== SETTLED);
     pending.clear();
     for (const a of live) pending.push(a);
   }
   let timedOut = false;
-  for (let i = 0; i < inflight.length; i++) {
+  for (let i = 0; i < inflight.count; i++) {
     const a = inflight.peekAt(i)!;
     if (a.state === SETTLED) continue;
     if (a.deadline <= now) {
