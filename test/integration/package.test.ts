@@ -22,7 +22,11 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
-const MAX_PACKED_BYTES = 250_000;
+/**
+ * A guard against shipping what should not be (maps, sources, a chunk per entry point): each of those
+ * adds tens of kB. The code and docs themselves grow a little with each release; raise it with them.
+ */
+const MAX_PACKED_BYTES = 256_000;
 const ENTRY_POINTS = ["index", "prometheus", "keyv", "otel"];
 
 interface PackResult {
