@@ -62,7 +62,11 @@ export class Writer {
    * chunk of its own and encoding goes on in a fresh slab.
    */
   ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    // Kept this small so that every encoder inlines it; the rare move to a new slab is a call.
+    if (this.pos + n > this.buf.length) this.#moveOn(n);
+  }
+
+  #moveOn(n: number): void {
     if (this.pos > this.#start) this.#chunk(this.buf.subarray(this.#start, this.pos));
     this.#nextSlab(n);
   }
