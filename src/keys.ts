@@ -35,6 +35,8 @@ export class KeyEncoder {
   readonly #prefixBytes: Buffer;
   readonly #prefixPlain: boolean;
   readonly #protocol: "meta" | "binary" | "text";
+  /** Longest key sent as it is, prefix excluded; -1 when the prefix itself needs base64. */
+  readonly #plainRoom: number;
 
   constructor(prefix = "", protocol: "meta" | "binary" | "text" = "meta") {
     this.#protocol = protocol;
@@ -45,10 +47,20 @@ export class KeyEncoder {
     this.#prefix = prefix;
     this.#prefixBytes = bytes;
     this.#prefixPlain = isPlain(prefix);
+    this.#plainRoom = this.#prefixPlain ? MAX_KEY_LENGTH - prefix.length : -1;
   }
 
   /** The wire token for `key`; throws {@link InvalidKeyError} before anything is sent. */
   encode(key: Key): string {
+    // The common case, a printable ASCII string, in a method small enough to inline.
+    if (typeof key === "string" && key.length !== 0 && key.length <= this.#plainRoom && isPlain(key)) {
+      this.base64 = false;
+      return this.#prefix.length === 0 ? key : this.#prefix + key;
+    }
+    return this.#encodeOther(key);
+  }
+
+  #encodeOther(key: Key): string {
     if (typeof key === "string") return this.#encodeString(key);
     if (Buffer.isBuffer(key)) return this.#encodeBuffer(key);
     throw new InvalidKeyError(`a key must be a string or a Buffer, got ${describe(key)}`);

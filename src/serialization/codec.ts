@@ -157,8 +157,12 @@ export class ValueCodec {
 
   /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
   decode(buf: Buffer, start: number, end: number, flags: number): unknown {
-    // The common case first: a string stored by the default codec.
+    // The common case, a string stored by the default codec, in a method small enough to inline.
     if (flags === Flags.STRING && this.#user === null) return utf8(buf, start, end);
+    return this.#decodeOther(buf, start, end, flags);
+  }
+
+  #decodeOther(buf: Buffer, start: number, end: number, flags: number): unknown {
     const packed = flags & COMPRESSION_MASK;
     // Compressed values inflate first: with the default codec when the rest of the flags is one of its
     // types (anything else was written by another client: raw bytes, as before), and with a user codec
