@@ -47,6 +47,12 @@ export class CallBuilder {
     if (this.closed) throw new ClientClosedError("the client is closed");
     const refused = this.refused[frame.op];
     if (refused !== undefined) throw new UnsupportedError(refused);
+    // Without options, in few enough bytes that the callers inline it.
+    if (options === undefined) return new Call(frame, handler, this.timeout);
+    return this.#callWith(frame, handler, options);
+  }
+
+  #callWith(frame: Frame, handler: CallHandler, options: CallOptions | undefined): Call {
     let timeout = this.timeout;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {

@@ -12,17 +12,17 @@
  * settles, and nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { NoServersError, ServerUnavailableError } from "../errors.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
+import type { Frame } from "../protocol/frame.js";
 import {
   afterFailure,
+  attemptFrame,
   backoff,
   Failure,
   failureOf,
   groupByTarget,
-  gutterTtl,
   hedgeable,
   isIdempotent,
   isRead,
@@ -31,7 +31,7 @@ import {
   readShare,
   unreachable,
 } from "./policy.js";
-import { noServerUp, reasonOf, type Server } from "./server.js";
+import { type Server, unsentError } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
@@ -90,13 +90,18 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const frame = call.frame;
     const key = call.routingKey!;
     if (isIdempotent(frame)) call.retriesLeft = this.#options.retries.attempts;
-    // Writes are noted while a server is away or the list changed; a touch's TTL counts too.
-    if (isWrite(frame.op)) m.noteWrite(frame, key, null);
-    else if (frame.ttl >= 0) m.repairs.past.noteTtl(frame.ttl);
+    if (isWrite(frame.op) || frame.ttl >= 0) this.#noteWrite(frame, key);
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
     return call.promise;
+  }
+
+  /** Writes are noted while a server is away or the list changed; a touch's TTL counts too. */
+  #noteWrite(frame: Frame, key: RoutingKey): void {
+    const m = this.#membership;
+    if (isWrite(frame.op)) m.noteWrite(frame, key, null);
+    else m.repairs.past.noteTtl(frame.ttl);
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -153,28 +158,18 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     previous: CallAttempt | null = null,
     hedgeOf: CallAttempt | null = null,
   ): CallAttempt {
-    let frame = indices === null ? call.frame : call.frame.part(indices);
-    if (server?.gutter === true) {
-      const ttl = gutterTtl(frame, this.#options.gutterTtl!);
-      if (ttl !== frame.ttl) {
-        frame = frame.copy();
-        frame.ttl = ttl;
-      }
-    }
+    const frame =
+      indices === null && server?.gutter !== true
+        ? call.frame
+        : attemptFrame(call.frame, indices, server?.gutter === true ? this.#options.gutterTtl! : null);
     const a = new CallAttempt(frame, call.handler, this, call, server, timeout);
     a.replica = replica;
     a.indices = indices;
     a.previous = previous;
-    // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
-    if (call.keys === null || call.result instanceof Map) a.result = call.result;
-    else a.result = new Array<boolean>(frame.batch!.keys.length).fill(true);
-    if (hedgeOf !== null) {
-      a.isHedge = true;
-      a.rival = hedgeOf;
-      hedgeOf.rival = a;
-    }
-    if (call.keys !== null || call.outcomes !== null || hedgeOf !== null) call.track(a);
-    else call.attempt = a;
+    if (call.keys === null && call.outcomes === null && hedgeOf === null) {
+      a.result = call.result;
+      call.attempt = a;
+    } else this.#track(call, a, hedgeOf);
     // With hedging: a first try of a read, with a replica to hedge on.
     const hedger = this.#hedger;
     if (hedger !== null && previous === null && hedgeable(frame.op) && this.#membership.replicas > 1)
@@ -182,6 +177,19 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (this.#tracer.active) this.#tracer.around(a, this.#sendBound);
     else this.#sendAttempt(a);
     return a;
+  }
+
+  /** An attempt among several of its call at once: a batch's part, a replica's write, a hedge. */
+  #track(call: Call, a: CallAttempt, hedgeOf: CallAttempt | null): void {
+    // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
+    if (call.keys === null || call.result instanceof Map) a.result = call.result;
+    else a.result = new Array<boolean>(a.frame.batch!.keys.length).fill(true);
+    if (hedgeOf !== null) {
+      a.isHedge = true;
+      a.rival = hedgeOf;
+      hedgeOf.rival = a;
+    }
+    call.track(a);
   }
 
   /**
@@ -196,17 +204,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       // Reads wait for repairs a list change left on the server, or miss a key that may be stale there.
       if ((m.away === 0 && server.repairing === null) || !isRead(a.frame.op)) server.pool.send(a);
       else if (!holdRead(a, server, m, this.#sendBound)) server.pool.send(a);
-    } else if (server === undefined) {
-      const why = m.servers.length > 0 ? noServerUp(m.servers) : `the server list is empty: ${m.whyEmpty}`;
-      setImmediate(failAttempt, a, new NoServersError(why));
-    } else {
-      const message = `${server.label} is down (${reasonOf(server.lastError)}); next probe in ${server.nextProbeIn} ms`;
-      setImmediate(
-        failAttempt,
-        a,
-        new ServerUnavailableError(message, { server: server.label, cause: server.lastError }),
-      );
-    }
+    } else setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
   }
 
   /** @internal An attempt its call gave up on (the call settled another way): its trace ends. */

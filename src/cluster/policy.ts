@@ -143,6 +143,26 @@ export function unreachable(err: unknown): boolean {
   return err instanceof ConnectionError || err instanceof TimeoutError || err instanceof QueueFullError;
 }
 
+/**
+ * The frame an attempt sends: its batch share of the keys (`indices`, null for all), and on a gutter
+ * server a TTL of at most `gutterCap` seconds.
+ */
+export function attemptFrame(
+  frame: Frame,
+  indices: readonly number[] | null,
+  gutterCap: number | null,
+): Frame {
+  let f = indices === null ? frame : frame.part(indices);
+  if (gutterCap !== null) {
+    const ttl = gutterTtl(f, gutterCap);
+    if (ttl !== f.ttl) {
+      f = f.copy();
+      f.ttl = ttl;
+    }
+  }
+  return f;
+}
+
 /** The TTL a write gets on a gutter server: at most `cap` seconds (0 / none / longer → the cap). */
 export function gutterTtl(frame: Frame, cap: number): number {
   switch (frame.op) {

@@ -20,7 +20,15 @@
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import type { Latencies } from "./hedging.js";
-import { AuthError, ConnectionError, SocketTimeoutError, TimeoutError, TLSError } from "../errors.js";
+import {
+  AuthError,
+  ConnectionError,
+  NoServersError,
+  ServerUnavailableError,
+  SocketTimeoutError,
+  TimeoutError,
+  TLSError,
+} from "../errors.js";
 import { Attempt, type AttemptSink, type ReplyHandler } from "../connection/attempt.js";
 import { Frame, Op } from "../protocol/frame.js";
 import { type PoolOptions, ServerPool } from "../pool/server-pool.js";
@@ -223,4 +231,18 @@ export function noServerUp(servers: readonly Server[]): string {
   const shown = servers.slice(0, 3).map((s) => `${s.label} ${s.state}: ${reasonOf(s.lastError)}`);
   const more = servers.length > shown.length ? `; and ${servers.length - shown.length} more` : "";
   return `no server is up (${shown.join("; ")}${more}); check that memcached runs and is reachable`;
+}
+
+/**
+ * The error of a request with nowhere to go: `server` is down, or there is none (`servers` is the
+ * list, `whyEmpty` why it is empty).
+ */
+export function unsentError(server: Server | undefined, servers: readonly Server[], whyEmpty: string): Error {
+  if (server === undefined) {
+    return new NoServersError(
+      servers.length > 0 ? noServerUp(servers) : `the server list is empty: ${whyEmpty}`,
+    );
+  }
+  const message = `${server.label} is down (${reasonOf(server.lastError)}); next probe in ${server.nextProbeIn} ms`;
+  return new ServerUnavailableError(message, { server: server.label, cause: server.lastError });
 }
