@@ -22,11 +22,13 @@ import type { ReplyContext } from "./replies.js";
 
 /** Throws a `ProtocolError` unless `reply` answers `attempt`. */
 export function checkOpaque(attempt: CallAttempt, reply: ReplyView): void {
-  if (!reply.answers(attempt.opaque)) {
-    throw new ProtocolError(
-      `reply opaque ${reply.opaque} does not match request opaque ${attempt.opaque} (${reply.line()})`,
-    );
-  }
+  if (!reply.answers(attempt.opaque)) opaqueMismatch(attempt, reply);
+}
+
+function opaqueMismatch(attempt: CallAttempt, reply: ReplyView): never {
+  throw new ProtocolError(
+    `reply opaque ${reply.opaque} does not match request opaque ${attempt.opaque} (${reply.line()})`,
+  );
 }
 
 /**

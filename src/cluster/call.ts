@@ -88,6 +88,14 @@ export class CallAttempt {
     /** Time allowed for this try, ms (used when `deadline` is 0 at queueing). */
     readonly timeout: number,
   ) {}
+
+  /** The servers this attempt and the ones before it went to. */
+  tried(): Server[] {
+    const tried: Server[] = [];
+    for (let p: CallAttempt | null = this; p !== null; p = p.previous)
+      if (p.target !== undefined) tried.push(p.target);
+    return tried;
+  }
 }
 withAttemptMethods(CallAttempt);
 

@@ -135,7 +135,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   #hedge(a: CallAttempt): boolean {
     const call = a.call;
     if (call.settled || this.#closed || a.rival !== null) return false;
-    const next = hedgeTarget(a, this.#membership, this.#tried(a));
+    const next = hedgeTarget(a, this.#membership, a.tried());
     const left = call.endsAt() - performance.now();
     if (next === undefined || left < 1) return false;
     const share = readShare(left, this.#membership.replicas - a.replica - 1);
@@ -216,6 +216,16 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   succeeded(a: CallAttempt, value: unknown): void {
     this.#tracer.settled(a, value, undefined, false);
     const call = a.call;
+    // A single read or write, without hedging: in few enough bytes that the reply path inlines it.
+    if (this.#hedger === null && call.keys === null && call.outcomes === null && call.copies === null) {
+      if (value !== undefined || this.warmUp === null || !this.warmUp.missed(a)) call.succeed(value);
+      return;
+    }
+    this.#succeededOther(a, value);
+  }
+
+  #succeededOther(a: CallAttempt, value: unknown): void {
+    const call = a.call;
     const hedger = this.#hedger;
     if (hedger !== null && isRead(a.frame.op)) {
       if (hedger.sampling && a.target !== undefined && a.queuedAt > 0) {
@@ -268,20 +278,12 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     } else this.#giveUp(a, error);
   }
 
-  /** The servers `a` and the attempts before it went to. */
-  #tried(a: CallAttempt): Server[] {
-    const tried: Server[] = [];
-    for (let p: CallAttempt | null = a; p !== null; p = p.previous)
-      if (p.target !== undefined) tried.push(p.target);
-    return tried;
-  }
-
   /** Where a read that failed in `a` goes next: the first replica that is up and not tried. */
   #nextReplica(a: CallAttempt): Server | undefined {
     if (this.#membership.replicas === 1 || !isRead(a.frame.op)) return undefined;
     const call = a.call;
     const key = call.routingKey ?? call.keys![a.indices === null ? 0 : a.indices[0]!]!;
-    return this.#membership.readTarget(key, this.#tried(a));
+    return this.#membership.readTarget(key, a.tried());
   }
 
   /** The read goes on, at once, on the next replica with a share of the time left. */
@@ -295,7 +297,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       return;
     }
     // A batch's keys regroup by their next replica; the call waits for the new parts instead.
-    const tried = this.#tried(a);
+    const tried = a.tried();
     const m = this.#membership;
     const groups = groupByTarget(call, a.indices, (key) => m.readTarget(key, tried), m.servers.length === 1);
     call.pending += groups.size - 1;

@@ -77,7 +77,10 @@ export class AttemptTracer {
 
   /** Publishes the end of a traced attempt (nothing when it was not traced). */
   settled(a: CallAttempt, value: unknown, error: unknown, failed: boolean): void {
-    if (this.#open.size === 0) return;
+    if (this.#open.size !== 0) this.#settled(a, value, error, failed);
+  }
+
+  #settled(a: CallAttempt, value: unknown, error: unknown, failed: boolean): void {
     const ctx = this.#open.get(a);
     if (ctx === undefined) return;
     this.#open.delete(a);
