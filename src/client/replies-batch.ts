@@ -26,13 +26,15 @@ import { asSerializationError, decode, errorOf, fetchOnly, releaseWin } from "./
 function batchIndex(a: CallAttempt, reply: ReplyView): number {
   const n = a.frame.batch!.keys.length;
   const i = reply.opaque - a.opaque;
-  if (reply.opaque < 0 || i < a.next || i >= n) {
-    throw new ProtocolError(
-      `batch reply opaque ${reply.opaque} is outside the batch's ${a.opaque}..${a.opaque + n - 1} (or out of order)`,
-    );
-  }
+  if (reply.opaque < 0 || i < a.next || i >= n) outOfBatch(a, reply, n);
   a.next = i + 1;
   return i;
+}
+
+function outOfBatch(a: CallAttempt, reply: ReplyView, n: number): never {
+  throw new ProtocolError(
+    `batch reply opaque ${reply.opaque} is outside the batch's ${a.opaque}..${a.opaque + n - 1} (or out of order)`,
+  );
 }
 
 /** Keeps an error reply inside a batch (the batch goes on to its end, then fails). */

@@ -142,13 +142,9 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Queues `attempt`; it settles through its sink (never throws). */
   send(attempt: Attempt): void {
-    if (this.#state === CLOSED || this.#closing) {
-      return void attempt.fail(new ClientClosedError("the client is closed", { server: this.label }));
-    }
-    const queued = this.#pipe.pending.count;
-    if (queued >= this.#options.maxQueue) {
-      const message = `${queued} requests already queued (maxQueue)`;
-      return void attempt.fail(new QueueFullError(message, { server: this.label }));
+    if (this.#state === CLOSED || this.#closing || this.#pipe.pending.count >= this.#options.maxQueue) {
+      this.#refuse(attempt);
+      return;
     }
     if (this.#state === IDLE) this.#connect();
     let now: number;
@@ -167,6 +163,14 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#pipe.pending.push(attempt);
     this.#sent++;
     this.#watch(attempt.deadline);
+  }
+
+  #refuse(attempt: Attempt): void {
+    if (this.#state === CLOSED || this.#closing) {
+      return void attempt.fail(new ClientClosedError("the client is closed", { server: this.label }));
+    }
+    const message = `${this.#pipe.pending.count} requests already queued (maxQueue)`;
+    attempt.fail(new QueueFullError(message, { server: this.label }));
   }
 
   /** Stops taking attempts, lets the waiting ones finish (or time out), then closes the socket. */

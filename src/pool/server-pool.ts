@@ -117,6 +117,17 @@ export class ServerPool {
     return n;
   }
 
+  /** The rare ends of `send`: the queue is full, or no connection is open yet. */
+  #refuseOrWait(req: Attempt, queued: number): void {
+    if (queued >= this.#maxQueue) {
+      const message = `${queued} requests already queued (maxQueue)`;
+      req.fail(new QueueFullError(message, { server: this.#label }));
+      return;
+    }
+    this.#waiting.push(req);
+    if (this.#acquiring === 0) this.#lease();
+  }
+
   /** Sends `req` on the least-loaded connection. */
   send(req: Attempt): void {
     if (this.#closed) {
@@ -138,14 +149,8 @@ export class ServerPool {
         load = l;
       }
     }
-    if (queued >= this.#maxQueue) {
-      const message = `${queued} requests already queued (maxQueue)`;
-      req.fail(new QueueFullError(message, { server: this.#label }));
-      return;
-    }
-    if (best === null) {
-      this.#waiting.push(req);
-      if (this.#acquiring === 0) this.#lease();
+    if (queued >= this.#maxQueue || best === null) {
+      this.#refuseOrWait(req, queued);
       return;
     }
     if (load >= this.#growAt && active.length + this.#acquiring < this.#opts.max) this.#lease();
