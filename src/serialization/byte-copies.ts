@@ -15,6 +15,9 @@ const LARGEST = SLAB / 8;
 
 export class ByteCopies {
   #slab: Buffer = Buffer.allocUnsafeSlow(SLAB);
+  /** The slab's memory, kept: `Buffer#subarray` asks the slab for it on every call, a native call. */
+  #memory: ArrayBuffer = this.#slab.buffer as ArrayBuffer;
+  #base = this.#slab.byteOffset;
   #pos = 0;
 
   /** A copy of `bytes` that nothing else writes to. */
@@ -23,12 +26,14 @@ export class ByteCopies {
     if (n > LARGEST) return Buffer.from(bytes);
     if (this.#pos + n > SLAB) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB);
+      this.#memory = this.#slab.buffer as ArrayBuffer;
+      this.#base = this.#slab.byteOffset;
       this.#pos = 0;
     }
     const start = this.#pos;
     this.#slab.set(bytes, start);
     // Copies start on 8-byte boundaries, as Node's pool aligns them.
     this.#pos = (start + n + 7) & ~7;
-    return this.#slab.subarray(start, start + n);
+    return Buffer.from(this.#memory, this.#base + start, n);
   }
 }
