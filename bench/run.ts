@@ -9,7 +9,7 @@
  * a heap or a garbage collector with another. Writes `bench/results/latest.json` and its chart,
  * `bench/results/chart.svg` (`chart-svg.ts`). Then runs the tinybench micro benches (parser, encoder).
  *
- * Options: `--seconds S` per run (default 1), `--rounds R` (default 4, even: each order as often), `--only a,b` contenders,
+ * Options: `--seconds S` per run (default 1), `--rounds R` (default 6, even: each order as often), `--only a,b` contenders,
  * `--workloads a,b` (those whose names contain one of these), `--no-micro`, `--base REF`: one more row,
  * `memcachio @REF`, memcachio's `src/` at git commit REF
  * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
@@ -34,7 +34,7 @@ import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.t
 const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "1" },
-    rounds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "6" },
     only: { type: "string" },
     workloads: { type: "string" },
     "no-micro": { type: "boolean", default: false },
