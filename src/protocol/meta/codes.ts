@@ -34,6 +34,30 @@ export const SERVER_ERROR = 15;
 /** `STORED`: answer to the ASCII-auth `set`. */
 export const STORED = 16;
 
+/** The code of a two-letter meta reply from its first two bytes, or -1 when they are none. */
+export function metaCode(first: number, second: number): number {
+  switch ((first << 8) | second) {
+    case 0x5641:
+      return VA;
+    case 0x4844:
+      return HD;
+    case 0x454e:
+      return EN;
+    case 0x4e53:
+      return NS;
+    case 0x4558:
+      return EX;
+    case 0x4e46:
+      return NF;
+    case 0x4d4e:
+      return MN;
+    case 0x4f4b:
+      return OK;
+    default:
+      return -1;
+  }
+}
+
 /** Printable name of a code, for error messages. */
 export const CODE_NAMES = [
   "?",

@@ -5,23 +5,7 @@
  * (`quick-reader.ts`) reads the common replies; this reader takes everything it leaves.
  */
 import { ProtocolError } from "../../errors.js";
-import {
-  CLIENT_ERROR,
-  EN,
-  END,
-  ERROR,
-  EX,
-  HD,
-  MN,
-  NF,
-  NS,
-  OK,
-  SERVER_ERROR,
-  STAT,
-  STORED,
-  VA,
-  VERSION,
-} from "./codes.js";
+import { CLIENT_ERROR, END, ERROR, metaCode, OK, SERVER_ERROR, STAT, STORED, VA, VERSION } from "./codes.js";
 import type { MetaReply } from "./reply.js";
 
 // Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
@@ -65,36 +49,14 @@ export function readMetaLine(r: MetaReply, b: Buffer, s: number, e: number, maxV
     readClassic(r, b, s, e);
     return;
   }
-  switch ((b[s]! << 8) | b[s + 1]!) {
-    case 0x5641: // VA
-      r.code = VA;
-      break;
-    case 0x4844: // HD
-      r.code = HD;
-      break;
-    case 0x454e: // EN
-      r.code = EN;
-      break;
-    case 0x4e53: // NS
-      r.code = NS;
-      break;
-    case 0x4558: // EX
-      r.code = EX;
-      break;
-    case 0x4e46: // NF
-      r.code = NF;
-      break;
-    case 0x4d4e: // MN
-      r.code = MN;
-      break;
-    case 0x4f4b: // OK: anything after it is ignored.
-      r.code = OK;
-      r.argStart = e;
-      return;
-    default:
-      throw new ProtocolError(
-        `unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`,
-      );
+  const code = metaCode(b[s]!, b[s + 1]!);
+  if (code < 0) {
+    throw new ProtocolError(`unknown reply: ${JSON.stringify(b.toString("latin1", s, Math.min(e, s + 40)))}`);
+  }
+  r.code = code;
+  if (code === OK) {
+    r.argStart = e; // anything after OK is ignored
+    return;
   }
   let i = s + 2;
   if (r.code === VA) {

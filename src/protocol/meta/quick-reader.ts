@@ -6,7 +6,7 @@
  * space, any byte out of place. So this reader never throws, and every message about a malformed
  * reply comes from one place.
  */
-import { EN, EX, HD, MN, NF, NS, VA } from "./codes.js";
+import { metaCode, OK, VA } from "./codes.js";
 import type { MetaReply } from "./reply.js";
 
 const O_BIT = 1 << (0x4f - 65);
@@ -27,32 +27,8 @@ export function readQuickReply(
   maxValueSize: number,
 ): number {
   if (end - s < 4) return -1;
-  let code: number;
-  switch ((b[s]! << 8) | b[s + 1]!) {
-    case 0x5641:
-      code = VA;
-      break;
-    case 0x4844:
-      code = HD;
-      break;
-    case 0x454e:
-      code = EN;
-      break;
-    case 0x4e53:
-      code = NS;
-      break;
-    case 0x4558:
-      code = EX;
-      break;
-    case 0x4e46:
-      code = NF;
-      break;
-    case 0x4d4e:
-      code = MN;
-      break;
-    default:
-      return -1;
-  }
+  const code = metaCode(b[s]!, b[s + 1]!);
+  if (code < 0 || code === OK) return -1;
   let i = s + 2;
   let size = -1;
   if (code === VA) {
