@@ -212,6 +212,22 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
     }
   });
 
+  it("a stray CR inside a line fails, whatever its code (OK included: its text is otherwise ignored)", () => {
+    for (const wire of [
+      "OK\rjunk\r\n",
+      "OK\r\r\n",
+      "OK x\rSERVER_ERROR oom\r\n",
+      "HD O1\rX\r\n",
+      "VA 1\r O1\r\nx\r\n",
+    ]) {
+      assert.throws(
+        () => new MetaParser(() => {}, 1024).feed(Buffer.from(wire)),
+        ProtocolError,
+        JSON.stringify(wire),
+      );
+    }
+  });
+
   it("reset() forgets a partial value", () => {
     const got: string[] = [];
     const p = new MetaParser((r) => got.push(r.name()), fixture.maxValueSize);

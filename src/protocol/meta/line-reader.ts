@@ -55,7 +55,11 @@ export function readMetaLine(r: MetaReply, b: Buffer, s: number, e: number, maxV
   }
   r.code = code;
   if (code === OK) {
-    r.argStart = e; // anything after OK is ignored
+    // Anything after OK is ignored, but a CR or LF inside the line means the stream is not aligned.
+    for (let k = s + 2; k < e; k++) {
+      if (b[k] === 13 || b[k] === 10) throw new ProtocolError("reply line not terminated by \\r\\n");
+    }
+    r.argStart = e;
     return;
   }
   let i = s + 2;
