@@ -67,13 +67,8 @@ export class KeyEncoder {
   }
 
   #encodeString(key: string): string {
-    const n = key.length;
-    if (n === 0) throw new InvalidKeyError("the key is empty");
-    // Fast path: printable ASCII only. One pass, no allocation.
-    if (n + this.#prefix.length <= MAX_KEY_LENGTH && this.#prefixPlain && isPlain(key)) {
-      this.base64 = false;
-      return this.#prefix.length === 0 ? key : this.#prefix + key;
-    }
+    if (key.length === 0) throw new InvalidKeyError("the key is empty");
+    // A plain key within the limit took encode's fast path: this one needs base64, or is refused.
     if (LONE_SURROGATE.test(key)) {
       throw new InvalidKeyError(
         "the key has a lone UTF-16 surrogate: it has no UTF-8 form (it would collide with other keys); " +

@@ -20,7 +20,7 @@ const WORDS: Array<[Buffer, number]> = [
 ];
 
 /** Empties every field a line sets, then points the reply at the line `b[s, e)`. */
-export function clearReply(r: MetaReply, b: Buffer, s: number, e: number): void {
+function clearReply(r: MetaReply, b: Buffer, s: number, e: number): void {
   // Stored only when it changed: the replies of a chunk share it, and each store of a new (young)
   // buffer into the long-lived reply costs a write barrier.
   if (r.buf !== b) r.buf = b;
@@ -63,7 +63,7 @@ export function readMetaLine(r: MetaReply, b: Buffer, s: number, e: number, maxV
     return;
   }
   let i = s + 2;
-  if (r.code === VA) {
+  if (code === VA) {
     // VA <size>: the size is positional.
     if (after === 13) throw new ProtocolError("VA without a size");
     i++;
