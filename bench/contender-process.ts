@@ -81,6 +81,20 @@ const send = (r: Reply) => process.send!(r);
 let run: ((w: Workload, ms: number) => Promise<Sample>) | undefined;
 let closing: (() => Promise<void> | void) | undefined;
 
+/** Runs `w` and adds the process's CPU time per operation to its sample. */
+async function timed(
+  run: (w: Workload, ms: number) => Promise<Sample>,
+  w: Workload,
+  ms: number,
+): Promise<Sample> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const sample = await run(w, ms);
+  const cpu = process.cpuUsage(cpu0);
+  const ops = (sample.opsPerSec * (performance.now() - t0)) / 1000;
+  return ops > 0 ? { ...sample, cpuUs: (cpu.user + cpu.system) / ops } : sample;
+}
+
 // Orphaned (the bench ended or crashed): go too, whatever sockets are open.
 process.on("disconnect", () => process.exit(0));
 
@@ -106,7 +120,7 @@ process.on("message", (m: Start | Run | { type: "stop" }) => {
         }
         send({ type: "ready" });
       } else if (m.type === "run") {
-        send({ type: "sample", sample: await run!(m.w, m.ms) });
+        send({ type: "sample", sample: await timed(run!, m.w, m.ms) });
       } else {
         await closing?.();
         process.disconnect();

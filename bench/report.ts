@@ -24,6 +24,10 @@ export interface ResultRow {
   vsMinimal?: number | undefined;
   vsRawBatches?: number | undefined;
   vsRawWindow?: number | undefined;
+  /** CPU time of the contender's process per operation (getMany: per key), µs; runs before it was measured have none. */
+  cpuUs?: number | undefined;
+  /** CPU time per operation ÷ the minimal client's, the median over rounds of that ratio within a round. */
+  cpuVsMinimal?: number | undefined;
 }
 
 /** What a run saves in `bench/results/latest.json`. */
@@ -65,6 +69,10 @@ export function summarize(
         opsPerSec: ss.length === 0 ? 0 : median(ss.map((s) => s.opsPerSec)),
         p50: ss[0]?.p50 === undefined ? undefined : median(ss.map((s) => s.p50!)),
         p99: ss[0]?.p99 === undefined ? undefined : median(ss.map((s) => s.p99!)),
+        cpuUs:
+          ss.length === 0 || ss.some((s) => s.cpuUs === undefined)
+            ? undefined
+            : median(ss.map((s) => s.cpuUs!)),
       };
     };
     const bestPeer = Math.max(0, ...peers.map((p) => med(p).opsPerSec));
@@ -78,6 +86,15 @@ export function summarize(
       if (a.length !== b.length) return ratio(med(n).opsPerSec, med(ref).opsPerSec);
       return median(a.map((s, i) => s.opsPerSec / b[i]!.opsPerSec));
     };
+    // CPU per operation, paired the same way (only when both processes measured every round).
+    const pairedCpu = (n: string, ref: string) => {
+      const a = samples.get(`${w}|${n}`) ?? [];
+      const b = samples.get(`${w}|${ref}`) ?? [];
+      const measured = (ss: Sample[]) =>
+        ss.length > 0 && ss.every((s) => s.cpuUs !== undefined && s.cpuUs > 0);
+      if (a.length !== b.length || !measured(a) || !measured(b)) return undefined;
+      return median(a.map((s, i) => s.cpuUs! / b[i]!.cpuUs!));
+    };
     for (const n of names) {
       const m = med(n);
       rows.push({
@@ -88,6 +105,7 @@ export function summarize(
         vsMinimal: paired(n, "minimal client"),
         vsRawBatches: paired(n, "raw batches"),
         vsRawWindow: paired(n, "raw window"),
+        cpuVsMinimal: isReference(n) ? undefined : pairedCpu(n, "minimal client"),
       });
     }
   }
@@ -191,6 +209,26 @@ export function renderReport(results: BenchResults): string {
     );
   }
 
+  // CPU per operation: the per-request cost itself, which throughput shows only through the server.
+  const cpuRows = workloads.filter((w) => row(w, "memcachio")?.cpuVsMinimal !== undefined);
+  if (cpuRows.length > 0) {
+    out.push("CPU time per operation, µs (getMany: per key): user + system time of each client's process:");
+    const cpu = cpuRows.map((w) => [
+      shortName(w),
+      cpuMicros(row(w, "memcachio")?.cpuUs),
+      cpuMicros(row(w, "minimal client")?.cpuUs),
+      `${row(w, "memcachio")!.cpuVsMinimal!.toFixed(2)}×`,
+    ]);
+    out.push(...table(["workload", "memcachio", "minimal client", "memcachio ÷ minimal"], cpu));
+    out.push(
+      ...wrap(
+        "memcachio ÷ minimal: the median over rounds of memcachio's CPU time per operation ÷ the minimal " +
+          "client's in the same round. Under 1.00×, memcachio spends less.",
+      ),
+      "",
+    );
+  }
+
   // memcachio's variants as a share of memcachio over TCP with the meta protocol.
   const variants = names.filter((n) => n.startsWith("memcachio ") && names.includes("memcachio"));
   if (variants.length > 0) {
@@ -272,6 +310,10 @@ function count(x: number): string {
 
 function micros(x: number | undefined): string {
   return x === undefined ? "" : x.toFixed(1);
+}
+
+function cpuMicros(x: number | undefined): string {
+  return x === undefined ? "" : x.toFixed(2);
 }
 
 /** Which ratio of a row is its share of each reference. */

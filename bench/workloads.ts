@@ -54,6 +54,11 @@ export interface Sample {
   p99?: number;
   /** Calls that failed during the run (not counted as ops). */
   failures?: number;
+  /**
+   * CPU time of the contender's process per operation (getMany: per key), µs: user + system time of
+   * all its threads during the run, set by `contender-process.ts`.
+   */
+  cpuUs?: number;
 }
 
 async function sequential(op: (i: number) => Promise<unknown>, ms: number): Promise<Sample> {

@@ -168,6 +168,39 @@ describe("bench report: summarize", () => {
   });
 });
 
+describe("bench report: CPU time per operation", () => {
+  const w = "getMany 100 keys ×1";
+  const samples = new Map<string, Sample[]>([
+    [`${w}|memcachio`, [1.0, 2.0, 1.2, 1.6].map((cpuUs) => ({ opsPerSec: 100, cpuUs }))],
+    [`${w}|minimal client`, [0.8, 2.5, 1.0, 1.0].map((cpuUs) => ({ opsPerSec: 110, cpuUs }))],
+    [`${w}|memjs`, [9, 9, 9, 9].map((cpuUs) => ({ opsPerSec: 10, cpuUs }))],
+  ]);
+  const rows = summarize(samples, ["memcachio", "minimal client", "memjs"], [w]);
+  const mine = rows.find((r) => r.client === "memcachio")!;
+
+  it("pairs each round's CPU per operation with the minimal client's, and takes the median", () => {
+    assert.equal(mine.cpuUs, (1.2 + 1.6) / 2);
+    const perRound = [1.0 / 0.8, 2.0 / 2.5, 1.2 / 1.0, 1.6 / 1.0].sort((a, b) => a - b);
+    assert.equal(mine.cpuVsMinimal, (perRound[1]! + perRound[2]!) / 2);
+    assert.equal(rows.find((r) => r.client === "minimal client")!.cpuVsMinimal, undefined, "a reference");
+  });
+
+  it("prints a table of both clients' CPU per operation and the ratio, within 100 columns", () => {
+    const report = renderReport({ ...full, rows });
+    const line = report
+      .split("\n")
+      .find((l) => l.startsWith("getMany ×1") && l.includes("×") && l.includes("1.40"));
+    assert.ok(line !== undefined, report);
+    assert.ok(line.includes(`${mine.cpuVsMinimal!.toFixed(2)}×`), line);
+    assert.ok(line.includes(" 1.00 "), `the minimal client's median: ${line}`);
+    assert.ok(report.split("\n").every((l) => l.length <= 100));
+  });
+
+  it("prints no CPU table for a run without the measurement", () => {
+    assert.doesNotMatch(renderReport(full), /CPU time per operation/);
+  });
+});
+
 describe("bench report: the SVG chart", () => {
   const svg = renderChart(full);
 
