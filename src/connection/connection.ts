@@ -1,9 +1,9 @@
 /**
  * One connection to one memcached server, pipelined, over a socket that is reopened when lost.
  *
- * - Writes: every attempt sent during one event-loop turn is written in one batch (flush on
- *   `setImmediate`, after the turn's I/O callbacks; see `pipeline.ts`), up to `maxInFlight` in flight
- *   and `maxQueue` waiting. When `write()` returns false, nothing more is written until `drain`.
+ * - Writes: the attempts sent together are written in one batch (when: `Pipeline.schedule`), up
+ *   to `maxInFlight` in flight and `maxQueue` waiting. When `write()` returns false, nothing more is
+ *   written until `drain`.
  * - Replies come back in order, each to the head of the in-flight FIFO; a reply that cannot belong
  *   to it is a `ProtocolError` that destroys the socket and fails everything in flight with
  *   `ConnectionError` — never a wrong value to a caller.
@@ -154,7 +154,7 @@ export class Connection implements Tickable, AttemptCarrier {
       if (this.#state === READY && !this.#pipe.blocked) {
         this.#flushScheduled = true;
         this.#batchNow = now;
-        setImmediate(this.#flushBound);
+        this.#pipe.schedule(this.#flushBound);
       }
     }
     attempt.queuedAt = now;
@@ -263,7 +263,7 @@ export class Connection implements Tickable, AttemptCarrier {
     if (this.#pipe.writable && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#batchNow = performance.now();
-      setImmediate(this.#flushBound);
+      this.#pipe.schedule(this.#flushBound);
     }
     if (this.#pipe.owed === 0) this.#maybeIdle();
   }

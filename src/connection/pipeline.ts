@@ -94,6 +94,18 @@ export class Pipeline {
     return true;
   }
 
+  /**
+   * Runs `flush` once the requests sent together are in. With replies owed, after the event-loop
+   * turn's I/O callbacks (`setImmediate`), so that what those callbacks send joins the same write.
+   * With none owed, no reply can come to join it: it runs as soon as the promises the current
+   * callback settled have run (a microtask): a caller that awaits each request, or one batch at a
+   * time, is not held for the rest of the turn.
+   */
+  schedule(flush: () => void): void {
+    if (this.owed === 0) queueMicrotask(flush);
+    else setImmediate(flush);
+  }
+
   /** Writes what waits, up to `maxInFlight` in flight. Returns true when something was written. */
   flush(socket: Socket): boolean {
     const pending = this.pending;
