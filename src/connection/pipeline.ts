@@ -15,6 +15,7 @@ import { ProtocolError } from "../errors.js";
 import { encodeBinary } from "../protocol/binary/encoder.js";
 import { BinaryParser } from "../protocol/binary/parser.js";
 import { encodeMeta } from "../protocol/meta/encoder.js";
+import { OPAQUE_LIMIT } from "../protocol/meta/opaque-token.js";
 import { MetaParser } from "../protocol/meta/parser.js";
 import type { Frame } from "../protocol/frame.js";
 import type { Reply, WireProtocol } from "../protocol/reply.js";
@@ -24,8 +25,6 @@ import { Writer } from "../protocol/writer.js";
 import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
 import { isNudge } from "./handshake.js";
 
-/** Largest opaque before wrapping to 0 (stays a small decimal token). */
-const OPAQUE_WRAP = 1_000_000_000;
 /** One batch in this many is timed for the latency average. */
 const SAMPLE_EVERY = 8;
 /** Flush early once this much is encoded, so one tick's burst does not build one huge buffer. */
@@ -59,7 +58,15 @@ export class Pipeline {
   #flushes = 0;
   #latency = -1;
 
-  constructor(protocol: WireProtocol, plain: boolean, maxValueSize: number, maxInFlight: number) {
+  constructor(
+    protocol: WireProtocol,
+    plain: boolean,
+    maxValueSize: number,
+    maxInFlight: number,
+    /** Where the opaque counter starts (tests start it near its wrap). */
+    firstOpaque = 0,
+  ) {
+    this.#opaque = firstOpaque;
     this.#encodeFrame = protocol === "meta" ? encodeMeta : protocol === "binary" ? encodeBinary : encodeText;
     this.#plain = plain;
     this.#writer = new Writer(plain);
@@ -97,9 +104,10 @@ export class Pipeline {
   /**
    * Runs `flush` once the requests sent together are in. With replies owed, after the event-loop
    * turn's I/O callbacks (`setImmediate`), so that what those callbacks send joins the same write.
-   * With none owed, no reply can come to join it: it runs as soon as the promises the current
-   * callback settled have run (a microtask): a caller that awaits each request, or one batch at a
-   * time, is not held for the rest of the turn.
+   * With none owed, as soon as the microtasks already queued have run (the continuations of the
+   * promises the current callback settled): a caller that awaits each request, or one batch at a
+   * time, is not held for the rest of the turn. The price: what other callbacks of the same turn
+   * send then goes out in a second write (the connection owes replies by then, so not a third).
    */
   schedule(flush: () => void): void {
     if (this.owed === 0) queueMicrotask(flush);
@@ -161,11 +169,12 @@ export class Pipeline {
 
   /** Encodes `a` into the writer with the next opaque(s) and moves it in flight. */
   #encode(a: Attempt): void {
-    const opaque = this.#opaque;
+    // A frame's opaques are consecutive (one per key of a batch, and its end): they wrap together.
+    const opaque = this.#opaque + a.frame.keyCount + 1 > OPAQUE_LIMIT ? 0 : this.#opaque;
     const w = this.#writer;
     const used = this.#encodeFrame(w, a.frame, opaque);
     a.opaque = opaque;
-    this.#opaque = opaque + used >= OPAQUE_WRAP ? 0 : opaque + used;
+    this.#opaque = opaque + used;
     a.state = WRITTEN;
     this.inflight.push(a);
   }

@@ -75,7 +75,7 @@ forEachProtocol(() => {
         ["reset", () => proxy.dropAll()],
         ["delay", () => (proxy.delayMs = 500)],
         ["cut", () => (proxy.cutAfter = 50)],
-        ["corrupt", () => (proxy.garbage = Buffer.from("VA 5 f0 O1\r\nwrong\r\n"))],
+        ["corrupt", () => (proxy.garbage = Buffer.from("VA 5 f0 O____\r\nwrong\r\n"))],
       ];
       for (const [mode, setup] of faults) {
         setup();

@@ -47,11 +47,12 @@ function garbage(): Buffer {
 }
 
 /**
- * A well-formed hit carrying the opaque of no request (999999) and the value "value-x"; in text,
+ * A well-formed hit carrying the opaque of no request (`O____`, the last before the counter wraps;
+ * 999999 in binary) and the value "value-x"; in text,
  * which has no opaque, the hit of a key no request asked for.
  */
 function foreignReply(): Buffer {
-  if (current.protocol === "meta") return Buffer.from("VA 7 f0 O999999\r\nvalue-x\r\n");
+  if (current.protocol === "meta") return Buffer.from("VA 7 f0 O____\r\nvalue-x\r\n");
   if (current.protocol === "text") return Buffer.from("VALUE foreign 0 7\r\nvalue-x\r\nEND\r\n");
   const h = Buffer.alloc(28);
   h[0] = 0x81; // response, opcode 0 (Get), status 0

@@ -13,7 +13,7 @@ export interface FakeRequest {
   line: string;
   verb: string;
   key: string | undefined;
-  /** Meta: the `O…` token, e.g. `O12` (empty when absent). Binary: the opaque in decimal. */
+  /** Meta: the `O…` token, e.g. `O000C` (empty when absent). Binary: the opaque in decimal. */
   opaque: string;
   socket: Socket;
 }
@@ -63,7 +63,7 @@ export class FakeMemcached {
   #answer(line: string, socket: Socket): void {
     const parts = line.split(" ");
     const verb = parts[0] ?? "";
-    const opaque = parts.find((p) => /^O\d+$/.test(p)) ?? "";
+    const opaque = parts.find((p) => /^O[\w-]+$/.test(p)) ?? "";
     const req: FakeRequest = { line, verb, key: parts[1], opaque, socket };
     if (verb !== "version" && this.misbehave?.(req) === true) return;
     if (verb === "version") socket.write("VERSION 1.6.18\r\n");

@@ -18,44 +18,48 @@ function req(op: Op, fields: Partial<Frame> = {}): Frame {
 
 describe("meta encoder", () => {
   it("get, gets, touch, getAndTouch, delete", () => {
-    assert.equal(wire(req(Op.Get, { key: "foo" })), "mg foo v f O7\r\n");
-    assert.equal(wire(req(Op.Get, { key: "Zm9v", base64: true })), "mg Zm9v b v f O7\r\n");
-    assert.equal(wire(req(Op.Gets, { key: "foo" })), "mg foo v f c O7\r\n");
-    assert.equal(wire(req(Op.Touch, { key: "foo", ttl: 30 })), "mg foo T30 O7\r\n");
-    assert.equal(wire(req(Op.GetAndTouch, { key: "foo", ttl: 0 })), "mg foo v f T0 O7\r\n");
-    assert.equal(wire(req(Op.Delete, { key: "foo" }), 123456789), "md foo O123456789\r\n");
+    assert.equal(wire(req(Op.Get, { key: "foo" })), "mg foo v f O0007\r\n");
+    assert.equal(wire(req(Op.Get, { key: "Zm9v", base64: true })), "mg Zm9v b v f O0007\r\n");
+    assert.equal(wire(req(Op.Gets, { key: "foo" })), "mg foo v f c O0007\r\n");
+    assert.equal(wire(req(Op.Touch, { key: "foo", ttl: 30 })), "mg foo T30 O0007\r\n");
+    assert.equal(wire(req(Op.GetAndTouch, { key: "foo", ttl: 0 })), "mg foo v f T0 O0007\r\n");
+    assert.equal(wire(req(Op.Delete, { key: "foo" }), 2 ** 24 - 1), "md foo O____\r\n");
   });
 
   it("keys of every length are copied whole (char by char when short, natively when long)", () => {
     for (const n of [1, 23, 24, 25, 100, 250]) {
       const key = `${"k".repeat(n - 1)}${n % 10}`;
-      assert.equal(wire(req(Op.Get, { key })), `mg ${key} v f O7\r\n`, `${n} chars`);
+      assert.equal(wire(req(Op.Get, { key })), `mg ${key} v f O0007\r\n`, `${n} chars`);
       const many = new Frame(Op.GetMany);
       many.batch = new Batch([key, "a"], null);
-      assert.equal(wire(many, 1), `mg ${key} v f q O1\r\nmg a v f q O2\r\nmn\r\n`, `${n} chars in a batch`);
+      assert.equal(
+        wire(many, 1),
+        `mg ${key} v f q O0001\r\nmg a v f q O0002\r\nmn\r\n`,
+        `${n} chars in a batch`,
+      );
     }
   });
 
   it("ms in every mode, with flags, ttl and cas", () => {
     const base = { key: "k", value: "hello", valueLength: 5 };
-    assert.equal(wire(req(Op.Store, base)), "ms k 5 O7\r\nhello\r\n");
+    assert.equal(wire(req(Op.Store, base)), "ms k 5 O0007\r\nhello\r\n");
     assert.equal(
       wire(req(Op.Store, { ...base, clientFlags: 4294967295, ttl: 60, mode: 0x45 })),
-      "ms k 5 F4294967295 T60 ME O7\r\nhello\r\n",
+      "ms k 5 F4294967295 T60 ME O0007\r\nhello\r\n",
     );
     assert.equal(
       wire(req(Op.Store, { ...base, cas: 18446744073709551615n })),
-      "ms k 5 C18446744073709551615 O7\r\nhello\r\n",
+      "ms k 5 C18446744073709551615 O0007\r\nhello\r\n",
     );
     const bytes = Buffer.from([0, 13, 10, 255]);
     assert.equal(
       wire(req(Op.Store, { key: "k", value: bytes, valueLength: 4, clientFlags: 1 })),
-      "ms k 4 F1 O7\r\n\u0000\r\n\u00ff\r\n",
+      "ms k 4 F1 O0007\r\n\u0000\r\n\u00ff\r\n",
     );
     const utf8 = "ключ";
     assert.equal(
       wire(req(Op.Store, { key: "k", value: utf8, valueLength: Buffer.byteLength(utf8) })),
-      `ms k 8 O7\r\n${Buffer.from(utf8).toString("latin1")}\r\n`,
+      `ms k 8 O0007\r\n${Buffer.from(utf8).toString("latin1")}\r\n`,
     );
   });
 
@@ -67,17 +71,17 @@ describe("meta encoder", () => {
     const chunks = w.finish();
     assert.equal(chunks.length, 3, "header, value, CRLF");
     assert.equal(chunks[1], big, "the value Buffer itself, not a copy");
-    assert.equal(Buffer.concat(chunks).toString("latin1"), `ms k 100000 O1\r\n${"a".repeat(100_000)}\r\n`);
+    assert.equal(Buffer.concat(chunks).toString("latin1"), `ms k 100000 O0001\r\n${"a".repeat(100_000)}\r\n`);
   });
 
   it("ma: incr, decr, delta, vivify with initial and ttl", () => {
-    assert.equal(wire(req(Op.Arith, { key: "c", delta: 1n })), "ma c v O7\r\n");
-    assert.equal(wire(req(Op.Arith, { key: "c", delta: 5n, mode: 0x44 })), "ma c MD D5 v O7\r\n");
+    assert.equal(wire(req(Op.Arith, { key: "c", delta: 1n })), "ma c v O0007\r\n");
+    assert.equal(wire(req(Op.Arith, { key: "c", delta: 5n, mode: 0x44 })), "ma c MD D5 v O0007\r\n");
     assert.equal(
       wire(req(Op.Arith, { key: "c", delta: 2n, initial: 10n, ttl: 60 })),
-      "ma c D2 N60 J10 T60 v O7\r\n",
+      "ma c D2 N60 J10 T60 v O0007\r\n",
     );
-    assert.equal(wire(req(Op.Arith, { key: "c", delta: 1n, initial: 0n })), "ma c N0 J0 v O7\r\n");
+    assert.equal(wire(req(Op.Arith, { key: "c", delta: 1n, initial: 0n })), "ma c N0 J0 v O0007\r\n");
   });
 
   it("batches: one quiet line per key with consecutive opaques, then mn", () => {
@@ -87,11 +91,11 @@ describe("meta encoder", () => {
     assert.equal(encodeMeta(w, r, 10), 3);
     assert.equal(
       Buffer.concat(w.finish()).toString(),
-      "mg a v f q O10\r\nmg Yg== b v f q O11\r\nmg c v f q O12\r\nmn\r\n",
+      "mg a v f q O000A\r\nmg Yg== b v f q O000B\r\nmg c v f q O000C\r\nmn\r\n",
     );
     assert.equal(
       wire(req(Op.DeleteMany, { batch: new Batch(["a", "b"], null) }), 3),
-      "md a q O3\r\nmd b q O4\r\nmn\r\n",
+      "md a q O0003\r\nmd b q O0004\r\nmn\r\n",
     );
     const sb = new Batch(["a", "b"], null);
     sb.values = ["x", Buffer.from("yy")];
@@ -99,7 +103,7 @@ describe("meta encoder", () => {
     sb.valueFlags = [0, 1];
     assert.equal(
       wire(req(Op.StoreMany, { batch: sb, ttl: 5 }), 0),
-      "ms a 1 T5 q O0\r\nx\r\nms b 2 F1 T5 q O1\r\nyy\r\nmn\r\n",
+      "ms a 1 T5 q O0000\r\nx\r\nms b 2 F1 T5 q O0001\r\nyy\r\nmn\r\n",
     );
   });
 

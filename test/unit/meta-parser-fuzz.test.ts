@@ -12,6 +12,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/errors.ts";
 import { MetaParser, type MetaReply } from "../../src/protocol/meta/parser.ts";
+import { OPAQUE_LIMIT, writeOpaqueToken } from "../../src/protocol/meta/opaque-token.ts";
 import { cutsArb, feedCut, mutate, mutationsArb, RUNS } from "../support/fuzz.ts";
 
 const MAX_VALUE = 4096;
@@ -40,16 +41,25 @@ function feed(bytes: Buffer, cuts: number[]): { replies: Expected[]; error?: unk
 }
 
 const word = fc.stringMatching(/^[a-z]{1,8}$/);
+
+/** The opaque's token as the client writes it (`opaque-token.ts`). */
+function token(o: number): string {
+  const b = Buffer.alloc(4);
+  writeOpaqueToken(b, 0, o);
+  return b.toString("latin1");
+}
 const valueArb = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a).toString("latin1"));
 const replyArb: fc.Arbitrary<{ wire: string; expect: Expected }> = fc.oneof(
-  fc.record({ v: valueArb, o: fc.nat(999_999), f: fc.nat(0xffffffff) }).map(({ v, o, f }) => ({
-    wire: `VA ${Buffer.byteLength(v, "latin1")}${f === 0 ? "" : ` f${f}`} O${o}\r\n${v}\r\n`,
+  fc.record({ v: valueArb, o: fc.nat(OPAQUE_LIMIT - 1), f: fc.nat(0xffffffff) }).map(({ v, o, f }) => ({
+    wire: `VA ${Buffer.byteLength(v, "latin1")}${f === 0 ? "" : ` f${f}`} O${token(o)}\r\n${v}\r\n`,
     expect: { code: "VA", value: v, opaque: o, ...(f === 0 ? {} : { flags: f }) },
   })),
-  fc.record({ c: fc.constantFrom("HD", "EN", "NS", "EX", "NF"), o: fc.nat(999_999) }).map(({ c, o }) => ({
-    wire: `${c} O${o}\r\n`,
-    expect: { code: c, opaque: o },
-  })),
+  fc
+    .record({ c: fc.constantFrom("HD", "EN", "NS", "EX", "NF"), o: fc.nat(OPAQUE_LIMIT - 1) })
+    .map(({ c, o }) => ({
+      wire: `${c} O${token(o)}\r\n`,
+      expect: { code: c, opaque: o },
+    })),
   fc.constant({ wire: "MN\r\n", expect: { code: "MN" } }),
   fc.constant({ wire: "END\r\n", expect: { code: "END" } }),
   fc.tuple(word, word).map(([a, b]) => ({ wire: `STAT ${a} ${b}\r\n`, expect: { code: "STAT" } })),

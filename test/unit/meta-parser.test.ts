@@ -110,16 +110,16 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
       const value = r.value.toString("latin1", r.valueStart, r.valueEnd);
       seen.push(`${r.line()}|${value}|${r.hasCas()}|${r.upper}|${r.lower}|${r.opaque}`);
     }, fixture.maxValueSize);
-    p.feed(Buffer.from("VA 2 f3 c9 W O1\r\nab\r\nVA 1 O2\r\nc\r\n"));
-    p.feed(Buffer.from("EN O3\r\nHD\r\n"));
+    p.feed(Buffer.from("VA 2 f3 c9 W O0001\r\nab\r\nVA 1 O0002\r\nc\r\n"));
+    p.feed(Buffer.from("EN O0003\r\nHD\r\n"));
     const f = 1 << (0x66 - 97);
     const c = 1 << (0x63 - 97);
     const O = 1 << (0x4f - 65);
     const W = 1 << (0x57 - 65);
     assert.deepEqual(seen, [
-      `VA 2 f3 c9 W O1|ab|true|${O | W}|${f | c}|1`,
-      `VA 1 O2|c|false|${O}|0|2`,
-      `EN O3||false|${O}|0|3`,
+      `VA 2 f3 c9 W O0001|ab|true|${O | W}|${f | c}|1`,
+      `VA 1 O0002|c|false|${O}|0|2`,
+      `EN O0003||false|${O}|0|3`,
       "HD||false|0|0|-1",
     ]);
   });
@@ -129,7 +129,7 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
     const p = new MetaParser((r) => {
       assembled = r.value;
     }, fixture.maxValueSize);
-    p.feed(Buffer.from("VA 4 O1\r\nab"));
+    p.feed(Buffer.from("VA 4 O0001\r\nab"));
     p.feed(Buffer.from("cd\r\n"));
     assert.equal(assembled!.toString("latin1", 0, 4), "abcd");
     assert.notEqual(p.reply.value, assembled);
@@ -140,9 +140,9 @@ describe("meta parser: every fixture, whole and split at every byte", () => {
     const value = Buffer.alloc(300_000);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
     const wire = Buffer.concat([
-      Buffer.from(`VA ${value.length} f1 O4\r\n`),
+      Buffer.from(`VA ${value.length} f1 O0004\r\n`),
       value,
-      Buffer.from("\r\nHD O5\r\n"),
+      Buffer.from("\r\nHD O0005\r\n"),
     ]);
     const got: { code: string; value?: Buffer }[] = [];
     const p = new MetaParser((r) => {
@@ -181,27 +181,30 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
     assert.ok(fed <= MAX_LINE + junk.length, `stopped after ${fed} bytes`);
   });
 
-  it("O and f read as numbers; a bad opaque is -2 (no match), a bad f a ProtocolError", () => {
+  it("O reads the client's four-letter token (anything else is -2: no match), f a number (a bad one a ProtocolError)", () => {
     const seen: { opaque: number; flags: number; upper: number }[] = [];
     const p = new MetaParser(
       (r) => seen.push({ opaque: r.opaque, flags: r.clientFlags, upper: r.upper }),
       1024,
     );
     p.feed(
-      Buffer.from(
-        "VA 2 f7 O12\r\nhi\r\nHD O1234567890123456\r\nHD O12345678901234567\r\nHD Oabc\r\nHD O\r\nHD\r\n",
-      ),
+      Buffer.from("VA 2 f7 O000C\r\nhi\r\nHD O____\r\nHD O12\r\nHD O00000\r\nHD O00.0\r\nHD O\r\nHD\r\n"),
     );
     const O = 1 << (0x4f - 65);
     assert.deepEqual(seen, [
       { opaque: 12, flags: 7, upper: O },
-      { opaque: 1234567890123456, flags: 0, upper: O },
+      { opaque: 2 ** 24 - 1, flags: 0, upper: O },
+      { opaque: -2, flags: 0, upper: O },
       { opaque: -2, flags: 0, upper: O },
       { opaque: -2, flags: 0, upper: O },
       { opaque: -2, flags: 0, upper: O },
       { opaque: -1, flags: 0, upper: 0 },
     ]);
-    for (const bad of ["VA 1 f O1\r\nx\r\n", "VA 1 f1x O1\r\nx\r\n", `VA 1 f${"9".repeat(21)}\r\nx\r\n`]) {
+    for (const bad of [
+      "VA 1 f O0001\r\nx\r\n",
+      "VA 1 f1x O0001\r\nx\r\n",
+      `VA 1 f${"9".repeat(21)}\r\nx\r\n`,
+    ]) {
       assert.throws(() => new MetaParser(() => {}, 1024).feed(Buffer.from(bad)), ProtocolError, bad);
     }
   });
@@ -217,8 +220,8 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
       "OK\rjunk\r\n",
       "OK\r\r\n",
       "OK x\rSERVER_ERROR oom\r\n",
-      "HD O1\rX\r\n",
-      "VA 1\r O1\r\nx\r\n",
+      "HD O0001\rX\r\n",
+      "VA 1\r O0001\r\nx\r\n",
     ]) {
       assert.throws(
         () => new MetaParser(() => {}, 1024).feed(Buffer.from(wire)),
@@ -231,10 +234,10 @@ describe("meta parser: malformed input is a ProtocolError, never anything else",
   it("reset() forgets a partial value", () => {
     const got: string[] = [];
     const p = new MetaParser((r) => got.push(r.name()), fixture.maxValueSize);
-    p.feed(Buffer.from("VA 10 O1\r\nabc"));
+    p.feed(Buffer.from("VA 10 O0001\r\nabc"));
     assert.equal(p.partial, true);
     p.reset();
-    p.feed(Buffer.from("HD O2\r\n"));
+    p.feed(Buffer.from("HD O0002\r\n"));
     assert.deepEqual(got, ["HD"]);
   });
 });

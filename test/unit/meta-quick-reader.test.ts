@@ -93,6 +93,9 @@ const token = fc.constantFrom(
   "4000000000",
   "x",
   "-",
+  "_",
+  "A",
+  "z",
 );
 
 describe("meta quick reader", () => {
@@ -112,19 +115,19 @@ describe("meta quick reader", () => {
   it("every reply to the client's own requests is read the quick way, as the general reader reads it", () => {
     const value = "v".repeat(100);
     const replies = [
-      `VA 100 f0 O123\r\n${value}\r\n`,
-      `VA 0 f4294967295 O1\r\n\r\n`,
-      `VA 100 f3 c88172 O9\r\n${value}\r\n`,
-      `VA 3 f1 W O77\r\nabc\r\n`,
-      `VA 3 f1 X Z O78\r\nabc\r\n`,
-      "HD O1\r\n",
-      "HD c12345678901234 O2\r\n",
-      "HD W O3\r\n",
-      "EN O4\r\n",
-      "NS O5\r\n",
-      "EX O6\r\n",
-      "NF O7\r\n",
-      "HD b kZm9v O8\r\n",
+      `VA 100 f0 O001x\r\n${value}\r\n`,
+      `VA 0 f4294967295 O0001\r\n\r\n`,
+      `VA 100 f3 c88172 O0009\r\n${value}\r\n`,
+      `VA 3 f1 W O001D\r\nabc\r\n`,
+      `VA 3 f1 X Z O001E\r\nabc\r\n`,
+      "HD O0001\r\n",
+      "HD c12345678901234 O0002\r\n",
+      "HD W O0003\r\n",
+      "EN O0004\r\n",
+      "NS O0005\r\n",
+      "EX O0006\r\n",
+      "NF O0007\r\n",
+      "HD b kZm9v O0008\r\n",
       "MN\r\n",
     ];
     for (const wire of replies) {
@@ -134,25 +137,26 @@ describe("meta quick reader", () => {
 
   it("leaves to the general reader what it cannot read whole, and never throws on it", () => {
     const left = [
-      "VA 100 f0 O1\r\nshort", // the value is cut
-      "HD O1\r", // the line is cut
-      "HD O1",
-      "VA 5 t-1 O3\r\nabcde\r\n", // t: the general reader's
+      "VA 100 f0 O0001\r\nshort", // the value is cut
+      "HD O0001\r", // the line is cut
+      "HD O0001",
+      "VA 5 t-1 O0003\r\nabcde\r\n", // t: the general reader's
       "OK\r\n",
       "STAT pid 1\r\n",
-      "HD  O1\r\n", // two spaces
-      "HD O1 \r\n", // a trailing space
-      "HD O12x\r\n", // a non-decimal opaque
-      "HD O1\n", // a bare LF
-      "VA 9999 O1\r\n", // over maxValueSize
-      "XX O1\r\n",
+      "HD  O0001\r\n", // two spaces
+      "HD O0001 \r\n", // a trailing space
+      "HD O00012\r\n", // an opaque of five letters
+      "HD O00.1\r\n", // a letter out of the opaque's alphabet
+      "HD O0001\n", // a bare LF
+      "VA 9999 O0001\r\n", // over maxValueSize
+      "XX O0001\r\n",
     ];
     for (const wire of left) {
       const r = new MetaReply();
       assert.equal(readQuickReply(r, Buffer.from(wire, "latin1"), 0, wire.length, MAX_VALUE), -1, wire);
     }
     // And the general reader still says what is wrong with the bad ones.
-    const bad = general(Buffer.from("VA 9999 O1\r\n", "latin1"), 0);
+    const bad = general(Buffer.from("VA 9999 O0001\r\n", "latin1"), 0);
     assert.ok("error" in bad && bad.error instanceof ProtocolError);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Encodes requests as meta-protocol commands into a {@link Writer}. Pure: no socket, no timer.
  *
- * Every command carries an opaque `O<n>` (a per-connection counter, in decimal) that the server
- * echoes; the reply handlers check it, so a reply can never be paired with the wrong request.
+ * Every command carries an opaque `O<n>` (a per-connection counter, written as the four-letter token
+ * of `opaque-token.ts`) that the server echoes; the reply handlers check it, so a reply can never be
+ * paired with the wrong request.
  *
  * Flags written (memcached ≥ 1.6; see the Op list in `frame.ts`):
  *   mg  v = return value, f = client flags, c = CAS, q = quiet (batches: drops EN),
@@ -20,6 +21,7 @@ import { ProtocolError } from "../../errors.js";
 import { type Frame, Op } from "../frame.js";
 import { encodeClassic } from "../classic.js";
 import type { Writer } from "../writer.js";
+import { writeOpaqueToken } from "./opaque-token.js";
 
 /** Room for one command line (key ≤ 250 bytes plus every flag at its longest). */
 const LINE = 512;
@@ -141,7 +143,7 @@ function get(w: Writer, key: string, base64: boolean, opaque: number, quiet = fa
   b[p++] = 0x20;
   b[p++] = 0x4f; // O
   w.pos = p;
-  w.uint(opaque);
+  token(w, opaque);
   w.crlf();
 }
 
@@ -162,7 +164,7 @@ function endBatch(w: Writer, count: number): number {
 }
 
 function end(w: Writer, opaque: number): number {
-  w.uint(opaque);
+  token(w, opaque);
   w.crlf();
   return 1;
 }
@@ -208,7 +210,7 @@ function store(
   }
   b[p++] = 0x4f; // O
   w.pos = p;
-  w.uint(opaque);
+  token(w, opaque);
   w.crlf();
   w.value(value, length);
   w.ensure(2);
@@ -238,7 +240,7 @@ function arith(w: Writer, req: Frame, opaque: number): void {
     w.uint(ttl);
   }
   w.ascii(" v O");
-  w.uint(opaque);
+  token(w, opaque);
   w.crlf();
 }
 
@@ -282,8 +284,14 @@ function deleteMany(w: Writer, req: Frame, opaque: number): number {
   for (let i = 0; i < keys.length; i++) {
     mdHead(w, keys[i]!, b64 !== null && b64[i] === true);
     w.ascii(" q O");
-    w.uint(opaque + i);
+    token(w, opaque + i);
     w.crlf();
   }
   return endBatch(w, keys.length);
+}
+
+/** The opaque's token (see `opaque-token.ts`). Caller has ensured room. */
+function token(w: Writer, opaque: number): void {
+  writeOpaqueToken(w.buf, w.pos, opaque);
+  w.pos += 4;
 }

@@ -7,6 +7,7 @@
 import { ProtocolError } from "../../errors.js";
 import { CLIENT_ERROR, END, ERROR, metaCode, OK, SERVER_ERROR, STAT, STORED, VA, VERSION } from "./codes.js";
 import type { MetaReply } from "./reply.js";
+import { readOpaqueToken } from "./opaque-token.js";
 
 // Classic reply words, as byte strings, for the lines that are not two-letter meta codes.
 const WORDS: Array<[Buffer, number]> = [
@@ -112,9 +113,9 @@ function readFlags(r: MetaReply, b: Buffer, i: number, e: number): void {
     let j = ts;
     while (j < e && b[j] !== 32 && b[j] !== 13 && b[j] !== 10) j++; // a stray CR or LF: a bad token next
     if (letter === 0x4f) {
-      // O: as we send it, decimal; anything else cannot be one of ours.
+      // O: a token as we send it; anything else cannot be one of ours.
       upper |= 1 << (0x4f - 65);
-      r.opaque = j > ts && j - ts <= 16 && isDecimal(b, ts, j) ? digits(b, ts, j, "O") : -2;
+      r.opaque = readOpaqueToken(b, ts, j);
     } else if (letter >= 97 && letter <= 122) {
       lower |= 1 << (letter - 97);
       switch (letter) {
@@ -143,11 +144,6 @@ function readFlags(r: MetaReply, b: Buffer, i: number, e: number): void {
   }
   r.upper = upper;
   r.lower = lower;
-}
-
-function isDecimal(b: Buffer, s: number, e: number): boolean {
-  for (let k = s; k < e; k++) if (b[k]! < 48 || b[k]! > 57) return false;
-  return true;
 }
 
 /** Decimal digits in `b[s, e)` as a number (< 2^53); throws on anything else. */

@@ -8,6 +8,7 @@
  */
 import { metaCode, OK, VA } from "./codes.js";
 import type { MetaReply } from "./reply.js";
+import { readOpaqueToken } from "./opaque-token.js";
 
 const O_BIT = 1 << (0x4f - 65);
 const F_BIT = 1 << (0x66 - 97);
@@ -55,8 +56,16 @@ export function readQuickReply(
     const letter = b[i + 1]!;
     const ts = i + 2;
     i = ts;
-    if (letter === 0x4f || letter === 0x66 || letter === 0x63) {
-      // O (opaque), f (client flags), c (CAS): decimal.
+    if (letter === 0x4f) {
+      // O: the opaque's token, four letters (see `opaque-token.ts`).
+      opaque = i + 4 < end ? readOpaqueToken(b, ts, ts + 4) : -2;
+      if (opaque < 0) return -1;
+      i = ts + 4;
+      upper |= O_BIT;
+      continue;
+    }
+    if (letter === 0x66 || letter === 0x63) {
+      // f (client flags), c (CAS): decimal.
       let v = 0;
       for (; i < end; i++) {
         const d = b[i]! - 48;
@@ -64,10 +73,7 @@ export function readQuickReply(
         v = v * 10 + d;
       }
       if (i === ts || i - ts > 16) return -1;
-      if (letter === 0x4f) {
-        upper |= O_BIT;
-        opaque = v;
-      } else if (letter === 0x66) {
+      if (letter === 0x66) {
         lower |= F_BIT;
         clientFlags = v;
       } else {
