@@ -1,6 +1,7 @@
 /**
  * The floor of any promise-per-call client: as little as a client can do and still be one. Each call
- * appends its meta request to a string and gets a promise; the turn's requests go out in one write;
+ * appends its meta request to a string and gets a promise; the requests sent together go out in one
+ * write, scheduled as memcachio schedules its own;
  * a reply reader finds the `VA` / `EN` / `HD` / `NS` / `MN` lines (a `VA`'s value read by its length
  * and decoded to a string) and settles the call at the head of the FIFO. No key check, no opaque, no
  * deadline, no error handling, no pool, no flags, no codec: the gap between it and memcachio is what
@@ -79,7 +80,10 @@ export class MinimalClient implements Contender {
   #call(kind: number): Promise<unknown> {
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#write);
+      // memcachio's rule (`Pipeline.schedule`): with nothing in flight, write once the current
+      // callback's promises have run; with replies owed, after the turn's I/O callbacks.
+      if (this.#head === this.#resolves.length) queueMicrotask(this.#write);
+      else setImmediate(this.#write);
     }
     this.#kinds.push(kind);
     return new Promise((resolve) => this.#resolves.push(resolve));

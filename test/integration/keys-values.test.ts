@@ -133,7 +133,7 @@ forEachProtocol(() => {
       const buf = Buffer.from("original bytes");
       const bytes = new Uint8Array(Buffer.from("original array"));
       const stored = [mc.set("alias:buf", buf), mc.set("alias:u8", bytes), mc.setMany([["alias:many", buf]])];
-      buf.fill(0x78); // before the event-loop turn in which the requests are written
+      buf.fill(0x78); // before the requests are written (never in the call itself)
       bytes.fill(0x79);
       await Promise.all(stored);
       assert.deepEqual(await mc.get("alias:buf"), Buffer.from("original bytes"));
