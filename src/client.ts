@@ -128,7 +128,8 @@ export class Client extends ClientEmitter {
   /**
    * Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given
    * keys. The value type comes first, as in {@link Client.get}: `getMany<User>(ids)` is a
-   * `Map<string, User>` for string keys; `getMany<User, K>(keys)` keeps a narrower key type.
+   * `Map<string, User>` for string keys; `getMany<User, K>(keys)` keeps a narrower key type. At most
+   * 16,777,215 keys per call (`InvalidArgumentError` beyond).
    */
   getMany<T = unknown>(keys: Iterable<string>, options?: CallOptions): Promise<Map<string, T>>;
   getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>>;
@@ -205,7 +206,7 @@ export class Client extends ClientEmitter {
 
   /**
    * Stores several entries in one round trip (quiet `ms` batch). Resolves to one boolean per entry,
-   * in order: true when stored.
+   * in order: true when stored. At most 16,777,215 entries per call.
    */
   async setMany(
     entries: Iterable<readonly [Key, unknown]> | Map<Key, unknown>,
@@ -220,7 +221,10 @@ export class Client extends ClientEmitter {
     return this.#cluster.execute(call) as Promise<boolean[]>;
   }
 
-  /** Deletes several keys in one round trip. Resolves to one boolean per key, in order: true when it existed. */
+  /**
+   * Deletes several keys in one round trip. Resolves to one boolean per key, in order: true when it
+   * existed. At most 16,777,215 keys per call.
+   */
   async deleteMany(keys: Iterable<Key>, options?: CallOptions): Promise<boolean[]> {
     const list = Array.from(keys);
     if (list.length === 0) return [];

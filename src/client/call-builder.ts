@@ -14,6 +14,7 @@ import {
 import type { Key, KeyEncoder } from "../keys.js";
 import type { ArithOptions, CallOptions, SetOptions } from "../options.js";
 import { Batch, Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
+import { MAX_BATCH_KEYS } from "../protocol/meta/opaque-token.js";
 import type { ValueCodec } from "../serialization/codec.js";
 import { COMPRESSION_MASK } from "../serialization/compression.js";
 import { ttl, u64 } from "./arguments.js";
@@ -81,6 +82,12 @@ export class CallBuilder {
 
   /** A multi-key command of `keys`. */
   batch(op: Op, handler: CallHandler, keys: Key[], options: CallOptions | undefined): Call {
+    if (keys.length > MAX_BATCH_KEYS) {
+      throw new InvalidArgumentError(
+        `${keys.length} keys in one call: at most ${MAX_BATCH_KEYS} (each key's reply is paired by an ` +
+          "opaque of its own, and they would repeat); split the keys over several calls",
+      );
+    }
     const tokens: string[] = new Array(keys.length);
     let b64: boolean[] | null = null;
     for (let i = 0; i < keys.length; i++) {

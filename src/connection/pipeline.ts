@@ -169,7 +169,8 @@ export class Pipeline {
 
   /** Encodes `a` into the writer with the next opaque(s) and moves it in flight. */
   #encode(a: Attempt): void {
-    // A frame's opaques are consecutive (one per key of a batch, and its end): they wrap together.
+    // A frame's opaques are consecutive (one per key of a batch, and binary's closing no-op): they
+    // wrap together, and a batch too big to fit is refused before it is built (`call-builder.ts`).
     const opaque = this.#opaque + a.frame.keyCount + 1 > OPAQUE_LIMIT ? 0 : this.#opaque;
     const w = this.#writer;
     const used = this.#encodeFrame(w, a.frame, opaque);

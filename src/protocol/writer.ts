@@ -107,8 +107,8 @@ export class Writer {
       return;
     }
     if (v <= 0x7fffffff) {
-      // Small integers (opaques, sizes, TTLs): int32 arithmetic, the length by comparisons, and two
-      // digits per division (one divides per digit pair, not per digit: opaques are long).
+      // Small integers (sizes, TTLs, client flags): int32 arithmetic, the length by comparisons, and
+      // two digits per division (one divides per digit pair, not per digit).
       let p = this.pos + decimalDigits(v);
       this.pos = p;
       while (v >= 100) {

@@ -47,8 +47,8 @@ function garbage(): Buffer {
 }
 
 /**
- * A well-formed hit carrying the opaque of no request (`O____`, the last before the counter wraps;
- * 999999 in binary) and the value "value-x"; in text,
+ * A well-formed hit carrying the opaque of no request (`O____`, which the counter wraps before
+ * reaching; 999999 in binary) and the value "value-x"; in text,
  * which has no opaque, the hit of a key no request asked for.
  */
 function foreignReply(): Buffer {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Client, ConnectionError, ProtocolError } from "../../src/index.ts";
+import { writeOpaqueToken } from "../../src/protocol/meta/opaque-token.ts";
 import { binaryResponse, FakeMemcached, type FakeRequest } from "../support/fake-server.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
@@ -50,10 +51,13 @@ const wire = {
       return Buffer.from(
         value === null ? "STORED\r\n" : `VALUE other 0 ${value.length}\r\n${value}\r\nEND\r\n`,
       );
-    if (current.protocol === "meta")
-      return Buffer.from(
-        value === null ? `HD O${opaque}\r\n` : `VA ${value.length} f0 O${opaque}\r\n${value}\r\n`,
-      );
+    if (current.protocol === "meta") {
+      // The opaque as the client writes its own: well formed, of no request.
+      const token = Buffer.alloc(4);
+      writeOpaqueToken(token, 0, opaque);
+      const o = token.toString("latin1");
+      return Buffer.from(value === null ? `HD O${o}\r\n` : `VA ${value.length} f0 O${o}\r\n${value}\r\n`);
+    }
     return value === null ? binaryResponse(0x0a, opaque) : binaryResponse(0, opaque, { flags: 0, value });
   },
   /** Bytes that are no reply at all: an endless line (meta), a bad magic byte (binary). */

@@ -96,6 +96,9 @@ const token = fc.constantFrom(
   "_",
   "A",
   "z",
+  " O0001",
+  "0000",
+  "____",
 );
 
 describe("meta quick reader", () => {

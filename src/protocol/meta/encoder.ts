@@ -27,8 +27,8 @@ import { writeOpaqueToken } from "./opaque-token.js";
 const LINE = 512;
 
 /**
- * Writes `req` and returns how many opaques it used (1, or one per key for batches, plus one for
- * the closing `mn`). `opaque` is the first opaque to use.
+ * Writes `req` and returns how many opaques it used (1, or one per key for batches; the closing `mn`
+ * carries none). `opaque` is the first opaque to use.
  */
 export function encodeMeta(w: Writer, req: Frame, opaque: number): number {
   switch (req.op) {

@@ -2,12 +2,15 @@
  * The opaque of a meta request as sent (`O…`) and echoed: four characters of a 64-letter alphabet,
  * 24 bits. memcached copies the token back as it is, so any short token would do; this one is written
  * by four table lookups and read by four, where a decimal number took divisions to write and a digit
- * loop to read, and it is three to five bytes shorter each way. The connection's counter wraps at
- * {@link OPAQUE_LIMIT}, far above the replies one connection can owe at once.
+ * loop to read. It is always four letters, where the decimal counter had five digits after its first
+ * ten thousand requests and nine later on. The connection's counter wraps at {@link OPAQUE_LIMIT}.
  */
 
 /** Opaques are below this (24 bits). */
 export const OPAQUE_LIMIT = 1 << 24;
+
+/** Most keys one batch command may carry: each needs an opaque of its own, all of them below the limit. */
+export const MAX_BATCH_KEYS = OPAQUE_LIMIT - 1;
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 const LETTERS = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));

@@ -62,7 +62,7 @@ export class MetaReply implements ReplyView {
   value: Buffer = EMPTY;
   valueStart = 0;
   valueEnd = 0;
-  /** `O` flag as a number; -1 when absent, -2 when not a decimal number. */
+  /** `O` flag as a number; -1 when absent, -2 when not a token the client writes (`opaque-token.ts`). */
   opaque = -1;
   /** `f` flag (client flags, u32). */
   clientFlags = 0;
