@@ -79,21 +79,24 @@ export function summarize(
     const ratio = (x: number, base: number) => (base > 0 ? x / base : undefined);
     // Against a reference, round by round: the two ran one after the other (see `run.ts`), so a
     // slow spell of the machine slows both, where medians taken apart may come from different spells.
-    const paired = (n: string, ref: string) => {
+    // The median over rounds of `pick` ÷ the reference's in the same round; undefined when a round
+    // lacks a figure.
+    const perRound = (n: string, ref: string, pick: (s: Sample) => number | undefined) => {
       const a = samples.get(`${w}|${n}`) ?? [];
       const b = samples.get(`${w}|${ref}`) ?? [];
-      if (!names.includes(ref) || a.length === 0 || b.some((s) => !(s.opsPerSec > 0))) return undefined;
-      if (a.length !== b.length) return ratio(med(n).opsPerSec, med(ref).opsPerSec);
-      return median(a.map((s, i) => s.opsPerSec / b[i]!.opsPerSec));
+      if (a.length === 0 || a.length !== b.length) return undefined;
+      const shares = a.map((s, i) => {
+        const x = pick(s);
+        const y = pick(b[i]!);
+        return x !== undefined && y !== undefined && y > 0 ? x / y : Number.NaN;
+      });
+      return shares.some(Number.isNaN) ? undefined : median(shares);
     };
-    // CPU per operation, paired the same way (only when both processes measured every round).
-    const pairedCpu = (n: string, ref: string) => {
-      const a = samples.get(`${w}|${n}`) ?? [];
+    const paired = (n: string, ref: string) => {
       const b = samples.get(`${w}|${ref}`) ?? [];
-      const measured = (ss: Sample[]) =>
-        ss.length > 0 && ss.every((s) => s.cpuUs !== undefined && s.cpuUs > 0);
-      if (a.length !== b.length || !measured(a) || !measured(b)) return undefined;
-      return median(a.map((s, i) => s.cpuUs! / b[i]!.cpuUs!));
+      if (!names.includes(ref) || (samples.get(`${w}|${n}`) ?? []).length === 0) return undefined;
+      if (b.some((s) => !(s.opsPerSec > 0))) return undefined;
+      return perRound(n, ref, (s) => s.opsPerSec) ?? ratio(med(n).opsPerSec, med(ref).opsPerSec);
     };
     for (const n of names) {
       const m = med(n);
@@ -105,7 +108,7 @@ export function summarize(
         vsMinimal: paired(n, "minimal client"),
         vsRawBatches: paired(n, "raw batches"),
         vsRawWindow: paired(n, "raw window"),
-        cpuVsMinimal: isReference(n) ? undefined : pairedCpu(n, "minimal client"),
+        cpuVsMinimal: isReference(n) ? undefined : perRound(n, "minimal client", (s) => s.cpuUs),
       });
     }
   }

@@ -129,7 +129,8 @@ export class Client extends ClientEmitter {
    * Values of several keys in one round trip: a Map of the hits (misses are absent), keyed by the given
    * keys. The value type comes first, as in {@link Client.get}: `getMany<User>(ids)` is a
    * `Map<string, User>` for string keys; `getMany<User, K>(keys)` keeps a narrower key type. At most
-   * 16,777,215 keys per call (`InvalidArgumentError` beyond).
+   * 16,777,215 keys go to the servers in one call (`InvalidArgumentError` beyond; with `localCache`,
+   * keys it answers are not counted).
    */
   getMany<T = unknown>(keys: Iterable<string>, options?: CallOptions): Promise<Map<string, T>>;
   getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>>;

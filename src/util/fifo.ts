@@ -9,10 +9,6 @@ import Denque from "denque";
 export class Fifo<T> extends Denque<T> {
   #count = 0;
 
-  constructor() {
-    super();
-  }
-
   /** How many items the queue holds (what `length` and `size()` compute). */
   get count(): number {
     return this.#count;
