@@ -25,6 +25,8 @@ import { DEFAULT_PORT, labelOf, parseServers, type ServerAddress, type ServerSpe
 
 const POINTS_PER_SERVER = 160;
 const POINTS_PER_HASH = 4;
+/** Server indexes are below 2^16 (`#owners` is a Uint16Array). */
+const OWNER_SPAN = 0x10000;
 
 /** The 32-bit ketama hash of a key (its UTF-8 bytes): the first 4 bytes of its MD5, little-endian. */
 export function ketamaHash(key: string | Buffer): number {
@@ -98,7 +100,43 @@ export class HashRing {
    */
   ownerIndex(key: string | Buffer): number {
     if (this.#labels.length <= 1) return this.#labels.length - 1;
-    return this.#owners[this.#find(ketamaHash(key))]!;
+    return this.ownerIndexOfHash(ketamaHash(key));
+  }
+
+  /**
+   * {@link HashRing.ownerIndex} of the key whose {@link ketamaHash} is `hash` (−1 when the ring has
+   * no point).
+   * @internal
+   */
+  ownerIndexOfHash(hash: number): number {
+    if (this.#points.length === 0) return -1;
+    return this.#owners[this.#find(hash)]!;
+  }
+
+  /**
+   * This ring less the points of the servers `skip` names (by index into {@link HashRing.servers}),
+   * in one pass over the continuum: no hashing, no sorting. A key then goes to the first point
+   * clockwise whose server is not skipped — its next replica on this ring — and every other key
+   * stays where it was. Server indexes are this ring's (skipped servers keep theirs, with no point).
+   * @internal The membership routes around down servers with it.
+   */
+  without(skip: (index: number) => boolean): HashRing {
+    const keep = this.#labels.map((_, i) => !skip(i));
+    let n = 0;
+    for (let i = 0; i < this.#owners.length; i++) if (keep[this.#owners[i]!]) n++;
+    const points = new Uint32Array(n);
+    const owners = new Uint16Array(n);
+    for (let i = 0, k = 0; i < this.#owners.length; i++) {
+      const owner = this.#owners[i]!;
+      if (!keep[owner]) continue;
+      points[k] = this.#points[i]!;
+      owners[k++] = owner;
+    }
+    const ring = new HashRing();
+    ring.#servers = this.#servers;
+    ring.#labels = this.#labels;
+    ring.#setContinuum(points, owners);
+    return ring;
   }
 
   /** The first `n` distinct servers clockwise from `key`'s point: the owner first, then its replicas. */
@@ -114,7 +152,7 @@ export class HashRing {
     const total = this.#labels.length;
     if (total === 0) throw new NoServersError("the ring has no servers");
     const want = Math.min(Math.max(1, Math.floor(n)), total);
-    if (total === 1) return [this.#labels[0]!];
+    if (total === 1 && this.#points.length > 0) return [this.#labels[0]!];
     const out: string[] = [];
     const seen = new Uint8Array(total);
     const points = this.#points.length;
@@ -170,33 +208,40 @@ export class HashRing {
     for (const s of servers) total += s.weight;
     const counts = servers.map((s) => pointsFor(s.weight, total, live));
     const n = counts.reduce((a, b) => a + b, 0);
-    const values = new Uint32Array(n);
-    const owners = new Uint16Array(n);
+    // Each point as value × 2^16 + server index: one numeric sort of a typed array orders by value,
+    // then by server order (libmemcached's tie-break), exactly (both fit a double's 53 bits).
+    const keyed = new Float64Array(n);
     let k = 0;
     servers.forEach((s, idx) => {
       const prefix = s.port === DEFAULT_PORT ? s.host : `${s.host}:${s.port}`;
       for (let i = 0; i < counts[idx]! / POINTS_PER_HASH; i++) {
         const d = md5Words(`${prefix}-${i}`);
-        for (let j = 0; j < POINTS_PER_HASH; j++) {
-          values[k] = d[j]! >>> 0;
-          owners[k] = idx;
-          k++;
-        }
+        for (let j = 0; j < POINTS_PER_HASH; j++) keyed[k++] = (d[j]! >>> 0) * OWNER_SPAN + idx;
       }
     });
-    // Sort by value, then by server order (libmemcached's tie-break).
-    const order = Array.from({ length: n }, (_, i) => i).sort(
-      (a, b) => values[a]! - values[b]! || owners[a]! - owners[b]!,
-    );
-    this.#points = Uint32Array.from(order, (i) => values[i]!);
-    this.#owners = Uint16Array.from(order, (i) => owners[i]!);
+    keyed.sort();
+    const points = new Uint32Array(n);
+    const owners = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = keyed[i]!;
+      owners[i] = v % OWNER_SPAN;
+      points[i] = (v - owners[i]!) / OWNER_SPAN;
+    }
+    this.#setContinuum(points, owners);
+  }
+
+  /** Takes `points` (ascending) and their `owners` as the continuum, and indexes it. */
+  #setContinuum(points: Uint32Array<ArrayBuffer>, owners: Uint16Array<ArrayBuffer>): void {
+    this.#points = points;
+    this.#owners = owners;
+    const n = points.length;
     // About one point per bucket: 2^8 to 2^16 buckets.
     const bits = n === 0 ? 0 : Math.min(16, Math.max(8, Math.ceil(Math.log2(n))));
     const buckets = 2 ** bits;
     const index = new Uint32Array(buckets + 1);
     for (let b = 0, i = 0; b <= buckets; b++) {
       const floor = b * 2 ** (32 - bits); // the bucket's smallest hash (2^32 past the last)
-      while (i < n && this.#points[i]! < floor) i++;
+      while (i < n && points[i]! < floor) i++;
       index[b] = i;
     }
     this.#index = index;

@@ -1,12 +1,11 @@
 /**
- * Which servers exist and which key lives where. Owns the server list, the ketama ring and the
- * gutter pool, and rebuilds the ring when membership changes: with `eject`, a server that goes down
- * leaves the ring (its keys move to their next owner) and comes back when a probe succeeds; without
- * it, the ring never changes and a down owner's keys fail fast. `setServers` replaces the list
- * itself, once what the change needs repaired is repaired (`repairs.ts`).
- *
- * The ring is always rebuilt from the list (in list order) filtered to the live servers, so
- * placement stays exactly libmemcached's for that set.
+ * Which servers exist and which key lives where. Owns the server list, the ketama ring of the list
+ * (the "home ring", exactly libmemcached's) and the gutter pool. With `eject`, a key whose home is
+ * down goes to the next live server clockwise on the home ring — its next replica — and every other
+ * key stays home: a server going down or coming back moves only its own keys, whatever the weights
+ * (a ring rebuilt from the live servers would move keys between live servers too, and their homes
+ * would keep older copies). Without `eject`, a down home's keys fail fast. `setServers` replaces the
+ * list itself, once what the change needs repaired is repaired (`repairs.ts`).
  */
 import type { ConnectionOptions } from "../connection/connection.js";
 import type { Frame } from "../protocol/frame.js";
@@ -72,11 +71,13 @@ export class Membership {
   #servers: Server[] = [];
   /** The only server, when exactly one is configured (no hashing then). */
   #single: Server | null = null;
-  #ring = new HashRing();
-  /** Servers on the ring, in the ring's order (`#ring.ownerIndex` indexes it). */
-  #onRing: Server[] = [];
   /** Every configured server: where each key lives when all are up (its "home"). */
   #full = new HashRing();
+  /**
+   * With `eject`: the home ring less the servers not up (`#full` while all are up), made on first
+   * use after a change of health; null until then.
+   */
+  #live: HashRing | null = null;
   #byLabel = new Map<string, Server>();
   /** Servers not up. */
   #away = 0;
@@ -141,21 +142,36 @@ export class Membership {
    * the owner is down. `undefined` when the ring is empty.
    */
   owner(key: RoutingKey): Server | undefined {
-    const owner =
-      this.#single !== null
-        ? this.#single
-        : this.#onRing.length === 0
-          ? undefined
-          : this.#onRing[this.#ring.ownerIndex(key)];
-    if (this.#gutter === null || owner === undefined || owner.state === "up") return owner;
+    if (this.#single !== null) return this.#gutterFor(key, this.#single);
+    if (this.#servers.length === 0) return undefined;
+    const home = this.#servers[this.#full.ownerIndex(key)]!;
+    if (home.state === "up" || !this.#eject) return this.#gutterFor(key, home);
+    return this.#servers[this.#liveRing().ownerIndex(key)];
+  }
+
+  /** `owner`, or its gutter server while it is down (with a gutter pool). */
+  #gutterFor(key: RoutingKey, owner: Server): Server {
+    if (this.#gutter === null || owner.state === "up") return owner;
     return this.#gutter.owner(key) ?? owner;
   }
 
   /** The `replicas` servers that hold `key`, owner first (replica order: clockwise on the ring). */
   replicasOf(key: RoutingKey): Server[] {
     if (this.#single !== null) return [this.#single];
-    if (this.#onRing.length === 0) return [];
-    return this.#ring.serversFor(key, this.replicas).map((l) => this.#byLabel.get(l)!);
+    if (this.#servers.length === 0) return [];
+    const ring = this.#eject ? this.#liveRing() : this.#full;
+    return ring.serversFor(key, this.replicas).map((l) => this.#byLabel.get(l)!);
+  }
+
+  /** The home ring less the servers not up (see `#live`). */
+  #liveRing(): HashRing {
+    this.#live ??= this.#full.without((i) => this.#servers[i]!.state !== "up");
+    return this.#live;
+  }
+
+  /** Labels of the servers not up, with `eject` (what the live ring skips). */
+  #skipped(): string[] {
+    return this.#servers.filter((s) => s.state !== "up").map((s) => s.label);
   }
 
   /**
@@ -219,13 +235,14 @@ export class Membership {
    * a past one from now on, so later writes are remembered for those servers too.
    */
   up(s: Server, copiesUnknown = false): void {
+    const wasAway = s.state !== "up" && this.#byLabel.get(s.label) === s;
+    // The placement its keys had while it was away, before its return changes it.
+    const away = copiesUnknown && this.#eject && wasAway ? this.#liveRing() : null;
+    const skipped = away === null ? [] : this.#skipped();
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
-    if (copiesUnknown && this.#eject && this.#onRing.length > 0 && !this.#onRing.includes(s)) {
-      const dropped = this.repairs.past.retire(
-        this.#onRing.map((x) => x.address),
-        this.#ring,
-      );
+    if (away !== null && away.size > 0) {
+      const dropped = this.repairs.past.retire(this.#addresses(), away, skipped);
       for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
     }
     this.#membershipChanged();
@@ -275,18 +292,10 @@ export class Membership {
     // The ring now stops being the home ring (writes from here on are remembered for its homes);
     // a past ring dropped for room leaves its servers to be flushed before the change.
     this.repairs.past.prune();
-    const dropped = this.repairs.past.retire(
-      this.#servers.map((s) => s.address),
-      this.#full,
-    );
-    // While a server is away its keys live on fallback owners: that ring is a past one too.
+    const dropped = this.repairs.past.retire(this.#addresses(), this.#full);
+    // While a server is away its keys live on fallback owners: that placement is a past one too.
     if (this.#eject && this.#away > 0)
-      dropped.push(
-        ...this.repairs.past.retire(
-          this.#onRing.map((s) => s.address),
-          this.#ring,
-        ),
-      );
+      dropped.push(...this.repairs.past.retire(this.#addresses(), this.#liveRing(), this.#skipped()));
     for (const label of dropped) if (next.has(label)) this.repairs.mustFlush(label);
     const after = HashRing.of(addresses);
     const replicas = Math.min(this.#replicasWanted, servers.length);
@@ -324,13 +333,20 @@ export class Membership {
     await Promise.all(this.#servers.map((s) => s.close()));
   }
 
-  /** A server went down or came back: with ejection, the ring is of the servers that are up. */
+  /** Addresses of the list, in list order (the home ring's). */
+  #addresses(): ServerAddress[] {
+    return this.#servers.map((s) => s.address);
+  }
+
+  /**
+   * A server went down or came back: with ejection, the live ring is made again on first use (one
+   * pass over the home ring's points, no rebuild).
+   */
   #membershipChanged(): void {
-    this.#away = this.#servers.filter((s) => s.state !== "up").length;
-    if (!this.#eject) return;
-    const live = this.#servers.filter((s) => s.state === "up");
-    this.#ring = live.length === this.#servers.length ? this.#full : HashRing.of(live.map((s) => s.address));
-    this.#onRing = live;
+    let away = 0;
+    for (const s of this.#servers) if (s.state !== "up") away++;
+    this.#away = away;
+    this.#live = away === 0 ? this.#full : null;
   }
 
   /** Makes `servers` (whose ring is `full`) the list, in one synchronous step. */
@@ -340,8 +356,6 @@ export class Membership {
     this.replicas = Math.min(this.#replicasWanted, Math.max(1, servers.length));
     this.#byLabel = new Map(servers.map((s) => [s.label, s]));
     this.#full = full;
-    this.#ring = full;
-    this.#onRing = servers;
     this.#membershipChanged();
   }
 }

@@ -45,13 +45,18 @@ export class PastRings {
   }
 
   /**
-   * The ring of `addresses` stops being the home ring now. Returns the labels of the servers of a
+   * The ring of `addresses` stops being where keys live now — or, with `skipped`, that ring routed
+   * around those servers (`ring` is then that placement). Returns the labels of the servers of a
    * ring dropped because too many are kept: they must be flushed.
    */
-  retire(addresses: readonly ServerAddress[], ring: HashRing = HashRing.of(addresses)): string[] {
+  retire(
+    addresses: readonly ServerAddress[],
+    ring: HashRing = HashRing.of(addresses),
+    skipped: readonly string[] = [],
+  ): string[] {
     // No server, no copy to remember (a client whose first list is still being resolved).
     if (addresses.length === 0) return [];
-    const signature = signatureOf(addresses);
+    const signature = `${signatureOf(addresses)}/${skipped.join(",")}`;
     const until = Date.now() + this.#longestTtl * 1000;
     this.#rings = this.#rings.filter((r) => r.signature !== signature);
     this.#rings.push({ ring, signature, until });
