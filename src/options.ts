@@ -1,6 +1,7 @@
 /**
  * Client options: the user-facing shape, the defaults, and their validation.
  */
+import { type Transport, transportOf } from "./connection/transport.js";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -244,6 +245,8 @@ export interface ResolvedOptions {
   allowExitOnIdle: boolean;
   traceKeys: boolean;
   localCache: LocalCacheOptions | null;
+  /** Sockets from a stand-in for the network (the simulator's), or null. */
+  transport: Transport | null;
 }
 
 /** Where `new Client()` looks for memcached: this machine, memcached's default port. */
@@ -301,6 +304,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     allowExitOnIdle: o.allowExitOnIdle ?? true,
     traceKeys: o.traceKeys === true,
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
+    transport: transportOf(o),
   };
   if (typeof resolved.keyPrefix !== "string") throw new InvalidArgumentError("keyPrefix must be a string");
   if (

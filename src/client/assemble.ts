@@ -77,6 +77,7 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     tls: o.tls,
     auth: o.auth,
     lookup: names.lookup,
+    transport: o.transport,
   };
   const membership: Membership = new Membership(
     o.servers,

@@ -6,6 +6,7 @@
 import { isIP, type LookupFunction, Socket, type SocketConstructorOpts } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ConnectTimeoutError, MemcachedError, TLSError } from "../errors.js";
+import type { Transport } from "./transport.js";
 
 /** Socket buffer (user space) above which `write()` reports backpressure and we wait for `drain`. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
@@ -25,6 +26,8 @@ export interface DialOptions {
   keepAlive: boolean;
   connectTimeout: number;
   tls?: TlsConnectionOptions | null | undefined;
+  /** Makes the socket instead of the network (the simulator's); see `transport.ts`. */
+  transport?: Transport | null | undefined;
 }
 
 /** What a link tells its connection. Bound once per connection; `link` says which socket spoke. */
@@ -57,7 +60,11 @@ export class Link {
       events.onReady(this);
     };
     let socket: Socket;
-    if (o.tls != null && o.path === undefined) {
+    if (o.transport != null) {
+      socket = o.transport(o);
+      socket.once("connect", onReady);
+      socket.on("data", (chunk: Buffer) => events.onBytes(this, chunk));
+    } else if (o.tls != null && o.path === undefined) {
       // The certificate is checked against `servername` (SNI), or against the IP when the host is one.
       const servername = o.tls.servername ?? o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
       socket = tlsConnect({
@@ -124,6 +131,7 @@ export class Link {
       );
     }, o.connectTimeout);
     this.#timer.unref();
+    if (o.transport != null) return; // already connecting
     if (o.path !== undefined) socket.connect({ path: o.path });
     else if (o.tls == null) {
       socket.connect({ host: o.host, port: o.port, ...(o.lookup === undefined ? {} : { lookup: o.lookup }) });
