@@ -2,10 +2,11 @@
  * Reads that must not be served as a server holds them:
  * - on a server with deletes pending from a change of the server list (`Server.repairing`), a read
  *   waits for them — within its deadline;
- * - while a server is away, a read that falls back to another server may find there a copy that an
- *   earlier list (or an earlier absence) left and later writes made stale: when the key is
- *   remembered as possibly stale on that server, the read answers a miss instead (a batch read
- *   marks such keys in `staleKeys`, and its handler takes their hits for misses).
+ * - a read may find on its server a copy that later writes made stale — one the server kept
+ *   while a write missed it (it stayed up, or was away), or that an earlier list or absence left
+ *   on a fallback owner: when the key is remembered as possibly stale on that server, the read
+ *   answers a miss instead (a batch read marks such keys in `staleKeys`, and its handler takes
+ *   their hits for misses).
  */
 import { QUEUED } from "../connection/attempt.js";
 import { TimeoutError } from "../errors.js";
@@ -37,7 +38,7 @@ export function holdRead(
     });
     return true;
   }
-  if (m.away === 0 || !m.repairs.hasAny(server.label)) return false;
+  if (!m.repairs.hasAny(server.label)) return false;
   const frame = a.frame;
   const batch = frame.batch;
   if (batch === null) {

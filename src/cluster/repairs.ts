@@ -34,6 +34,8 @@ export class Repairs {
   readonly #inRepair = new Map<string, Set<string>>();
   /** Servers being flushed whole. */
   readonly #flushing = new Set<string>();
+  /** Servers up whose missed writes are being repaired in place. */
+  readonly #inPlace = new Set<Server>();
 
   constructor(membership: Membership, events: MembershipEvents, maxWriteFailures: number) {
     this.#membership = membership;
@@ -63,7 +65,11 @@ export class Repairs {
     }
   }
 
-  /** A write of `frame` may not have reached `server`; `keyOf(i)` is the routing key of its i-th key. */
+  /**
+   * A write of `frame` may not have reached `server`; `keyOf(i)` is the routing key of its i-th key.
+   * A server that is still up (fewer failures than the threshold; with replicas the write was
+   * acknowledged by another copy) is repaired in place: reads of those keys there miss meanwhile.
+   */
   noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
     if (this.#membership.server(server.label) !== server) return; // it left the list: flushed if it returns
     const batch = frame.batch;
@@ -72,6 +78,34 @@ export class Repairs {
       for (let i = 0; i < batch.keys.length; i++) {
         this.#record(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true, keyOf(i), error);
       }
+    }
+    if (server.state === "up" && !this.#inPlace.has(server)) {
+      this.#inPlace.add(server);
+      setImmediate(() => this.#repairInPlace(server));
+    }
+  }
+
+  /** Whether no server has anything remembered or under repair: reads need no look. */
+  get clear(): boolean {
+    return this.#stale.empty && this.#inRepair.size === 0 && this.#flushing.size === 0;
+  }
+
+  /**
+   * Deletes on `s`, which stays up, the keys whose writes it missed (or flushes it when they were too
+   * many), round after round while failures add some; a repair that fails takes it down (a probe and
+   * a repair bring it back). Its keys stay possibly stale until their delete is answered.
+   */
+  async #repairInPlace(s: Server): Promise<void> {
+    try {
+      while (s.state === "up" && this.#membership.server(s.label) === s && this.#stale.has(s.label)) {
+        const { keys, overflowed } = this.#stale.take(s.label);
+        const repair = overflowed
+          ? this.#flush(s, this.#overflowReason())
+          : this.#tracked(s, keys, this.#events.cleanUp(s, keys));
+        await this.#guard(s, keys, overflowed, repair);
+      }
+    } finally {
+      this.#inPlace.delete(s);
     }
   }
 

@@ -52,6 +52,11 @@ export class WriteFailures {
     this.#byServer.delete(server);
   }
 
+  /** Whether nothing is remembered for any server. */
+  get empty(): boolean {
+    return this.#byServer.size === 0 && this.#overflowed.size === 0;
+  }
+
   /** Whether anything is remembered for `server`. */
   has(server: string): boolean {
     return this.#overflowed.has(server) || this.#byServer.has(server);

@@ -2,7 +2,9 @@
  * The simulator's network: the client's transport makes a {@link SimSocket} to a {@link SimServer}
  * by label. Bytes written reach the server after `latency` virtual ms; replies come back in order.
  * A killed server resets its connections and refuses new ones; a paused one accepts connections and
- * reads nothing until resumed (as a SIGSTOPped memcached: the kernel still accepts).
+ * reads nothing until resumed (as a SIGSTOPped memcached: the kernel still accepts), and then runs
+ * every command that reached it — those of connections the client has closed meanwhile too (their
+ * replies go nowhere): the late writes the client must survive.
  */
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
@@ -62,9 +64,15 @@ export class SimNetwork {
     this.#sockets.delete(socket);
   }
 
+  track(socket: SimSocket): void {
+    this.#sockets.add(socket);
+  }
+
   /** Sockets the client has not closed. */
   get openSockets(): number {
-    return this.#sockets.size;
+    let n = 0;
+    for (const s of this.#sockets) if (s.clientOpen) n++;
+    return n;
   }
 }
 
@@ -77,11 +85,14 @@ export class SimSocket extends EventEmitter {
   #state: "connecting" | "open" | "closed" = "connecting";
   /** When the last reply leaves (replies keep their order). */
   #lastReply = 0;
+  /** The server process it connected to (a restart is another). */
+  #pid: number;
 
   constructor(net: SimNetwork, server: SimServer) {
     super();
     this.#net = net;
     this.server = server;
+    this.#pid = server.pid;
   }
 
   open(): void {
@@ -91,13 +102,21 @@ export class SimSocket extends EventEmitter {
       return;
     }
     this.#state = "open";
+    this.#pid = this.server.pid;
     this.emit("connect");
   }
 
+  /** Whether the client has it open. */
+  get clientOpen(): boolean {
+    return this.#state !== "closed";
+  }
+
   write(chunk: Buffer | string): boolean {
-    if (this.#state === "closed") return false;
+    if (this.#state !== "open") return false;
     const bytes = typeof chunk === "string" ? Buffer.from(chunk, "latin1") : Buffer.from(chunk);
     setTimeout(() => {
+      if (this.server.pid !== this.#pid || !this.server.alive) return; // the process it reached is gone
+      this.#net.track(this);
       this.#input = this.#input.length === 0 ? bytes : Buffer.concat([this.#input, bytes]);
       this.pump();
     }, this.#net.latency);
@@ -107,9 +126,14 @@ export class SimSocket extends EventEmitter {
   /** Serves what has arrived, unless the server is paused or gone. */
   pump(): void {
     const server = this.server;
-    if (this.#state !== "open" || !server.alive || server.paused || this.#input.length === 0) return;
+    if (this.#state === "connecting" || server.pid !== this.#pid || !server.alive || server.paused) return;
+    if (this.#input.length === 0) return;
     const { used, reply } = server.handle(this.#input);
     this.#input = this.#input.subarray(used);
+    if (this.#state === "closed") {
+      if (this.#input.length === 0) this.#net.forget(this);
+      return;
+    }
     if (reply.length === 0) return;
     const at = Math.max(this.#lastReply, performance.now() + server.delay + this.#net.latency);
     this.#lastReply = at;
@@ -118,10 +142,11 @@ export class SimSocket extends EventEmitter {
     }, at - performance.now());
   }
 
-  /** The server died: the connection is reset. */
+  /** The server died: the connection is reset, and what it had not read is lost. */
   reset(): void {
-    if (this.#state === "closed") return;
-    this.#fail("ECONNRESET", "read ECONNRESET");
+    this.#input = Buffer.alloc(0);
+    if (this.#state === "closed") this.#net.forget(this);
+    else this.#fail("ECONNRESET", "read ECONNRESET");
   }
 
   #fail(code: string, message: string): void {
@@ -134,10 +159,11 @@ export class SimSocket extends EventEmitter {
     }, 0);
   }
 
+  /** Closed by the client: what reached the server is still run (paused: once it resumes). */
   destroy(): this {
     if (this.#state !== "closed") {
       this.#state = "closed";
-      this.#net.forget(this);
+      if (this.#input.length === 0) this.#net.forget(this);
       setTimeout(() => this.emit("close", false), 0);
     }
     return this;
