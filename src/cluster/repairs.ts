@@ -19,6 +19,9 @@ import { keyId } from "../protocol/frame.js";
  * are repaired).
  */
 const MAX_REPAIR_ROUNDS = 8;
+/** Back-off between tries of a repair in place (a server that stays up but did not answer it), ms. */
+const IN_PLACE_FIRST_DELAY = 50;
+const IN_PLACE_MAX_DELAY = 2000;
 
 export class Repairs {
   /** Servers flushed before serving again. */
@@ -92,17 +95,34 @@ export class Repairs {
 
   /**
    * Deletes on `s`, which stays up, the keys whose writes it missed (or flushes it when they were too
-   * many), round after round while failures add some; a repair that fails takes it down (a probe and
-   * a repair bring it back). Its keys stay possibly stale until their delete is answered.
+   * many), round after round while failures add some. Its keys stay possibly stale (reads there
+   * miss) until their delete is answered. A repair that fails is tried again after a back-off; it
+   * does not judge the server's health (its failures count as any request's do): once the server
+   * is down, its return repairs it instead.
    */
   async #repairInPlace(s: Server): Promise<void> {
     try {
-      while (s.state === "up" && this.#membership.server(s.label) === s && this.#stale.has(s.label)) {
+      let delay = IN_PLACE_FIRST_DELAY;
+      while (
+        !s.closed &&
+        s.state === "up" &&
+        this.#membership.server(s.label) === s &&
+        this.#stale.has(s.label)
+      ) {
         const { keys, overflowed } = this.#stale.take(s.label);
         const repair = overflowed
           ? this.#flush(s, this.#overflowReason())
           : this.#tracked(s, keys, this.#events.cleanUp(s, keys));
-        await this.#guard(s, keys, overflowed, repair);
+        const done = await repair.then(
+          () => true,
+          () => {
+            this.#putBack(s.label, keys, overflowed);
+            return false;
+          },
+        );
+        if (done) continue;
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        delay = Math.min(delay * 2, IN_PLACE_MAX_DELAY);
       }
     } finally {
       this.#inPlace.delete(s);

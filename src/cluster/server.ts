@@ -123,6 +123,11 @@ export class Server {
     });
   }
 
+  /** Whether it was closed (it left the list, or the client closed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Milliseconds until the next probe, while down (0 when up). */
   get nextProbeIn(): number {
     return this.state === "up" ? 0 : Math.max(0, Math.round(this.nextProbeAt - performance.now()));
