@@ -121,15 +121,18 @@ export class HashRing {
    * @internal The membership routes around down servers with it.
    */
   without(skip: (index: number) => boolean): HashRing {
-    const keep = this.#labels.map((_, i) => !skip(i));
+    const keep = new Uint8Array(this.#labels.length);
+    for (let i = 0; i < keep.length; i++) keep[i] = skip(i) ? 0 : 1;
+    const from = this.#owners;
+    const values = this.#points;
     let n = 0;
-    for (let i = 0; i < this.#owners.length; i++) if (keep[this.#owners[i]!]) n++;
+    for (let i = 0; i < from.length; i++) n += keep[from[i]!]!;
     const points = new Uint32Array(n);
     const owners = new Uint16Array(n);
-    for (let i = 0, k = 0; i < this.#owners.length; i++) {
-      const owner = this.#owners[i]!;
-      if (!keep[owner]) continue;
-      points[k] = this.#points[i]!;
+    for (let i = 0, k = 0; i < from.length; i++) {
+      const owner = from[i]!;
+      if (keep[owner] === 0) continue;
+      points[k] = values[i]!;
       owners[k++] = owner;
     }
     const ring = new HashRing();
@@ -239,11 +242,13 @@ export class HashRing {
     const bits = n === 0 ? 0 : Math.min(16, Math.max(8, Math.ceil(Math.log2(n))));
     const buckets = 2 ** bits;
     const index = new Uint32Array(buckets + 1);
-    for (let b = 0, i = 0; b <= buckets; b++) {
-      const floor = b * 2 ** (32 - bits); // the bucket's smallest hash (2^32 past the last)
-      while (i < n && points[i]! < floor) i++;
-      index[b] = i;
+    const shift = 32 - bits;
+    // Each point raises the start of the buckets after its own; one pass over the points.
+    for (let i = 0, b = 0; i < n; i++) {
+      const bucket = points[i]! >>> shift;
+      while (b <= bucket) index[b++] = i;
     }
+    index.fill(n, n === 0 ? 0 : (points[n - 1]! >>> shift) + 1);
     this.#index = index;
     this.#bits = bits;
   }
