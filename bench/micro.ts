@@ -32,6 +32,17 @@ export async function runMicro(): Promise<void> {
   const l1Keys = Array.from({ length: 20_000 }, (_, i) => `key:${i}`);
   for (const k of l1Keys) l1.set(k, k);
   let l1At = 0;
+  // Rings of 10, 100 and 1,000 weighted servers: a change of the list builds one; a server going
+  // down or up makes the live ring of the rest (`without`, one pass, no hashing or sorting).
+  const fleets = [10, 100, 1000].map((n) =>
+    Array.from({ length: n }, (_, i) => ({
+      host: `10.0.${i >> 8}.${i & 255}`,
+      port: 11211,
+      weight: 1 + (i % 3),
+    })),
+  );
+  const fleetRings = fleets.map((f) => HashRing.of(f));
+  let down = 0;
 
   const bench = new Bench({ time: 400 });
   bench
@@ -72,21 +83,32 @@ export async function runMicro(): Promise<void> {
         if (l1.get(k) === undefined) l1.set(k, k);
       }
     });
+  // Ring changes: one change per call (the table's items are changes).
+  const rings = new Bench({ time: 400 });
+  fleets.forEach((fleet, i) => {
+    rings
+      .add(`ring change: list of ${fleet.length} servers (build)`, () => {
+        HashRing.of(fleet);
+      })
+      .add(`ring change: 1 of ${fleet.length} servers down`, () => {
+        const gone = (down = (down + 1) % fleet.length);
+        fleetRings[i]!.without((j) => j === gone);
+      });
+  });
   await bench.run();
-  // Each task handles 100 items; the table shows per-item figures (it fits 100 columns).
-  const rows = bench.tasks.map((t) => {
+  await rings.run();
+  // Each task handles 100 items (a ring change task: one); the table shows per-item figures.
+  const perItem = (t: { name: string }) => (t.name.startsWith("ring change") ? 1 : 100);
+  const rows = [...bench.tasks, ...rings.tasks].map((t) => {
     const perSec = (t.result as { throughput?: { mean: number } } | undefined)?.throughput?.mean ?? 0;
-    return [
-      t.name,
-      Math.round(perSec * 100).toLocaleString("en-US"),
-      perSec > 0 ? (1e9 / (perSec * 100)).toFixed(0) : "?",
-    ];
+    const items = perSec * perItem(t);
+    return [t.name, Math.round(items).toLocaleString("en-US"), items > 0 ? (1e9 / items).toFixed(0) : "?"];
   });
   const width = Math.max(4, ...rows.map((r) => r[0]!.length));
   console.log("\nmicro benches (tinybench, no server): items per second and nanoseconds per item");
-  console.log(`${"task".padEnd(width)}  ${"items/s".padStart(12)}  ${"ns/item".padStart(7)}`);
+  console.log(`${"task".padEnd(width)}  ${"items/s".padStart(12)}  ${"ns/item".padStart(10)}`);
   for (const [name, perSec, ns] of rows) {
-    console.log(`${name!.padEnd(width)}  ${perSec!.padStart(12)}  ${ns!.padStart(7)}`);
+    console.log(`${name!.padEnd(width)}  ${perSec!.padStart(12)}  ${ns!.padStart(10)}`);
   }
   if (replies === 0) throw new Error("parser produced nothing");
 }
