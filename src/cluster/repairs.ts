@@ -95,15 +95,18 @@ export class Repairs {
 
   /**
    * Deletes on `s`, which stays up, the keys whose writes it missed (or flushes it when they were too
-   * many), round after round while failures add some. Its keys stay possibly stale (reads there
-   * miss) until their delete is answered. A repair that fails is tried again after a back-off; it
-   * does not judge the server's health (its failures count as any request's do): once the server
-   * is down, its return repairs it instead.
+   * many), round after round while failures add some, for a few rounds at most: writes to keys that
+   * left it under an earlier list keep adding some, and what is left is still remembered (reads of
+   * those keys there miss; its next failure, return or list change repairs them). A repair that fails
+   * is tried again after a back-off; it does not judge the server's health (its failures count as any
+   * request's do): once the server is down, its return repairs it instead.
    */
   async #repairInPlace(s: Server): Promise<void> {
     try {
       let delay = IN_PLACE_FIRST_DELAY;
+      let rounds = 0;
       while (
+        rounds < MAX_REPAIR_ROUNDS &&
         !s.closed &&
         s.state === "up" &&
         this.#membership.server(s.label) === s &&
@@ -120,7 +123,10 @@ export class Repairs {
             return false;
           },
         );
-        if (done) continue;
+        if (done) {
+          rounds++;
+          continue;
+        }
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
         delay = Math.min(delay * 2, IN_PLACE_MAX_DELAY);
       }
