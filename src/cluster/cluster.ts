@@ -202,7 +202,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const m = this.#membership;
     if (server !== undefined && server.state === "up") {
       // Reads wait for repairs a list change left on the server, or miss a key that may be stale there.
-      if ((server.repairing === null && m.repairs.clear) || !isRead(a.frame.op)) server.pool.send(a);
+      if ((server.repairing === null && m.repairs.nothingToGuard) || !isRead(a.frame.op)) server.pool.send(a);
       else if (!holdRead(a, server, m, this.#sendBound)) server.pool.send(a);
     } else setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
   }

@@ -12,7 +12,7 @@ import type { Frame } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
 import { labelOf, type ServerAddress } from "../util/servers.js";
 import { ClientClosedError } from "../errors.js";
-import { HashRing } from "./ketama.js";
+import { HashRing, ketamaHash } from "./ketama.js";
 import { Repairs } from "./repairs.js";
 import { type HealthOptions, Server, type ServerEvents } from "./server.js";
 import type { StaleKey } from "./write-failures.js";
@@ -144,9 +144,10 @@ export class Membership {
   owner(key: RoutingKey): Server | undefined {
     if (this.#single !== null) return this.#gutterFor(key, this.#single);
     if (this.#servers.length === 0) return undefined;
-    const home = this.#servers[this.#full.ownerIndex(key)]!;
+    const hash = ketamaHash(key);
+    const home = this.#servers[this.#full.ownerIndexOfHash(hash)]!;
     if (home.state === "up" || !this.#eject) return this.#gutterFor(key, home);
-    return this.#servers[this.#liveRing().ownerIndex(key)];
+    return this.#servers[this.#liveRing().ownerIndexOfHash(hash)];
   }
 
   /** `owner`, or its gutter server while it is down (with a gutter pool). */

@@ -89,7 +89,7 @@ export class Repairs {
   }
 
   /** Whether no server has anything remembered or under repair: reads need no look. */
-  get clear(): boolean {
+  get nothingToGuard(): boolean {
     return this.#stale.empty && this.#inRepair.size === 0 && this.#flushing.size === 0;
   }
 

@@ -146,11 +146,6 @@ export class VirtualClock {
     this.now = end;
   }
 
-  /** Tasks still scheduled (not cancelled). */
-  get pending(): number {
-    return this.#heap.filter((t) => !t.cancelled).length;
-  }
-
   #peek(): Task | undefined {
     while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
     return this.#heap[0];
