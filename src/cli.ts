@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npx memcachio check|stats <servers>`: a health check for monitors and a side-by-side stats view;
+ * `npx memcachio check|stats [servers]`: a health check for monitors and a side-by-side stats view;
  * `npx memcachio dashboard|alerts`: a Grafana dashboard and Prometheus alerting rules for the metrics
  * of `memcachio/prometheus`. `--help` lists every option.
  *

@@ -1,21 +1,21 @@
 /** The CLI's command line: what each command takes, read into a {@link Command}, and its help. */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { ClientOptions } from "../options.js";
+import { type ClientOptions, DEFAULT_SERVER } from "../options.js";
 import { checkPrefix, DEFAULT_PREFIX } from "../prometheus/names.js";
 import { labelOf, parseServers } from "../util/servers.js";
 
 /** Printed (to stderr) after a usage error. */
 export const USAGE =
-  "usage: memcachio check|stats <host:port[,host:port…]> [options] | memcachio dashboard|alerts [--prefix p] | memcachio --help | --version";
+  "usage: memcachio check|stats [host:port[,host:port…]] [options] | memcachio dashboard|alerts [--prefix p] | memcachio --help | --version";
 
 /** `--help`. */
 export function helpText(version: string): string {
   return `memcachio ${version}: check memcached servers, show their stats, and monitor memcachio clients
 
 usage:
-  memcachio check <servers> [--timeout ms] [--warn ms] [--protocol p] [--tls] [--tls-ca file]
-  memcachio stats <servers> [--group name] [--timeout ms] [--protocol p] [--tls] [--tls-ca file]
+  memcachio check [servers] [--timeout ms] [--warn ms] [--protocol p] [--tls] [--tls-ca file]
+  memcachio stats [servers] [--group name] [--timeout ms] [--protocol p] [--tls] [--tls-ca file]
   memcachio dashboard [--prefix memcachio_]
   memcachio alerts [--prefix memcachio_]
   memcachio --help | --version
@@ -30,7 +30,8 @@ commands:
   alerts     prints Prometheus alerting rules (YAML) for the same metrics
 
 options:
-  <servers>        host:port[,host:port…], or several arguments; [v6]:port and /path.sock too
+  servers          host:port[,host:port…], or several arguments; [v6]:port and /path.sock too
+                   (default ${DEFAULT_SERVER}, where new Client() looks)
   --timeout ms     deadline of each server's answer, connecting included (default 1000)
   --warn ms        check: WARNING when a server answers slower than this (default: off)
   --protocol p     meta (default), binary or text
@@ -124,10 +125,10 @@ function serverArgs(
   rest: string[],
   values: { timeout?: string; protocol?: string; tls?: boolean; "tls-ca"?: string },
 ): ServerArgs {
-  if (rest.length === 0) throw new UsageError("no servers given");
   let labels: string[];
   try {
-    labels = parseServers(rest.join(",")).map(labelOf);
+    // No server given: the one a client with no servers talks to.
+    labels = parseServers(rest.length === 0 ? DEFAULT_SERVER : rest.join(",")).map(labelOf);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

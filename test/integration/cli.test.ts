@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,18 @@ after(async () => {
   await Promise.all([up.kill(), paused.kill(), secure.kill()]);
 });
 
+/** Whether something accepts connections on 127.0.0.1:`port` (a memcached the machine may run). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 /** Runs a script with node; resolves with its exit code and output (never rejects on a non-zero exit). */
 function node(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -61,6 +74,11 @@ describe("memcachio --help, --version, bad usage", () => {
     assert.equal(r.code, 0, r.out + r.err);
     for (const word of ["check", "stats", "dashboard", "alerts", "--tls-ca", "--prefix", "--group", "--warn"])
       assert.ok(r.out.includes(word), `${word} in\n${r.out}`);
+  });
+
+  it("--help says which server check and stats ask when none is given", async () => {
+    const r = await run("--help");
+    assert.match(r.out, /^ {2}servers +host:port.*\n +\(default 127\.0\.0\.1:11211/m);
   });
 
   it("--version: the version in package.json", async () => {
@@ -98,7 +116,6 @@ describe("memcachio --help, --version, bad usage", () => {
     for (const args of [
       [],
       ["bogus", up.label],
-      ["check"],
       ["check", up.label, "--timeout", "0"],
       ["check", up.label, "--timeout", "-5"],
       ["check", up.label, "--group", "slabs"],
@@ -117,6 +134,18 @@ describe("memcachio --help, --version, bad usage", () => {
 });
 
 describe("memcachio check", () => {
+  it("no server given: checks 127.0.0.1:11211, as new Client() does", async () => {
+    // Whether a memcached runs on this machine or not, the line is about that server, not a usage error.
+    const running = await listening(11211);
+    const r = await run("check", "--timeout", "2000");
+    assert.equal(r.code, running ? 0 : 2, r.out);
+    assert.match(r.out, ONE_LINE);
+    assert.match(r.out, /\| '127\.0\.0\.1:11211'=/);
+    if (!running) {
+      assert.match(r.out, /^MEMCACHED CRITICAL - 0\/1 servers up; 127\.0\.0\.1:11211 down \(.*ECONNREFUSED/);
+    }
+  });
+
   it("all servers up: exit 0, one OK line with the latency of each", async () => {
     const r = await run("check", up.label, "--protocol", "binary");
     assert.equal(r.code, 0, r.out);
@@ -183,6 +212,15 @@ describe("memcachio check", () => {
 });
 
 describe("memcachio stats", () => {
+  it("no server given: the stats of 127.0.0.1:11211, as new Client() would ask", async () => {
+    const running = await listening(11211);
+    const r = await run("stats", "--timeout", "2000");
+    assert.equal(r.code, running ? 0 : 2, r.out);
+    const lines = r.out.trim().split("\n");
+    assert.match(lines[0]!, /^stat\s+127\.0\.0\.1:11211$/);
+    if (!running) assert.match(lines.at(-1)!, /^127\.0\.0\.1:11211 down: .*ECONNREFUSED/);
+  });
+
   it("prints the stats of each server side by side; a down server's column says so", async () => {
     const r = await run("stats", up.label, closed, "--timeout", "2000");
     assert.equal(r.code, 1, r.out);
