@@ -5,15 +5,17 @@
  */
 import { metaOnly, U64_MAX } from "./client/arguments.js";
 import { assemble } from "./client/assemble.js";
+import { recordCallSites } from "./client/call-site.js";
+import { invalidOptions, optionsAreValid, SHAPES } from "./client/call-options.js";
+import { Dispatch, refuse } from "./client/dispatch.js";
 import { Counters } from "./client/counters.js";
 import { ClientEmitter } from "./client/events.js";
 import type { CallBuilder } from "./client/call-builder.js";
-import { FETCH_MISS, type FetchHost, fetchThrough } from "./client/fetch.js";
+import { type FetchHost, fetchThrough } from "./client/fetch.js";
 import { type Health, healthOf } from "./client/health.js";
 import type { LocalReads } from "./client/local-reads.js";
-import type { FetchReply, GetsResult, Handlers } from "./client/replies.js";
+import type { GetsResult, Handlers } from "./client/replies.js";
 import { ServerCommands } from "./client/server-commands.js";
-import type { Call, CallHandler } from "./cluster/call.js";
 import type { Cluster } from "./cluster/cluster.js";
 import type { Membership, TopologyChange } from "./cluster/membership.js";
 import type { Topology } from "./client/topology.js";
@@ -32,7 +34,6 @@ import {
   type SetOptions,
 } from "./options.js";
 import { MODE_ADD, MODE_APPEND, MODE_DECR, MODE_PREPEND, MODE_REPLACE, Op } from "./protocol/frame.js";
-import { keyId } from "./protocol/frame.js";
 
 export type { LocalCacheHealth, ServerHealth, TopologyCounts } from "./client/health.js";
 export type { ClientEvents } from "./client/events.js";
@@ -54,6 +55,8 @@ export class Client extends ClientEmitter {
   readonly #options: ResolvedOptions;
   /** Checks input and builds calls. */
   readonly #build: CallBuilder;
+  /** Builds and sends calls, keeping the local cache true to writes. */
+  readonly #send: Dispatch;
   readonly #membership: Membership;
   readonly #cluster: Cluster;
   readonly #topology: Topology;
@@ -74,27 +77,30 @@ export class Client extends ClientEmitter {
     const o = resolveOptions(options);
     this.#options = o;
     const parts = assemble(o, this);
+    if (o.captureCallSite) recordCallSites(this);
     this.#build = parts.build;
     this.#handlers = parts.handlers;
     this.#membership = parts.membership;
     this.#cluster = parts.cluster;
     this.#topology = parts.topology;
     this.#local = parts.local;
+    this.#send = new Dispatch(parts.build, parts.cluster, parts.local, parts.handlers);
     this.#servers = new ServerCommands(parts.cluster, parts.build);
     this.#counters = new Counters({
       protocol: o.protocol,
       build: parts.build,
       cluster: parts.cluster,
       local: parts.local,
-      touch: (key, ttl, options) => this.touch(key, ttl, options),
+      touch: (key, ttl, options) =>
+        this.#send.keyed(Op.Touch, this.#handlers.touch, key, options, null, ttl) as Promise<boolean>,
     });
     this.#fetchHost = {
       timeout: o.timeout,
       local: this.#local,
-      fetchOnce: (key, lockTtl, recache, call) => this.#fetchOnce(key, lockTtl, recache, call),
+      fetchOnce: (key, lockTtl, recache, call) => this.#send.fetchOnce(key, lockTtl, recache, call),
       // The write-back is part of fetch: traced (and counted) as `fetch`, not as cas or add.
-      storeIfCas: (key, value, store, cas) => this.#store(0, key, value, store, cas, "fetch"),
-      add: (key, value, store) => this.#store(MODE_ADD, key, value, store, null, "fetch"),
+      storeIfCas: (key, value, store, cas) => this.#send.store(0, key, value, store, cas, null, "fetch"),
+      add: (key, value, store) => this.#send.store(MODE_ADD, key, value, store, null, null, "fetch"),
       invalidate: (key, again) => this.invalidate(key, again),
     };
   }
@@ -103,26 +109,43 @@ export class Client extends ClientEmitter {
 
   /** The value stored at `key`, or `undefined` on a miss. Served from the local cache when it has it. */
   get<T = unknown>(key: Key, options?: CallOptions): Promise<T | undefined> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.get)) return refuse(options, SHAPES.get);
     if (this.#local !== null) return this.#local.get(key, options, this.#getBound) as Promise<T | undefined>;
-    return this.#keyed(Op.Get, this.#handlers.get, key, options) as Promise<T | undefined>;
+    return this.#send.keyed(Op.Get, this.#handlers.get, key, options, null) as Promise<T | undefined>;
   }
 
   readonly #getBound = (key: Key, options: CallOptions | undefined) =>
-    this.#keyed(Op.Get, this.#handlers.get, key, options);
+    this.#send.keyed(Op.Get, this.#handlers.get, key, options, null);
 
   /** The value with its CAS token and client flags, or `undefined` on a miss. */
   gets<T = unknown>(key: Key, options?: CallOptions): Promise<GetsResult<T> | undefined> {
-    return this.#keyed(Op.Gets, this.#handlers.gets, key, options) as Promise<GetsResult<T> | undefined>;
+    return this.#send.keyed(Op.Gets, this.#handlers.gets, key, options, SHAPES.gets) as Promise<
+      GetsResult<T> | undefined
+    >;
   }
 
   /** Sets a new TTL; resolves false when the key does not exist. */
   touch(key: Key, ttl: number, options?: CallOptions): Promise<boolean> {
-    return this.#keyed(Op.Touch, this.#handlers.touch, key, options, ttl) as Promise<boolean>;
+    return this.#send.keyed(
+      Op.Touch,
+      this.#handlers.touch,
+      key,
+      options,
+      SHAPES.touch,
+      ttl,
+    ) as Promise<boolean>;
   }
 
   /** Reads the value and sets a new TTL; `undefined` on a miss. */
   getAndTouch<T = unknown>(key: Key, ttl: number, options?: CallOptions): Promise<T | undefined> {
-    return this.#keyed(Op.GetAndTouch, this.#handlers.get, key, options, ttl) as Promise<T | undefined>;
+    return this.#send.keyed(
+      Op.GetAndTouch,
+      this.#handlers.get,
+      key,
+      options,
+      SHAPES.getAndTouch,
+      ttl,
+    ) as Promise<T | undefined>;
   }
 
   /**
@@ -135,51 +158,38 @@ export class Client extends ClientEmitter {
   getMany<T = unknown>(keys: Iterable<string>, options?: CallOptions): Promise<Map<string, T>>;
   getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>>;
   getMany<T = unknown, K extends Key = Key>(keys: Iterable<K>, options?: CallOptions): Promise<Map<K, T>> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.getMany))
+      return refuse(options, SHAPES.getMany);
     if (this.#local !== null)
-      return this.#local.getMany(keys, options, this.#getManyBound) as Promise<Map<K, T>>;
-    return this.#getManyBound(Array.from(keys), options) as Promise<Map<K, T>>;
+      return this.#local.getMany(keys, options, this.#send.getMany) as Promise<Map<K, T>>;
+    return this.#send.getMany(Array.from(keys), options) as Promise<Map<K, T>>;
   }
-
-  readonly #getManyBound = (list: Key[], options: CallOptions | undefined): Promise<Map<Key, unknown>> => {
-    const out = new Map<Key, unknown>();
-    if (list.length === 0) return Promise.resolve(out);
-    let call: Call;
-    try {
-      call = this.#batch(Op.GetMany, this.#handlers.getMany, list, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Every server's attempt (and a replica's, on failover) puts its hits straight into this map.
-    call.result = out;
-    call.miss = out;
-    return this.#cluster.execute(call) as Promise<Map<Key, unknown>>;
-  };
 
   // ── writes ──────────────────────────────────────────────────────────────────
 
   /** Stores `value`; resolves true when stored. */
   set(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#store(0, key, value, options, null);
+    return this.#send.store(0, key, value, options, null, SHAPES.set);
   }
 
   /** Stores only if the key does not exist; false otherwise. */
   add(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#store(MODE_ADD, key, value, options, null);
+    return this.#send.store(MODE_ADD, key, value, options, null, SHAPES.add);
   }
 
   /** Stores only if the key exists; false otherwise. */
   replace(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#store(MODE_REPLACE, key, value, options, null);
+    return this.#send.store(MODE_REPLACE, key, value, options, null, SHAPES.replace);
   }
 
   /** Appends the value's bytes to the stored value (flags unchanged); false when the key is missing. */
   append(key: Key, value: unknown, options?: CallOptions): Promise<boolean> {
-    return this.#store(MODE_APPEND, key, value, options, null);
+    return this.#send.store(MODE_APPEND, key, value, options, null, SHAPES.append);
   }
 
   /** Prepends the value's bytes to the stored value (flags unchanged); false when the key is missing. */
   prepend(key: Key, value: unknown, options?: CallOptions): Promise<boolean> {
-    return this.#store(MODE_PREPEND, key, value, options, null);
+    return this.#send.store(MODE_PREPEND, key, value, options, null, SHAPES.prepend);
   }
 
   /** Stores only if the item's CAS is still `cas` (from {@link Client.gets}); false when it changed or is gone. */
@@ -187,21 +197,29 @@ export class Client extends ClientEmitter {
     if (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX) {
       return Promise.reject(new InvalidArgumentError("cas must be a bigint token from gets()"));
     }
-    return this.#store(0, key, value, options, cas);
+    return this.#send.store(0, key, value, options, cas, SHAPES.cas);
   }
 
   /** Deletes; resolves true when the key existed. */
   delete(key: Key, options?: CallOptions): Promise<boolean> {
-    return this.#keyed(Op.Delete, this.#handlers.delete, key, options) as Promise<boolean>;
+    return this.#send.keyed(
+      Op.Delete,
+      this.#handlers.delete,
+      key,
+      options,
+      SHAPES.delete,
+    ) as Promise<boolean>;
   }
 
   /** Adds `delta` to a counter (u64, wraps at 2^64); `undefined` when missing and no `initial` is given. */
   incr(key: Key, delta: bigint | number = 1n, options?: ArithOptions): Promise<bigint | undefined> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.incr)) return refuse(options, SHAPES.incr);
     return this.#counters.run(0, key, delta, options);
   }
 
   /** Subtracts `delta` from a counter (clamps at 0); `undefined` when missing and no `initial` is given. */
   decr(key: Key, delta: bigint | number = 1n, options?: ArithOptions): Promise<bigint | undefined> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.decr)) return refuse(options, SHAPES.decr);
     return this.#counters.run(MODE_DECR, key, delta, options);
   }
 
@@ -213,11 +231,13 @@ export class Client extends ClientEmitter {
     entries: Iterable<readonly [Key, unknown]> | Map<Key, unknown>,
     options?: SetOptions,
   ): Promise<boolean[]> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.setMany))
+      throw invalidOptions(options, SHAPES.setMany);
     const list = Array.from(entries);
     if (list.length === 0) return [];
     const values = this.#build.encodeValues(list, options);
     const keys = list.map((e) => e[0]);
-    const call = this.#batch(Op.StoreMany, this.#handlers.writeMany, keys, options);
+    const call = this.#send.batch(Op.StoreMany, this.#handlers.writeMany, keys, options);
     this.#build.attachValues(call, values);
     return this.#cluster.execute(call) as Promise<boolean[]>;
   }
@@ -227,9 +247,11 @@ export class Client extends ClientEmitter {
    * existed. At most 16,777,215 keys per call.
    */
   async deleteMany(keys: Iterable<Key>, options?: CallOptions): Promise<boolean[]> {
+    if (options !== undefined && !optionsAreValid(options, SHAPES.deleteMany))
+      throw invalidOptions(options, SHAPES.deleteMany);
     const list = Array.from(keys);
     if (list.length === 0) return [];
-    const call = this.#batch(Op.DeleteMany, this.#handlers.writeMany, list, options);
+    const call = this.#send.batch(Op.DeleteMany, this.#handlers.writeMany, list, options);
     call.result = new Array<boolean>(list.length).fill(false);
     return this.#cluster.execute(call) as Promise<boolean[]>;
   }
@@ -244,6 +266,7 @@ export class Client extends ClientEmitter {
    * caller while everyone else keeps getting it.
    */
   async fetch<T>(key: Key, loader: () => T | Promise<T>, options: FetchOptions = {}): Promise<T> {
+    if (!optionsAreValid(options, SHAPES.fetch)) throw invalidOptions(options, SHAPES.fetch);
     if (this.#options.protocol !== "meta") throw metaOnly("fetch", this.#options.protocol);
     return fetchThrough(this.#fetchHost, key, loader, options);
   }
@@ -257,7 +280,14 @@ export class Client extends ClientEmitter {
     if (this.#options.protocol !== "meta")
       return Promise.reject(metaOnly("invalidate", this.#options.protocol));
     const staleTtl = options?.staleTtl ?? 30;
-    return this.#keyed(Op.Invalidate, this.#handlers.delete, key, options, staleTtl) as Promise<boolean>;
+    return this.#send.keyed(
+      Op.Invalidate,
+      this.#handlers.delete,
+      key,
+      options,
+      SHAPES.invalidate,
+      staleTtl,
+    ) as Promise<boolean>;
   }
 
   // ── server commands ─────────────────────────────────────────────────────────
@@ -320,77 +350,5 @@ export class Client extends ClientEmitter {
     this.#topology.close();
     this.#cluster.close();
     await this.#membership.close();
-  }
-
-  // ── internals ───────────────────────────────────────────────────────────────
-
-  /** A single-key command, sent. */
-  #keyed(
-    op: Op,
-    handler: CallHandler,
-    key: Key,
-    options: CallOptions | undefined,
-    ttlSeconds?: number,
-  ): Promise<unknown> {
-    let call: Call;
-    try {
-      call = this.#build.keyed(op, handler, key, options, ttlSeconds);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.#local !== null && (op === Op.Delete || op === Op.Invalidate || op === Op.GetAndTouch)) {
-      this.#local.forget(call.frame.key, call.frame.base64);
-    }
-    return this.#cluster.execute(call);
-  }
-
-  /** A multi-key command (writes drop their keys from the local cache). */
-  #batch(op: Op, handler: CallHandler, keys: Key[], options: CallOptions | undefined): Call {
-    const call = this.#build.batch(op, handler, keys, options);
-    const local = this.#local;
-    if (local !== null && op !== Op.GetMany) {
-      const b = call.frame.batch!;
-      for (let i = 0; i < b.keys.length; i++) local.forget(b.keys[i]!, b.keysBase64?.[i] === true);
-    }
-    return call;
-  }
-
-  #store(
-    mode: number,
-    key: Key,
-    value: unknown,
-    options: SetOptions | undefined,
-    cas: bigint | null,
-    tracedAs: string | null = null,
-  ): Promise<boolean> {
-    let call: Call;
-    try {
-      call = this.#build.store(mode, key, value, options, cas);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    call.tracedAs = tracedAs;
-    const local = this.#local;
-    if (local === null) return this.#cluster.execute(call) as Promise<boolean>;
-    local.forget(call.frame.key, call.frame.base64);
-    const sent = this.#cluster.execute(call) as Promise<boolean>;
-    if (mode !== 0 || cas !== null) return sent;
-    // A plain set through this client: the local cache takes the new value once it is stored.
-    const localKey = keyId(call.frame.key, call.frame.base64);
-    return sent.then((ok) => {
-      if (ok) local.cache.set(localKey, value);
-      return ok;
-    });
-  }
-
-  #fetchOnce(key: Key, lockTtl: number, recache: number, options: CallOptions): Promise<FetchReply> {
-    let call: Call;
-    try {
-      call = this.#build.fetchRead(key, lockTtl, recache, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    call.miss = FETCH_MISS;
-    return this.#cluster.execute(call) as Promise<FetchReply>;
   }
 }

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from "./errors.js";
 import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
-import { positive, positiveInt } from "./client/arguments.js";
+import { type Defined, flag, positive, positiveInt } from "./client/arguments.js";
 import { checkOptionNames } from "./client/option-names.js";
 import {
   type AuthOptions,
@@ -63,32 +63,34 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * (or `"p95"`: its server's recent 95th percentile) is also sent to the key's next replica; the
    * first answer wins. Hedges stay under `maxExtraLoad` of reads (default 0.05). Writes never are.
    */
-  hedge?: HedgeOptions;
+  hedge?: HedgeOptions | undefined;
   /** Default deadline of each request in ms, from the call to the reply (queue + write + reply). Default 250. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Deadline to establish a connection, ms. Default 1000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * A connection that owes replies and receives no byte for this long is declared hung and destroyed,
    * failing its requests. Default: `timeout`.
    */
-  socketTimeout?: number;
+  socketTimeout?: number | undefined;
   /**
    * Connections per server: `min` kept once the server has had traffic, up to `max` (another is opened
    * when the least-loaded one is half full of requests), and one above `min` unused for
    * `idleTimeoutMillis` is closed. Default `{ min: 1, max: 2, idleTimeoutMillis: 30_000 }`.
    */
-  pool?: { min?: number; max?: number; idleTimeoutMillis?: number };
+  pool?:
+    | { min?: number | undefined; max?: number | undefined; idleTimeoutMillis?: number | undefined }
+    | undefined;
   /** Requests written on one connection before further ones wait in the queue. Default 1024. */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
   /** Requests waiting per server (not yet written, over all its connections) before `QueueFullError`. Default 10,000. */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /** Largest encoded value accepted, bytes. Default 1 MiB − 512 (fits memcached's default `-I 1m` item size). */
-  maxValueSize?: number;
+  maxValueSize?: number | undefined;
   /** Prepended to every key on the wire (counted in the 250-byte limit). Default none. */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
   /** Value codec; the default one is described in the README ("Values and flags"). */
-  codec?: Codec;
+  codec?: Codec | undefined;
   /**
    * Compress values of at least `threshold` bytes (default 16,384) with `algorithm` (`"deflate"`, the
    * default, or `"brotli"`) at `level`, keeping the compressed form only when it saves 10 % or more; it
@@ -97,7 +99,7 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * data is never compressed. With the default codec, compressed values are read back whether or not
    * this option is set (with a user `codec`, only when it is). Off by default.
    */
-  compression?: CompressionOptions | false;
+  compression?: CompressionOptions | false | undefined;
   /**
    * Failure detection per server: after `failureThreshold` consecutive connection errors or timeouts
    * (a refused connection counts at once) the server is down; after `retryDelay` ms (doubling up to
@@ -105,111 +107,119 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * `eject: true` takes a down server out of the ring (its keys go to their next owner); `false` fails
    * its keys fast. Defaults: 3, 1000, 30,000, true.
    */
-  failover?: FailoverOptions;
+  failover?: FailoverOptions | undefined;
   /**
    * A gutter pool (Facebook's "Scaling Memcache"): while a key's owner is down, its reads and writes go
    * to these servers, with TTLs capped at `ttl` seconds, instead of moving to healthy servers (which
    * could overload them). With a gutter, `failover.eject` does not apply. Off by default.
    */
-  gutter?: { servers: ServerSpec[] | string; ttl: number };
+  gutter?: { servers: ServerSpec[] | string; ttl: number } | undefined;
   /**
    * Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Writes
    * still reject with a `ConnectionError`: whether a write happened is the caller's to know. Default false.
    */
-  failOpen?: boolean;
+  failOpen?: boolean | undefined;
   /**
    * Copies of each key (1 = no replication). Writes go to the key's `replicas` servers on the ring in
    * parallel; reads go to the first one that is up and fail over down the list within the deadline.
    */
-  replicas?: number;
+  replicas?: number | undefined;
   /**
    * Retries of idempotent commands (get, gets, getAndTouch, touch, delete, set, fetch, invalidate) after
    * a connection failure, with exponential backoff, inside the caller's deadline. Never incr, decr,
    * append, prepend, add, replace or cas. Default `{ attempts: 2, baseDelay: 5, maxDelay: 50 }`.
    */
-  retries?: { attempts?: number; baseDelay?: number; maxDelay?: number };
+  retries?:
+    | { attempts?: number | undefined; baseDelay?: number | undefined; maxDelay?: number | undefined }
+    | undefined;
   /** TCP keep-alive on the sockets. Default true. */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
   /**
    * Idle connections do not keep the process alive (as `allowExitOnIdle` in node-postgres): a script
    * that forgets `close()` still exits. A connection with requests in flight always does. Default true.
    */
-  allowExitOnIdle?: boolean;
+  allowExitOnIdle?: boolean | undefined;
   /** Put the keys (as sent) in `memcachio:command` trace contexts. Default false: keys are never published. */
-  traceKeys?: boolean;
+  traceKeys?: boolean | undefined;
+  /**
+   * Record where each command is called, and end the stack of a memcachio error it rejects with by the
+   * caller's frames (a failure found on a socket event otherwise shows only the library's). Costs a
+   * stack capture per call: on while developing or chasing an error. Default false.
+   */
+  captureCallSite?: boolean | undefined;
   /**
    * An in-process L1 in front of the network for `get`, `getMany` and `fetch`: `{ max, ttl }` (entries,
    * ms), and `staleIfError` (ms) to serve an expired entry when the server cannot be reached. Off by default.
    */
-  localCache?: LocalCacheOptions;
+  localCache?: LocalCacheOptions | undefined;
 }
 
 /** See {@link ClientOptions.failover}. */
 export interface FailoverOptions {
-  failureThreshold?: number;
-  retryDelay?: number;
-  maxRetryDelay?: number;
-  eject?: boolean;
+  failureThreshold?: number | undefined;
+  retryDelay?: number | undefined;
+  maxRetryDelay?: number | undefined;
+  eject?: boolean | undefined;
 }
 
 /** Per-call options, accepted by every command. */
 export interface CallOptions {
   /** Deadline of this call, ms (overrides the client's `timeout`). */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Aborts the call: before it is written it is never sent; after, its reply is dropped. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Route by this key instead of the item's key (co-locates related keys on one server). */
-  hashKey?: string | Buffer;
+  hashKey?: string | Buffer | undefined;
 }
 
 /** Options of the storage commands. */
 export interface SetOptions extends CallOptions {
   /** Time to live in seconds; 0 (default) = never expires. Over 30 days it is sent as an absolute Unix time. */
-  ttl?: number;
+  ttl?: number | undefined;
 }
 
 /** Options of `Client.incr` / `Client.decr`. */
 export interface ArithOptions extends CallOptions {
   /** Create the counter with this value when it is missing (else a missing key gives `undefined`). */
-  initial?: bigint | number;
+  initial?: bigint | number | undefined;
   /**
    * TTL of a counter created by `initial`, and new TTL on success. (Binary: incr/decr set it only on
    * creation, so the client renews it with a `touch` after a successful call, inside its deadline.)
    */
-  ttl?: number;
+  ttl?: number | undefined;
 }
 
 /** Options of `Client.flush`. */
 export interface FlushOptions extends CallOptions {
   /** Invalidate in this many seconds instead of now. */
-  delay?: number;
+  delay?: number | undefined;
 }
 
 /** Options of `Client.fetch`. */
 export interface FetchOptions extends CallOptions {
   /** TTL of the loaded value, seconds. Default 0 (never expires). */
-  ttl?: number;
+  ttl?: number | undefined;
   /**
    * Seconds the caller that wins a miss holds the right to load (the `N` stub's TTL). If it dies
    * without writing back, the herd is released after this. Default 10.
    */
-  lockTtl?: number;
+  lockTtl?: number | undefined;
   /** Refresh early: when the remaining TTL is below this many seconds, one caller reloads while the rest keep the value. */
-  recacheWithin?: number;
+  recacheWithin?: number | undefined;
   /**
    * When the winner's loader fails on an item that still has a value (stale or being recached), re-mark
    * it stale for this many seconds (`md … I T`): the others keep the stale value and the next caller may
    * retry at once. Without it, the item keeps its claim until it expires.
    */
-  staleTtl?: number;
+  staleTtl?: number | undefined;
   /** When another caller's load outlasts this call's deadline: `"load"` (default) runs the loader here; `"throw"` rejects with `TimeoutError`. */
-  onLockTimeout?: "load" | "throw";
+  onLockTimeout?: "load" | "throw" | undefined;
 }
 
 /** Options of `Client.invalidate`. */
 export interface InvalidateOptions extends CallOptions {
   /** Seconds the stale item stays servable. Default 30. */
-  staleTtl?: number;
+  staleTtl?: number | undefined;
 }
 
 /** Options with every default applied. */
@@ -221,7 +231,7 @@ export interface ResolvedOptions {
   dns: ResolvedDns;
   discovery: ResolvedDiscovery | null;
   warmUp: ResolvedWarmUp | null;
-  hedge: Required<HedgeOptions> | null;
+  hedge: Defined<HedgeOptions> | null;
   protocol: Protocol;
   proxy: ProxyKind | null;
   tls: TlsConnectionOptions | null;
@@ -236,7 +246,7 @@ export interface ResolvedOptions {
   keyPrefix: string;
   codec: Codec | null;
   compression: Compressor | null;
-  failover: Required<FailoverOptions>;
+  failover: Defined<FailoverOptions>;
   failOpen: boolean;
   gutter: { servers: ServerAddress[]; ttl: number } | null;
   replicas: number;
@@ -244,6 +254,7 @@ export interface ResolvedOptions {
   keepAlive: boolean;
   allowExitOnIdle: boolean;
   traceKeys: boolean;
+  captureCallSite: boolean;
   localCache: LocalCacheOptions | null;
   /** Sockets from a stand-in for the network (the simulator's), or null. */
   transport: Transport | null;
@@ -292,7 +303,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     compression:
       o.compression === undefined || o.compression === false ? null : new Compressor(o.compression),
     failover: failover(o.failover ?? {}),
-    failOpen: o.failOpen ?? false,
+    failOpen: flag("failOpen", o.failOpen, false),
     gutter: o.gutter === undefined ? null : gutter(o.gutter),
     replicas: positiveInt("replicas", o.replicas, 1),
     retries: Object.freeze({
@@ -300,9 +311,10 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
       baseDelay: positive("retries.baseDelay", o.retries?.baseDelay, 5),
       maxDelay: positive("retries.maxDelay", o.retries?.maxDelay, 50),
     }),
-    keepAlive: o.keepAlive ?? true,
-    allowExitOnIdle: o.allowExitOnIdle ?? true,
-    traceKeys: o.traceKeys === true,
+    keepAlive: flag("keepAlive", o.keepAlive, true),
+    allowExitOnIdle: flag("allowExitOnIdle", o.allowExitOnIdle, true),
+    traceKeys: flag("traceKeys", o.traceKeys, false),
+    captureCallSite: flag("captureCallSite", o.captureCallSite, false),
     localCache: o.localCache === undefined ? null : localCache(o.localCache),
     transport: transportOf(o),
   };
@@ -338,7 +350,7 @@ function gutter(g: NonNullable<ClientOptions["gutter"]>): { servers: ServerAddre
   return Object.freeze({ servers: parseServers(g.servers), ttl });
 }
 
-function failover(f: FailoverOptions): Required<FailoverOptions> {
+function failover(f: FailoverOptions): Defined<FailoverOptions> {
   if (f === null || typeof f !== "object") throw new InvalidArgumentError("failover must be an object");
   const retryDelay = positive("failover.retryDelay", f.retryDelay, 1000);
   return Object.freeze({

@@ -32,9 +32,9 @@ export interface MemcachioInstrumentationConfig extends InstrumentationConfig {
    * keys may be personal data. Needs the client's `traceKeys: true`, which puts them in the channel's
    * context. Values are never recorded.
    */
-  captureKeys?: boolean;
+  captureKeys?: boolean | undefined;
   /** Make spans only for requests made under a span (not for background work). Default false. */
-  requireParentSpan?: boolean;
+  requireParentSpan?: boolean | undefined;
 }
 
 /** Scope name of the tracer and meter. */

@@ -21,14 +21,14 @@ import { checkPrefix, DEFAULT_PREFIX } from "./prometheus/names.js";
 /** Options of {@link collectMetrics}. */
 export interface MetricsOptions {
   /** Registry to register the metrics in. Default: prom-client's global registry. */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /** Prefix of every metric name. Default `memcachio_`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * The client's `client` label value, unique within the registry. Default: `default` for the
    * first unnamed client of a registry, then `default-2`, `default-3`, … (in the order collected).
    */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** What {@link collectMetrics} returns. */

@@ -6,6 +6,9 @@ import { InvalidArgumentError, UnsupportedError } from "../errors.js";
 import { Op } from "../protocol/frame.js";
 import type { ProxyKind } from "./wire-options.js";
 
+/** An options type with every field given (optional fields accept an explicit `undefined`, which resolving replaces). */
+export type Defined<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+
 /** Seconds in 30 days: memcached reads larger TTLs as absolute Unix times. */
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
 /** Largest unsigned 64-bit value (CAS tokens, counters, deltas). */
@@ -42,6 +45,14 @@ export function positiveInt(name: string, v: number | undefined, dflt: number): 
   const n = positive(name, v, dflt);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
   return n;
+}
+
+/** An option that must be a boolean: `v`, or `dflt` when not given (a string "false" is not false). */
+export function flag(name: string, v: boolean | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean")
+    throw new InvalidArgumentError(`${name} must be true or false, got ${String(v)}`);
+  return v;
 }
 
 /** `v` as an unsigned 64-bit bigint; `InvalidArgumentError` naming `name` otherwise. */

@@ -18,7 +18,7 @@ export interface LocalCacheOptions {
   /** How long an entry is served without asking the server, ms. */
   ttl: number;
   /** How much longer an expired entry may be served when the server is unreachable, ms. Default 0. */
-  staleIfError?: number;
+  staleIfError?: number | undefined;
 }
 
 /** A slot's value, as `get` returns it (one object per entry, allocated when it is stored). */

@@ -41,6 +41,7 @@ const CLIENT: Names<ClientOptions> = {
   keepAlive: true,
   allowExitOnIdle: true,
   traceKeys: true,
+  captureCallSite: true,
   localCache: true,
 };
 
@@ -83,7 +84,7 @@ export function checkOptionNames(o: object): void {
 function check(path: string, o: object, known: Readonly<Record<string, true>>): void {
   for (const name of Object.keys(o)) {
     if (Object.hasOwn(known, name)) continue;
-    const near = nearest(name, Object.keys(known));
+    const near = nearestName(name, Object.keys(known));
     const hint = near === undefined ? "" : ` Did you mean "${path}${near}"?`;
     throw new InvalidArgumentError(
       `unknown option "${path}${name}".${hint} The options are listed in the README under "Options".`,
@@ -92,7 +93,7 @@ function check(path: string, o: object, known: Readonly<Record<string, true>>): 
 }
 
 /** The known name closest to `name` (same letters ignoring case, or at most two edits away). */
-function nearest(name: string, known: string[]): string | undefined {
+export function nearestName(name: string, known: string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const k of known) {

@@ -9,6 +9,7 @@ import type { CallOptions, FlushOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
 import { MAX_SECONDS } from "./arguments.js";
 import type { CallBuilder } from "./call-builder.js";
+import { type CallShape, invalidOptions, optionsAreValid, SHAPES } from "./call-options.js";
 
 export class ServerCommands {
   constructor(
@@ -17,7 +18,9 @@ export class ServerCommands {
   ) {}
 
   async stats(group: string, options?: CallOptions): Promise<Record<string, Record<string, string>>> {
-    if (!/^[a-z_ ]*$/.test(group)) throw new InvalidArgumentError(`bad stats group ${JSON.stringify(group)}`);
+    checkOptions(options, SHAPES.stats);
+    if (typeof group !== "string" || !/^[a-z_ ]*$/.test(group))
+      throw new InvalidArgumentError(`bad stats group ${JSON.stringify(group)}`);
     return this.#everyServer(false, () => {
       const frame = new Frame(Op.Stats);
       frame.arg = group;
@@ -28,6 +31,7 @@ export class ServerCommands {
   }
 
   async version(options?: CallOptions): Promise<Record<string, string>> {
+    checkOptions(options, SHAPES.version);
     const h = this.build.handlers;
     return this.#everyServer(false, () =>
       this.build.call(new Frame(Op.Version), h.version, options),
@@ -35,6 +39,7 @@ export class ServerCommands {
   }
 
   async flush(options?: FlushOptions): Promise<void> {
+    checkOptions(options, SHAPES.flush);
     const delay = options?.delay;
     if (delay !== undefined && !(Number.isInteger(delay) && delay >= 0 && delay <= MAX_SECONDS)) {
       throw new InvalidArgumentError(`flush delay must be an integer from 0 to ${MAX_SECONDS} (seconds)`);
@@ -47,6 +52,7 @@ export class ServerCommands {
   }
 
   async ping(options?: CallOptions): Promise<void> {
+    checkOptions(options, SHAPES.ping);
     await this.#everyServer(true, () =>
       this.build.call(new Frame(Op.Noop), this.build.handlers.noop, options),
     );
@@ -57,4 +63,8 @@ export class ServerCommands {
     const results = await Promise.all(this.cluster.executeOnEach(all, make));
     return Object.fromEntries(results);
   }
+}
+
+function checkOptions(options: object | undefined, shape: CallShape): void {
+  if (options !== undefined && !optionsAreValid(options, shape)) throw invalidOptions(options, shape);
 }

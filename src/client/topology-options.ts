@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
 import { hostPort, type ServerSpec } from "../util/servers.js";
-import { positive, seconds } from "./arguments.js";
+import { type Defined, positive, seconds } from "./arguments.js";
 
 /** The options of {@link ClientOptions} that say where the servers are and how the list is kept current. */
 export interface TopologyOptions {
@@ -18,20 +18,20 @@ export interface TopologyOptions {
    * used until the configuration endpoint first answers (may then be left out). Default, without
    * `discovery`: `"127.0.0.1:11211"`, a memcached on this machine.
    */
-  servers?: ServerSpec[] | string;
+  servers?: ServerSpec[] | string | undefined;
   /** How names are resolved: the DNS servers to ask (default: the system's) and how often. */
-  dns?: DnsOptions;
+  dns?: DnsOptions | undefined;
   /**
    * ElastiCache / Memorystore auto-discovery: the configuration endpoint is asked for the cluster's
    * nodes (`config get cluster`) every `interval`, and the server list follows it. Nodes are reached
    * by IP; with `tls`, their certificates are checked against their host names.
    */
-  discovery?: DiscoveryOptions;
+  discovery?: DiscoveryOptions | undefined;
   /**
    * Warm-up after the server list changes (off by default): a read that misses on a key's new owner
    * asks its previous owner, and copies a hit over. See the README's "Live topology".
    */
-  warmUp?: WarmUpOptions;
+  warmUp?: WarmUpOptions | undefined;
 }
 
 /** Hedged reads (see {@link ClientOptions.hedge}). */
@@ -39,10 +39,10 @@ export interface HedgeOptions {
   /** ms without an answer before a read is also sent to the next replica, or `"p95"` of its server's recent reads. */
   after: number | "p95";
   /** Most hedges, as a share of reads. Default 0.05. */
-  maxExtraLoad?: number;
+  maxExtraLoad?: number | undefined;
 }
 
-export function hedgeOptions(h: HedgeOptions | undefined): Required<HedgeOptions> | null {
+export function hedgeOptions(h: HedgeOptions | undefined): Defined<HedgeOptions> | null {
   if (h === undefined) return null;
   if (h === null || typeof h !== "object")
     throw new InvalidArgumentError('hedge must be { after: ms | "p95", maxExtraLoad? }');
@@ -57,11 +57,11 @@ export function hedgeOptions(h: HedgeOptions | undefined): Required<HedgeOptions
 /** How names in `servers` are resolved (`dns+`, `dnssrv+` and plain host names). */
 export interface DnsOptions {
   /** DNS servers to ask (`"ip"` or `"ip:port"`), as `dns.Resolver#setServers` takes them. Default: the system's. */
-  servers?: string[];
+  servers?: string[] | undefined;
   /** How often names are resolved again, ms. Default 30,000. */
-  refreshInterval?: number;
+  refreshInterval?: number | undefined;
   /** How long one DNS query may take, ms (c-ares rounds it up). Default 2,000. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** ElastiCache / Memorystore cluster auto-discovery. */
@@ -69,7 +69,7 @@ export interface DiscoveryOptions {
   /** The configuration endpoint, `"host:port"` (port 11211 when absent). */
   endpoint: string;
   /** How often the cluster configuration is asked for, ms. Default 60,000 (as AWS's own client). */
-  interval?: number;
+  interval?: number | undefined;
 }
 
 /** Warm-up after scale-out (mcrouter's WarmUpRoute). */
@@ -80,7 +80,7 @@ export interface WarmUpOptions {
    */
   window: number;
   /** TTL of a copy when the protocol cannot read the remaining one (binary), seconds. Default 60. */
-  copyTtl?: number;
+  copyTtl?: number | undefined;
 }
 
 export interface ResolvedDns {

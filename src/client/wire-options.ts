@@ -32,27 +32,27 @@ export interface WireOptions {
    * and `invalidate`, and refuses keys that are not printable ASCII (`InvalidKeyError`: it has no
    * base64 form); `incr`/`decr` with `initial` are emulated (see the README).
    */
-  protocol?: Protocol;
+  protocol?: Protocol | undefined;
   /**
    * The servers are proxies of this kind: `"twemproxy"` (nutcracker) speaks only the text protocol
    * (the default `protocol` then) and forwards only key commands; `getAndTouch`, `stats` and
    * `flush` reject with `UnsupportedError` instead of being sent (twemproxy would close the
    * connection). Point `servers` at the proxy and let it shard.
    */
-  proxy?: ProxyKind;
+  proxy?: ProxyKind | undefined;
   /**
    * TLS (`memcached -Z`): `true`, or `tls.connect` options (`ca`, `cert`, `key`, `servername`,
    * `rejectUnauthorized`…). Certificates are verified by default; `servername` defaults to the
    * server's host when it is a name. A failed handshake is a `TLSError`. Off by default.
    */
-  tls?: boolean | TlsConnectionOptions;
+  tls?: boolean | TlsConnectionOptions | undefined;
   /**
    * Credentials, sent first on every new connection: SASL PLAIN with `protocol: "binary"`
    * (`memcached -S`), ASCII auth with `"meta"` or `"text"` (`memcached -Y <authfile>`). Refused
    * credentials are an `AuthError` and mark the server down. The password is kept out of errors,
    * events and `inspect`.
    */
-  auth?: AuthOptions;
+  auth?: AuthOptions | undefined;
 }
 
 /** The `protocol` option, checked: as given, else the proxy's, else meta. */

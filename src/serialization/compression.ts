@@ -27,16 +27,16 @@ export const DEFAULT_MAX_DECOMPRESSED = 32 * 1024 * 1024;
 /** The `compression` option. */
 export interface CompressionOptions {
   /** Values of at least this many bytes (encoded) are compressed. Default 16,384. */
-  threshold?: number;
+  threshold?: number | undefined;
   /** `"deflate"` (zlib format, readable by every language's zlib; the default) or `"brotli"`. */
-  algorithm?: "deflate" | "brotli";
+  algorithm?: "deflate" | "brotli" | undefined;
   /** Compression level: deflate 1–9 (default 1, the fastest), brotli quality 0–11 (default 4). */
-  level?: number;
+  level?: number | undefined;
   /**
    * Largest value accepted uncompressed, bytes: a longer one is not stored (`ValueTooLargeError`), and a
    * stored value that would inflate past it is not read (`SerializationError`). Default 32 MiB.
    */
-  maxDecompressedSize?: number;
+  maxDecompressedSize?: number | undefined;
 }
 
 /** Compresses and inflates values for one client. */

@@ -1,0 +1,127 @@
+/**
+ * What every command does between its checks and the cluster: build the call, keep the local cache
+ * true to the writes made through this client, and hand the call to the cluster. `Client` is the
+ * public surface over this.
+ */
+import type { Call, CallHandler } from "../cluster/call.js";
+import type { Cluster } from "../cluster/cluster.js";
+import type { Key } from "../keys.js";
+import type { CallOptions, SetOptions } from "../options.js";
+import { keyId, Op } from "../protocol/frame.js";
+import type { CallBuilder } from "./call-builder.js";
+import { type CallShape, invalidOptions, optionsAreValid } from "./call-options.js";
+import { FETCH_MISS } from "./fetch.js";
+import type { LocalReads } from "./local-reads.js";
+import type { FetchReply, Handlers } from "./replies.js";
+
+/** A call refused for its options, as a rejected promise (commands never throw synchronously). */
+export function refuse(options: unknown, shape: CallShape): Promise<never> {
+  return Promise.reject(invalidOptions(options, shape));
+}
+
+export class Dispatch {
+  constructor(
+    readonly build: CallBuilder,
+    readonly cluster: Cluster,
+    /** Reads through the local cache, or null without one. */
+    readonly local: LocalReads | null,
+    readonly handlers: Handlers,
+  ) {}
+
+  /**
+   * A single-key command, sent. `shape` checks the caller's options; null where they were checked
+   * already or were made inside the client.
+   */
+  keyed(
+    op: Op,
+    handler: CallHandler,
+    key: Key,
+    options: CallOptions | undefined,
+    shape: CallShape | null,
+    ttlSeconds?: number,
+  ): Promise<unknown> {
+    if (shape !== null && options !== undefined && !optionsAreValid(options, shape))
+      return refuse(options, shape);
+    let call: Call;
+    try {
+      call = this.build.keyed(op, handler, key, options, ttlSeconds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.local !== null && (op === Op.Delete || op === Op.Invalidate || op === Op.GetAndTouch)) {
+      this.local.forget(call.frame.key, call.frame.base64);
+    }
+    return this.cluster.execute(call);
+  }
+
+  /** `getMany` of keys the local cache (if any) did not answer. */
+  readonly getMany = (list: Key[], options: CallOptions | undefined): Promise<Map<Key, unknown>> => {
+    const out = new Map<Key, unknown>();
+    if (list.length === 0) return Promise.resolve(out);
+    let call: Call;
+    try {
+      call = this.batch(Op.GetMany, this.handlers.getMany, list, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Every server's attempt (and a replica's, on failover) puts its hits straight into this map.
+    call.result = out;
+    call.miss = out;
+    return this.cluster.execute(call) as Promise<Map<Key, unknown>>;
+  };
+
+  /** A multi-key command, built (writes drop their keys from the local cache). */
+  batch(op: Op, handler: CallHandler, keys: Key[], options: CallOptions | undefined): Call {
+    const call = this.build.batch(op, handler, keys, options);
+    const local = this.local;
+    if (local !== null && op !== Op.GetMany) {
+      const b = call.frame.batch!;
+      for (let i = 0; i < b.keys.length; i++) local.forget(b.keys[i]!, b.keysBase64?.[i] === true);
+    }
+    return call;
+  }
+
+  /** A storage command (`mode`, with `C<cas>` when `cas` is given), sent. */
+  store(
+    mode: number,
+    key: Key,
+    value: unknown,
+    options: SetOptions | undefined,
+    cas: bigint | null,
+    shape: CallShape | null,
+    tracedAs: string | null = null,
+  ): Promise<boolean> {
+    if (shape !== null && options !== undefined && !optionsAreValid(options, shape))
+      return refuse(options, shape);
+    let call: Call;
+    try {
+      call = this.build.store(mode, key, value, options, cas);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    call.tracedAs = tracedAs;
+    const local = this.local;
+    if (local === null) return this.cluster.execute(call) as Promise<boolean>;
+    local.forget(call.frame.key, call.frame.base64);
+    const sent = this.cluster.execute(call) as Promise<boolean>;
+    if (mode !== 0 || cas !== null) return sent;
+    // A plain set through this client: the local cache takes the new value once it is stored.
+    const localKey = keyId(call.frame.key, call.frame.base64);
+    return sent.then((ok) => {
+      if (ok) local.cache.set(localKey, value);
+      return ok;
+    });
+  }
+
+  /** One `mg … N R` round trip of `fetch`. */
+  fetchOnce(key: Key, lockTtl: number, recache: number, options: CallOptions): Promise<FetchReply> {
+    let call: Call;
+    try {
+      call = this.build.fetchRead(key, lockTtl, recache, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    call.miss = FETCH_MISS;
+    return this.cluster.execute(call) as Promise<FetchReply>;
+  }
+}
