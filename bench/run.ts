@@ -6,18 +6,20 @@
  * of medians with ratios to the best peer, to the floor and to the ceilings (`report.ts`; those to the
  * floor and the ceilings are taken round by round, as they run next to memcachio).
  * Each contender runs in a process of its own (`contender-process.ts`), one at a time, so none shares
- * a heap or a garbage collector with another. Writes `bench/results/latest.json` and its chart,
- * `bench/results/chart.svg` (`chart-svg.ts`). Then runs the tinybench micro benches (parser, encoder).
+ * a heap or a garbage collector with another. Writes the samples and their chart (`chart-svg.ts`) to
+ * `bench/results/local/`, ignored by git (`results-files.ts`). Then runs the tinybench micro benches
+ * (parser, encoder).
  *
  * Options: `--seconds S` per run (default 1), `--rounds R` (default 6, even: each order as often), `--only a,b` contenders,
  * `--workloads a,b` (those whose names contain one of these), `--no-micro`, `--base REF`: one more row,
  * `memcachio @REF`, memcachio's `src/` at git commit REF
  * (extracted to `bench/.base/`), for before/after comparisons of a change in the same run.
- * `--report FILE`: runs nothing; prints the table of a saved run (`bench/results/latest.json`) and
- * writes its chart beside it (`chart.svg`).
+ * `--save`: also writes the samples and the chart to `bench/results/`, the chart the README shows.
+ * `--report FILE`: runs nothing; prints the tables of a saved run (a `latest.json`) and draws its chart
+ * in `bench/results/local/` (with `--save`, in `bench/results/` too).
  */
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
 import { parseArgs } from "node:util";
@@ -26,9 +28,9 @@ import { startTlsMemcached, testPki } from "../test/support/secure.ts";
 import { startTwemproxy } from "../test/support/twemproxy.ts";
 import type { Reply, Run, Start } from "./contender-process.ts";
 import { Client } from "../src/index.ts";
-import { renderChart } from "./chart-svg.ts";
 import { loadBenchKeys } from "./harness.ts";
 import { type BenchResults, isReference, renderReport, summarize, wrap } from "./report.ts";
+import { writeResults } from "./results-files.ts";
 import { CONTENDERS, type Sample, type Workload, WORKLOADS } from "./workloads.ts";
 
 const { values: args } = parseArgs({
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     workloads: { type: "string" },
     "no-micro": { type: "boolean", default: false },
     base: { type: "string" },
+    save: { type: "boolean", default: false },
     report: { type: "string" },
   },
 });
@@ -94,8 +97,8 @@ class ContenderProcess {
 
 async function main(): Promise<void> {
   if (args.report !== undefined) {
-    const file = pathToFileURL(args.report);
-    publish(JSON.parse(readFileSync(file, "utf8")) as BenchResults, new URL("./", file));
+    const saved = JSON.parse(readFileSync(pathToFileURL(args.report), "utf8")) as BenchResults;
+    publish(saved, false);
     return;
   }
   const server = await startMemcached({ threads: 1, memory: 512 });
@@ -201,24 +204,24 @@ async function main(): Promise<void> {
     failures: Object.fromEntries(failures),
     samples: Object.fromEntries(samples),
   };
-  const dir = new URL("./results/", import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL("latest.json", dir), `${JSON.stringify(results, null, 1)}\n`);
   console.log("");
-  publish(results, dir);
-  console.log("wrote bench/results/latest.json");
+  publish(results, true);
   if (!args["no-micro"]) {
     const { runMicro } = await import("./micro.ts");
     await runMicro();
   }
 }
 
-/** Prints the report of `results` and writes its chart in `dir` (as `chart.svg`). */
-function publish(results: BenchResults, dir: URL): void {
+/**
+ * Prints the report of `results`, writes its chart (and, when `fresh`, its samples) and says where: in
+ * `bench/results/local/`, and with `--save` in `bench/results/` too.
+ */
+function publish(results: BenchResults, fresh: boolean): void {
   console.log(renderReport(results));
-  const chart = new URL("chart.svg", dir);
-  writeFileSync(chart, renderChart(results));
-  console.log(`\nwrote ${fileURLToPath(chart)}`);
+  const written = writeResults(results, { save: args.save, localSamples: fresh });
+  console.log(`\nwrote ${written.join(", ")}`);
+  if (!args.save)
+    console.log("(ignored by git; --save writes bench/results/chart.svg, the chart the README shows)");
 }
 
 /** Extracts `src/` at git commit `ref` into `bench/.base/` (ignored by git); returns its `index.ts`. */
