@@ -53,6 +53,13 @@ export const isReference = (name: string): boolean => name.startsWith("raw ") ||
 export const isMemcachio = (name: string): boolean => name === "memcachio" || name.startsWith("memcachio ");
 /** The other clients on npm. */
 export const isPeer = (name: string): boolean => !isMemcachio(name) && !isReference(name);
+/**
+ * Whether a contender talks as the references do: the meta protocol over TCP to the first memcached.
+ * The references bound only these rows; no reference was measured over the other protocols and transports
+ * (the other clients speak binary or text).
+ */
+export const isMetaOverTcp = (name: string): boolean =>
+  name === "memcachio" || name.startsWith("memcachio @") || isReference(name);
 
 /** The rows of a run: per workload and contender, the medians of its samples and its ratios. */
 export function summarize(

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderChart } from "../../bench/chart-svg.ts";
 import { type BenchResults, renderReport, summarize } from "../../bench/report.ts";
 import type { Sample } from "../../bench/workloads.ts";
 
@@ -57,27 +56,6 @@ function resultsOf(ops: Record<string, number[]>): BenchResults {
 }
 
 const full = resultsOf(OPS);
-
-/** Problems with the tags of `xml`: closings that do not match, openings never closed, stray `<` or `&`. */
-function tagProblems(xml: string): string[] {
-  const problems: string[] = [];
-  const open: string[] = [];
-  const tag = /<(\/?)([A-Za-z][\w:-]*)(?:\s+[\w:-]+="[^"<]*")*\s*(\/?)>/g;
-  for (const [, closing, name, selfClosing] of xml.matchAll(tag)) {
-    if (selfClosing === "/") continue;
-    if (closing === "/") {
-      const expected = open.pop();
-      if (expected !== name) problems.push(`</${name}> closes <${expected}>`);
-    } else open.push(name!);
-  }
-  problems.push(...open.map((n) => `<${n}> never closed`));
-  const outside = xml.replace(tag, "");
-  if (outside.includes("<") || outside.includes(">")) problems.push("a < or > outside a well-formed tag");
-  if (/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(xml)) problems.push("an & that is no entity");
-  return problems;
-}
-
-const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 describe("bench report: the printed table", () => {
   const report = renderReport(full);
@@ -196,42 +174,5 @@ describe("bench report: CPU time per operation", () => {
 
   it("prints no CPU table for a run without the measurement", () => {
     assert.doesNotMatch(renderReport(full), /CPU time per operation/);
-  });
-});
-
-describe("bench report: the SVG chart", () => {
-  const svg = renderChart(full);
-
-  it("is well-formed, with balanced tags", () => {
-    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    assert.deepEqual(tagProblems(svg), []);
-  });
-
-  it("names every contender and every workload", () => {
-    for (const n of Object.keys(OPS)) assert.ok(svg.includes(`>${escapeXml(n)}<`), `no ${n}`);
-    for (const w of WORKLOADS) assert.ok(svg.includes(`>${escapeXml(w)}<`), `no ${w}`);
-  });
-
-  it("marks the ceiling (raw batches) and the floor (minimal client) in every workload", () => {
-    assert.equal(svg.match(/<line class="ceiling"/g)?.length, WORKLOADS.length);
-    assert.equal(svg.match(/<line class="floor"/g)?.length, WORKLOADS.length);
-    assert.match(svg, /raw batches: [^<]*\(ceiling\)/);
-    assert.match(svg, /minimal client: [^<]*the floor of any real client/);
-  });
-
-  it("reads on light and dark pages alike, and loads nothing", () => {
-    assert.match(svg, /<rect width="\d+" height="\d+" fill="#ffffff"\/>/);
-    assert.doesNotMatch(svg, /<script|href=|@import|url\(/);
-  });
-
-  it("draws a run of some contenders only, without raw batches", () => {
-    const some = resultsOf({ memcachio: OPS.memcachio!, memjs: OPS.memjs! });
-    const partial = renderChart(some);
-    assert.deepEqual(tagProblems(partial), []);
-    assert.doesNotMatch(partial, /NaN|Infinity/);
-    assert.doesNotMatch(partial, /class="ceiling"|class="floor"/);
-    const report = renderReport(some);
-    assert.doesNotMatch(report, /NaN|Infinity/);
-    assert.ok(report.split("\n").every((l) => l.length <= 100));
   });
 });
