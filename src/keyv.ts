@@ -18,7 +18,13 @@ import type { ClientOptions } from "./options.js";
 const GENERATION = "keyv-generation:";
 
 /**
- * A Keyv storage adapter (Keyv 5's `KeyvStoreAdapter`) over a memcachio {@link Client}: `new Keyv(new
+ * One boolean per entry of `setMany`, in order: both Keyv majors read them. Keyv 5's adapter type
+ * declares `Promise<void>` where Keyv 6's declares `boolean[]`; this type fits both.
+ */
+export type SetManyResults = boolean[] & void;
+
+/**
+ * A Keyv storage adapter (for Keyv 5 and Keyv 6) over a memcachio {@link Client}: `new Keyv(new
  * KeyvMemcachio(client))`, or `new Keyv({ store: new KeyvMemcachio(options), namespace })`.
  */
 export class KeyvMemcachio extends EventEmitter {
@@ -55,9 +61,14 @@ export class KeyvMemcachio extends EventEmitter {
     return (await this.get(key)) !== undefined;
   }
 
+  /** Whether each of `keys` holds a value, in order (one round trip). */
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    return (await this.#read(keys)).map((v) => v !== undefined);
+  }
+
   /** `ttl` in milliseconds, as Keyv gives it (memcached keeps whole seconds, rounded up). */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    const seconds = ttl === undefined || ttl <= 0 ? 0 : Math.ceil(ttl / 1000);
+    const seconds = toSeconds(ttl);
     for (;;) {
       const generation = await this.#generation();
       const [now, stored] = await Promise.all([
@@ -65,6 +76,42 @@ export class KeyvMemcachio extends EventEmitter {
         this.client.set(this.#key(generation, key), value, { ttl: seconds }),
       ]);
       if (String(now ?? "0").trim() === generation) return stored;
+      this.#cached = String(now ?? "0").trim(); // cleared meanwhile: write again, in the new generation
+    }
+  }
+
+  /**
+   * Stores `entries` (their `ttl` in milliseconds) in one round trip per distinct TTL; one boolean
+   * per entry, in order.
+   */
+  async setMany(
+    entries: Array<{ key: string; value: unknown; ttl?: number | undefined }>,
+  ): Promise<SetManyResults> {
+    const byTtl = new Map<number, number[]>();
+    entries.forEach((e, i) => {
+      const seconds = toSeconds(e.ttl);
+      byTtl.set(seconds, [...(byTtl.get(seconds) ?? []), i]);
+    });
+    for (;;) {
+      const generation = await this.#generation();
+      const [now, ...stored] = await Promise.all([
+        this.client.get(this.#generationKey()),
+        ...[...byTtl].map(([seconds, at]) =>
+          this.client.setMany(
+            at.map((i) => [this.#key(generation, entries[i]!.key), entries[i]!.value] as const),
+            { ttl: seconds },
+          ),
+        ),
+      ]);
+      if (String(now ?? "0").trim() === generation) {
+        const out = new Array<boolean>(entries.length).fill(false);
+        [...byTtl.values()].forEach((at, g) => {
+          at.forEach((i, j) => {
+            out[i] = stored[g]![j]!;
+          });
+        });
+        return out as SetManyResults;
+      }
       this.#cached = String(now ?? "0").trim(); // cleared meanwhile: write again, in the new generation
     }
   }
@@ -123,4 +170,9 @@ export class KeyvMemcachio extends EventEmitter {
   #key(generation: string, key: string): string {
     return `${generation}/${key}`;
   }
+}
+
+/** Keyv's TTL (milliseconds; none or ≤ 0 is no expiry) as memcached's whole seconds, rounded up. */
+function toSeconds(ttl: number | undefined): number {
+  return ttl === undefined || ttl <= 0 ? 0 : Math.ceil(ttl / 1000);
 }
