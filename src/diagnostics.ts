@@ -42,12 +42,19 @@ export interface CommandContext {
 
 /** Channel names. */
 export const CHANNELS = {
+  /** The tracing channel of each request sent to a server; its context is a {@link CommandContext}. */
   command: "memcachio:command",
+  /** `{ server, error }`: a server went down. */
   serverDown: "memcachio:server:down",
+  /** `{ server }`: a down server answered a probe and takes traffic again. */
   serverUp: "memcachio:server:up",
+  /** `{ server }`: a connection to a server was established. */
   connectionOpen: "memcachio:connection:open",
+  /** `{ server, error? }`: a connection closed; `error` is present when it failed. */
   connectionClose: "memcachio:connection:close",
+  /** `{ added, removed, reweighted?, reason }`: the server list changed. */
   topology: "memcachio:topology",
+  /** `{ source, entry, error }`: a DNS name or the discovery endpoint failed (the last good servers stay). */
   topologyError: "memcachio:topology:error",
 } as const;
 

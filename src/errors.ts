@@ -14,25 +14,45 @@ const BRAND = Symbol.for("memcachio.error");
  * literals, which are checked against {@link MemcachedErrorCode}). Frozen.
  */
 export const ERROR_CODES = Object.freeze({
+  /** Code of {@link MemcachedError}. */
   MemcachedError: "MC_ERR_MEMCACHED",
+  /** Code of {@link ConnectionError}. */
   ConnectionError: "MC_ERR_CONNECTION",
+  /** Code of {@link ConnectTimeoutError}. */
   ConnectTimeoutError: "MC_ERR_CONNECT_TIMEOUT",
+  /** Code of {@link SocketTimeoutError}. */
   SocketTimeoutError: "MC_ERR_SOCKET_TIMEOUT",
+  /** Code of {@link TimeoutError}. */
   TimeoutError: "MC_ERR_TIMEOUT",
+  /** Code of {@link AbortError}. */
   AbortError: "MC_ERR_ABORTED",
+  /** Code of {@link ProtocolError}. */
   ProtocolError: "MC_ERR_PROTOCOL",
+  /** Code of {@link ServerError}. */
   ServerError: "MC_ERR_SERVER",
+  /** Code of {@link ClientError}. */
   ClientError: "MC_ERR_CLIENT",
+  /** Code of {@link NoServersError}. */
   NoServersError: "MC_ERR_NO_SERVERS",
+  /** Code of {@link ServerUnavailableError}. */
   ServerUnavailableError: "MC_ERR_SERVER_UNAVAILABLE",
+  /** Code of {@link QueueFullError}. */
   QueueFullError: "MC_ERR_QUEUE_FULL",
+  /** Code of {@link InvalidKeyError}. */
   InvalidKeyError: "MC_ERR_INVALID_KEY",
+  /** Code of {@link ValueTooLargeError}. */
   ValueTooLargeError: "MC_ERR_VALUE_TOO_LARGE",
+  /** Code of {@link SerializationError}. */
   SerializationError: "MC_ERR_SERIALIZATION",
+  /** Code of {@link InvalidArgumentError}. */
   InvalidArgumentError: "MC_ERR_INVALID_ARGUMENT",
+  /** Code of {@link ClientClosedError}. */
   ClientClosedError: "MC_ERR_CLIENT_CLOSED",
+  /** Code of {@link AuthError}. */
   AuthError: "MC_ERR_AUTH",
+  /** Code of {@link TLSError}. */
   TLSError: "MC_ERR_TLS",
+  /** Code of {@link UnsupportedError}. */
   UnsupportedError: "MC_ERR_UNSUPPORTED",
 } as const);
 
@@ -40,7 +60,7 @@ export const ERROR_CODES = Object.freeze({
 export type MemcachedErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 /** The codes of a `ConnectionError`: its own and its subclasses' (an instance may be any of them). */
-type ConnectionErrorCode = (typeof ERROR_CODES)[
+export type ConnectionErrorCode = (typeof ERROR_CODES)[
   | "ConnectionError"
   | "ConnectTimeoutError"
   | "SocketTimeoutError"
@@ -64,12 +84,18 @@ export class MemcachedError extends Error {
   /** `"host:port"` of the server involved, when there is one. */
   readonly server: string | undefined;
 
+  /** An error saying `message`, about `options.server` when given, caused by `options.cause` when given. */
   constructor(message: string, options?: MemcachedErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.server = options?.server;
     (this as unknown as Record<symbol, string>)[BRAND] = this.code;
   }
 
+  /**
+   * Whether `value` is an instance of this class or of a subclass: `instanceof` checks the error's
+   * `Symbol.for` brand, not its prototype chain, so it also holds for an error from another installed
+   * copy of memcachio.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (value === null || typeof value !== "object") return false;
     const brand = (value as Record<symbol, unknown>)[BRAND];

@@ -11,7 +11,9 @@ export {
   type TopologyCounts,
 } from "./client.js";
 export type { ClientListener } from "./client/events.js";
+export type { Health } from "./client/health.js";
 export type { TopologyChange } from "./cluster/membership.js";
+export type { ServerState } from "./cluster/server.js";
 export type { TopologyReason } from "./client/topology.js";
 export type { ServerSource } from "./util/servers.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
@@ -23,6 +25,7 @@ export {
   ClientClosedError,
   ClientError,
   ConnectionError,
+  type ConnectionErrorCode,
   ConnectTimeoutError,
   ERROR_CODES,
   InvalidArgumentError,
@@ -51,6 +54,7 @@ export type {
   ClientOptions,
   DiscoveryOptions,
   DnsOptions,
+  FailoverOptions,
   HedgeOptions,
   FetchOptions,
   FlushOptions,

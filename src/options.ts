@@ -79,7 +79,14 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * `idleTimeoutMillis` is closed. Default `{ min: 1, max: 2, idleTimeoutMillis: 30_000 }`.
    */
   pool?:
-    | { min?: number | undefined; max?: number | undefined; idleTimeoutMillis?: number | undefined }
+    | {
+        /** Connections kept once the server has had traffic. Default 1. */
+        min?: number | undefined;
+        /** Most connections to one server. Default 2. */
+        max?: number | undefined;
+        /** Ms after which an unused connection above `min` is closed. Default 30,000. */
+        idleTimeoutMillis?: number | undefined;
+      }
     | undefined;
   /** Requests written on one connection before further ones wait in the queue. Default 1024. */
   maxInFlight?: number | undefined;
@@ -113,7 +120,14 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * to these servers, with TTLs capped at `ttl` seconds, instead of moving to healthy servers (which
    * could overload them). With a gutter, `failover.eject` does not apply. Off by default.
    */
-  gutter?: { servers: ServerSpec[] | string; ttl: number } | undefined;
+  gutter?:
+    | {
+        /** The gutter servers, as in `servers` (no `dns+` or `dnssrv+` entry). */
+        servers: ServerSpec[] | string;
+        /** Longest TTL of an item written to the gutter, seconds (a positive integer). */
+        ttl: number;
+      }
+    | undefined;
   /**
    * Reads (get, gets, getAndTouch, getMany, fetch) of an unreachable server resolve as misses. Writes
    * still reject with a `ConnectionError`: whether a write happened is the caller's to know. Default false.
@@ -130,7 +144,14 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * append, prepend, add, replace or cas. Default `{ attempts: 2, baseDelay: 5, maxDelay: 50 }`.
    */
   retries?:
-    | { attempts?: number | undefined; baseDelay?: number | undefined; maxDelay?: number | undefined }
+    | {
+        /** Retries after the first try; 0 turns retries off. Default 2. */
+        attempts?: number | undefined;
+        /** Ms before the first retry, doubling with each one up to `maxDelay` (jittered). Default 5. */
+        baseDelay?: number | undefined;
+        /** Longest wait between retries, ms. Default 50. */
+        maxDelay?: number | undefined;
+      }
     | undefined;
   /** TCP keep-alive on the sockets. Default true. */
   keepAlive?: boolean | undefined;
@@ -154,11 +175,15 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   localCache?: LocalCacheOptions | undefined;
 }
 
-/** See {@link ClientOptions.failover}. */
+/** Failure detection per server: the `failover` option of {@link ClientOptions}. */
 export interface FailoverOptions {
+  /** Consecutive connection errors or timeouts that put a server down (a refused connection does so at once). Default 3. */
   failureThreshold?: number | undefined;
+  /** Ms before a down server's first probe; doubles per failed probe up to `maxRetryDelay`, jittered. Default 1000. */
   retryDelay?: number | undefined;
+  /** Longest wait between probes, ms. Default 30,000. */
   maxRetryDelay?: number | undefined;
+  /** `true`: a down server leaves the ring, its keys going to their next owner; `false`: they fail fast. Default true. */
   eject?: boolean | undefined;
 }
 

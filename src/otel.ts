@@ -107,7 +107,10 @@ export class MemcachioInstrumentation extends InstrumentationBase<MemcachioInstr
   };
   #subscribed = false;
 
-  /** @param config `enabled` (default true), `captureKeys`, `requireParentSpan`. */
+  /**
+   * An instrumentation that listens to memcachio's requests at once, unless `config.enabled` is false.
+   * @param config `enabled` (default true), `captureKeys`, `requireParentSpan`.
+   */
   constructor(config: MemcachioInstrumentationConfig = {}) {
     // The base class would enable it from its constructor, before the fields above exist: it is
     // enabled here instead, once they do.

@@ -11,26 +11,61 @@ import type { TopologyReason } from "./topology.js";
 /** Event names and what each listener receives. */
 export interface ClientEvents {
   /** A server failed (`failover.failureThreshold` times, or refused): it takes no traffic until a probe succeeds. */
-  serverDown: { server: string; error: Error };
+  serverDown: {
+    /** The server's label: `"host:port"`, or a Unix socket's path. */
+    server: string;
+    /** The failure that brought it down. */
+    error: Error;
+  };
   /** A down server answered a probe and was repaired: it takes traffic again. */
-  serverUp: { server: string };
+  serverUp: {
+    /** The server's label: `"host:port"`, or a Unix socket's path. */
+    server: string;
+  };
   /** A write did not reach `server`: the key is deleted there before the server serves again. */
-  writeFailure: { server: string; key: string; error: unknown };
+  writeFailure: {
+    /** The label of the server the write missed. */
+    server: string;
+    /** The key as sent (prefix applied, base64 when needed). */
+    key: string;
+    /** Why the write did not reach it. */
+    error: unknown;
+  };
   /**
    * `server` was flushed before serving again; `reason` says why: more writes missed it than are
    * remembered, repairs that writes kept outpacing, it left the list and came back, or the ring its
    * copies lived on was dropped for room.
    */
-  serverFlushed: { server: string; reason: string };
+  serverFlushed: {
+    /** The label of the flushed server. */
+    server: string;
+    /** Why it was flushed, in words. */
+    reason: string;
+  };
   /**
    * The local cache answered with an expired entry because the server could not be reached. `key` is
    * as the caller gave it (a string or a Buffer).
    */
-  staleServed: { key: Key; error: unknown };
+  staleServed: {
+    /** The key, as the caller gave it. */
+    key: Key;
+    /** Why the server could not be reached. */
+    error: unknown;
+  };
   /** The server list changed: labels added, removed and reweighted (when some were), and what changed it. */
-  topologyChange: TopologyChange & { reason: TopologyReason };
+  topologyChange: TopologyChange & {
+    /** What changed it: a `setServers`, `addServer` or `removeServer` call, a DNS refresh, or discovery. */
+    reason: TopologyReason;
+  };
   /** A DNS name or the discovery endpoint failed; its last good servers stay on the list. */
-  topologyError: { source: "dns" | "discovery"; entry: string; error: Error };
+  topologyError: {
+    /** Which source failed: a DNS name, or the discovery endpoint. */
+    source: "dns" | "discovery";
+    /** The DNS entry as written, or the discovery endpoint. */
+    entry: string;
+    /** What went wrong. */
+    error: Error;
+  };
 }
 
 /** A listener of event `E`: it receives the event's one payload object. */

@@ -27,14 +27,24 @@ export interface ServerHealth {
   latency: number;
   /** Present (true) on gutter servers. */
   gutter?: true;
-  /** Connections: leased (in use), existing, idle in the pool. */
-  pool: { active: number; size: number; available: number };
+  /** Its connections. */
+  pool: {
+    /** Connections leased (in use). */
+    active: number;
+    /** Connections that exist, leased or idle. */
+    size: number;
+    /** Connections idle in the pool. */
+    available: number;
+  };
 }
 
 /** Counters of the local cache, in {@link Client.health}. */
 export interface LocalCacheHealth {
+  /** Entries held, at most `localCache.max` (expired ones count until dropped). */
   size: number;
+  /** Lookups answered by a fresh entry. */
   hits: number;
+  /** Lookups that found no fresh entry and went to the server. */
   misses: number;
   /** Expired entries served because the server could not be reached. */
   staleServed: number;
@@ -42,6 +52,7 @@ export interface LocalCacheHealth {
 
 /** What {@link Client.health} returns. */
 export interface Health {
+  /** One entry per server on the list, then one per gutter server. */
   servers: ServerHealth[];
   /** Requests sent again after a connection failure. */
   retries: number;
@@ -53,10 +64,18 @@ export interface Health {
    * it, or a past ring dropped for room.
    */
   flushes: number;
-  /** Hedged reads: hedges sent, hedges whose answer came first, reads not hedged for want of budget. */
-  hedges: { sent: number; won: number; budgetExhausted: number };
+  /** Hedged reads (option `hedge`). */
+  hedges: {
+    /** Hedges sent. */
+    sent: number;
+    /** Hedges whose answer came first. */
+    won: number;
+    /** Reads not hedged for want of budget (`hedge.maxExtraLoad`). */
+    budgetExhausted: number;
+  };
   /** Changes of the server list, and failures of its sources (the last good servers stay). */
   topology: TopologyCounts;
+  /** The local cache's counters; present only with the `localCache` option. */
   localCache?: LocalCacheHealth;
 }
 

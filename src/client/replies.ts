@@ -52,6 +52,7 @@ export interface Handlers {
 
 /** What `gets` resolves to. */
 export interface GetsResult<T = unknown> {
+  /** The decoded value. */
   value: T;
   /** CAS token, for {@link Client.cas}. */
   cas: bigint;

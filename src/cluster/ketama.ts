@@ -53,6 +53,10 @@ export class HashRing {
   #index = new Uint32Array(2);
   #bits = 0;
 
+  /**
+   * A ring over `servers`: entries as in the client's `servers` option, except `dns+` and `dnssrv+`
+   * ones. Empty when none is given.
+   */
   constructor(servers: ServerSpec[] | string = []) {
     const list = typeof servers === "string" || servers.length > 0 ? parseServers(servers) : [];
     for (const s of list) this.#insert(s);

@@ -19,7 +19,9 @@ import type { StaleKey } from "./write-failures.js";
 
 /** What a change of the server list did: labels of the servers added and removed. */
 export interface TopologyChange {
+  /** Labels of the servers that joined the list. */
   added: string[];
+  /** Labels of the servers that left the list. */
   removed: string[];
   /** Servers that stayed with another weight (present only when there are some). */
   reweighted?: string[];

@@ -51,6 +51,10 @@ export interface ServerEvents {
   rejoin(server: Server): Promise<void>;
 }
 
+/**
+ * A server's state: `"up"` (takes traffic), `"down"` (failing fast, or out of the ring with
+ * `failover.eject`) or `"probing"` (one probe under way).
+ */
 export type ServerState = "up" | "down" | "probing";
 
 /** The probe's reply: any answer (`MN`, or an error line) shows the server is back. */

@@ -25,18 +25,28 @@ import { COMPRESSION_MASK, type Compressor, DEFAULT_MAX_DECOMPRESSED, inflate } 
 
 /** A user codec: turns values into bytes plus client flags and back. */
 export interface Codec {
-  /** Encodes a value. `flags` is stored with the item (u32). */
-  encode(value: unknown): { data: Buffer | string; flags: number };
+  /** Encodes a value into the bytes and client flags to store. */
+  encode(value: unknown): {
+    /** The bytes to store; a string is stored as its UTF-8 bytes. */
+    data: Buffer | string;
+    /** Client flags stored with the item and handed back to `decode` (u32). */
+    flags: number;
+  };
   /** Decodes bytes read from the server (the Buffer is the caller's to keep). */
   decode(data: Buffer, flags: number): unknown;
 }
 
 /** Client-flag values of the default codec. */
 export const Flags = {
+  /** A string, stored as its UTF-8 bytes; read back as a `string`. */
   STRING: 0,
+  /** A Buffer or Uint8Array, stored as its raw bytes; read back as a `Buffer`. */
   BYTES: 1,
+  /** Any other value, stored as JSON text; read back parsed. */
   JSON: 2,
+  /** A number, stored as its decimal text; read back as a `number`. */
   NUMBER: 3,
+  /** A bigint, stored as its decimal text; read back as a `bigint`. */
   BIGINT: 4,
 } as const;
 

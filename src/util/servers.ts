@@ -14,9 +14,13 @@ import { InvalidArgumentError } from "../errors.js";
 export type ServerSpec =
   | string
   | {
+      /** Host name or IP address (one starting with `/` is taken as a Unix socket's path). */
       host?: string | undefined;
+      /** TCP port. Default 11211. */
       port?: number | undefined;
+      /** Path of a Unix domain socket, in place of `host` and `port`. */
       path?: string | undefined;
+      /** The server's share of the keys relative to the others' (ketama weight), above 0. Default 1. */
       weight?: number | undefined;
     };
 
