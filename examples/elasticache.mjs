@@ -1,5 +1,6 @@
 // AWS ElastiCache: the configuration endpoint lists the nodes, and the client follows node
 // replacements and scaling on its own.
+import { once } from "node:events";
 import { Client } from "memcachio";
 
 const mc = new Client({
@@ -8,7 +9,10 @@ const mc = new Client({
   warmUp: { window: 60_000 }, // optional: keep the hit ratio while a node is added
 });
 
-await mc.set("greeting", "hello from the cluster", { ttl: 60 }); // waits for the first node list
+// Calls wait for the first node list within their deadline (250 ms by default); a service may wait for
+// it before it takes traffic.
+await once(mc, "topologyChange", { signal: AbortSignal.timeout(5_000) });
+await mc.set("greeting", "hello from the cluster", { ttl: 60 });
 console.log(await mc.get("greeting"));
 console.log(mc.health().servers.map((s) => `${s.source} ${s.state}`));
 
