@@ -21,6 +21,7 @@ const GENERATION = "keyv-generation:";
  * One boolean per entry of `setMany`, in order: both Keyv majors read them. Keyv 5's adapter type
  * declares `Promise<void>` where Keyv 6's declares `boolean[]`; this type fits both.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: the intersection with void is what fits Keyv 5's declaration
 export type SetManyResults = boolean[] & void;
 
 /**
