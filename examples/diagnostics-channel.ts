@@ -8,7 +8,9 @@ tracingChannel<unknown, CommandContext>(CHANNELS.command).subscribe({
   end() {},
   asyncStart() {},
   asyncEnd(ctx) {
-    const outcome = ctx.hit !== undefined ? ` hit=${ctx.hit}` : ctx.found !== undefined ? ` found=${ctx.found}` : "";
+    let outcome = "";
+    if (ctx.hit !== undefined) outcome = ` hit=${ctx.hit}`; // a single-key read
+    if (ctx.found !== undefined) outcome = ` found=${ctx.found}`; // a getMany: how many keys were there
     console.log(`${ctx.command} ${ctx.keyCount} key(s)${outcome}`);
   },
   error(ctx) {

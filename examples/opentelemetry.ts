@@ -4,13 +4,19 @@
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { Client } from "memcachio";
 import { MemcachioInstrumentation } from "memcachio/otel";
 
 const exporter = new InMemorySpanExporter();
-trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()); // without one, every span is a root
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+trace.setGlobalTracerProvider(provider);
+// Without a context manager, every span is a root.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 registerInstrumentations({ instrumentations: [new MemcachioInstrumentation()] });
 
@@ -25,6 +31,7 @@ const spans = exporter.getFinishedSpans();
 const names = new Map(spans.map((s) => [s.spanContext().spanId, s.name]));
 for (const { attributes: a, parentSpanContext } of spans.filter((s) => s.attributes["db.system.name"])) {
   const hit = a["memcached.hit"] === undefined ? "" : ` hit=${a["memcached.hit"]}`;
-  console.log(`${a["db.operation.name"]} on ${a["server.address"]}${hit}, in ${names.get(parentSpanContext?.spanId ?? "")}`);
+  const parent = names.get(parentSpanContext?.spanId ?? "");
+  console.log(`${a["db.operation.name"]} on ${a["server.address"]}${hit}, in ${parent}`);
 }
 await mc.close();
