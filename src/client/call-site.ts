@@ -3,7 +3,7 @@
  * event, long after the caller's frames are gone, so its stack shows only the library. With the
  * option on, each command records where it was called (the frames below the client's method) and
  * a memcachio error it rejects with carries them at the end of its stack. Off by default: recording
- * a stack is the dearest part of a call that has it (the note in the README gives the cost).
+ * a stack is the dearest part of a call that has it (`npm run bench:calls` measures it).
  */
 import { MemcachedError } from "../errors.js";
 

@@ -26,7 +26,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
  * A guard against shipping what should not be (maps, sources, a chunk per entry point): each of those
  * adds tens of kB. The code and docs themselves grow a little with each release; raise it with them.
  */
-const MAX_PACKED_BYTES = 284_000;
+const MAX_PACKED_BYTES = 330_000;
 const ENTRY_POINTS = ["index", "prometheus", "keyv", "otel"];
 
 interface PackResult {
@@ -101,9 +101,17 @@ describe("the development install", () => {
 });
 
 describe("npm pack", () => {
-  it("ships the built entry points and their shared chunks, the licence and docs: nothing else", () => {
+  it("ships the built entry points and their shared chunks, the licence, README and guides: nothing else", () => {
     const paths = packed.files.map((f) => f.path).sort();
-    for (const required of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/cli.js"]) {
+    const guides = ["docs/migrating.md", "docs/failures-and-consistency.md", "docs/topology.md"];
+    for (const required of [
+      "LICENSE",
+      "README.md",
+      "CHANGELOG.md",
+      "package.json",
+      "dist/cli.js",
+      ...guides,
+    ]) {
       assert.ok(paths.includes(required), `${required} is in the tarball`);
     }
     for (const entry of ENTRY_POINTS) {
@@ -114,6 +122,7 @@ describe("npm pack", () => {
     const unexpected = paths.filter(
       (p) =>
         !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json)$/.test(p) &&
+        !/^docs\/[\w-]+\.md$/.test(p) &&
         !/^dist\/(index|prometheus|keyv|otel|chunk-[\w-]+)\.c?js$/.test(p) &&
         !/^dist\/cli\.js$/.test(p) &&
         !/^dist\/(index|prometheus|keyv|otel|client-[\w-]+)\.d\.c?ts$/.test(p),
