@@ -149,15 +149,21 @@ describe("installed from the tarball", () => {
       import { MemcachioInstrumentation } from "memcachio/otel";
       const client = ${keyvClient};
       const same = client instanceof Client && client.constructor === Client;
+      // A TTL written as other clients take it is refused, naming ttl, before anything is sent.
+      const ttlErrors = [];
+      for (const options of [60, { expires: 60 }]) {
+        ttlErrors.push(await client.set("k", "v", options).then(() => "stored", (e) => e.constructor.name + ": " + e.message));
+      }
       await client.close();
-      console.log(JSON.stringify({ same, metrics: typeof collectMetrics, otel: typeof MemcachioInstrumentation, err: typeof ConnectionError }));`;
+      console.log(JSON.stringify({ same, metrics: typeof collectMetrics, otel: typeof MemcachioInstrumentation, err: typeof ConnectionError, ttlErrors }));`;
     const { stdout } = await run("node", ["--input-type=module", "-e", script], { cwd: app });
-    assert.deepEqual(JSON.parse(stdout), {
-      same: true,
-      metrics: "function",
-      otel: "function",
-      err: "function",
-    });
+    const { ttlErrors, ...loaded } = JSON.parse(stdout) as { ttlErrors: string[] };
+    assert.deepEqual(loaded, { same: true, metrics: "function", otel: "function", err: "function" });
+    assert.match(ttlErrors[0]!, /^InvalidArgumentError: .*set\(key, value, \{ ttl: 60 \}\)/);
+    assert.match(
+      ttlErrors[1]!,
+      /^InvalidArgumentError: set: unknown option "expires"\. Did you mean "ttl"\?/,
+    );
   });
 
   it("CommonJS: every entry point loads, and memcachio/keyv builds the same Client class the index exports", async () => {
@@ -198,6 +204,9 @@ describe("installed from the tarball", () => {
           `import { MemcachioInstrumentation } from "memcachio/otel";`,
           `const options: ClientOptions = { servers: ["127.0.0.1:11211"] };`,
           `export const uses = [new Client(options), KeyvMemcachio, collectMetrics, MemcachioInstrumentation];`,
+          // Under exactOptionalPropertyTypes, an option read from a config as `number | undefined`.
+          `declare const cfg: { timeout: number | undefined };`,
+          `export const fromConfig = new Client({ timeout: cfg.timeout }).get("k", { timeout: cfg.timeout });`,
           // A deliberate mistake: proves the types were found rather than read as `any`.
           `// @ts-expect-error servers is not a number`,
           `export const wrong: ClientOptions = { servers: 1 };`,
