@@ -10,13 +10,15 @@ import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 
 const THIS_FILE = "call-site.test.ts";
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function deadPort(): Promise<number> {
-  const s = createServer();
+/**
+ * A server of the test's own that resets every connection: a connection failure for sure (a port
+ * where nothing listens could be taken by another test's memcached meanwhile).
+ */
+async function resettingServer(): Promise<{ label: string; close(): Promise<void> }> {
+  const s = createServer((socket) => socket.resetAndDestroy());
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  return { label: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => s.close(() => r())) };
 }
 
 let server: MemcachedServer;
@@ -52,19 +54,22 @@ function readFromThere(mc: Client): Promise<unknown> {
 }
 
 it("without the option, a connection failure's stack has no frame of the caller", async () => {
-  const mc = new Client({ servers: [`127.0.0.1:${await deadPort()}`], retries: { attempts: 0 } });
+  const dead = await resettingServer();
+  const mc = new Client({ servers: [dead.label], retries: { attempts: 0 } });
   try {
     const err = await errorOf(storeFromHere(mc));
     assert.ok(err instanceof ConnectionError, String(err));
     assert.equal(lineOf("storeFromHere", err.stack ?? ""), undefined);
   } finally {
     await mc.close();
+    await dead.close();
   }
 });
 
 it("with captureCallSite, the error ends with the caller's file and line, and keeps its class and code", async () => {
+  const dead = await resettingServer();
   const mc = new Client({
-    servers: [`127.0.0.1:${await deadPort()}`],
+    servers: [dead.label],
     retries: { attempts: 0 },
     captureCallSite: true,
   });
@@ -85,6 +90,7 @@ it("with captureCallSite, the error ends with the caller's file and line, and ke
     assert.equal((a as ConnectionError).code, new ConnectionError("x").code);
   } finally {
     await mc.close();
+    await dead.close();
   }
 });
 
