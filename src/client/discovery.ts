@@ -3,7 +3,7 @@
  * connection per poll, `config get cluster` — or, on an engine before 1.4.14 that answers `ERROR`,
  * the item `get AmazonElastiCache:cluster` — read up to its `END` line.
  */
-import { Socket } from "node:net";
+import { isIP, Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ProtocolError, TimeoutError } from "../errors.js";
 import { type ClusterNode, readClusterConfig } from "../protocol/cluster-config.js";
@@ -71,7 +71,7 @@ export function askClusterConfig(
         return done(new ProtocolError(`discovery endpoint ${where}: reply too long`));
       let reply: ReturnType<typeof readClusterConfig>;
       try {
-        reply = readClusterConfig(text);
+        reply = readClusterConfig(text, isIpLiteral);
       } catch (err) {
         return done(err as Error);
       }
@@ -91,4 +91,9 @@ export function askClusterConfig(
       );
     });
   });
+}
+
+/** An IPv4 or IPv6 literal. */
+function isIpLiteral(s: string): boolean {
+  return isIP(s) !== 0;
 }

@@ -10,6 +10,24 @@ import type { LookupFunction } from "node:net";
 import type { DnsEntry, ServerAddress } from "../util/servers.js";
 import type { ResolvedDns } from "./topology-options.js";
 
+/**
+ * What DNS said of one address family of a name: its addresses (none when it answered that there are
+ * none), or the error of a query that got no answer (SERVFAIL, a timeout, a refusal…).
+ */
+export type FamilyAnswer = { addresses: string[] } | { error: Error };
+
+/** The A and AAAA answers of a name, each on its own. */
+export interface FamilyAnswers {
+  v4: FamilyAnswer;
+  v6: FamilyAnswer;
+}
+
+/**
+ * Codes of an answer that says the name, or this family of it, has no record: NXDOMAIN and NOERROR
+ * with no answer. Every other failure says nothing about the records.
+ */
+const NO_RECORDS = new Set(["ENOTFOUND", "ENODATA"]);
+
 export class Names {
   readonly #resolver: Resolver;
   readonly #custom: boolean;
@@ -28,16 +46,18 @@ export class Names {
     this.#resolver.cancel();
   }
 
-  /** The servers an entry stands for now; rejects when the name does not resolve (or has no record). */
-  async expand(entry: DnsEntry): Promise<ServerAddress[]> {
-    if (entry.kind === "srv") {
-      const records = await this.#resolver.resolveSrv(entry.name);
-      return records
-        .filter((r) => r.port > 0 && r.name !== "")
-        .map((r) => ({ host: r.name, port: r.port, weight: entry.weight, source: "srv" as const }));
-    }
-    const ips = await this.#addresses(entry.name);
-    return ips.map((ip) => ({ host: ip, port: entry.port, weight: entry.weight, source: "dns" as const }));
+  /** The servers of a `dnssrv+` entry now; rejects when the name does not resolve (or has no record). */
+  async expandSrv(entry: DnsEntry): Promise<ServerAddress[]> {
+    const records = await this.#resolver.resolveSrv(entry.name);
+    return records
+      .filter((r) => r.port > 0 && r.name !== "")
+      .map((r) => ({ host: r.name, port: r.port, weight: entry.weight, source: "srv" as const }));
+  }
+
+  /** The A and AAAA answers of `name`, each family's on its own: one failing says nothing of the other. */
+  async families(name: string): Promise<FamilyAnswers> {
+    const [v4, v6] = await Promise.allSettled([this.#resolver.resolve4(name), this.#resolver.resolve6(name)]);
+    return { v4: familyAnswer(v4), v6: familyAnswer(v6) };
   }
 
   /** The addresses `host` resolves to now, sorted (to tell a change of records). */
@@ -78,4 +98,10 @@ export class Names {
 
 function noRecords(name: string): Error {
   return Object.assign(new Error(`${name} has no A or AAAA record`), { code: "ENODATA" });
+}
+
+function familyAnswer(r: PromiseSettledResult<string[]>): FamilyAnswer {
+  if (r.status === "fulfilled") return { addresses: r.value };
+  const error = r.reason as Error & { code?: string };
+  return NO_RECORDS.has(error.code ?? "") ? { addresses: [] } : { error };
 }

@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Membership, TopologyChange } from "../cluster/membership.js";
-import { InvalidArgumentError, NoServersError } from "../errors.js";
+import { InvalidArgumentError, NoServersError, ProtocolError } from "../errors.js";
 import {
   type DnsEntry,
   labelOf,
@@ -19,8 +19,11 @@ import {
 } from "../util/servers.js";
 import { askClusterConfig, type ClusterNode } from "./discovery.js";
 import type { TopologyCounts } from "./health.js";
-import type { Names } from "./names.js";
+import type { FamilyAnswer, Names } from "./names.js";
 import type { ResolvedDiscovery, ResolvedDns } from "./topology-options.js";
+
+/** The first wait before asking DNS again for a name that has not answered yet, ms. */
+const FIRST_RETRY_MS = 50;
 
 /** What made the list change. */
 export type TopologyReason = "setServers" | "addServer" | "removeServer" | "dns" | "discovery";
@@ -53,6 +56,8 @@ export class Topology {
   #entries: DnsEntry[];
   /** Last good servers of each DNS entry, by the entry as written. */
   readonly #resolved = new Map<string, ServerAddress[]>();
+  /** Last answered addresses of each family of each `dns+` entry: a family whose query fails keeps them. */
+  readonly #families = new Map<string, { v4?: string[]; v6?: string[] }>();
   /** Last addresses seen of each plain host name. */
   readonly #hosts = new Map<string, string>();
   /** The discovered nodes, once the endpoint has answered. */
@@ -60,6 +65,8 @@ export class Topology {
   #version = -1;
   #legacy = false;
   #timers: NodeJS.Timeout[] = [];
+  /** The next try of a first resolution that has not been answered yet. */
+  #retry: NodeJS.Timeout | undefined;
   #closed = false;
   /** Changes of the list, one after the other. */
   #ops: Promise<unknown> = Promise.resolve();
@@ -88,12 +95,33 @@ export class Topology {
       this.#timers.push(t);
     };
     every(this.#o.dns.refreshInterval, () => this.refresh());
-    const names = this.#entries.length > 0 ? this.refresh() : null;
+    const names = this.#entries.length > 0 ? this.#firstAnswers() : null;
     if (this.#o.discovery === null) return names;
     every(this.#o.discovery.interval, () => this.poll());
     const polled = this.poll();
     // With servers of its own, the client uses them until the endpoint first answers.
     return this.#fixed.length > 0 || names !== null ? names : polled;
+  }
+
+  /**
+   * Resolves the DNS entries until each has been answered once, again after a short wait that doubles
+   * up to `dns.refreshInterval` (a lost first answer would otherwise leave the client without servers
+   * for a whole interval). Settles as soon as the list has a server or every entry has answered.
+   */
+  #firstAnswers(): Promise<void> {
+    this.#membership.whyEmpty = `${this.#entries.map((n) => n.spec).join(", ")} has not resolved yet`;
+    return new Promise((listKnown) => {
+      const attempt = async (wait: number): Promise<void> => {
+        await this.refresh();
+        const answered = this.#entries.every((n) => this.#resolved.has(n.spec));
+        if (answered || this.#closed || this.#membership.servers.length > 0) listKnown();
+        if (answered || this.#closed) return;
+        const next = Math.min(wait * 2, this.#o.dns.refreshInterval);
+        this.#retry = setTimeout(() => void attempt(next), wait);
+        this.#retry.unref();
+      };
+      void attempt(FIRST_RETRY_MS);
+    });
   }
 
   /** Replaces the user's list (the same forms as the `servers` option). */
@@ -141,14 +169,28 @@ export class Topology {
   async #set(spec: ServerSpec[] | string, reason: TopologyReason): Promise<TopologyChange> {
     this.#notDiscovered(reason);
     const { addresses, names } = parseServerList(spec);
-    await Promise.all(names.filter((n) => !this.#resolved.has(n.spec)).map((n) => this.#resolve(n)));
+    const [, unresolved] = await Promise.all([
+      Promise.all(names.filter((n) => !this.#resolved.has(n.spec)).map((n) => this.#resolve(n))),
+      this.#unresolvedHosts(addresses),
+    ]);
+    const reachable =
+      addresses.length -
+      unresolved.length +
+      names.filter((n) => (this.#resolved.get(n.spec)?.length ?? 0) > 0).length;
+    if (reachable === 0 && addresses.length + names.length > 0) {
+      const why = [...unresolved, ...names.map((n) => `${n.spec} did not resolve`)].join("; ");
+      throw new NoServersError(`${reason}: no entry resolved to a server (${why}); the old list stays`);
+    }
     const [fixed, entries] = [this.#fixed, this.#entries];
     this.#fixed = addresses;
     this.#entries = names;
     try {
       const change = await this.#apply(reason);
-      for (const spec of [...this.#resolved.keys()])
-        if (!names.some((n) => n.spec === spec)) this.#resolved.delete(spec);
+      for (const spec of [...this.#resolved.keys()]) {
+        if (names.some((n) => n.spec === spec)) continue;
+        this.#resolved.delete(spec);
+        this.#families.delete(spec);
+      }
       return change;
     } catch (err) {
       [this.#fixed, this.#entries] = [fixed, entries];
@@ -181,6 +223,11 @@ export class Topology {
         this.#stop.signal,
       );
       this.#legacy = config.legacy;
+      if (config.version < this.#version) {
+        throw new ProtocolError(
+          `configuration version ${config.version} is older than the one applied (${this.#version}): ignored, the list stays`,
+        );
+      }
       if (config.nodes.length === 0) {
         throw new InvalidArgumentError(
           `configuration version ${config.version} lists no nodes: keeping the current list`,
@@ -206,6 +253,7 @@ export class Topology {
     this.#closed = true;
     this.#stop.abort();
     for (const t of this.#timers) clearInterval(t);
+    clearTimeout(this.#retry);
     this.#timers = [];
     this.names.close();
   }
@@ -232,9 +280,11 @@ export class Topology {
 
   async #resolve(entry: DnsEntry): Promise<void> {
     try {
-      const servers = await this.names.expand(entry);
-      if (servers.length === 0) throw new Error(`${entry.spec}: no SRV record with a target`);
-      this.#resolved.set(entry.spec, servers);
+      if (entry.kind === "srv") {
+        const servers = await this.names.expandSrv(entry);
+        if (servers.length === 0) throw new Error(`${entry.spec}: no SRV record with a target`);
+        this.#resolved.set(entry.spec, servers);
+      } else this.#resolved.set(entry.spec, await this.#byFamily(entry));
     } catch (err) {
       this.counts.dnsErrors++;
       const error = err as Error;
@@ -243,6 +293,63 @@ export class Topology {
       if (!this.#closed) this.#events.error("dns", entry.spec, error);
       this.#membership.whyEmpty = error.message;
     }
+  }
+
+  /**
+   * The servers of a `dns+` entry, family by family: a family DNS answered for gets its answer (no
+   * records included); a family whose query failed keeps its last answer and is reported. Rejects only
+   * when no family has ever been answered.
+   */
+  async #byFamily(entry: DnsEntry): Promise<ServerAddress[]> {
+    const answers = await this.names.families(entry.name);
+    const last = this.#families.get(entry.spec) ?? {};
+    const now: { v4?: string[]; v6?: string[] } = {};
+    const failed: [string, Error][] = [];
+    for (const [family, record] of [
+      ["v4", "A"],
+      ["v6", "AAAA"],
+    ] as const) {
+      const answer: FamilyAnswer = answers[family];
+      if ("addresses" in answer) now[family] = answer.addresses;
+      else {
+        failed.push([record, answer.error]);
+        if (last[family] !== undefined) now[family] = last[family];
+      }
+    }
+    if (now.v4 === undefined && now.v6 === undefined) throw failed[0]![1];
+    this.#families.set(entry.spec, now);
+    for (const [record, error] of failed) {
+      const kept = (record === "A" ? now.v4 : now.v6)?.length ?? 0;
+      this.counts.dnsErrors++;
+      error.message = `${entry.spec}: its ${record} query failed (${error.message}); keeping its ${kept} last known ${record} addresses`;
+      if (!this.#closed) this.#events.error("dns", entry.spec, error);
+    }
+    const ips = [...(now.v4 ?? []), ...(now.v6 ?? [])];
+    if (ips.length === 0 && failed.length === 0 && !this.#closed) {
+      this.counts.dnsErrors++;
+      const error = new Error(
+        `${entry.spec}: DNS answers that ${entry.name} has no A or AAAA record; its servers leave the list, unless that would empty it`,
+      );
+      this.#events.error("dns", entry.spec, error);
+      this.#membership.whyEmpty = error.message;
+    }
+    return ips.map((ip) => ({ host: ip, port: entry.port, weight: entry.weight, source: "dns" as const }));
+  }
+
+  /** Why each of `addresses` named by a host name that does not resolve now fails (IPs and paths pass). */
+  async #unresolvedHosts(addresses: ServerAddress[]): Promise<string[]> {
+    const why = await Promise.all(
+      addresses.map(async (a) => {
+        if (a.path !== undefined || isIP(a.host) !== 0) return null;
+        try {
+          await this.names.addressesOf(a.host);
+          return null;
+        } catch (err) {
+          return `${a.host} does not resolve (${(err as Error).message})`;
+        }
+      }),
+    );
+    return why.filter((w) => w !== null);
   }
 
   /** Replaces the connections of servers named by a host name whose addresses changed. */

@@ -72,6 +72,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.warmUp = options.warmUp === null ? null : new WarmUp(membership, options.warmUp, this);
   }
 
+  readonly #whyEmpty = () => this.#membership.whyEmpty;
+
   /** Until `first` settles (the first DNS or discovery answer), calls wait for it (see `start-gate.ts`). */
   waitFor(first: Promise<void>): void {
     this.#gate.waitFor(first);
@@ -79,7 +81,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound);
+    if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound, this.#whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
     if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
     if (call.keys !== null) {

@@ -1,9 +1,10 @@
 /**
  * Calls made before a client's server list is first known (its DNS names or its discovery endpoint
  * have not answered yet) wait for it — each within its own deadline — rather than fail for want of a
- * server.
+ * server. One whose deadline comes first fails with a `NoServersError` that says why there is no
+ * server yet, not with an empty list.
  */
-import { TimeoutError } from "../errors.js";
+import { NoServersError, TimeoutError } from "../errors.js";
 import type { Call } from "./call.js";
 
 export class StartGate {
@@ -20,9 +21,20 @@ export class StartGate {
     this.waiting = waiting;
   }
 
-  /** Holds `call` until the list is known, then `execute`s it (see {@link holdCall}). */
-  hold(call: Call, execute: (call: Call) => unknown): Promise<unknown> {
-    return holdCall(call, this.waiting!, execute, "the server list's first DNS or discovery answer");
+  /**
+   * Holds `call` until the list is known, then `execute`s it (see {@link holdCall}); `why` says why
+   * there is no list yet, for a call whose deadline comes first.
+   */
+  hold(call: Call, execute: (call: Call) => unknown, why: () => string): Promise<unknown> {
+    return holdCall(
+      call,
+      this.waiting!,
+      execute,
+      () =>
+        new NoServersError(
+          `no server yet after ${call.timeout} ms: the server list is waiting for its first DNS or discovery answer (${why()})`,
+        ),
+    );
   }
 }
 
@@ -34,17 +46,15 @@ export function holdCall(
   call: Call,
   waiting: Promise<unknown>,
   execute: (call: Call) => unknown,
-  waitedFor: string,
+  waitedFor: string | (() => Error),
 ): Promise<unknown> {
-  const timer = setTimeout(
-    () =>
-      call.fail(
-        new TimeoutError(
+  const expired = () =>
+    typeof waitedFor === "string"
+      ? new TimeoutError(
           `the request did not complete within ${call.timeout} ms (it waited for ${waitedFor})`,
-        ),
-      ),
-    Math.max(0, call.endsAt() - performance.now()),
-  );
+        )
+      : waitedFor();
+  const timer = setTimeout(() => call.fail(expired()), Math.max(0, call.endsAt() - performance.now()));
   const clear = () => clearTimeout(timer);
   call.promise.then(clear, clear);
   // (`execute` settles the call: its promise is not this chain's, or a rejection would go unhandled.)

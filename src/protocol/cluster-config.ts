@@ -14,6 +14,10 @@
  */
 import { ProtocolError } from "../errors.js";
 
+/** A host name as a DNS name can be (RFC 1123 labels, dots between them, an optional final dot). */
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
 /** A node of the cluster. */
 export interface ClusterNode {
   /** Its DNS name (what a TLS certificate names). */
@@ -33,8 +37,11 @@ export type ClusterConfigReply =
 const HEADER = /^(?:CONFIG cluster|VALUE AmazonElastiCache:cluster) \d+ (\d+)$/;
 const TRAILER = "\r\nEND\r\n";
 
-/** Reads a configuration reply from the bytes received so far (`text`, latin1). */
-export function readClusterConfig(text: string): ClusterConfigReply {
+/**
+ * Reads a configuration reply from the bytes received so far (`text`, latin1). `isIp` tells an IPv4 or
+ * IPv6 literal (`net.isIP`; this layer does not reach the network modules).
+ */
+export function readClusterConfig(text: string, isIp: (s: string) => boolean): ClusterConfigReply {
   const eol = text.indexOf("\r\n");
   if (eol < 0)
     return text.length > 4096 ? malformed("no line end in the first 4 KiB") : { kind: "incomplete" };
@@ -56,10 +63,13 @@ export function readClusterConfig(text: string): ClusterConfigReply {
   for (const entry of lines[1]!.trim().split(" ")) {
     if (entry === "") continue;
     const parts = entry.split("|");
-    const port = Number(parts[2]);
-    if (parts.length !== 3 || parts[0] === "" || !(Number.isInteger(port) && port > 0 && port < 65536)) {
-      return malformed(`bad node ${JSON.stringify(entry.slice(0, 120))}: expected host|ip|port`);
-    }
+    const port = /^\d{1,5}$/.test(parts[2] ?? "") ? Number(parts[2]) : Number.NaN;
+    const bad = (why: string) => malformed(`bad node ${JSON.stringify(entry.slice(0, 120))}: ${why}`);
+    if (parts.length !== 3) bad("expected host|ip|port");
+    if (!HOST_NAME.test(parts[0]!) && !isIp(parts[0]!))
+      bad("its host is neither a host name nor an IP address");
+    if (parts[1] !== "" && !isIp(parts[1]!)) bad("its IP field is not an IPv4 or IPv6 address");
+    if (!(port > 0 && port < 65536)) bad("its port is not from 1 to 65535");
     nodes.push({ host: parts[0]!, ip: parts[1]!, port });
   }
   return { kind: "config", version: Number(versionText), nodes };

@@ -30,6 +30,8 @@ export interface DnsServer {
   remove(name: string): void;
   /** Makes every query go unanswered (true) or answered again (false), to simulate a dead DNS server. */
   silence(on: boolean): void;
+  /** Answers every query of `type` with SERVFAIL (true) or normally again (false): one family failing. */
+  serverFailure(type: "A" | "AAAA" | "SRV", on: boolean): void;
   /** Number of queries received (any type), counting the ones left unanswered by `silence`. */
   readonly queries: number;
   close(): Promise<void>;
@@ -40,7 +42,9 @@ const TYPE_AAAA = 28;
 const TYPE_SRV = 33;
 const CLASS_IN = 1;
 const TTL = 1;
+const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
+const TYPES = { A: TYPE_A, AAAA: TYPE_AAAA, SRV: TYPE_SRV } as const;
 const RCODE_NOTIMP = 4;
 
 /** A parsed query: what the answer needs from it. */
@@ -58,6 +62,7 @@ class UdpDnsServer implements DnsServer {
   #queries = 0;
   #silent = false;
   #closed = false;
+  readonly #failing = new Set<number>();
   readonly #zone = new Map<string, DnsRecords>();
   readonly #socket: Socket;
 
@@ -99,6 +104,11 @@ class UdpDnsServer implements DnsServer {
     this.#silent = on;
   }
 
+  serverFailure(type: "A" | "AAAA" | "SRV", on: boolean): void {
+    if (on) this.#failing.add(TYPES[type]);
+    else this.#failing.delete(TYPES[type]);
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
@@ -116,6 +126,7 @@ class UdpDnsServer implements DnsServer {
   #answer(q: Query): Buffer {
     const opcode = (q.flags >> 11) & 0xf;
     if (opcode !== 0) return header(q, RCODE_NOTIMP, 0);
+    if (this.#failing.has(q.type)) return header(q, RCODE_SERVFAIL, 0);
     const records = this.#zone.get(canonical(q.name));
     if (records === undefined) return header(q, RCODE_NXDOMAIN, 0);
     const rdatas = q.cls === CLASS_IN ? rdataFor(records, q.type) : [];
