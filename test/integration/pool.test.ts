@@ -63,8 +63,11 @@ forEachProtocol(() => {
         while (mc.health().servers[0]!.pool.size > 1 && performance.now() < deadline) await sleep(50);
         assert.equal(mc.health().servers[0]?.pool.active, 1, "back to min");
         assert.equal(mc.health().servers[0]?.pool.size, 1, "the idle ones were evicted");
-        await sleep(50);
-        assert.equal(await serverConnections(), base + 1, "their sockets are closed");
+        // The server counts a closed socket a moment later; `base` may still count an earlier test's
+        // socket that was closing: at most base + 1 once ours are closed (base + 3 if they were not).
+        const closedBy = performance.now() + 2000;
+        while ((await serverConnections()) > base + 1 && performance.now() < closedBy) await sleep(20);
+        assert.ok((await serverConnections()) <= base + 1, "their sockets are closed");
         assert.equal(await mc.get("idle:7"), 7, "the one left still serves");
       } finally {
         await mc.close();
