@@ -112,7 +112,8 @@ export class Topology {
     this.#membership.whyEmpty = `${this.#entries.map((n) => n.spec).join(", ")} has not resolved yet`;
     return new Promise((listKnown) => {
       const attempt = async (wait: number): Promise<void> => {
-        await this.refresh();
+        // A refresh reports its own failures; one that throws is one more try, never an unhandled rejection.
+        await this.refresh().catch(() => undefined);
         const answered = this.#entries.every((n) => this.#resolved.has(n.spec));
         if (answered || this.#closed || this.#membership.servers.length > 0) listKnown();
         if (answered || this.#closed) return;
