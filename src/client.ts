@@ -6,8 +6,8 @@
 import { metaOnly, U64_MAX } from "./client/arguments.js";
 import { assemble } from "./client/assemble.js";
 import { recordCallSites } from "./client/call-site.js";
-import { invalidOptions, optionsAreValid, SHAPES } from "./client/call-options.js";
-import { Dispatch, refuse } from "./client/dispatch.js";
+import { invalidOptions, optionsAreValid, refuse, SHAPES } from "./client/call-options.js";
+import { Dispatch } from "./client/dispatch.js";
 import { Counters } from "./client/counters.js";
 import { ClientEmitter } from "./client/events.js";
 import type { CallBuilder } from "./client/call-builder.js";
@@ -92,15 +92,15 @@ export class Client extends ClientEmitter {
       cluster: parts.cluster,
       local: parts.local,
       touch: (key, ttl, options) =>
-        this.#send.keyed(Op.Touch, this.#handlers.touch, key, options, null, ttl) as Promise<boolean>,
+        this.#send.keyed(Op.Touch, this.#handlers.touch, key, options, ttl) as Promise<boolean>,
     });
     this.#fetchHost = {
       timeout: o.timeout,
       local: this.#local,
       fetchOnce: (key, lockTtl, recache, call) => this.#send.fetchOnce(key, lockTtl, recache, call),
       // The write-back is part of fetch: traced (and counted) as `fetch`, not as cas or add.
-      storeIfCas: (key, value, store, cas) => this.#send.store(0, key, value, store, cas, null, "fetch"),
-      add: (key, value, store) => this.#send.store(MODE_ADD, key, value, store, null, null, "fetch"),
+      storeIfCas: (key, value, store, cas) => this.#send.store(0, key, value, store, cas, "fetch"),
+      add: (key, value, store) => this.#send.store(MODE_ADD, key, value, store, null, "fetch"),
       invalidate: (key, again) => this.invalidate(key, again),
     };
   }
@@ -111,41 +111,30 @@ export class Client extends ClientEmitter {
   get<T = unknown>(key: Key, options?: CallOptions): Promise<T | undefined> {
     if (options !== undefined && !optionsAreValid(options, SHAPES.get)) return refuse(options, SHAPES.get);
     if (this.#local !== null) return this.#local.get(key, options, this.#getBound) as Promise<T | undefined>;
-    return this.#send.keyed(Op.Get, this.#handlers.get, key, options, null) as Promise<T | undefined>;
+    return this.#send.keyed(Op.Get, this.#handlers.get, key, options) as Promise<T | undefined>;
   }
 
   readonly #getBound = (key: Key, options: CallOptions | undefined) =>
-    this.#send.keyed(Op.Get, this.#handlers.get, key, options, null);
+    this.#send.keyed(Op.Get, this.#handlers.get, key, options);
 
   /** The value with its CAS token and client flags, or `undefined` on a miss. */
   gets<T = unknown>(key: Key, options?: CallOptions): Promise<GetsResult<T> | undefined> {
-    return this.#send.keyed(Op.Gets, this.#handlers.gets, key, options, SHAPES.gets) as Promise<
-      GetsResult<T> | undefined
-    >;
+    if (options !== undefined && !optionsAreValid(options, SHAPES.gets)) return refuse(options, SHAPES.gets);
+    return this.#send.keyed(Op.Gets, this.#handlers.gets, key, options) as Promise<GetsResult<T> | undefined>;
   }
 
   /** Sets a new TTL; resolves false when the key does not exist. */
   touch(key: Key, ttl: number, options?: CallOptions): Promise<boolean> {
-    return this.#send.keyed(
-      Op.Touch,
-      this.#handlers.touch,
-      key,
-      options,
-      SHAPES.touch,
-      ttl,
-    ) as Promise<boolean>;
+    if (options !== undefined && !optionsAreValid(options, SHAPES.touch))
+      return refuse(options, SHAPES.touch);
+    return this.#send.keyed(Op.Touch, this.#handlers.touch, key, options, ttl) as Promise<boolean>;
   }
 
   /** Reads the value and sets a new TTL; `undefined` on a miss. */
   getAndTouch<T = unknown>(key: Key, ttl: number, options?: CallOptions): Promise<T | undefined> {
-    return this.#send.keyed(
-      Op.GetAndTouch,
-      this.#handlers.get,
-      key,
-      options,
-      SHAPES.getAndTouch,
-      ttl,
-    ) as Promise<T | undefined>;
+    if (options !== undefined && !optionsAreValid(options, SHAPES.getAndTouch))
+      return refuse(options, SHAPES.getAndTouch);
+    return this.#send.keyed(Op.GetAndTouch, this.#handlers.get, key, options, ttl) as Promise<T | undefined>;
   }
 
   /**
@@ -169,27 +158,35 @@ export class Client extends ClientEmitter {
 
   /** Stores `value`; resolves true when stored. */
   set(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#send.store(0, key, value, options, null, SHAPES.set);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.set)) return refuse(options, SHAPES.set);
+    return this.#send.store(0, key, value, options, null);
   }
 
   /** Stores only if the key does not exist; false otherwise. */
   add(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#send.store(MODE_ADD, key, value, options, null, SHAPES.add);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.add)) return refuse(options, SHAPES.add);
+    return this.#send.store(MODE_ADD, key, value, options, null);
   }
 
   /** Stores only if the key exists; false otherwise. */
   replace(key: Key, value: unknown, options?: SetOptions): Promise<boolean> {
-    return this.#send.store(MODE_REPLACE, key, value, options, null, SHAPES.replace);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.replace))
+      return refuse(options, SHAPES.replace);
+    return this.#send.store(MODE_REPLACE, key, value, options, null);
   }
 
   /** Appends the value's bytes to the stored value (flags unchanged); false when the key is missing. */
   append(key: Key, value: unknown, options?: CallOptions): Promise<boolean> {
-    return this.#send.store(MODE_APPEND, key, value, options, null, SHAPES.append);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.append))
+      return refuse(options, SHAPES.append);
+    return this.#send.store(MODE_APPEND, key, value, options, null);
   }
 
   /** Prepends the value's bytes to the stored value (flags unchanged); false when the key is missing. */
   prepend(key: Key, value: unknown, options?: CallOptions): Promise<boolean> {
-    return this.#send.store(MODE_PREPEND, key, value, options, null, SHAPES.prepend);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.prepend))
+      return refuse(options, SHAPES.prepend);
+    return this.#send.store(MODE_PREPEND, key, value, options, null);
   }
 
   /** Stores only if the item's CAS is still `cas` (from {@link Client.gets}); false when it changed or is gone. */
@@ -197,18 +194,15 @@ export class Client extends ClientEmitter {
     if (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX) {
       return Promise.reject(new InvalidArgumentError("cas must be a bigint token from gets()"));
     }
-    return this.#send.store(0, key, value, options, cas, SHAPES.cas);
+    if (options !== undefined && !optionsAreValid(options, SHAPES.cas)) return refuse(options, SHAPES.cas);
+    return this.#send.store(0, key, value, options, cas);
   }
 
   /** Deletes; resolves true when the key existed. */
   delete(key: Key, options?: CallOptions): Promise<boolean> {
-    return this.#send.keyed(
-      Op.Delete,
-      this.#handlers.delete,
-      key,
-      options,
-      SHAPES.delete,
-    ) as Promise<boolean>;
+    if (options !== undefined && !optionsAreValid(options, SHAPES.delete))
+      return refuse(options, SHAPES.delete);
+    return this.#send.keyed(Op.Delete, this.#handlers.delete, key, options) as Promise<boolean>;
   }
 
   /** Adds `delta` to a counter (u64, wraps at 2^64); `undefined` when missing and no `initial` is given. */
@@ -279,15 +273,10 @@ export class Client extends ClientEmitter {
   invalidate(key: Key, options?: InvalidateOptions): Promise<boolean> {
     if (this.#options.protocol !== "meta")
       return Promise.reject(metaOnly("invalidate", this.#options.protocol));
+    if (options !== undefined && !optionsAreValid(options, SHAPES.invalidate))
+      return refuse(options, SHAPES.invalidate);
     const staleTtl = options?.staleTtl ?? 30;
-    return this.#send.keyed(
-      Op.Invalidate,
-      this.#handlers.delete,
-      key,
-      options,
-      SHAPES.invalidate,
-      staleTtl,
-    ) as Promise<boolean>;
+    return this.#send.keyed(Op.Invalidate, this.#handlers.delete, key, options, staleTtl) as Promise<boolean>;
   }
 
   // ── server commands ─────────────────────────────────────────────────────────

@@ -132,3 +132,8 @@ export function invalidOptions(options: unknown, s: CallShape): InvalidArgumentE
   }
   return new InvalidArgumentError(`${what}`);
 }
+
+/** A call refused for its options, as a rejected promise (commands never throw synchronously). */
+export function refuse(options: unknown, s: CallShape): Promise<never> {
+  return Promise.reject(invalidOptions(options, s));
+}

@@ -9,15 +9,9 @@ import type { Key } from "../keys.js";
 import type { CallOptions, SetOptions } from "../options.js";
 import { keyId, Op } from "../protocol/frame.js";
 import type { CallBuilder } from "./call-builder.js";
-import { type CallShape, invalidOptions, optionsAreValid } from "./call-options.js";
 import { FETCH_MISS } from "./fetch.js";
 import type { LocalReads } from "./local-reads.js";
 import type { FetchReply, Handlers } from "./replies.js";
-
-/** A call refused for its options, as a rejected promise (commands never throw synchronously). */
-export function refuse(options: unknown, shape: CallShape): Promise<never> {
-  return Promise.reject(invalidOptions(options, shape));
-}
 
 export class Dispatch {
   constructor(
@@ -28,20 +22,14 @@ export class Dispatch {
     readonly handlers: Handlers,
   ) {}
 
-  /**
-   * A single-key command, sent. `shape` checks the caller's options; null where they were checked
-   * already or were made inside the client.
-   */
+  /** A single-key command, sent (its options checked by the caller). */
   keyed(
     op: Op,
     handler: CallHandler,
     key: Key,
     options: CallOptions | undefined,
-    shape: CallShape | null,
     ttlSeconds?: number,
   ): Promise<unknown> {
-    if (shape !== null && options !== undefined && !optionsAreValid(options, shape))
-      return refuse(options, shape);
     let call: Call;
     try {
       call = this.build.keyed(op, handler, key, options, ttlSeconds);
@@ -81,18 +69,15 @@ export class Dispatch {
     return call;
   }
 
-  /** A storage command (`mode`, with `C<cas>` when `cas` is given), sent. */
+  /** A storage command (`mode`, with `C<cas>` when `cas` is given), sent (its options checked by the caller). */
   store(
     mode: number,
     key: Key,
     value: unknown,
     options: SetOptions | undefined,
     cas: bigint | null,
-    shape: CallShape | null,
     tracedAs: string | null = null,
   ): Promise<boolean> {
-    if (shape !== null && options !== undefined && !optionsAreValid(options, shape))
-      return refuse(options, shape);
     let call: Call;
     try {
       call = this.build.store(mode, key, value, options, cas);
