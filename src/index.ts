@@ -47,6 +47,7 @@ export {
 } from "./errors.js";
 export { type Key, MAX_BASE64_KEY_BYTES, MAX_KEY_LENGTH } from "./keys.js";
 export type { LocalCacheOptions } from "./client/local-cache.js";
+export type { ConnectionPoolOptions } from "./client/pool-options.js";
 export type {
   ArithOptions,
   AuthOptions,

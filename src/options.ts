@@ -10,6 +10,7 @@ import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { type Defined, flag, positive, positiveInt } from "./client/arguments.js";
 import { checkOptionNames } from "./client/option-names.js";
+import { type ConnectionPoolOptions, resolvePool } from "./client/pool-options.js";
 import {
   type AuthOptions,
   checkBehindProxy,
@@ -76,18 +77,9 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   /**
    * Connections per server: `min` kept once the server has had traffic, up to `max` (another is opened
    * when the least-loaded one is half full of requests), and one above `min` unused for
-   * `idleTimeoutMillis` is closed. Default `{ min: 1, max: 2, idleTimeoutMillis: 30_000 }`.
+   * `idleTimeoutMillis` is closed. Default `{ min: 1, max: 2, idleTimeoutMillis: 30_000, reconnectIdleMillis: 0 }`.
    */
-  pool?:
-    | {
-        /** Connections kept once the server has had traffic. Default 1. */
-        min?: number | undefined;
-        /** Most connections to one server. Default 2. */
-        max?: number | undefined;
-        /** Ms after which an unused connection above `min` is closed. Default 30,000. */
-        idleTimeoutMillis?: number | undefined;
-      }
-    | undefined;
+  pool?: ConnectionPoolOptions | undefined;
   /** Requests written on one connection before further ones wait in the queue. Default 1024. */
   maxInFlight?: number | undefined;
   /** Requests waiting per server (not yet written, over all its connections) before `QueueFullError`. Default 10,000. */
@@ -264,7 +256,7 @@ export interface ResolvedOptions {
   timeout: number;
   connectTimeout: number;
   socketTimeout: number;
-  pool: { min: number; max: number; idleTimeoutMillis: number };
+  pool: Defined<ConnectionPoolOptions>;
   maxInFlight: number;
   maxQueue: number;
   maxValueSize: number;
@@ -319,7 +311,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     timeout,
     connectTimeout: positive("connectTimeout", o.connectTimeout, 1000),
     socketTimeout: positive("socketTimeout", o.socketTimeout, timeout),
-    pool: poolOptions(o.pool ?? {}),
+    pool: resolvePool(o.pool ?? {}),
     maxInFlight: positiveInt("maxInFlight", o.maxInFlight, 1024),
     maxQueue: positiveInt("maxQueue", o.maxQueue, 10_000),
     maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
@@ -352,19 +344,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   }
   checkBehindProxy(resolved);
   return Object.freeze(resolved);
-}
-
-function poolOptions(p: NonNullable<ClientOptions["pool"]>): ResolvedOptions["pool"] {
-  if (p === null || typeof p !== "object")
-    throw new InvalidArgumentError("pool must be { min, max, idleTimeoutMillis }");
-  const max = positiveInt("pool.max", p.max, 2);
-  const min = p.min === 0 ? 0 : positiveInt("pool.min", p.min, 1);
-  if (min > max) throw new InvalidArgumentError("pool.min must not be over pool.max");
-  return Object.freeze({
-    min,
-    max,
-    idleTimeoutMillis: positive("pool.idleTimeoutMillis", p.idleTimeoutMillis, 30_000),
-  });
 }
 
 function gutter(g: NonNullable<ClientOptions["gutter"]>): { servers: ServerAddress[]; ttl: number } {

@@ -73,6 +73,7 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     maxValueSize: o.maxValueSize,
     keepAlive: o.keepAlive,
     allowExitOnIdle: o.allowExitOnIdle,
+    maxIdle: o.pool.reconnectIdleMillis,
     protocol: o.protocol,
     tls: o.tls,
     auth: o.auth,

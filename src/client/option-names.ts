@@ -47,7 +47,9 @@ const CLIENT: Names<ClientOptions> = {
 
 /** Nested option objects, by the option that holds them (`tls` is Node's own and passes through). */
 const NESTED: { readonly [K in keyof ClientOptions]?: Readonly<Record<string, true>> } = {
-  pool: { min: true, max: true, idleTimeoutMillis: true } satisfies Names<NonNullable<ClientOptions["pool"]>>,
+  pool: { min: true, max: true, idleTimeoutMillis: true, reconnectIdleMillis: true } satisfies Names<
+    NonNullable<ClientOptions["pool"]>
+  >,
   failover: {
     failureThreshold: true,
     retryDelay: true,

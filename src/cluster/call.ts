@@ -146,7 +146,7 @@ export class Call {
   others: CallAttempt[] | null = null;
   /** Attempts not settled yet, when there are several. */
   pending = 0;
-  /** Retries left after connection failures (idempotent commands only). */
+  /** Retries left after connection failures (of any command that never reached the wire; once sent, idempotent ones only). */
   retriesLeft = 0;
   /** Retries made so far. */
   retriesUsed = 0;

@@ -91,7 +91,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const m = this.#membership;
     const frame = call.frame;
     const key = call.routingKey!;
-    if (isIdempotent(frame)) call.retriesLeft = this.#options.retries.attempts;
+    call.retriesLeft = this.#options.retries.attempts;
     if (isWrite(frame.op) || frame.ttl >= 0) this.#noteWrite(frame, key);
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
     else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
@@ -268,6 +268,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
           tried: a.replica + 1,
           replicaLeft: this.#nextReplica(a) !== undefined,
           retriesLeft: call.retriesLeft,
+          idempotent: isIdempotent(a.frame),
           timeLeft: call.endsAt() - performance.now(),
           delay,
         });

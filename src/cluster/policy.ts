@@ -12,6 +12,7 @@ import {
   TimeoutError,
   TLSError,
 } from "../errors.js";
+import { neverSent } from "../connection/unsent.js";
 import { type Frame, Op } from "../protocol/frame.js";
 import type { RoutingKey } from "./membership.js";
 
@@ -65,6 +66,8 @@ export function isIdempotent(frame: Frame): boolean {
 export enum Failure {
   /** The connection failed or was reset (the command may or may not have run). */
   Connection,
+  /** The connection failed before the attempt was written: the command did not run. */
+  Unsent,
   /** No reply within the attempt's deadline. */
   Timeout,
   /** The server is known to be down, or no server can take the key: nothing was sent. */
@@ -80,7 +83,7 @@ export function failureOf(error: unknown): Failure {
   if (error instanceof TimeoutError) return Failure.Timeout;
   if (error instanceof AuthError || error instanceof TLSError) return Failure.Refused;
   if (error instanceof ServerUnavailableError || error instanceof NoServersError) return Failure.Unavailable;
-  if (error instanceof ConnectionError) return Failure.Connection;
+  if (error instanceof ConnectionError) return neverSent(error) ? Failure.Unsent : Failure.Connection;
   return Failure.Final;
 }
 
@@ -94,8 +97,10 @@ export interface FailureFacts {
   tried: number;
   /** Another replica is up and untried. */
   replicaLeft: boolean;
-  /** Retries the call may still make (0 for commands that are not idempotent). */
+  /** Retries the call may still make. */
   retriesLeft: number;
+  /** The command may be sent again after it may have run (see {@link isIdempotent}). */
+  idempotent: boolean;
   /** Milliseconds left before the call's deadline. */
   timeLeft: number;
   /** The back-off the next retry would wait, ms (see {@link backoff}). */
@@ -115,13 +120,15 @@ export enum Next {
 /**
  * The rule: a read that failed on a connection error or used up its share of the deadline moves to
  * the next replica at once; an idempotent command that failed on a connection error is sent again
- * after a back-off; both only while the call's deadline leaves time. A known-down server fails fast
- * (no waiting for a back-off), refused credentials are final.
+ * after a back-off, and so is any command that never reached the wire; all only while the call's
+ * deadline leaves time. A known-down server fails fast (no waiting for a back-off), refused
+ * credentials are final.
  */
 export function afterFailure(f: FailureFacts): Next {
   if (f.timeLeft <= 1 || f.failure === Failure.Final || f.failure === Failure.Refused) return Next.Fail;
   if (f.read && f.replicas > 1 && f.tried < f.replicas && f.replicaLeft) return Next.Failover;
-  if (f.failure !== Failure.Connection || f.retriesLeft <= 0) return Next.Fail;
+  const again = f.failure === Failure.Unsent || (f.failure === Failure.Connection && f.idempotent);
+  if (!again || f.retriesLeft <= 0) return Next.Fail;
   return f.delay < f.timeLeft ? Next.Retry : Next.Fail;
 }
 

@@ -20,6 +20,8 @@ export interface ConnectionOptions extends DialOptions {
   protocol?: WireProtocol;
   /** Credentials sent first on every new socket (SASL PLAIN for binary, ASCII auth for meta and text). */
   auth?: Credentials | null;
+  /** A socket idle longer than this, ms, is replaced before it is written to again; 0 or absent: only after a freeze. */
+  maxIdle?: number;
   /** The socket keeps the process alive only while replies are owed. */
   allowExitOnIdle?: boolean;
 }

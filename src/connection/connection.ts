@@ -20,19 +20,20 @@ import {
   AuthError,
   ClientClosedError,
   ConnectionError,
-  MemcachedError,
-  ProtocolError,
-  QueueFullError,
+  type MemcachedError,
   SocketTimeoutError,
 } from "../errors.js";
 import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
-import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
+import type { Tickable } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
 import { Link, type LinkEvents, READ_BUFFER } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
-import { expire, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
+import { DeadlineWatch, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
+import { lostError, refusal, replyError } from "./failures.js";
+import { markUnsent } from "./unsent.js";
+import { IdleCheck } from "./idle-check.js";
 import type { ConnectionEvents, ConnectionOptions } from "./connection-options.js";
 
 export type { ConnectionEvents, ConnectionOptions };
@@ -62,18 +63,17 @@ export class Connection implements Tickable, AttemptCarrier {
    * per batch, not per attempt; a deadline can only come early, by the turn's synchronous work).
    */
   #batchNow = 0;
-  #registered = false;
+  readonly #deadlines = new DeadlineWatch(this);
   /** The current socket was unref'd when the connection went idle (`allowExitOnIdle`). */
   #unrefd = false;
   /** Reads so far: the silence watch's sign of life (a long reply streaming in is not a hang). */
   #reads = 0;
-  /** Lower bound of the earliest deadline among waiting attempts. */
-  #minDeadline = Number.POSITIVE_INFINITY;
   #sent = 0;
   /** Callers of close() waiting for what is under way. */
   readonly #drained: (() => void)[] = [];
   /** Plain TCP: the buffer every read lands in (allocated at the first connect). */
   #readBuf: Buffer | null = null;
+  readonly #idle: IdleCheck;
 
   // Handlers bound once per connection, not per attempt.
   readonly #flushBound = () => this.#flush();
@@ -91,8 +91,14 @@ export class Connection implements Tickable, AttemptCarrier {
     },
     onLost: (link, err, connecting) => {
       if (link !== this.#link) return;
-      if (connecting) this.#connectFailed(err);
+      if (connecting) this.#connectFailed(markUnsent(err));
       else this.#fatal(err);
+    },
+    onEnd: (link) => {
+      if (link !== this.#link) return;
+      // An idle connection closed by the server (its idle timeout, a restart) is no failure.
+      if (this.#pipe.owed === 0 && this.#pipe.pending.count === 0) this.#retire();
+      else this.#fatal(new ConnectionError(`${this.label} closed the connection`, { server: this.label }));
     },
   };
 
@@ -102,6 +108,7 @@ export class Connection implements Tickable, AttemptCarrier {
     this.label = labelOf(options);
     this.#protocol = options.protocol ?? "meta";
     this.#silence = new SilenceWatch(options.socketTimeout, options.tls != null);
+    this.#idle = new IdleCheck(options.maxIdle ?? 0);
     this.#pipe = new Pipeline(this.#protocol, options.tls == null, options.maxValueSize, options.maxInFlight);
   }
 
@@ -142,8 +149,9 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /** Queues `attempt`; it settles through its sink (never throws). */
   send(attempt: Attempt): void {
-    if (this.#state === CLOSED || this.#closing || this.#pipe.pending.count >= this.#options.maxQueue) {
-      this.#refuse(attempt);
+    const closed = this.#state === CLOSED || this.#closing;
+    if (closed || this.#pipe.pending.count >= this.#options.maxQueue) {
+      attempt.fail(refusal(closed, this.#pipe.pending.count, this.label));
       return;
     }
     if (this.#state === IDLE) this.#connect();
@@ -151,10 +159,17 @@ export class Connection implements Tickable, AttemptCarrier {
     if (this.#flushScheduled) now = this.#batchNow;
     else {
       now = performance.now();
+      const idleFor = this.#idle.used(now, this.#pipe.owed);
+      if (idleFor > 0 && this.#state === READY && this.#idle.stale(idleFor, now)) {
+        this.#retire(); // for a new socket, dialled at once for this attempt
+        this.#connect();
+      }
       if (this.#state === READY && !this.#pipe.blocked) {
         this.#flushScheduled = true;
         this.#batchNow = now;
-        this.#pipe.schedule(this.#flushBound);
+        // After a pause, a FIN already received is read first (its I/O callback runs before `setImmediate`).
+        if (idleFor > 0) setImmediate(this.#flushBound);
+        else this.#pipe.schedule(this.#flushBound);
       }
     }
     attempt.queuedAt = now;
@@ -162,15 +177,7 @@ export class Connection implements Tickable, AttemptCarrier {
     attempt.carrier = this;
     this.#pipe.pending.push(attempt);
     this.#sent++;
-    this.#watch(attempt.deadline);
-  }
-
-  #refuse(attempt: Attempt): void {
-    if (this.#state === CLOSED || this.#closing) {
-      return void attempt.fail(new ClientClosedError("the client is closed", { server: this.label }));
-    }
-    const message = `${this.#pipe.pending.count} requests already queued (maxQueue)`;
-    attempt.fail(new QueueFullError(message, { server: this.label }));
+    this.#deadlines.watch(attempt.deadline);
   }
 
   /** Stops taking attempts, lets the waiting ones finish (or time out), then closes the socket. */
@@ -193,15 +200,6 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#shutdown();
   }
 
-  /** Keeps the earliest deadline and makes sure the ticker calls us. */
-  #watch(deadline: number): void {
-    if (deadline < this.#minDeadline) this.#minDeadline = deadline;
-    if (!this.#registered) {
-      this.#registered = true;
-      registerTick(this);
-    }
-  }
-
   // ── connecting ──────────────────────────────────────────────────────────────
 
   #connect(): void {
@@ -213,13 +211,14 @@ export class Connection implements Tickable, AttemptCarrier {
 
   #onReady(): void {
     this.#state = READY;
+    this.#idle.watch(true);
     if (connectionOpenChannel.hasSubscribers) connectionOpenChannel.publish({ server: this.label });
     // First on the wire, ahead of whatever waited for the connection: authentication, then the
     // `version` handshake (see `handshake.ts`).
     const o = this.#options;
     const hello = helloAttempts(this.#protocol, o.auth ?? null, o.handshake === true, o.connectTimeout);
     for (let i = hello.length - 1; i >= 0; i--) {
-      this.#watch(hello[i]!.deadline);
+      this.#deadlines.watch(hello[i]!.deadline);
       this.#pipe.pending.unshift(hello[i]!);
     }
     this.#flush();
@@ -253,11 +252,7 @@ export class Connection implements Tickable, AttemptCarrier {
     try {
       this.#pipe.feed(chunk);
     } catch (err) {
-      this.#fatal(
-        err instanceof MemcachedError
-          ? err
-          : new ProtocolError(`reply handling failed: ${(err as Error).message}`, { cause: err }),
-      );
+      this.#fatal(replyError(err));
       return;
     }
     if (this.#pipe.writable && !this.#flushScheduled) {
@@ -277,13 +272,7 @@ export class Connection implements Tickable, AttemptCarrier {
    */
   #fatal(error: MemcachedError): void {
     if (this.#link === null) return;
-    const err =
-      error instanceof ConnectionError
-        ? error
-        : new ConnectionError(`${error.message} (connection to ${this.label} reset)`, {
-            server: this.label,
-            cause: error,
-          });
+    const err = lostError(error, this.label);
     this.#teardown(err);
     // Refused credentials: what waits would only be refused too (and reconnecting would repeat it).
     if (err instanceof AuthError) this.#failAll(this.#pipe.pending, err);
@@ -293,8 +282,22 @@ export class Connection implements Tickable, AttemptCarrier {
     else this.#maybeIdle();
   }
 
+  /** Closes the current socket quietly: nothing is owed on it (TLS nudges are owed to no one), it failed no one. */
+  #retire(): void {
+    const link = this.#link!;
+    this.#link = null;
+    this.#state = this.#closing ? CLOSED : IDLE;
+    this.#pipe.inflight.clear();
+    this.#pipe.reset();
+    this.#idle.watch(false);
+    link.destroy();
+    if (connectionCloseChannel.hasSubscribers) connectionCloseChannel.publish({ server: this.label });
+    if (this.#closing) this.#shutdown();
+  }
+
   #teardown(err: MemcachedError): void {
     const link = this.#link;
+    this.#idle.watch(false);
     if (link !== null && connectionCloseChannel.hasSubscribers) {
       connectionCloseChannel.publish({ server: this.label, error: err });
     }
@@ -315,12 +318,8 @@ export class Connection implements Tickable, AttemptCarrier {
   onTick(now: number): void {
     // Deadlines first: an attempt due now fails with its own TimeoutError, not with the hang
     // detector's error should both be due on the same tick (health counts them as one incident).
-    if (now >= this.#minDeadline) {
-      // Attempts sent while expiring (a sink's follow-up) lower it again through #watch.
-      this.#minDeadline = Number.POSITIVE_INFINITY;
-      const { min, timedOut } = expire(this.#pipe.pending, this.#pipe.inflight, now, this.label);
-      if (min < this.#minDeadline) this.#minDeadline = min;
-      if (timedOut) this.#events.onTimeout?.(this);
+    if (this.#deadlines.expireDue(this.#pipe.pending, this.#pipe.inflight, now, this.label)) {
+      this.#events.onTimeout?.(this);
     }
     if (this.#pipe.owed > 0) {
       const verdict = this.#silence.check(now, this.#reads);
@@ -342,7 +341,7 @@ export class Connection implements Tickable, AttemptCarrier {
   #nudge(): void {
     if (this.#state !== READY) return;
     const nudge = nudgeAttempt(this.#protocol, this.#options.connectTimeout);
-    this.#watch(nudge.deadline);
+    this.#deadlines.watch(nudge.deadline);
     this.#pipe.writeNudge(nudge, this.#link!.socket);
   }
 
@@ -358,30 +357,27 @@ export class Connection implements Tickable, AttemptCarrier {
       if (this.#closing && p.nobodyWaits) this.#shutdown();
       return;
     }
-    this.#minDeadline = Number.POSITIVE_INFINITY;
     if (this.#closing) {
       this.#shutdown();
       return;
     }
-    if (!fromTick && this.#registered) return;
+    if (!fromTick && this.#deadlines.registered) {
+      this.#deadlines.min = Number.POSITIVE_INFINITY;
+      return;
+    }
     // Only a ready socket: one still connecting (TLS: its handshake) belongs to what waits for it.
     if (this.#options.allowExitOnIdle === true && this.#state === READY && this.#link !== null) {
       this.#link.socket.unref();
       this.#unrefd = true;
     }
-    if (this.#registered) {
-      this.#registered = false;
-      unregisterTick(this);
-    }
+    this.#deadlines.leave();
   }
 
   #shutdown(): void {
+    this.#idle.watch(false);
     this.#pipe.inflight.clear();
     this.#pipe.nudges = 0;
-    if (this.#registered) {
-      this.#registered = false;
-      unregisterTick(this);
-    }
+    this.#deadlines.leave();
     const link = this.#link;
     this.#link = null;
     this.#state = CLOSED;

@@ -36,6 +36,11 @@ export interface LinkEvents {
   /** Bytes read (a view valid only during the call: plain sockets reuse their read buffer). */
   onBytes(link: Link, chunk: Buffer): void;
   onDrain(link: Link): void;
+  /**
+   * The server closed its side (FIN). Nothing is written to the link after this: it is dead, and
+   * what was never written can go out on a new socket.
+   */
+  onEnd(link: Link): void;
   /** The socket failed or closed; `connecting`: before it was ready. The link is then dead. */
   onLost(link: Link, error: MemcachedError, connecting: boolean): void;
 }
@@ -50,6 +55,8 @@ export class Link {
   readonly socket: Socket;
   #connecting = true;
   #dead = false;
+  /** Some byte was read: the peer speaks back (a TLS port read as plain TCP resets before any). */
+  #heard = false;
   #timer: NodeJS.Timeout | null;
 
   constructor(o: DialOptions, label: string, readBuf: Buffer, events: LinkEvents) {
@@ -63,7 +70,10 @@ export class Link {
     if (o.transport != null) {
       socket = o.transport(o);
       socket.once("connect", onReady);
-      socket.on("data", (chunk: Buffer) => events.onBytes(this, chunk));
+      socket.on("data", (chunk: Buffer) => {
+        this.#heard = true;
+        events.onBytes(this, chunk);
+      });
     } else if (o.tls != null && o.path === undefined) {
       // The certificate is checked against `servername` (SNI), or against the IP when the host is one.
       const servername = o.tls.servername ?? o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
@@ -76,7 +86,10 @@ export class Link {
         highWaterMark: WRITE_HIGH_WATER,
       } as TlsConnectionOptions);
       socket.once("secureConnect", onReady);
-      socket.on("data", (chunk: Buffer) => events.onBytes(this, chunk));
+      socket.on("data", (chunk: Buffer) => {
+        this.#heard = true;
+        events.onBytes(this, chunk);
+      });
     } else {
       // (net.Socket passes Duplex options through; @types/node 20 does not list this one.)
       socket = new Socket({
@@ -84,6 +97,7 @@ export class Link {
         onread: {
           buffer: readBuf,
           callback: (n: number, buf: Buffer) => {
+            this.#heard = true;
             events.onBytes(this, buf.subarray(0, n));
             return true;
           },
@@ -103,21 +117,29 @@ export class Link {
       this.destroy();
       events.onLost(this, error, connecting);
     };
+    const tls = o.tls != null && o.path === undefined;
     socket.on("error", (err) =>
       lost(
         this.#connecting
-          ? connectError(label, err)
-          : new ConnectionError(`connection to ${label} failed: ${err.message}`, {
+          ? connectError(label, err, tls)
+          : new ConnectionError(`connection to ${label} failed: ${err.message}${this.#tlsHint(tls)}`, {
               server: label,
               cause: err,
             }),
       ),
     );
+    socket.on("end", () => {
+      if (this.#dead) return;
+      if (this.#connecting) return; // 'close' follows, reported as a failed connect
+      this.destroy();
+      events.onEnd(this);
+    });
     socket.on("close", () =>
       lost(
-        new ConnectionError(`${label} closed the connection${this.#connecting ? " while connecting" : ""}`, {
-          server: label,
-        }),
+        new ConnectionError(
+          `${label} closed the connection${this.#connecting ? " while connecting" : this.#tlsHint(tls)}`,
+          { server: label },
+        ),
       ),
     );
     this.#timer = setTimeout(() => {
@@ -138,6 +160,14 @@ export class Link {
     }
   }
 
+  /**
+   * A plain socket that the server dropped before saying anything: a TLS-only port does that with
+   * the bytes of a request.
+   */
+  #tlsHint(tls: boolean): string {
+    return tls || this.#heard ? "" : TLS_EXPECTED;
+  }
+
   /** Closes the socket; nothing more is reported (late errors are swallowed by its listener). */
   destroy(): void {
     this.#dead = true;
@@ -153,16 +183,32 @@ export class Link {
   }
 }
 
+/** Said of a plain connection the server dropped before it answered anything. */
+const TLS_EXPECTED = " before answering anything (if this port expects TLS, set the client's `tls` option)";
+/** Said of a TLS handshake answered by something that does not speak TLS. */
+const TLS_NOT_SPOKEN =
+  " (the server does not seem to speak TLS on this port: is it a plain port? then leave `tls` out)";
+
 /** The typed error for a connect that failed with `error`. */
-function connectError(label: string, error: Error): MemcachedError {
+function connectError(label: string, error: Error, tls: boolean): MemcachedError {
   if (error instanceof MemcachedError) return error;
   if (isTlsError(error)) {
-    return new TLSError(`TLS handshake with ${label} failed: ${error.message}`, {
+    const code = (error as { code?: unknown }).code;
+    const hint =
+      code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG"
+        ? TLS_NOT_SPOKEN
+        : "";
+    return new TLSError(`TLS handshake with ${label} failed: ${error.message.trim()}${hint}`, {
       server: label,
       cause: error,
     });
   }
-  return new ConnectionError(`cannot connect to ${label}: ${error.message}`, { server: label, cause: error });
+  // A reset during a TLS handshake: the port may well be a plain one that dropped the hello.
+  const reset = tls && (error as { code?: unknown }).code === "ECONNRESET";
+  return new ConnectionError(`cannot connect to ${label}: ${error.message}${reset ? TLS_NOT_SPOKEN : ""}`, {
+    server: label,
+    cause: error,
+  });
 }
 
 /** Errors of the TLS layer (handshake, certificate checks), as opposed to TCP errors. */

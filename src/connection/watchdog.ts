@@ -15,6 +15,7 @@
  */
 import type { Fifo } from "../util/fifo.js";
 import { TimeoutError } from "../errors.js";
+import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import { type Attempt, SETTLED } from "./attempt.js";
 
 /** TLS: silence (replies owed, nothing read) after which a no-op nudges the server. */
@@ -62,6 +63,44 @@ export class SilenceWatch {
       return NUDGE;
     }
     return silent >= this.socketTimeout ? HUNG : KEEP;
+  }
+}
+
+/** A connection's earliest deadline, and its place on the shared ticker while it has work. */
+export class DeadlineWatch {
+  /** Lower bound of the earliest deadline among waiting attempts. */
+  min = Number.POSITIVE_INFINITY;
+  /** On the ticker. */
+  registered = false;
+
+  constructor(readonly member: Tickable) {}
+
+  /** Keeps the earliest deadline and makes sure the ticker calls the member. */
+  watch(deadline: number): void {
+    if (deadline < this.min) this.min = deadline;
+    if (!this.registered) {
+      this.registered = true;
+      registerTick(this.member);
+    }
+  }
+
+  /** Off the ticker (nothing waits). */
+  leave(): void {
+    this.min = Number.POSITIVE_INFINITY;
+    if (this.registered) {
+      this.registered = false;
+      unregisterTick(this.member);
+    }
+  }
+
+  /** Fails what is past its deadline at `now` (see {@link expire}); true when a written attempt timed out. */
+  expireDue(pending: Fifo<Attempt>, inflight: Fifo<Attempt>, now: number, label: string): boolean {
+    if (now < this.min) return false;
+    // Attempts sent while expiring (a sink's follow-up) lower it again through `watch`.
+    this.min = Number.POSITIVE_INFINITY;
+    const { min, timedOut } = expire(pending, inflight, now, label);
+    if (min < this.min) this.min = min;
+    return timedOut;
   }
 }
 

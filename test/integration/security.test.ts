@@ -12,6 +12,7 @@ import {
 } from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 import { forEachProtocol } from "../support/protocols.ts";
+import { FaultProxy } from "../support/proxy.ts";
 import { startAuthfileMemcached, startSaslMemcached, startTlsMemcached, testPki } from "../support/secure.ts";
 
 const PASSWORD = "s3cret-Pa55";
@@ -146,10 +147,12 @@ describe("ASCII auth (meta and text, memcached -Y)", () => {
 describe("TLS (memcached -Z)", () => {
   let tls: MemcachedServer;
   let mtls: MemcachedServer;
+  let plain: MemcachedServer;
   before(async () => {
     tls = await startTlsMemcached();
     mtls = await startTlsMemcached({ requireClientCert: true });
-    servers.push(tls, mtls);
+    plain = await startMemcached();
+    servers.push(tls, mtls, plain);
   });
 
   forEachProtocol((protocol) => {
@@ -189,11 +192,43 @@ describe("TLS (memcached -Z)", () => {
       await assert.rejects(mc.get("t"), TLSError);
     });
 
-    it("plain TCP to a TLS port fails cleanly within the deadline", async () => {
+    it("plain TCP to a TLS port fails cleanly within the deadline, saying the port may expect TLS", async () => {
       const mc = client({ servers: [tls.label], protocol, timeout: 500 });
       const t0 = performance.now();
-      await assert.rejects(mc.get("t"), (e: unknown) => e instanceof Error && e.name.endsWith("Error"));
+      await assert.rejects(mc.get("t"), (e: unknown) => {
+        assert.ok(e instanceof ConnectionError, String(e));
+        assert.match(
+          e.message,
+          /before answering anything \(if this port expects TLS, set the client's `tls` option\)/,
+        );
+        return true;
+      });
       assert.ok(performance.now() - t0 < 1500, "not stuck past the 500 ms deadline");
+    });
+
+    it("TLS to a plain port fails with TLSError saying the port does not seem to speak TLS", async () => {
+      const mc = client({ servers: [plain.label], protocol, timeout: 500, tls: { ca: testPki().ca } });
+      await assert.rejects(mc.get("t"), (e: unknown) => {
+        assert.ok(e instanceof TLSError, String(e));
+        assert.match(e.message, /the server does not seem to speak TLS on this port/);
+        return true;
+      });
+    });
+
+    it("an incr waiting for a TLS handshake that is cut is sent on a new connection (it never left)", async () => {
+      const proxy = await new FaultProxy(tls.host, tls.port).start();
+      try {
+        proxy.mode = "reset-once"; // the first connection is dropped at its ClientHello
+        const mc = client({
+          servers: [proxy.label],
+          protocol,
+          tls: { ca: testPki().ca, servername: "localhost" },
+        });
+        assert.equal(await mc.incr(`tls-n-${protocol}`, 5, { initial: 5 }), 5n);
+        assert.equal(proxy.accepted, 2);
+      } finally {
+        await proxy.stop();
+      }
     });
 
     it("client certificates: required by the server, presented by the client", async () => {

@@ -19,6 +19,7 @@ import {
   AuthError,
   ClientError,
   ConnectionError,
+  ConnectTimeoutError,
   NoServersError,
   QueueFullError,
   ServerUnavailableError,
@@ -26,6 +27,7 @@ import {
   TimeoutError,
   TLSError,
 } from "../../src/errors.ts";
+import { markUnsent } from "../../src/connection/unsent.ts";
 import { Frame, MODE_ADD, MODE_APPEND, MODE_DECR, Op } from "../../src/protocol/frame.ts";
 
 function frame(op: Op, fields: Partial<Frame> = {}): Frame {
@@ -40,6 +42,7 @@ const open: FailureFacts = {
   tried: 1,
   replicaLeft: true,
   retriesLeft: 2,
+  idempotent: true,
   timeLeft: 200,
   delay: 5,
 };
@@ -73,6 +76,8 @@ describe("cluster policy", () => {
     assert.equal(failureOf(new TimeoutError("t")), Failure.Timeout);
     assert.equal(failureOf(new ConnectionError("c")), Failure.Connection);
     assert.equal(failureOf(new SocketTimeoutError("hung")), Failure.Connection);
+    assert.equal(failureOf(markUnsent(new ConnectionError("refused"))), Failure.Unsent);
+    assert.equal(failureOf(markUnsent(new ConnectTimeoutError("slow"))), Failure.Unsent);
     assert.equal(failureOf(new ServerUnavailableError("down")), Failure.Unavailable);
     assert.equal(failureOf(new NoServersError("none")), Failure.Unavailable);
     assert.equal(failureOf(new AuthError("no")), Failure.Refused);
@@ -106,6 +111,18 @@ describe("cluster policy", () => {
       "a timeout may have run",
     );
     assert.equal(afterFailure({ ...noReplica, failure: Failure.Unavailable }), Next.Fail, "down: fail fast");
+  });
+
+  it("a command that may have run is sent again only when idempotent; one never written, whatever it is", () => {
+    const incr = { ...open, read: false, replicaLeft: false, idempotent: false };
+    assert.equal(afterFailure(incr), Next.Fail, "an incr that may have run");
+    assert.equal(afterFailure({ ...incr, failure: Failure.Unsent }), Next.Retry, "an incr never written");
+    assert.equal(
+      afterFailure({ ...incr, failure: Failure.Unsent, retriesLeft: 0 }),
+      Next.Fail,
+      "retries off",
+    );
+    assert.equal(afterFailure({ ...incr, failure: Failure.Unsent, delay: 250 }), Next.Fail, "no time left");
   });
 
   it("never anything after the deadline, refused credentials or a final error", () => {
