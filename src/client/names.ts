@@ -46,9 +46,18 @@ export class Names {
     this.#resolver.cancel();
   }
 
-  /** The servers of a `dnssrv+` entry now; rejects when the name does not resolve (or has no record). */
+  /**
+   * The servers of a `dnssrv+` entry now: none when DNS answers that the name has no SRV record (or
+   * only the "." target, RFC 2782's "not available here"); rejects when the query failed.
+   */
   async expandSrv(entry: DnsEntry): Promise<ServerAddress[]> {
-    const records = await this.#resolver.resolveSrv(entry.name);
+    let records: Awaited<ReturnType<Resolver["resolveSrv"]>>;
+    try {
+      records = await this.#resolver.resolveSrv(entry.name);
+    } catch (err) {
+      if (NO_RECORDS.has((err as { code?: string }).code ?? "")) return [];
+      throw err;
+    }
     return records
       .filter((r) => r.port > 0 && r.name !== "")
       .map((r) => ({ host: r.name, port: r.port, weight: entry.weight, source: "srv" as const }));

@@ -283,7 +283,7 @@ export class Topology {
     try {
       if (entry.kind === "srv") {
         const servers = await this.names.expandSrv(entry);
-        if (servers.length === 0) throw new Error(`${entry.spec}: no SRV record with a target`);
+        if (servers.length === 0) this.#noRecords(entry, "SRV");
         this.#resolved.set(entry.spec, servers);
       } else this.#resolved.set(entry.spec, await this.#byFamily(entry));
     } catch (err) {
@@ -326,15 +326,19 @@ export class Topology {
       if (!this.#closed) this.#events.error("dns", entry.spec, error);
     }
     const ips = [...(now.v4 ?? []), ...(now.v6 ?? [])];
-    if (ips.length === 0 && failed.length === 0 && !this.#closed) {
-      this.counts.dnsErrors++;
-      const error = new Error(
-        `${entry.spec}: DNS answers that ${entry.name} has no A or AAAA record; its servers leave the list, unless that would empty it`,
-      );
-      this.#events.error("dns", entry.spec, error);
-      this.#membership.whyEmpty = error.message;
-    }
+    if (ips.length === 0 && failed.length === 0) this.#noRecords(entry, "A or AAAA");
     return ips.map((ip) => ({ host: ip, port: entry.port, weight: entry.weight, source: "dns" as const }));
+  }
+
+  /** Reports an answer that says `entry` has no record of `what`: its servers leave (never emptying the list). */
+  #noRecords(entry: DnsEntry, what: string): void {
+    if (this.#closed) return;
+    this.counts.dnsErrors++;
+    const error = new Error(
+      `${entry.spec}: DNS answers that ${entry.name} has no ${what} record; its servers leave the list, unless that would empty it`,
+    );
+    this.#events.error("dns", entry.spec, error);
+    this.#membership.whyEmpty = error.message;
   }
 
   /** Why each of `addresses` named by a host name that does not resolve now fails (IPs and paths pass). */

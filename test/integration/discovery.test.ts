@@ -19,7 +19,7 @@ import { collectMetrics } from "../../src/prometheus.ts";
 import diagnostics from "node:diagnostics_channel";
 import { type DiscoveryEndpoint, startDiscoveryEndpoint } from "../support/discovery-endpoint.ts";
 import { type DnsServer, startDnsServer } from "../support/dns-server.ts";
-import { freePort, type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
+import { freePort, type MemcachedServer, sleep, startMemcached, waitFor } from "../support/memcached.ts";
 import { startTlsMemcached, testPki } from "../support/secure.ts";
 
 const clients: Client[] = [];
@@ -188,6 +188,41 @@ describe("dnssrv+ entries", () => {
       assert.deepEqual((await changed).removed, [`node.test:${b.port}`]);
     } finally {
       await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+});
+
+describe("dnssrv+ entries when DNS fails or says no", () => {
+  it("a failing SRV query keeps the entry's servers; an answer of no SRV record removes them, never emptying the list", async () => {
+    const a = await startMemcached();
+    const fixed = await startMemcached();
+    try {
+      dns.set("node.test", { A: ["127.0.0.1"] });
+      dns.set("_mc._tcp.going.test", {
+        SRV: [{ priority: 0, weight: 1, port: a.port, target: "node.test" }],
+      });
+      const c = client({ servers: [fixed.label, "dnssrv+_mc._tcp.going.test"] });
+      assert.equal(await c.set("srv2", 1), true);
+      assert.equal(labels(c).length, 2);
+      const errors: string[] = [];
+      c.on("topologyError", (e) => errors.push(e.error.message));
+      dns.serverFailure("SRV", true);
+      try {
+        await waitFor(() => errors.length >= 2, 3000);
+        assert.equal(labels(c).length, 2, "kept while the query fails");
+      } finally {
+        dns.serverFailure("SRV", false);
+      }
+      const changed = nextEvent<{ removed: string[] }>(c, "topologyChange");
+      dns.remove("_mc._tcp.going.test");
+      assert.deepEqual((await changed).removed, [`node.test:${a.port}`]);
+      assert.deepEqual(labels(c), [fixed.label]);
+      assert.ok(
+        errors.some((m) => /no SRV record; its servers leave the list/.test(m)),
+        errors.join("\n"),
+      );
+    } finally {
+      await Promise.all([a.kill(), fixed.kill()]);
     }
   });
 });

@@ -76,6 +76,32 @@ describe("DNS, one family at a time", () => {
     assert.equal(got.size, keys.length, `keys lost: ${keys.length - got.size}`);
   });
 
+  for (const how of ["truncated", "malformed"] as const) {
+    it(`a ${how} A answer is a failure, not "no records": every server stays, reported`, async () => {
+      const name = `${how}.test`;
+      dns.set(name, { A: ["127.0.0.3", "127.0.0.4"], AAAA: ["::1"] });
+      const c = client({ servers: `dns+${name}:${port}` });
+      await waitFor(() => labels(c).length === 3, 3000);
+      const removed: string[] = [];
+      const reported: string[] = [];
+      c.on("topologyChange", (e) => removed.push(...e.removed));
+      c.on("topologyError", (e) => reported.push(e.error.message));
+      dns.misbehave("A", how);
+      try {
+        await waitFor(() => reported.length >= 2, 3000); // two refreshes at least
+        assert.equal(labels(c).length, 3);
+      } finally {
+        dns.misbehave("A", null);
+      }
+      await sleep(300);
+      assert.deepEqual(removed, []);
+      assert.ok(
+        reported.every((m) => /A query failed/.test(m)),
+        reported.join("\n"),
+      );
+    });
+  }
+
   it("an answer that says a family has no record removes that family's servers, and only those", async () => {
     dns.set("shrink.test", { A: ["127.0.0.3", "127.0.0.4"], AAAA: ["::1"] });
     const c = client({ servers: `dns+shrink.test:${port}` });

@@ -32,6 +32,12 @@ export interface DnsServer {
   silence(on: boolean): void;
   /** Answers every query of `type` with SERVFAIL (true) or normally again (false): one family failing. */
   serverFailure(type: "A" | "AAAA" | "SRV", on: boolean): void;
+  /**
+   * Answers every query of `type` badly until called with null: `"truncated"` (TC set and no
+   * answer: the resolver retries over TCP, where nothing listens) or `"malformed"` (the right ID
+   * and question, then an answer record cut short).
+   */
+  misbehave(type: "A" | "AAAA" | "SRV", how: "truncated" | "malformed" | null): void;
   /** Number of queries received (any type), counting the ones left unanswered by `silence`. */
   readonly queries: number;
   close(): Promise<void>;
@@ -46,6 +52,8 @@ const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
 const TYPES = { A: TYPE_A, AAAA: TYPE_AAAA, SRV: TYPE_SRV } as const;
 const RCODE_NOTIMP = 4;
+/** Header flag: the answer was truncated (TC). */
+const FLAG_TC = 0x0200;
 
 /** A parsed query: what the answer needs from it. */
 interface Query {
@@ -63,6 +71,7 @@ class UdpDnsServer implements DnsServer {
   #silent = false;
   #closed = false;
   readonly #failing = new Set<number>();
+  readonly #bad = new Map<number, "truncated" | "malformed">();
   readonly #zone = new Map<string, DnsRecords>();
   readonly #socket: Socket;
 
@@ -109,6 +118,11 @@ class UdpDnsServer implements DnsServer {
     else this.#failing.delete(TYPES[type]);
   }
 
+  misbehave(type: "A" | "AAAA" | "SRV", how: "truncated" | "malformed" | null): void {
+    if (how === null) this.#bad.delete(TYPES[type]);
+    else this.#bad.set(TYPES[type], how);
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
@@ -127,6 +141,15 @@ class UdpDnsServer implements DnsServer {
     const opcode = (q.flags >> 11) & 0xf;
     if (opcode !== 0) return header(q, RCODE_NOTIMP, 0);
     if (this.#failing.has(q.type)) return header(q, RCODE_SERVFAIL, 0);
+    const bad = this.#bad.get(q.type);
+    if (bad === "truncated") {
+      const h = header(q, 0, 0);
+      h.writeUInt16BE(h.readUInt16BE(2) | FLAG_TC, 2);
+      return h;
+    }
+    // One answer announced; its owner name is there, its type, class, TTL and data are not.
+    if (bad === "malformed")
+      return Buffer.concat([header(q, 0, 1), q.question.subarray(0, q.question.length - 4)]);
     const records = this.#zone.get(canonical(q.name));
     if (records === undefined) return header(q, RCODE_NXDOMAIN, 0);
     const rdatas = q.cls === CLASS_IN ? rdataFor(records, q.type) : [];
