@@ -10,7 +10,9 @@
  * Reads that fail are counted in the errors column, not in the percentiles.
  *
  * Options: `--rate N` reads/s (default 3000), `--seconds S` per round (3), `--rounds R` (3),
- * `--share F` of the slow replica's reply chunks held (0.002).
+ * `--share F` of the slow replica's reply chunks held (0.002); `--stall` instead makes the slow
+ * replica hold all its replies for 40 ms every 1.5 s (a burst of slow reads: the hedge budget's
+ * window is what lets them be hedged).
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -60,6 +62,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     share: { type: "string", default: "0.002" },
+    stall: { type: "boolean", default: false },
   },
 });
 const RATE = Number(args.rate);
@@ -100,12 +103,8 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
   });
   await Promise.all(KEYS.slice(0, 100).map((k) => c.get(k))); // connect, and first latency samples
   const slow = proxies[0]!;
-  await slow.set({
-    mode: "delay-some",
-    delayShare: Number(args.share),
-    delayMs: 30,
-    jitterMs: 20,
-  });
+  if (args.stall) await slow.set({ stallEvery: 1500, stallMs: 40 });
+  else await slow.set({ mode: "delay-some", delayShare: Number(args.share), delayMs: 30, jitterMs: 20 });
   const before = await getsServed();
   const hedgesBefore = c.health().hedges;
   const latencies: number[] = [];
@@ -136,7 +135,7 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
     tick();
   });
   await Promise.all(inFlight);
-  await slow.set({ mode: "pass" });
+  await slow.set(args.stall ? { stallEvery: 0 } : { mode: "pass" });
   const served = (await getsServed()) - before;
   const h = c.health().hedges;
   await c.close();
@@ -156,8 +155,11 @@ async function round(hedge: ClientOptions["hedge"] | undefined) {
 }
 
 const results = new Map<string, Awaited<ReturnType<typeof round>>[]>(MODES.map((m) => [m.name, []]));
+const slowness = args.stall
+  ? "which holds all its replies for 40 ms every 1.5 s"
+  : `which holds ${(Number(args.share) * 100).toFixed(1)} % of its reply chunks 30–50 ms`;
 console.log(
-  `bench:hedge: 2 replicas, ${(onSlow * 100).toFixed(0)} % of keys read first from the slow one, which holds ${(Number(args.share) * 100).toFixed(1)} % of its reply chunks 30–50 ms; ${RATE} reads/s offered, ${ROUNDS} rounds × ${MS / 1000} s per mode`,
+  `bench:hedge: 2 replicas, ${(onSlow * 100).toFixed(0)} % of keys read first from the slow one, ${slowness}; ${RATE} reads/s offered, ${ROUNDS} rounds × ${MS / 1000} s per mode`,
 );
 for (let r = 0; r < ROUNDS; r++) {
   for (const m of MODES) results.get(m.name)!.push(await round(m.hedge));

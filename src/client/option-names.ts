@@ -67,7 +67,12 @@ const NESTED: { readonly [K in keyof ClientOptions]?: Readonly<Record<string, tr
     level: true,
     maxDecompressedSize: true,
   } satisfies Names<CompressionOptions>,
-  hedge: { after: true, maxExtraLoad: true } satisfies Names<HedgeOptions>,
+  hedge: {
+    after: true,
+    maxExtraLoad: true,
+    budgetWindow: true,
+    minPerSecond: true,
+  } satisfies Names<HedgeOptions>,
   dns: { servers: true, refreshInterval: true, timeout: true } satisfies Names<DnsOptions>,
   discovery: { endpoint: true, interval: true } satisfies Names<DiscoveryOptions>,
   warmUp: { window: true, copyTtl: true } satisfies Names<WarmUpOptions>,

@@ -40,18 +40,33 @@ export interface HedgeOptions {
   after: number | "p95";
   /** Most hedges, as a share of reads. Default 0.05. */
   maxExtraLoad?: number | undefined;
+  /**
+   * How long each read's share of a hedge is kept, ms: a stall can spend at once what the reads of
+   * this window earned, and over any such window hedges stay within the budget. Default 10,000.
+   */
+  budgetWindow?: number | undefined;
+  /** Hedges allowed per second on top of the reads' shares, so a quiet client can hedge too. Default 1. */
+  minPerSecond?: number | undefined;
 }
 
 export function hedgeOptions(h: HedgeOptions | undefined): Defined<HedgeOptions> | null {
   if (h === undefined) return null;
   if (h === null || typeof h !== "object")
-    throw new InvalidArgumentError('hedge must be { after: ms | "p95", maxExtraLoad? }');
+    throw new InvalidArgumentError(
+      'hedge must be { after: ms | "p95", maxExtraLoad?, budgetWindow?, minPerSecond? }',
+    );
   const after = h.after === "p95" ? "p95" : positive("hedge.after", h.after as number, Number.NaN);
   if (Number.isNaN(after)) throw new InvalidArgumentError('hedge.after must be a number of ms or "p95"');
   const load = h.maxExtraLoad ?? 0.05;
   if (!(typeof load === "number" && load > 0 && load <= 1))
     throw new InvalidArgumentError("hedge.maxExtraLoad must be a share of reads, over 0 and at most 1");
-  return { after, maxExtraLoad: load };
+  const minPerSecond = h.minPerSecond === 0 ? 0 : positive("hedge.minPerSecond", h.minPerSecond, 1);
+  return {
+    after,
+    maxExtraLoad: load,
+    budgetWindow: positive("hedge.budgetWindow", h.budgetWindow, 10_000),
+    minPerSecond,
+  };
 }
 
 /** How names in `servers` are resolved (`dns+`, `dnssrv+` and plain host names). */

@@ -1,10 +1,9 @@
 /**
  * Hedged reads ("The Tail at Scale"): a read whose answer has not come within `after` is also sent
  * to the key's next replica, and the first answer wins. `after` is fixed, or `"p95"`: the 95th
- * percentile of that server's recent read latencies. A token budget keeps hedges under
- * `maxExtraLoad` of reads: every read watched adds `maxExtraLoad` tokens, every hedge costs one, and
- * at most the tokens of the last thousand reads are saved up (a slow moment can use them at once),
- * so a fleet that is slow all over is not hit twice as hard.
+ * percentile of that server's recent read latencies. A budget over a time window keeps hedges under
+ * `maxExtraLoad` of reads (see `hedge-budget.ts`): a slow moment can spend what the window earned, a
+ * fleet that is slow all over is not hit twice as hard.
  *
  * No timer per read: watched reads wait in one queue per server, in the order they were sent, and
  * one shared timer is armed for the earliest of the queues' heads.
@@ -12,6 +11,7 @@
 import Denque from "denque";
 import { SETTLED } from "../connection/attempt.js";
 import type { CallAttempt } from "./call.js";
+import { HedgeBudget } from "./hedge-budget.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
 
@@ -21,11 +21,11 @@ export interface HedgeOptions {
   after: number | "p95";
   /** Most hedges, as a share of reads. */
   maxExtraLoad: number;
+  /** How long a read's share of a hedge may be saved up, ms. */
+  budgetWindow: number;
+  /** Hedges allowed per second of the window on top of the reads' shares (a quiet client's). */
+  minPerSecond: number;
 }
-
-/** Reads whose tokens may be saved up for a burst of hedges (at least ten hedges' worth). */
-const SAVED_READS = 1000;
-const MIN_BURST = 10;
 /** Latencies kept per server for its percentile, and how often (in samples) it is recomputed. */
 const SAMPLES = 256;
 const RECOMPUTE_EVERY = 32;
@@ -52,8 +52,7 @@ export class Hedger {
   readonly counts = { sent: 0, won: 0, budgetExhausted: 0 };
   readonly #o: HedgeOptions;
   readonly #fire: (a: CallAttempt) => boolean;
-  #tokens = MIN_BURST;
-  readonly #maxTokens: number;
+  readonly #budget: HedgeBudget;
   readonly #waiting = new Map<Server, Denque<CallAttempt>>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = 0;
@@ -63,17 +62,18 @@ export class Hedger {
   constructor(o: HedgeOptions, fire: (a: CallAttempt) => boolean) {
     this.#o = o;
     this.#fire = fire;
-    this.#maxTokens = Math.max(MIN_BURST, o.maxExtraLoad * SAVED_READS);
+    this.#budget = new HedgeBudget(o.maxExtraLoad, o.budgetWindow, o.minPerSecond, performance.now());
   }
 
   /** A first try of a read was sent to its server: hedge it if it has not answered by its time. */
   watch(a: CallAttempt): void {
     const server = a.target;
     if (this.#closed || server === undefined) return;
-    this.#tokens = Math.min(this.#maxTokens, this.#tokens + this.#o.maxExtraLoad);
+    const now = performance.now();
+    this.#budget.deposit(now);
     const after = this.#o.after === "p95" ? this.#latencyOf(server).p95 : this.#o.after;
     if (after >= a.timeout) return; // it fails over before (and p95 is Infinity until it is known)
-    a.hedgeAt = performance.now() + after;
+    a.hedgeAt = now + after;
     let queue = this.#waiting.get(server);
     if (queue === undefined) {
       queue = new Denque<CallAttempt>();
@@ -157,9 +157,9 @@ export class Hedger {
           break;
         }
         queue.shift();
-        if (this.#tokens < 1) this.counts.budgetExhausted++;
+        if (this.#budget.available(now) < 1) this.counts.budgetExhausted++;
         else if (this.#fire(a)) {
-          this.#tokens--;
+          this.#budget.withdraw(now);
           this.counts.sent++;
         }
       }
