@@ -116,6 +116,8 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
+    warmReadHandler: handlers.warmRead,
+    storeHandler: handlers.store,
     // With one copy per key there is nowhere to hedge: no watch, no latency samples.
     hedge: o.replicas > 1 ? o.hedge : null,
     warmUp:

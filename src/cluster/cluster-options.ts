@@ -22,6 +22,9 @@ export interface ClusterOptions {
   /** The reply handlers of `delete` and `deleteMany`, for the deletes the cluster sends of its own. */
   deleteHandler: CallHandler;
   deleteManyHandler: CallHandler;
+  /** Reply handlers of a raw read (value, flags, remaining TTL) and a store: the copies to replicas of a write run on the owner alone. */
+  warmReadHandler: CallHandler;
+  storeHandler: CallHandler;
   traceKeys: boolean;
   /** Hedged reads, or null (off). */
   hedge: HedgeOptions | null;

@@ -8,8 +8,7 @@
  *                                ▲                                            │
  *                                └── failed(): failover / retry / fail ◀──────┘ (succeeded(): settle)
  *
- * The cluster is the sink of every attempt it makes: the connection hands an attempt back when it
- * settles, and nothing below this layer retries or fails over.
+ * The cluster is the sink of every attempt it makes; nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
 import { Call, CallAttempt, Failed } from "./call.js";
@@ -22,6 +21,7 @@ import {
   backoff,
   Failure,
   failureOf,
+  failsOver,
   groupByTarget,
   hedgeable,
   isIdempotent,
@@ -237,7 +237,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     }
     if (call.keys !== null) this.#partDone(a);
     else if (call.outcomes !== null) this.#replication.replicaDone(a, value);
-    else if (call.copies !== null) this.#replication.alignReplicas(call, value);
+    else if (call.copies !== null) this.#replication.alignReplicas(call, value, a.target);
     else if (value !== undefined || this.warmUp === null || !this.warmUp.missed(a)) call.succeed(value);
   }
 
@@ -283,7 +283,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Where a read that failed in `a` goes next: the first replica that is up and not tried. */
   #nextReplica(a: CallAttempt): Server | undefined {
-    if (this.#membership.replicas === 1 || !isRead(a.frame.op)) return undefined;
+    if (this.#membership.replicas === 1 || !failsOver(a.frame.op)) return undefined;
     const call = a.call;
     const key = call.routingKey ?? call.keys![a.indices === null ? 0 : a.indices[0]!]!;
     return this.#membership.readTarget(key, a.tried());

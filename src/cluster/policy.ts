@@ -39,6 +39,14 @@ export function isRead(op: Op): boolean {
   return ((READS >>> op) & 1) === 1;
 }
 
+/**
+ * Reads that move to another replica when their server fails: not a raw read of one server's item
+ * (a warm-up's or a replica copy's), which only that server's answer is good for.
+ */
+export function failsOver(op: Op): boolean {
+  return op !== Op.WarmRead && isRead(op);
+}
+
 /** Writes: a server that misses one may later serve an older value. */
 export function isWrite(op: Op): boolean {
   return ((WRITES >>> op) & 1) === 1;

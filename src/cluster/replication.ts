@@ -2,12 +2,13 @@
  * Writes with replicas (see `Replication.replicate`): fanned out to every copy, or run on the owner
  * and the other copies aligned after it. Part of `Cluster.execute`; attempts are made by the cluster.
  */
-import { type Frame, Op } from "../protocol/frame.js";
+import { Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
 import { Call, type CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import { isIdempotent } from "./policy.js";
 import type { Server } from "./server.js";
+import type { WarmItem } from "./warm-up.js";
 
 /** Makes and sends one attempt of `call` on `server` (the cluster's). */
 type MakeAttempt = (call: Call, server: Server | undefined, timeout: number, replica: number) => CallAttempt;
@@ -54,28 +55,64 @@ export class Replication {
   }
 
   /**
-   * The owner answered a non-idempotent write: a cas it accepted is copied to the other replicas
-   * with a plain set (the same value); after anything else the key is deleted on them, so none can
-   * serve a value the owner no longer has (a miss is always allowed). The call resolves with the
-   * owner's answer once they have answered; a replica that fails is noted for clean-up.
+   * The owner answered a non-idempotent write; the other replicas get its outcome before the call
+   * resolves, so that they can serve the key should the owner go:
+   * - add, replace or cas it accepted: the same value, with a plain set;
+   * - incr, decr, append or prepend it applied: the item read back from the owner at once (value,
+   *   flags and remaining TTL, stored as they are: a later incr on a replica continues from it), or
+   *   a delete when that read fails or cannot tell the TTL (text and binary);
+   * - anything else (refused, missing): a delete, so none serves a value the owner does not have.
+   * A copy that fails is noted like any failed write (the cluster's attempts do that).
    */
-  alignReplicas(call: Call, value: unknown): void {
-    let frame: Frame;
-    let handler = call.handler;
-    if (call.frame.cas !== null && value === true) {
-      frame = call.frame.copy();
-      frame.cas = null;
-    } else {
-      frame = call.frame.copy(Op.Delete);
-      handler = this.options.deleteHandler;
-    }
+  alignReplicas(call: Call, value: unknown, owner: Server | undefined): void {
+    const f = call.frame;
+    const applied = value !== undefined && value !== false;
+    let outcome: Promise<Frame | null>;
+    if (f.op === Op.Store && value === true && f.mode !== MODE_APPEND && f.mode !== MODE_PREPEND) {
+      const set = f.copy();
+      set.cas = null;
+      set.mode = 0;
+      outcome = Promise.resolve(set);
+    } else if (applied && owner !== undefined && (f.op === Op.Arith || f.op === Op.Store)) {
+      outcome = this.#readBack(call, owner);
+    } else outcome = Promise.resolve(null);
+    outcome.then((frame) => this.#copy(call, frame)).then(() => call.succeed(value));
+  }
+
+  /** The owner's item as a plain set of the same bytes, flags and remaining TTL; null to delete instead. */
+  async #readBack(call: Call, owner: Server): Promise<Frame | null> {
+    const f = call.frame;
+    const read = new Frame(Op.WarmRead);
+    read.key = f.key;
+    read.base64 = f.base64;
+    const ask = new Call(read, this.options.warmReadHandler, Math.max(1, call.endsAt() - performance.now()));
+    ask.routingKey = call.routingKey;
+    this.attempt(ask, owner, ask.timeout, 0);
+    const item = (await ask.promise.catch(() => undefined)) as WarmItem | undefined;
+    // An item about to expire (0 s left), or one whose TTL the protocol does not tell: delete.
+    if (item === undefined || item.ttl === 0 || item.ttl < -1) return null;
+    const set = new Frame(Op.Store);
+    set.key = f.key;
+    set.base64 = f.base64;
+    set.value = item.data;
+    set.valueLength = item.data.length;
+    set.clientFlags = item.flags;
+    set.ttl = item.ttl === -1 ? 0 : item.ttl;
+    return set;
+  }
+
+  /** Sends `frame` (or a delete of the key, when null) to the call's other replicas; settles when all have answered. */
+  #copy(call: Call, frame: Frame | null): Promise<unknown> {
+    const write = frame ?? call.frame.copy(Op.Delete);
+    const handler = frame === null ? this.options.deleteHandler : this.options.storeHandler;
+    if (frame !== null) this.membership.repairs.past.noteTtl(write.ttl);
     const left = Math.max(1, call.endsAt() - performance.now());
     const copies = call.copies!.map((server) => {
-      const copy = new Call(frame, handler, left);
+      const copy = new Call(write, handler, left);
       copy.routingKey = call.routingKey;
       this.attempt(copy, server, copy.timeout, 0);
       return copy.promise;
     });
-    Promise.allSettled(copies).then(() => call.succeed(value));
+    return Promise.allSettled(copies);
   }
 }
