@@ -2,7 +2,8 @@
  * Writes with replicas (see `Replication.replicate`): fanned out to every copy, or run on the owner
  * and the other copies aligned after it. Part of `Cluster.execute`; attempts are made by the cluster.
  */
-import { Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
+import { neverSent } from "../connection/unsent.js";
+import { Frame, MODE_ADD, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
 import { Call, type CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
@@ -36,12 +37,52 @@ export class Replication {
     }
     if (!isIdempotent(call.frame)) {
       call.copies = owners.slice(1);
-      this.attempt(call, owners[0], call.timeout, 0);
+      if (call.frame.op === Op.Arith) this.#counter(call, owners[0], owners[1]);
+      else this.attempt(call, owners[0], call.timeout, 0);
       return;
     }
     call.outcomes = new Array<unknown>(owners.length);
     call.pending = owners.length;
     for (let i = 0; i < owners.length; i++) this.attempt(call, owners[i], call.timeout, i);
+  }
+
+  /**
+   * An incr or decr with replicas. Its owner may have come back empty (a restart) while the next
+   * replica still holds the counter: the command is first sent without creating a missing counter;
+   * when the owner has none, the next replica's copy (unless it may be stale) is added to the owner,
+   * and the command then runs as asked — so the count continues from the copy instead of starting
+   * again. A first try that may have run is final: it is not sent twice.
+   */
+  #counter(call: Call, owner: Server | undefined, next: Server | undefined): void {
+    const left = () => Math.max(1, call.endsAt() - performance.now());
+    call.endsAt(); // the deadline runs from now, over every step
+    const probe = new Call(call.frame.copy(), call.handler, call.timeout);
+    probe.frame.initial = null;
+    probe.routingKey = call.routingKey;
+    this.attempt(probe, owner, probe.timeout, 0);
+    probe.promise.then(
+      async (value) => {
+        if (call.settled) return;
+        if (value !== undefined) return this.alignReplicas(call, value, owner);
+        const f = call.frame;
+        const peerFresh =
+          next !== undefined && !this.membership.repairs.mayBeStale(next.label, f.key, f.base64);
+        const copy = owner !== undefined && peerFresh ? await this.#itemOf(call, next!) : null;
+        if (copy !== null && !call.settled) {
+          copy.mode = MODE_ADD;
+          const add = new Call(copy, this.options.storeHandler, left());
+          add.routingKey = call.routingKey;
+          this.attempt(add, owner, add.timeout, 0);
+          await add.promise.catch(() => undefined);
+        }
+        if (!call.settled) this.attempt(call, owner, left(), 0);
+      },
+      (error) => {
+        if (call.settled) return;
+        if (neverSent(error)) this.attempt(call, owner, left(), 0);
+        else call.fail(error);
+      },
+    );
   }
 
   /** One replica's outcome of a fanned-out write (or a {@link Failed} mark); the call settles with the last. */
@@ -74,20 +115,20 @@ export class Replication {
       set.mode = 0;
       outcome = Promise.resolve(set);
     } else if (applied && owner !== undefined && (f.op === Op.Arith || f.op === Op.Store)) {
-      outcome = this.#readBack(call, owner);
+      outcome = this.#itemOf(call, owner);
     } else outcome = Promise.resolve(null);
     outcome.then((frame) => this.#copy(call, frame)).then(() => call.succeed(value));
   }
 
-  /** The owner's item as a plain set of the same bytes, flags and remaining TTL; null to delete instead. */
-  async #readBack(call: Call, owner: Server): Promise<Frame | null> {
+  /** `server`'s item of the call's key as a plain set of the same bytes, flags and remaining TTL; null when there is none to copy. */
+  async #itemOf(call: Call, server: Server): Promise<Frame | null> {
     const f = call.frame;
     const read = new Frame(Op.WarmRead);
     read.key = f.key;
     read.base64 = f.base64;
     const ask = new Call(read, this.options.warmReadHandler, Math.max(1, call.endsAt() - performance.now()));
     ask.routingKey = call.routingKey;
-    this.attempt(ask, owner, ask.timeout, 0);
+    this.attempt(ask, server, ask.timeout, 0);
     const item = (await ask.promise.catch(() => undefined)) as WarmItem | undefined;
     // An item about to expire (0 s left), or one whose TTL the protocol does not tell: delete.
     if (item === undefined || item.ttl === 0 || item.ttl < -1) return null;

@@ -242,3 +242,31 @@ forEachProtocol(() => {
     });
   });
 });
+
+forEachProtocol(() => {
+  describe("replicas: 2, an owner restarted empty", () => {
+    it("incr continues from the other replica's count (with and without initial)", async () => {
+      const mc = client({ timeout: 1000 });
+      const ring = new HashRing(labels);
+      const victim = servers[1]!;
+      const owned: string[] = [];
+      for (let i = 0; i < 1000 && owned.length < 2; i++) {
+        if (ring.serverFor(`restarted:${i}`) === victim.label) owned.push(`restarted:${i}`);
+      }
+      const [withInitial, without] = owned as [string, string];
+      assert.equal(await mc.set(withInitial, "100"), true);
+      assert.equal(await mc.incr(withInitial, 1n, { initial: 0n }), 101n);
+      assert.equal(await mc.set(without, "7"), true);
+      await victim.restart();
+      assert.equal(await mc.incr(withInitial, 1n, { initial: 0n }), 102n, "not a new counter at 0");
+      assert.equal(await mc.incr(without, 1n), 8n, "not a miss");
+      const direct = new Client({ servers: [victim.label] });
+      clients.push(direct);
+      assert.equal(await direct.get(withInitial), "102", "the owner holds the count again");
+      // A counter neither replica has is created as asked.
+      const fresh = `restarted:fresh:${Date.now()}`;
+      assert.equal(await mc.incr(fresh, 1n, { initial: 5n }), 5n);
+      assert.equal(await mc.incr(`${fresh}:none`, 1n), undefined);
+    });
+  });
+}, ["meta"]);
