@@ -84,7 +84,7 @@ export class Client extends ClientEmitter {
     this.#cluster = parts.cluster;
     this.#topology = parts.topology;
     this.#local = parts.local;
-    this.#send = new Dispatch(parts.build, parts.cluster, parts.local, parts.handlers);
+    this.#send = new Dispatch(parts.build, parts.cluster, parts.local, parts.handlers, parts.big);
     this.#servers = new ServerCommands(parts.cluster, parts.build);
     this.#counters = new Counters({
       protocol: o.protocol,
@@ -229,11 +229,7 @@ export class Client extends ClientEmitter {
       throw invalidOptions(options, SHAPES.setMany);
     const list = Array.from(entries);
     if (list.length === 0) return [];
-    const values = this.#build.encodeValues(list, options);
-    const keys = list.map((e) => e[0]);
-    const call = this.#send.batch(Op.StoreMany, this.#handlers.writeMany, keys, options);
-    this.#build.attachValues(call, values);
-    return this.#cluster.execute(call) as Promise<boolean[]>;
+    return this.#send.storeMany(list, options);
   }
 
   /**

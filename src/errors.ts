@@ -175,7 +175,7 @@ export class QueueFullError extends MemcachedError {
 export class InvalidKeyError extends MemcachedError {
   declare readonly code: "MC_ERR_INVALID_KEY";
 }
-/** The encoded value is larger than `maxValueSize`. Nothing was sent. */
+/** The encoded value is larger than `maxValueSize` (or, with `bigValues`, `bigValues.maxSize`). Nothing was sent. */
 export class ValueTooLargeError extends MemcachedError {
   declare readonly code: "MC_ERR_VALUE_TOO_LARGE";
 }

@@ -52,6 +52,7 @@ export type {
   ArithOptions,
   AuthOptions,
   CallOptions,
+  BigValuesOptions,
   ClientOptions,
   DiscoveryOptions,
   DnsOptions,

@@ -9,6 +9,11 @@ import type { LocalCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { type Defined, flag, positive, positiveInt } from "./client/arguments.js";
+import {
+  type BigValuesOptions,
+  bigValuesOption,
+  type ResolvedBigValues,
+} from "./client/big-value-options.js";
 import { checkOptionNames } from "./client/option-names.js";
 import { type ConnectionPoolOptions, resolvePool } from "./client/pool-options.js";
 import {
@@ -46,6 +51,7 @@ import {
 
 export type {
   AuthOptions,
+  BigValuesOptions,
   DiscoveryOptions,
   DnsOptions,
   HedgeOptions,
@@ -99,6 +105,11 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
    * this option is set (with a user `codec`, only when it is). Off by default.
    */
   compression?: CompressionOptions | false | undefined;
+  /**
+   * Values over the item size: one whose encoded size is over `threshold` (default `maxValueSize`) is
+   * stored as chunks in mcrouter's BigValueRoute format, up to `maxSize` (default 64 MiB). Off by default.
+   */
+  bigValues?: BigValuesOptions | false | undefined;
   /**
    * Failure detection per server: after `failureThreshold` consecutive connection errors or timeouts
    * (a refused connection counts at once) the server is down; after `retryDelay` ms (doubling up to
@@ -263,6 +274,7 @@ export interface ResolvedOptions {
   keyPrefix: string;
   codec: Codec | null;
   compression: Compressor | null;
+  bigValues: ResolvedBigValues | null;
   failover: Defined<FailoverOptions>;
   failOpen: boolean;
   gutter: { servers: ServerAddress[]; ttl: number } | null;
@@ -319,6 +331,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     codec: o.codec ?? null,
     compression:
       o.compression === undefined || o.compression === false ? null : new Compressor(o.compression),
+    bigValues: null,
     failover: failover(o.failover ?? {}),
     failOpen: flag("failOpen", o.failOpen, false),
     gutter: o.gutter === undefined ? null : gutter(o.gutter),
@@ -342,6 +355,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   ) {
     throw new InvalidArgumentError("codec must have encode(value) and decode(data, flags)");
   }
+  resolved.bigValues = bigValuesOption(o.bigValues, resolved.maxValueSize);
   checkBehindProxy(resolved);
   return Object.freeze(resolved);
 }

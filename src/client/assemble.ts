@@ -14,6 +14,8 @@ import type { ResolvedOptions } from "../options.js";
 import { Frame, Op } from "../protocol/frame.js";
 import { ValueCodec } from "../serialization/codec.js";
 import { refusedCommands } from "./arguments.js";
+import { ChunkBytes, IndexAwareCodec } from "./big-value-codec.js";
+import { BigValues } from "./big-values.js";
 import { CallBuilder } from "./call-builder.js";
 import { LocalCache } from "./local-cache.js";
 import { LocalReads } from "./local-reads.js";
@@ -32,6 +34,8 @@ export interface ClientParts {
   cluster: Cluster;
   local: LocalReads | null;
   topology: Topology;
+  /** Big values, or null when `bigValues` is off. */
+  big: BigValues | null;
 }
 
 /**
@@ -40,7 +44,11 @@ export interface ClientParts {
  */
 export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts {
   const keys = new KeyEncoder(o.keyPrefix, o.protocol);
-  const codec = new ValueCodec(o.codec, o.compression);
+  // With big values on, index items decode to what the client follows to their chunks.
+  const codec =
+    o.bigValues === null
+      ? new ValueCodec(o.codec, o.compression)
+      : new IndexAwareCodec(o.codec, o.compression);
   const context = {
     codec,
     // A plain read was handed the recache win of a stale item (`X W`) it will not use: give it back
@@ -143,5 +151,15 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
   });
   const first = topology.start();
   if (first !== null) cluster.waitFor(first);
-  return { build, handlers, membership, cluster, local, topology };
+  const big =
+    o.bigValues === null
+      ? null
+      : new BigValues(
+          o.bigValues,
+          build,
+          cluster,
+          handlers,
+          handlersFor(o.protocol, { codec: new ChunkBytes(), releaseWin: context.releaseWin }),
+        );
+  return { build, handlers, membership, cluster, local, topology, big };
 }

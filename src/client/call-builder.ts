@@ -111,11 +111,48 @@ export class CallBuilder {
     frame.ttl = ttl(options?.ttl);
     // Append/prepend data is glued to bytes stored earlier: it is never compressed.
     this.encodeValue(value, mode !== MODE_APPEND && mode !== MODE_PREPEND);
+    return this.#storeFrame(
+      frame,
+      mode,
+      key,
+      this.codec.data,
+      this.codec.length,
+      this.codec.flags,
+      options,
+      cas,
+    );
+  }
+
+  /** `ms` of bytes already encoded (`length` of them, stored with `flags`): a big value's parts. */
+  storeBytes(
+    mode: number,
+    key: Key,
+    data: string | Buffer,
+    length: number,
+    flags: number,
+    options: SetOptions | undefined,
+    cas: bigint | null,
+  ): Call {
+    const frame = this.#keyFrame(Op.Store, key);
+    frame.ttl = ttl(options?.ttl);
+    return this.#storeFrame(frame, mode, key, data, length, flags, options, cas);
+  }
+
+  #storeFrame(
+    frame: Frame,
+    mode: number,
+    key: Key,
+    data: string | Buffer,
+    length: number,
+    flags: number,
+    options: SetOptions | undefined,
+    cas: bigint | null,
+  ): Call {
     frame.mode = mode;
     frame.cas = cas;
-    frame.value = this.codec.data;
-    frame.valueLength = this.codec.length;
-    frame.clientFlags = this.codec.flags;
+    frame.value = data;
+    frame.valueLength = length;
+    frame.clientFlags = flags;
     return this.#routed(this.call(frame, this.handlers.store, options), key, options);
   }
 

@@ -3,11 +3,12 @@
  * true to the writes made through this client, and hand the call to the cluster. `Client` is the
  * public surface over this.
  */
-import type { Call, CallHandler } from "../cluster/call.js";
+import { Call, type CallHandler } from "../cluster/call.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Key } from "../keys.js";
 import type { CallOptions, SetOptions } from "../options.js";
 import { keyId, Op } from "../protocol/frame.js";
+import type { BigValues, BigWrite } from "./big-values.js";
 import type { CallBuilder } from "./call-builder.js";
 import { FETCH_MISS } from "./fetch.js";
 import type { LocalReads } from "./local-reads.js";
@@ -20,6 +21,8 @@ export class Dispatch {
     /** Reads through the local cache, or null without one. */
     readonly local: LocalReads | null,
     readonly handlers: Handlers,
+    /** Big values (`bigValues`), or null when off. */
+    readonly big: BigValues | null = null,
   ) {}
 
   /** A single-key command, sent (its options checked by the caller). */
@@ -30,6 +33,15 @@ export class Dispatch {
     options: CallOptions | undefined,
     ttlSeconds?: number,
   ): Promise<unknown> {
+    const big = this.big;
+    if (big?.reachChunks === true && (op === Op.Delete || op === Op.Touch)) {
+      try {
+        if (op === Op.Delete) this.local?.cache.delete(this.local.localKey(key));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return big.reach(op, key, options, ttlSeconds);
+    }
     let call: Call;
     try {
       call = this.build.keyed(op, handler, key, options, ttlSeconds);
@@ -39,7 +51,9 @@ export class Dispatch {
     if (this.local !== null && (op === Op.Delete || op === Op.Invalidate || op === Op.GetAndTouch)) {
       this.local.forget(call.frame.key, call.frame.base64);
     }
-    return this.cluster.execute(call);
+    const sent = this.cluster.execute(call);
+    if (big === null || !(op === Op.Get || op === Op.Gets || op === Op.GetAndTouch)) return sent;
+    return big.read(op, call, key, options, sent);
   }
 
   /** `getMany` of keys the local cache (if any) did not answer. */
@@ -55,7 +69,9 @@ export class Dispatch {
     // Every server's attempt (and a replica's, on failover) puts its hits straight into this map.
     call.result = out;
     call.miss = out;
-    return this.cluster.execute(call) as Promise<Map<Key, unknown>>;
+    const sent = this.cluster.execute(call) as Promise<Map<Key, unknown>>;
+    const big = this.big;
+    return big === null ? sent : sent.then((hits) => big.many(hits, call, options));
   };
 
   /** A multi-key command, built (writes drop their keys from the local cache). */
@@ -78,17 +94,20 @@ export class Dispatch {
     cas: bigint | null,
     tracedAs: string | null = null,
   ): Promise<boolean> {
-    let call: Call;
+    let call: Call | BigWrite;
     try {
-      call = this.build.store(mode, key, value, options, cas);
+      call =
+        this.big === null
+          ? this.build.store(mode, key, value, options, cas)
+          : this.big.store(mode, key, value, options, cas);
     } catch (err) {
       return Promise.reject(err);
     }
     call.tracedAs = tracedAs;
     const local = this.local;
-    if (local === null) return this.cluster.execute(call) as Promise<boolean>;
+    if (local === null) return this.#send(call);
     local.forget(call.frame.key, call.frame.base64);
-    const sent = this.cluster.execute(call) as Promise<boolean>;
+    const sent = this.#send(call);
     if (mode !== 0 || cas !== null) return sent;
     // A plain set through this client: the local cache takes the new value once it is stored.
     const localKey = keyId(call.frame.key, call.frame.base64);
@@ -96,6 +115,52 @@ export class Dispatch {
       if (ok) local.cache.set(localKey, value);
       return ok;
     });
+  }
+
+  /**
+   * `setMany` of `list` (not empty): one quiet batch; with `bigValues`, each value over the threshold
+   * is written as {@link Dispatch.store} would, and its answer takes its place.
+   */
+  storeMany(list: (readonly [Key, unknown])[], options: SetOptions | undefined): Promise<boolean[]> {
+    const big = this.big;
+    if (big === null) {
+      const values = this.build.encodeValues(list, options);
+      const call = this.batch(
+        Op.StoreMany,
+        this.handlers.writeMany,
+        list.map((e) => e[0]),
+        options,
+      );
+      this.build.attachValues(call, values);
+      return this.cluster.execute(call) as Promise<boolean[]>;
+    }
+    const encoded = big.encodeMany(list, options);
+    const sends: Promise<boolean[]>[] = [];
+    if (encoded.smallAt.length > 0) {
+      const keys = encoded.smallAt.map((i) => list[i]![0]);
+      const call = this.batch(Op.StoreMany, this.handlers.writeMany, keys, options);
+      this.build.attachValues(call, encoded.small);
+      sends.push(this.cluster.execute(call) as Promise<boolean[]>);
+    }
+    for (const write of encoded.big.values()) {
+      this.local?.forget(write.frame.key, write.frame.base64);
+      sends.push(write.run().then((ok) => [ok]));
+    }
+    return Promise.all(sends).then((answers) => {
+      const out = new Array<boolean>(list.length).fill(false);
+      const small = encoded.smallAt.length > 0 ? answers.shift()! : [];
+      encoded.smallAt.forEach((at, j) => {
+        out[at] = small[j]!;
+      });
+      [...encoded.big.keys()].forEach((at, j) => {
+        out[at] = answers[j]![0]!;
+      });
+      return out;
+    });
+  }
+
+  #send(call: Call | BigWrite): Promise<boolean> {
+    return (call instanceof Call ? this.cluster.execute(call) : call.run()) as Promise<boolean>;
   }
 
   /** One `mg … N R` round trip of `fetch`. */
@@ -107,6 +172,8 @@ export class Dispatch {
       return Promise.reject(err);
     }
     call.miss = FETCH_MISS;
-    return this.cluster.execute(call) as Promise<FetchReply>;
+    const sent = this.cluster.execute(call) as Promise<FetchReply>;
+    const big = this.big;
+    return big === null ? sent : sent.then((r) => big.fetched(r, key, call, options));
   }
 }

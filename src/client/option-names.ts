@@ -4,6 +4,7 @@
  * JavaScript users by this check. The tables are typed as records of the interfaces' keys, so an option
  * added to an interface without its name here does not compile.
  */
+import type { BigValuesOptions } from "./big-value-options.js";
 import type { LocalCacheOptions } from "./local-cache.js";
 import type { ClientOptions, FailoverOptions } from "../options.js";
 import type { CompressionOptions } from "../serialization/compression.js";
@@ -33,6 +34,7 @@ const CLIENT: Names<ClientOptions> = {
   keyPrefix: true,
   codec: true,
   compression: true,
+  bigValues: true,
   failover: true,
   gutter: true,
   failOpen: true,
@@ -67,6 +69,7 @@ const NESTED: { readonly [K in keyof ClientOptions]?: Readonly<Record<string, tr
     level: true,
     maxDecompressedSize: true,
   } satisfies Names<CompressionOptions>,
+  bigValues: { threshold: true, maxSize: true, reachChunks: true } satisfies Names<BigValuesOptions>,
   hedge: {
     after: true,
     maxExtraLoad: true,

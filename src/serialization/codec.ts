@@ -13,7 +13,8 @@
  * | 4     | decimal text of a bigint   | `bigint`     |
  *
  * Bits 4–5 mark a compressed value (0x10 deflate, 0x20 brotli; see `compression.ts`) on top of these
- * type bits, bits 6–31 are reserved. A value written with flags that are not in this table (by another
+ * type bits, bits 6–31 are reserved (with `bigValues` on, bit 15, 0x8000, marks the index item of a
+ * value stored as chunks: mcrouter's flag, see `client/big-value-format.ts`). A value written with flags that are not in this table (by another
  * client) reads back as a `Buffer`, and so does one with a compression bit whose other bits are not one
  * of these types. Counters made by `incr`/`decr` have the
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.

@@ -6,6 +6,7 @@
  */
 import {
   type ArithOptions,
+  type BigValuesOptions,
   type CallOptions,
   Client,
   type ClientOptions,
@@ -51,6 +52,7 @@ const discovery: DiscoveryOptions = { endpoint: "127.0.0.1:11211", interval: u }
 const warmUp: WarmUpOptions = { window: 1000, copyTtl: u };
 const hedge: HedgeOptions = { after: 5, maxExtraLoad: u };
 const localCache: LocalCacheOptions = { max: 100, ttl: 1000, staleIfError: u };
+const bigValues: Required<BigValuesOptions> = { threshold: u, maxSize: u, reachChunks: u };
 
 // Every client option at once, each `undefined`: the client's defaults apply.
 const client: Required<ClientOptions> = {
@@ -73,6 +75,7 @@ const client: Required<ClientOptions> = {
   keyPrefix: u,
   codec: u,
   compression: u,
+  bigValues: u,
   failover: { failureThreshold: u, retryDelay: u, maxRetryDelay: u, eject: cfg.flag },
   gutter: u,
   failOpen: cfg.flag,
@@ -95,5 +98,18 @@ async function calls(mc: Client): Promise<void> {
   await mc.fetch("k", () => "v", { ttl: cfg.ttl, recacheWithin: u });
 }
 
-void [set, arith, flush, fetch, invalidate, compression, dns, discovery, warmUp, hedge, localCache];
+void [
+  set,
+  arith,
+  flush,
+  fetch,
+  invalidate,
+  compression,
+  dns,
+  discovery,
+  warmUp,
+  hedge,
+  localCache,
+  bigValues,
+];
 void [otel, metrics, calls, new Client(client)];
