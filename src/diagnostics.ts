@@ -31,6 +31,8 @@ export interface CommandContext {
   found?: number;
   /** Present (true) on the hedge of a slow read: the same read sent to another replica. */
   hedge?: true;
+  /** The server's zone, when it has one (see the client's `zone` option). */
+  zone?: string;
   /** On error (and asyncEnd after it): the error. */
   error?: unknown;
   /**

@@ -40,6 +40,7 @@ import {
   type TopologyOptions,
   type WarmUpOptions,
   warmUpOptions,
+  zoneOptions,
 } from "./client/topology-options.js";
 import {
   type DnsEntry,
@@ -47,6 +48,7 @@ import {
   parseServers,
   type ServerAddress,
   type ServerSpec,
+  type ZoneOf,
 } from "./util/servers.js";
 
 export type {
@@ -259,6 +261,8 @@ export interface ResolvedOptions {
   dns: ResolvedDns;
   discovery: ResolvedDiscovery | null;
   warmUp: ResolvedWarmUp | null;
+  zone: string | null;
+  zoneOf: ZoneOf | null;
   hedge: Defined<HedgeOptions> | null;
   protocol: Protocol;
   proxy: ProxyKind | null;
@@ -315,6 +319,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     dns: dnsOptions(o.dns),
     discovery,
     warmUp: warmUpOptions(o.warmUp),
+    ...zoneOptions(o),
     hedge: hedgeOptions(o.hedge),
     protocol: protocolOption(o.protocol, proxy),
     proxy,

@@ -98,6 +98,8 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
       replicas: o.replicas,
       maxWriteFailures: MAX_WRITE_FAILURES,
       gutter: o.gutter?.servers,
+      zone: o.zone,
+      zoneOf: o.zoneOf,
     },
     {
       serverDown: (label, error) => {

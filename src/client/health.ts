@@ -25,6 +25,8 @@ export interface ServerHealth {
   queueLimit: number;
   /** Round-trip latency, ms (moving average of sampled requests); -1 before any reply. */
   latency: number;
+  /** Its zone, when it has one (see the client's `zone` option). */
+  zone?: string;
   /** Present (true) on gutter servers. */
   gutter?: true;
   /** Its connections. */
@@ -107,6 +109,7 @@ export function healthOf(
     servers: membership.allServers.map((s) => ({
       label: s.label,
       source: s.address.source ?? "static",
+      ...(s.address.zone === undefined ? {} : { zone: s.address.zone }),
       ...(s.gutter ? { gutter: true as const } : {}),
       state: s.state,
       failures: s.failures,

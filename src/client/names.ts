@@ -60,7 +60,13 @@ export class Names {
     }
     return records
       .filter((r) => r.port > 0 && r.name !== "")
-      .map((r) => ({ host: r.name, port: r.port, weight: entry.weight, source: "srv" as const }));
+      .map((r) => ({
+        host: r.name,
+        port: r.port,
+        weight: entry.weight,
+        zone: entry.zone,
+        source: "srv" as const,
+      }));
   }
 
   /** The A and AAAA answers of `name`, each family's on its own: one failing says nothing of the other. */

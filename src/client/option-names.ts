@@ -19,6 +19,8 @@ const CLIENT: Names<ClientOptions> = {
   dns: true,
   discovery: true,
   warmUp: true,
+  zone: true,
+  zoneOf: true,
   protocol: true,
   proxy: true,
   tls: true,

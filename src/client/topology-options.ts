@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
-import { hostPort, type ServerSpec } from "../util/servers.js";
+import { checkZone, hostPort, type ServerSpec, type ZoneOf } from "../util/servers.js";
 import { type Defined, positive, seconds } from "./arguments.js";
 
 /** The options of {@link ClientOptions} that say where the servers are and how the list is kept current. */
@@ -32,6 +32,22 @@ export interface TopologyOptions {
    * asks its previous owner, and copies a hit over. See the README's "Live topology".
    */
   warmUp?: WarmUpOptions | undefined;
+  /**
+   * This client's zone (an availability zone, a rack). With zones on the servers (`"host:port@zone"`,
+   * `{ host, port, zone }`, `"dns+name:port@zone"`, or `zoneOf`), a key's replicas go to different
+   * zones where the fleet allows, and get, gets and getMany read the copy in this zone first.
+   */
+  zone?: string | undefined;
+  /** The zone of a server whose entry gives none (one found by DNS or discovery), e.g. from its subnet. */
+  zoneOf?: ZoneOf | undefined;
+}
+
+/** Checks `zone` and `zoneOf`. */
+export function zoneOptions(o: TopologyOptions): { zone: string | null; zoneOf: ZoneOf | null } {
+  if (o.zoneOf !== undefined && typeof o.zoneOf !== "function") {
+    throw new InvalidArgumentError("zoneOf must be a function ({ host, port }) => zone name or undefined");
+  }
+  return { zone: o.zone === undefined ? null : checkZone(o.zone, "option zone"), zoneOf: o.zoneOf ?? null };
 }
 
 /** Hedged reads (see {@link ClientOptions.hedge}). */

@@ -327,7 +327,8 @@ export class Topology {
     }
     const ips = [...(now.v4 ?? []), ...(now.v6 ?? [])];
     if (ips.length === 0 && failed.length === 0) this.#noRecords(entry, "A or AAAA");
-    return ips.map((ip) => ({ host: ip, port: entry.port, weight: entry.weight, source: "dns" as const }));
+    const { port, weight, zone } = entry;
+    return ips.map((ip) => ({ host: ip, port, weight, zone, source: "dns" as const }));
   }
 
   /** Reports an answer that says `entry` has no record of `what`: its servers leave (never emptying the list). */

@@ -13,7 +13,7 @@
 import type { AttemptSink } from "../connection/attempt.js";
 import { Call, CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
-import type { Membership, RoutingKey } from "./membership.js";
+import { type Membership, NOT_TRIED, type RoutingKey } from "./membership.js";
 import type { Frame } from "../protocol/frame.js";
 import {
   afterFailure,
@@ -94,16 +94,16 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     call.retriesLeft = this.#options.retries.attempts;
     if (isWrite(frame.op) || frame.ttl >= 0) this.#noteWrite(frame, key);
     if (m.replicas === 1) this.#attempt(call, m.owner(key), call.timeout, 0, null);
-    else if (isRead(frame.op)) this.#attempt(call, m.readTarget(key), call.timeout / m.replicas, 0, null);
+    else if (isRead(frame.op))
+      this.#attempt(call, m.readTarget(key, NOT_TRIED, frame.op), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
     return call.promise;
   }
 
   /** Writes are noted while a server is away or the list changed; a touch's TTL counts too. */
   #noteWrite(frame: Frame, key: RoutingKey): void {
-    const m = this.#membership;
-    if (isWrite(frame.op)) m.noteWrite(frame, key, null);
-    else m.repairs.past.noteTtl(frame.ttl);
+    if (isWrite(frame.op)) this.#membership.noteWrite(frame, key, null);
+    else this.#membership.repairs.past.noteTtl(frame.ttl);
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -370,7 +370,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     // Copy 0 goes where a read would find it: the first replica that is up.
     const target =
       replica === 0
-        ? (key: RoutingKey) => m.readTarget(key)
+        ? (key: RoutingKey) => m.readTarget(key, NOT_TRIED, write ? undefined : op)
         : (key: RoutingKey) => m.replicasOf(key)[replica];
     const timeout = write ? call.timeout : readShare(call.timeout, m.replicas);
     const groups = groupByTarget(call, null, target, m.servers.length === 1);

@@ -52,6 +52,11 @@ export class HashRing {
    */
   #index = new Uint32Array(2);
   #bits = 0;
+  /** Zone of each server, as an index into the distinct zones (servers without one share a zone). */
+  #zoneOf = new Uint16Array(0);
+  #zones = 1;
+  /** Zones that have points on this ring (fewer than `#zones` when skipped servers took a whole zone). */
+  #zonesOnRing = 1;
 
   /**
    * A ring over `servers`: entries as in the client's `servers` option, except `dns+` and `dnssrv+`
@@ -142,6 +147,11 @@ export class HashRing {
     const ring = new HashRing();
     ring.#servers = this.#servers;
     ring.#labels = this.#labels;
+    ring.#zoneOf = this.#zoneOf;
+    ring.#zones = this.#zones;
+    const zonesKept = new Uint8Array(this.#zones);
+    for (let i = 0; i < keep.length; i++) if (keep[i] === 1) zonesKept[this.#zoneOf[i]!] = 1;
+    ring.#zonesOnRing = zonesKept.reduce((a, b) => a + b, 0);
     ring.#setContinuum(points, owners);
     return ring;
   }
@@ -153,6 +163,9 @@ export class HashRing {
 
   /**
    * {@link HashRing.serversFor} of a key whose {@link ketamaHash} is `hash` (several rings, one hash).
+   * With servers in several zones, the replicas after the owner come from zones not used yet while
+   * there are any (as Cassandra places replicas on racks): the servers passed over for it follow,
+   * in ring order, once every zone has one.
    * @internal
    */
   serversForHash(hash: number, n: number): string[] {
@@ -160,6 +173,7 @@ export class HashRing {
     if (total === 0) throw new NoServersError("the ring has no servers");
     const want = Math.min(Math.max(1, Math.floor(n)), total);
     if (total === 1 && this.#points.length > 0) return [this.#labels[0]!];
+    if (this.#zonesOnRing > 1 && want > 1) return this.#acrossZones(hash, want);
     const out: string[] = [];
     const seen = new Uint8Array(total);
     const points = this.#points.length;
@@ -172,6 +186,33 @@ export class HashRing {
       i = i + 1 === points ? 0 : i + 1;
     }
     return out;
+  }
+
+  /** The first `want` servers clockwise from `hash`, one per zone first (see `serversForHash`). */
+  #acrossZones(hash: number, want: number): string[] {
+    const out: string[] = [];
+    const seen = new Uint8Array(this.#labels.length);
+    const used = new Uint8Array(this.#zones);
+    let zonesUsed = 0;
+    const passed: number[] = [];
+    const points = this.#points.length;
+    for (let i = this.#find(hash), step = 0; out.length < want && step < points; step++) {
+      const owner = this.#owners[i]!;
+      i = i + 1 === points ? 0 : i + 1;
+      if (seen[owner] === 1) continue;
+      seen[owner] = 1;
+      const zone = this.#zoneOf[owner]!;
+      if (used[zone] === 0) {
+        used[zone] = 1;
+        zonesUsed++;
+        out.push(this.#labels[owner]!);
+        // Every zone has a copy: those passed over come next, in ring order.
+        if (zonesUsed === this.#zonesOnRing) for (const p of passed.splice(0)) out.push(this.#labels[p]!);
+      } else if (zonesUsed === this.#zonesOnRing) out.push(this.#labels[owner]!);
+      else passed.push(owner);
+    }
+    for (const p of passed) out.push(this.#labels[p]!);
+    return out.slice(0, want);
   }
 
   /** Adds a server (no-op if its label is already on the ring). */
@@ -210,6 +251,14 @@ export class HashRing {
 
   #build(): void {
     const servers = this.#servers;
+    const zoneIds = new Map<string, number>();
+    this.#zoneOf = Uint16Array.from(servers, (s) => {
+      const zone = s.zone ?? "";
+      if (!zoneIds.has(zone)) zoneIds.set(zone, zoneIds.size);
+      return zoneIds.get(zone)!;
+    });
+    this.#zones = Math.max(1, zoneIds.size);
+    this.#zonesOnRing = this.#zones;
     const live = servers.length;
     let total = 0;
     for (const s of servers) total += s.weight;

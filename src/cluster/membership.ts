@@ -8,11 +8,12 @@
  * list itself, once what the change needs repaired is repaired (`repairs.ts`).
  */
 import type { ConnectionOptions } from "../connection/connection.js";
-import type { Frame } from "../protocol/frame.js";
+import type { Frame, Op } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
-import { labelOf, type ServerAddress } from "../util/servers.js";
+import { distinctServers, labelOf, type ServerAddress, type ZoneOf } from "../util/servers.js";
 import { ClientClosedError } from "../errors.js";
 import { HashRing, ketamaHash } from "./ketama.js";
+import { readsAnyCopy } from "./policy.js";
 import { Repairs } from "./repairs.js";
 import { type HealthOptions, Server, type ServerEvents } from "./server.js";
 import type { StaleKey } from "./write-failures.js";
@@ -39,7 +40,14 @@ export interface MembershipOptions {
   maxWriteFailures: number;
   /** Gutter servers: while a key's owner is down, its traffic goes there instead of to the next owner. */
   gutter?: ServerAddress[] | undefined;
+  /** The client's zone: reads that may go to any replica go to the one in it first. */
+  zone?: string | null | undefined;
+  /** The zone of a server whose entry gave none. */
+  zoneOf?: ZoneOf | null | undefined;
 }
+
+/** No server tried yet (a read's first attempt). */
+export const NOT_TRIED: readonly Server[] = [];
 
 /** Health transitions, and the clean-up of a returning server. */
 export interface MembershipEvents {
@@ -65,6 +73,8 @@ export class Membership {
   whyEmpty = "no server was given";
   readonly #eject: boolean;
   readonly #replicasWanted: number;
+  readonly #zone: string | null;
+  readonly #zoneOf: ZoneOf | null;
   /** The gutter pool (its own ring and health), or null. */
   readonly #gutter: Membership | null;
   readonly #events: MembershipEvents;
@@ -102,6 +112,7 @@ export class Membership {
     // With a gutter pool, keys never rehash onto healthy servers: a down owner's keys go to the gutter.
     this.#eject = options.eject && options.gutter === undefined;
     this.#replicasWanted = options.replicas;
+    this.#zone = options.zone ?? null;
     this.#events = events;
     this.repairs = new Repairs(this, events, options.maxWriteFailures);
     const handlers: ServerEvents = {
@@ -112,7 +123,8 @@ export class Membership {
       rejoin: (s: Server) => this.repairs.rejoin(s),
     };
     this.#makeServer = (a) => new Server(a, connection, pool, health, handlers);
-    this.#install(distinct(addresses).map(this.#makeServer));
+    this.#zoneOf = options.zoneOf ?? null;
+    this.#install(distinctServers(addresses, this.#zoneOf).map(this.#makeServer));
     const gutter = options.gutter;
     this.#gutter =
       gutter === undefined || gutter.length === 0
@@ -182,7 +194,16 @@ export class Membership {
    * server of its replica list that is up and not in `tried` — `undefined` when none is (and
    * `tried` is empty: the owner, which fails fast).
    */
-  readTarget(key: RoutingKey, tried: readonly Server[] = []): Server | undefined {
+  readTarget(key: RoutingKey, tried: readonly Server[] = NOT_TRIED, op?: Op): Server | undefined {
+    if (
+      this.#zone !== null &&
+      tried.length === 0 &&
+      op !== undefined &&
+      this.replicas > 1 &&
+      readsAnyCopy(op)
+    ) {
+      for (const s of this.replicasOf(key)) if (s.state === "up" && s.address.zone === this.#zone) return s;
+    }
     if (tried.length === 0) {
       const owner = this.owner(key);
       if (this.replicas === 1 || owner?.state === "up") return owner;
@@ -262,7 +283,7 @@ export class Membership {
    * finish where they were sent; removed servers close once they have.
    */
   setServers(addresses: ServerAddress[], reason: string): Promise<TopologyChange> {
-    const run = this.#changing.then(() => this.#change(distinct(addresses), reason));
+    const run = this.#changing.then(() => this.#change(distinctServers(addresses, this.#zoneOf), reason));
     this.#changing = run.catch(() => undefined);
     return run;
   }
@@ -273,9 +294,11 @@ export class Membership {
     const removed = this.#servers.filter((s) => !next.has(s.label));
     const kept = this.#servers.filter((s) => next.has(s.label));
     const added = addresses.filter((a) => !this.#byLabel.has(labelOf(a))).map(this.#makeServer);
-    const reweighted = kept.filter(
-      (s) => addresses.find((a) => labelOf(a) === s.label)!.weight !== s.address.weight,
-    );
+    // Another weight or zone: the server stays, its keys' placement changes.
+    const reweighted = kept.filter((s) => {
+      const a = addresses.find((x) => labelOf(x) === s.label)!;
+      return a.weight !== s.address.weight || (a.zone ?? "") !== (s.address.zone ?? "");
+    });
     if (added.length === 0 && removed.length === 0 && reweighted.length === 0)
       return { added: [], removed: [] };
     const servers = addresses.map(
@@ -364,12 +387,3 @@ export class Membership {
 }
 
 /** `addresses` without repeats: the same server listed twice is one server. */
-function distinct(addresses: ServerAddress[]): ServerAddress[] {
-  const seen = new Set<string>();
-  return addresses.filter((a) => {
-    const label = labelOf(a);
-    if (seen.has(label)) return false;
-    seen.add(label);
-    return true;
-  });
-}

@@ -47,6 +47,14 @@ export function failsOver(op: Op): boolean {
   return op !== Op.WarmRead && isRead(op);
 }
 
+/**
+ * Reads that may go to any replica first (the one in the client's zone): get, gets and getMany. Not
+ * getAndTouch (its touch would reach one copy), nor fetch (its lock lives on the owner).
+ */
+export function readsAnyCopy(op: Op): boolean {
+  return op === Op.Get || op === Op.Gets || op === Op.GetMany;
+}
+
 /** Writes: a server that misses one may later serve an older value. */
 export function isWrite(op: Op): boolean {
   return ((WRITES >>> op) & 1) === 1;

@@ -49,6 +49,8 @@ export class AttemptTracer {
       client: this.client,
     };
     if (a.isHedge) ctx.hedge = true;
+    const zone = a.target?.address.zone;
+    if (zone !== undefined) ctx.zone = zone;
     if (this.traceKeys)
       ctx.keys = frame.batch !== null ? [...frame.batch.keys] : frame.key === "" ? [] : [frame.key];
     this.#open.set(a, ctx);

@@ -214,6 +214,21 @@ export class MetricFamilies {
     perServer(METRIC.serverUp, "1 when the server is up, 0 when down or probing.", (s) =>
       s.state === "up" ? 1 : 0,
     );
+    this.#add(
+      new Gauge({
+        name: `${p}${METRIC.serverInfo}`,
+        help: "1 for each server, labelled with its zone (empty when it has none).",
+        labelNames: ["server", "zone", CLIENT_LABEL],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const c of clients.values()) {
+            for (const s of c.health().servers)
+              this.set({ server: s.label, zone: s.zone ?? "", [CLIENT_LABEL]: c.name }, 1);
+          }
+        },
+      }),
+    );
     perServer(METRIC.connections, "Open connections (pool size).", (s) => s.pool.size);
     perServer(METRIC.inFlight, "Requests written and not yet answered.", (s) => s.inFlight);
     perServer(METRIC.queueDepth, "Requests waiting to be written.", (s) => s.queued);

@@ -22,6 +22,7 @@ export const METRIC = {
   hedges: "hedges_total",
   serversUp: "servers_up",
   serverUp: "server_up",
+  serverInfo: "server_info",
   connections: "connections",
   inFlight: "in_flight",
   queueDepth: "queue_depth",

@@ -22,6 +22,8 @@ export type ServerSpec =
       path?: string | undefined;
       /** The server's share of the keys relative to the others' (ketama weight), above 0. Default 1. */
       weight?: number | undefined;
+      /** Its zone (an availability zone, a rack): with zones, a key's replicas go to different zones. */
+      zone?: string | undefined;
     };
 
 /** Where a server on the list came from (shown by `health()`). */
@@ -40,7 +42,12 @@ export interface ServerAddress {
   servername?: string | undefined;
   /** Where the entry came from; `"static"` when absent. */
   source?: ServerSource | undefined;
+  /** Its zone; see {@link ServerSpec}. */
+  zone?: string | undefined;
 }
+
+/** The zone of a server whose entry gave none (one found by DNS or discovery), or undefined. */
+export type ZoneOf = (server: { host: string; port: number }) => string | undefined;
 
 /** A `dns+` or `dnssrv+` entry: a name whose records are the servers. */
 export interface DnsEntry {
@@ -50,6 +57,8 @@ export interface DnsEntry {
   /** Port of every server (`dns+`); SRV records carry their own. */
   port: number;
   weight: number;
+  /** Zone of every server it names (`@zone` in the entry), if given. */
+  zone?: string | undefined;
   /** The entry as written. */
   spec: string;
 }
@@ -91,8 +100,10 @@ export function parseServerList(spec: ServerSpec[] | string): {
   const addresses: ServerAddress[] = [];
   const names: DnsEntry[] = [];
   for (const s of list) {
-    if (typeof s === "string" && (s.startsWith("dns+") || s.startsWith("dnssrv+"))) names.push(parseDns(s));
-    else addresses.push(parseServer(s));
+    if (typeof s === "string" && (s.startsWith("dns+") || s.startsWith("dnssrv+"))) {
+      const [entry, zone] = splitZone(s);
+      names.push(zone === undefined ? parseDns(entry) : { ...parseDns(entry), zone });
+    } else addresses.push(parseServer(s));
   }
   return { addresses, names };
 }
@@ -104,7 +115,32 @@ export function unixAddress(path: string, weight = 1): ServerAddress {
   return { host: path, port: 0, path, weight };
 }
 
+/** `"entry@zone"` as `[entry, zone]` (no zone: `[s, undefined]`); Unix socket paths carry none. */
+function splitZone(s: string): [string, string | undefined] {
+  const at = s.lastIndexOf("@");
+  if (at < 0 || s.startsWith("/") || s.startsWith("unix://")) return [s, undefined];
+  return [s.slice(0, at), checkZone(s.slice(at + 1), s)];
+}
+
+/** A zone name: letters, digits and `_.:-` (as cloud providers name theirs). */
+export function checkZone(zone: unknown, where: string): string {
+  if (typeof zone !== "string" || !/^[A-Za-z0-9_.:-]{1,64}$/.test(zone)) {
+    throw new InvalidArgumentError(
+      `bad zone in server ${where}: give a name of letters, digits and _.:- such as "us-east-1a"`,
+    );
+  }
+  return zone;
+}
+
 function parseServer(s: ServerSpec): ServerAddress {
+  if (typeof s === "object" && s !== null && s.zone !== undefined) {
+    const { zone, ...rest } = s;
+    return { ...parseServer(rest), zone: checkZone(zone, JSON.stringify(s)) };
+  }
+  if (typeof s === "string" && s.includes("@") && !s.startsWith("/") && !s.startsWith("unix://")) {
+    const [entry, zone] = splitZone(s);
+    return { ...parseServer(entry), zone };
+  }
   if (typeof s === "object" && s !== null) {
     const weight = s.weight ?? 1;
     if (!(Number.isFinite(weight) && weight > 0))
@@ -166,4 +202,18 @@ export function hostPort(s: string, where: string): { host: string; port: number
 function checkPort(port: number, where: string): void {
   if (!(Number.isInteger(port) && port > 0 && port < 65536))
     throw new InvalidArgumentError(`bad port in server ${where}`);
+}
+
+/** `addresses` less repeats, each with its zone (`zoneOf`'s when its entry gave none). */
+export function distinctServers(addresses: ServerAddress[], zoneOf: ZoneOf | null): ServerAddress[] {
+  const seen = new Set<string>();
+  const out: ServerAddress[] = [];
+  for (const a of addresses) {
+    const label = labelOf(a);
+    if (seen.has(label)) continue;
+    seen.add(label);
+    const zone = a.zone ?? zoneOf?.({ host: a.host, port: a.port });
+    out.push(typeof zone === "string" && zone !== a.zone ? { ...a, zone } : a);
+  }
+  return out;
 }

@@ -50,7 +50,7 @@ const compression: Required<CompressionOptions> = {
 const dns: Required<DnsOptions> = { servers: u, refreshInterval: u, timeout: u };
 const discovery: DiscoveryOptions = { endpoint: "127.0.0.1:11211", interval: u };
 const warmUp: WarmUpOptions = { window: 1000, copyTtl: u };
-const hedge: HedgeOptions = { after: 5, maxExtraLoad: u };
+const hedge: HedgeOptions = { after: 5, maxExtraLoad: u, budgetWindow: u, minPerSecond: u };
 const localCache: LocalCacheOptions = { max: 100, ttl: 1000, staleIfError: u };
 const bigValues: Required<BigValuesOptions> = { threshold: u, maxSize: u, reachChunks: u };
 
@@ -60,6 +60,8 @@ const client: Required<ClientOptions> = {
   dns: u,
   discovery: u,
   warmUp: u,
+  zone: u,
+  zoneOf: u,
   protocol: u,
   proxy: u,
   tls: u,
