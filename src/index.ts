@@ -15,7 +15,7 @@ export type { Health } from "./client/health.js";
 export type { TopologyChange } from "./cluster/membership.js";
 export type { ServerState } from "./cluster/server.js";
 export type { TopologyReason } from "./client/topology.js";
-export type { ServerSource } from "./util/servers.js";
+export type { ServerSource, ZoneOf } from "./util/servers.js";
 export { HashRing, ketamaHash } from "./cluster/ketama.js";
 export type { GetsResult } from "./client/replies.js";
 export { CHANNELS, type CommandContext } from "./diagnostics.js";
