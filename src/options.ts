@@ -68,7 +68,7 @@ export type {
 export interface ClientOptions extends TopologyOptions, WireOptions {
   /**
    * Hedged reads, with `replicas` > 1 (with one copy per key there is nowhere to hedge, and the
-   * option does nothing): a get, gets, getAndTouch or getMany batch not answered within `after` ms
+   * option does nothing): a get, getAndTouch or getMany batch not answered within `after` ms
    * (or `"p95"`: its server's recent 95th percentile) is also sent to the key's next replica; the
    * first answer wins. Hedges stay under `maxExtraLoad` of reads (default 0.05). Writes never are.
    */

@@ -239,7 +239,7 @@ export class BigValues {
   value(found: unknown, key: Key, call: Call, options: CallOptions | undefined): unknown {
     if (found === NOT_A_VALUE) return undefined;
     if (!(found instanceof BigIndex)) return found;
-    return this.#join([[key, found]], call, options).then((joined) => joined[0]);
+    return this.#join([[key, found]], call, options, true).then((joined) => joined[0]);
   }
 
   /** A getMany's hits, with each big value read whole (every chunk of every one in one `getMany`). */
@@ -254,7 +254,7 @@ export class BigValues {
       else if (v instanceof BigIndex) found.push([key, v]);
     }
     if (found.length === 0) return hits;
-    const values = await this.#join(found, call, options);
+    const values = await this.#join(found, call, options, false);
     found.forEach(([key], i) => {
       const v = values[i];
       if (v === undefined) hits.delete(key);
@@ -309,7 +309,7 @@ export class BigValues {
     const done = (await this.cluster.execute(b.keyed(op, handler, key, next, ttlSeconds))) as boolean;
     if (op === Op.Delete && keys.length > 0) {
       // The value is gone with its index: chunks that could not be deleted expire or are evicted.
-      const left = endsAtLeft(read.endsAt());
+      const left = Math.floor(read.endsAt() - performance.now());
       if (left >= 1) {
         const chunks = b.batch(Op.DeleteMany, this.handlers.writeMany, keys, { ...next, timeout: left });
         chunks.result = new Array<boolean>(keys.length).fill(false);
@@ -319,12 +319,22 @@ export class BigValues {
     return done;
   }
 
-  /** The values of `found` (key, index) read whole: undefined for each with a chunk missing. */
-  async #join(found: [Key, BigIndex][], call: Call, options: CallOptions | undefined): Promise<unknown[]> {
+  /**
+   * The values of `found` (key, index) read whole: undefined for each with a chunk missing. A value
+   * over `maxSize` rejects a single read (`one`) and is a miss in a getMany, whose other keys stand.
+   */
+  async #join(
+    found: [Key, BigIndex][],
+    call: Call,
+    options: CallOptions | undefined,
+    one: boolean,
+  ): Promise<unknown[]> {
     const maxSize = this.o.maxSize;
     const keys: Key[] = [];
-    for (const [key, index] of found) {
-      if (index.chunks > this.#maxChunks) {
+    const tooBig = found.map(([, index]) => index.chunks > this.#maxChunks);
+    for (const [i, [key, index]] of found.entries()) {
+      if (tooBig[i] && !one) continue;
+      if (tooBig[i]) {
         throw new ValueTooLargeError(
           `the big value's index claims ${index.chunks} chunks, more than bigValues.maxSize (${maxSize}) allows: ` +
             "raise bigValues.maxSize to read it",
@@ -351,7 +361,11 @@ export class BigValues {
     await this.cluster.execute(read);
     const out: unknown[] = [];
     let at = 0;
-    for (const [, index] of found) {
+    for (const [i, [, index]] of found.entries()) {
+      if (tooBig[i]) {
+        out.push(undefined);
+        continue;
+      }
       const parts: Buffer[] = [];
       let total = 0;
       for (let i = 0; i < index.chunks; i++) {
@@ -365,6 +379,10 @@ export class BigValues {
         out.push(undefined);
         continue;
       }
+      if (total > maxSize && !one) {
+        out.push(undefined);
+        continue;
+      }
       if (total > maxSize) {
         throw new ValueTooLargeError(
           `the big value read is ${total} bytes, over bigValues.maxSize (${maxSize}): raise bigValues.maxSize to read it`,
@@ -375,9 +393,4 @@ export class BigValues {
     }
     return out;
   }
-}
-
-/** Ms left before `endsAt`. */
-function endsAtLeft(endsAt: number): number {
-  return Math.floor(endsAt - performance.now());
 }

@@ -35,7 +35,7 @@ export interface TopologyOptions {
   /**
    * This client's zone (an availability zone, a rack). With zones on the servers (`"host:port@zone"`,
    * `{ host, port, zone }`, `"dns+name:port@zone"`, or `zoneOf`), a key's replicas go to different
-   * zones where the fleet allows, and get, gets and getMany read the copy in this zone first.
+   * zones where the fleet allows, and get and getMany read the copy in this zone first.
    */
   zone?: string | undefined;
   /** The zone of a server whose entry gives none (one found by DNS or discovery), e.g. from its subnet. */

@@ -31,7 +31,7 @@ opSet(...Object.values(Op).filter((v): v is Op => typeof v === "number"));
 
 const READS = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany, Op.Fetch, Op.WarmRead);
 const WRITES = opSet(Op.Store, Op.Delete, Op.Arith, Op.Invalidate, Op.StoreMany, Op.DeleteMany);
-const HEDGEABLE = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.GetMany);
+const HEDGEABLE = opSet(Op.Get, Op.GetAndTouch, Op.GetMany);
 const IDEMPOTENT = opSet(Op.Get, Op.Gets, Op.GetAndTouch, Op.Touch, Op.Delete, Op.Fetch, Op.Invalidate);
 
 /** Reads: a miss is an answer, so any replica may serve them (and `failOpen` may answer a miss). */
@@ -48,11 +48,12 @@ export function failsOver(op: Op): boolean {
 }
 
 /**
- * Reads that may go to any replica first (the one in the client's zone): get, gets and getMany. Not
- * getAndTouch (its touch would reach one copy), nor fetch (its lock lives on the owner).
+ * Reads that may go to any replica first (the one in the client's zone): get and getMany. Not gets
+ * (the cas after it goes to the owner, whose CAS tokens are its own), getAndTouch (its touch would
+ * reach one copy), nor fetch (its lock lives on the owner).
  */
 export function readsAnyCopy(op: Op): boolean {
-  return op === Op.Get || op === Op.Gets || op === Op.GetMany;
+  return op === Op.Get || op === Op.GetMany;
 }
 
 /** Writes: a server that misses one may later serve an older value. */
@@ -61,8 +62,9 @@ export function isWrite(op: Op): boolean {
 }
 
 /**
- * Reads that may be hedged on another replica: get, gets, getAndTouch and getMany. Not fetch: its
- * read takes a lock (`N`) that the losing replica would keep.
+ * Reads that may be hedged on another replica: get, getAndTouch and getMany. Not gets: its CAS token
+ * is the server's, and the cas that follows goes to the owner. Not fetch: its read takes a lock (`N`)
+ * that the losing replica would keep.
  */
 export function hedgeable(op: Op): boolean {
   return ((HEDGEABLE >>> op) & 1) === 1;
@@ -146,6 +148,18 @@ export function afterFailure(f: FailureFacts): Next {
   const again = f.failure === Failure.Unsent || (f.failure === Failure.Connection && f.idempotent);
   if (!again || f.retriesLeft <= 0) return Next.Fail;
   return f.delay < f.timeLeft ? Next.Retry : Next.Fail;
+}
+
+/** Longest TTL memcached takes as relative seconds; a larger number is a Unix time. */
+const RELATIVE_TTL_MAX = 60 * 60 * 24 * 30;
+
+/**
+ * The TTL to store a copy with, from an item's remaining seconds (`-1`: it never expires): past
+ * thirty days memcached reads a TTL as a Unix time, so such a copy gets the time it ends.
+ */
+export function storedTtl(remaining: number): number {
+  if (remaining === -1) return 0;
+  return remaining > RELATIVE_TTL_MAX ? Math.floor(Date.now() / 1000) + remaining : remaining;
 }
 
 /** Exponential back-off with jitter: `base · 2^used`, capped at `max`, times a factor in [0.5, 1). */

@@ -7,7 +7,7 @@ import { Frame, MODE_ADD, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/fram
 import { Call, type CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
-import { isIdempotent } from "./policy.js";
+import { isIdempotent, storedTtl } from "./policy.js";
 import type { Server } from "./server.js";
 import type { WarmItem } from "./warm-up.js";
 
@@ -51,38 +51,43 @@ export class Replication {
    * replica still holds the counter: the command is first sent without creating a missing counter;
    * when the owner has none, the next replica's copy (unless it may be stale) is added to the owner,
    * and the command then runs as asked — so the count continues from the copy instead of starting
-   * again. A first try that may have run is final: it is not sent twice.
+   * again. A first try that may have run is final: it is not sent twice; one that never left is
+   * tried again (the owner just restarted refuses connections for a moment).
    */
   #counter(call: Call, owner: Server | undefined, next: Server | undefined): void {
     const left = () => Math.max(1, call.endsAt() - performance.now());
     call.endsAt(); // the deadline runs from now, over every step
-    const probe = new Call(call.frame.copy(), call.handler, call.timeout);
+    const probe = new Call(call.frame.copy(), call.handler, left());
     probe.frame.initial = null;
     probe.routingKey = call.routingKey;
+    if (call.signal !== null) probe.watch(call.signal); // aborted before written: never sent
     this.attempt(probe, owner, probe.timeout, 0);
-    probe.promise.then(
-      async (value) => {
-        if (call.settled) return;
-        if (value !== undefined) return this.alignReplicas(call, value, owner);
-        const f = call.frame;
-        const peerFresh =
-          next !== undefined && !this.membership.repairs.mayBeStale(next.label, f.key, f.base64);
-        const copy = owner !== undefined && peerFresh ? await this.#itemOf(call, next!) : null;
-        if (copy !== null && !call.settled) {
-          copy.mode = MODE_ADD;
-          const add = new Call(copy, this.options.storeHandler, left());
-          add.routingKey = call.routingKey;
-          this.attempt(add, owner, add.timeout, 0);
-          await add.promise.catch(() => undefined);
-        }
-        if (!call.settled) this.attempt(call, owner, left(), 0);
-      },
-      (error) => {
-        if (call.settled) return;
-        if (neverSent(error)) this.attempt(call, owner, left(), 0);
-        else call.fail(error);
-      },
-    );
+    probe.promise
+      .then(
+        async (value) => {
+          if (call.settled) return;
+          if (value !== undefined) return this.alignReplicas(call, value, owner);
+          const f = call.frame;
+          const peerFresh =
+            next !== undefined && !this.membership.repairs.mayBeStale(next.label, f.key, f.base64);
+          const copy = owner !== undefined && peerFresh ? asSet(f, await this.#raw(call, next!)) : null;
+          if (copy !== null && !call.settled) {
+            copy.mode = MODE_ADD;
+            const add = new Call(copy, this.options.storeHandler, left());
+            add.routingKey = call.routingKey;
+            this.attempt(add, owner, add.timeout, 0);
+            await add.promise.catch(() => undefined);
+          }
+          if (!call.settled) this.attempt(call, owner, left(), 0);
+        },
+        (error) => {
+          if (call.settled) return;
+          if (!neverSent(error) || call.retriesLeft <= 0 || left() <= 1) return void call.fail(error);
+          call.retriesLeft--;
+          this.#counter(call, owner, next);
+        },
+      )
+      .catch((error) => call.fail(error));
   }
 
   /** One replica's outcome of a fanned-out write (or a {@link Failed} mark); the call settles with the last. */
@@ -103,25 +108,38 @@ export class Replication {
    *   flags and remaining TTL, stored as they are: a later incr on a replica continues from it), or
    *   a delete when that read fails or cannot tell the TTL (text and binary);
    * - anything else (refused, missing): a delete, so none serves a value the owner does not have.
-   * A copy that fails is noted like any failed write (the cluster's attempts do that).
+   * Then the owner is read again: a write of the key that came after (another caller's, or one of
+   * this process on another connection) may have been copied before this one, so unless the owner
+   * still holds exactly what was copied, the copies are deleted. A copy that fails is noted like
+   * any failed write (the cluster's attempts do that).
    */
   alignReplicas(call: Call, value: unknown, owner: Server | undefined): void {
-    const f = call.frame;
-    const applied = value !== undefined && value !== false;
-    let outcome: Promise<Frame | null>;
-    if (f.op === Op.Store && value === true && f.mode !== MODE_APPEND && f.mode !== MODE_PREPEND) {
-      const set = f.copy();
-      set.cas = null;
-      set.mode = 0;
-      outcome = Promise.resolve(set);
-    } else if (applied && owner !== undefined && (f.op === Op.Arith || f.op === Op.Store)) {
-      outcome = this.#itemOf(call, owner);
-    } else outcome = Promise.resolve(null);
-    outcome.then((frame) => this.#copy(call, frame)).then(() => call.succeed(value));
+    this.#align(call, value, owner).then(
+      () => call.succeed(value),
+      (error) => call.fail(error),
+    );
   }
 
-  /** `server`'s item of the call's key as a plain set of the same bytes, flags and remaining TTL; null when there is none to copy. */
-  async #itemOf(call: Call, server: Server): Promise<Frame | null> {
+  async #align(call: Call, value: unknown, owner: Server | undefined): Promise<void> {
+    const f = call.frame;
+    let copy: Frame | null = null;
+    if (f.op === Op.Store && value === true && f.mode !== MODE_APPEND && f.mode !== MODE_PREPEND) {
+      copy = f.copy();
+      copy.cas = null;
+      copy.mode = 0;
+    } else if (value !== undefined && value !== false && owner !== undefined) {
+      copy = asSet(f, await this.#raw(call, owner));
+    }
+    await this.#copy(call, copy);
+    if (copy === null || owner === undefined) return;
+    const now = await this.#raw(call, owner);
+    if (now === undefined || now.flags !== copy.clientFlags || !sameBytes(now.data, copy.value)) {
+      await this.#copy(call, null);
+    }
+  }
+
+  /** `server`'s item of the call's key as stored (value, flags, remaining TTL); undefined when missing or unread. */
+  async #raw(call: Call, server: Server): Promise<WarmItem | undefined> {
     const f = call.frame;
     const read = new Frame(Op.WarmRead);
     read.key = f.key;
@@ -129,17 +147,7 @@ export class Replication {
     const ask = new Call(read, this.options.warmReadHandler, Math.max(1, call.endsAt() - performance.now()));
     ask.routingKey = call.routingKey;
     this.attempt(ask, server, ask.timeout, 0);
-    const item = (await ask.promise.catch(() => undefined)) as WarmItem | undefined;
-    // An item about to expire (0 s left), or one whose TTL the protocol does not tell: delete.
-    if (item === undefined || item.ttl === 0 || item.ttl < -1) return null;
-    const set = new Frame(Op.Store);
-    set.key = f.key;
-    set.base64 = f.base64;
-    set.value = item.data;
-    set.valueLength = item.data.length;
-    set.clientFlags = item.flags;
-    set.ttl = item.ttl === -1 ? 0 : item.ttl;
-    return set;
+    return (await ask.promise.catch(() => undefined)) as WarmItem | undefined;
   }
 
   /** Sends `frame` (or a delete of the key, when null) to the call's other replicas; settles when all have answered. */
@@ -156,4 +164,26 @@ export class Replication {
     });
     return Promise.allSettled(copies);
   }
+}
+
+/**
+ * `item` as a plain set of the key of `f` with the same bytes, flags and remaining TTL; null when
+ * there is no item, it is about to expire, or its TTL is not known (text and binary do not tell).
+ */
+function asSet(f: Frame, item: WarmItem | undefined): Frame | null {
+  if (item === undefined || item.ttl === 0 || item.ttl < -1) return null;
+  const set = new Frame(Op.Store);
+  set.key = f.key;
+  set.base64 = f.base64;
+  set.value = item.data;
+  set.valueLength = item.data.length;
+  set.clientFlags = item.flags;
+  set.ttl = storedTtl(item.ttl);
+  return set;
+}
+
+/** Whether `data` (as read) is `value` (as written: a string goes out as UTF-8). */
+function sameBytes(data: Buffer, value: string | Buffer | null): boolean {
+  if (value === null) return data.length === 0;
+  return typeof value === "string" ? data.equals(Buffer.from(value, "utf8")) : data.equals(value);
 }

@@ -13,6 +13,7 @@
  */
 import { Frame, MODE_ADD, Op } from "../protocol/frame.js";
 import type { AttemptSink } from "../connection/attempt.js";
+import { storedTtl } from "./policy.js";
 import { Call, CallAttempt, type CallHandler } from "./call.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
@@ -143,14 +144,9 @@ export class WarmUp {
     }
     this.hits++;
     call.succeed(value);
+    // (Past thirty days of TTL left, the copy gets the time it ends: see `storedTtl`.)
     const ttl =
-      frame.op === Op.GetAndTouch
-        ? frame.ttl
-        : item.ttl === -1
-          ? 0
-          : item.ttl >= 0
-            ? item.ttl
-            : this.#o.copyTtl;
+      frame.op === Op.GetAndTouch ? frame.ttl : item.ttl >= -1 ? storedTtl(item.ttl) : this.#o.copyTtl;
     if (ttl === 0 && item.ttl === 0) return; // about to expire: nothing to copy
     const store = new Frame(Op.Store);
     store.key = frame.key;

@@ -96,9 +96,14 @@ export class Connection implements Tickable, AttemptCarrier {
     },
     onEnd: (link) => {
       if (link !== this.#link) return;
-      // An idle connection closed by the server (its idle timeout, a restart) is no failure.
-      if (this.#pipe.owed === 0 && this.#pipe.pending.count === 0) this.#retire();
-      else this.#fatal(new ConnectionError(`${this.label} closed the connection`, { server: this.label }));
+      if (this.#pipe.owed > 0) {
+        this.#fatal(new ConnectionError(`${this.label} closed the connection`, { server: this.label }));
+        return;
+      }
+      // Nothing owed: an idle connection the server closed (its idle timeout, a restart) is no
+      // failure, and what waits to be written goes out on a new socket.
+      this.#retire();
+      if (this.#pipe.pending.count > 0 && this.#state === IDLE) this.#connect();
     },
   };
 
@@ -292,7 +297,7 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#idle.watch(false);
     link.destroy();
     if (connectionCloseChannel.hasSubscribers) connectionCloseChannel.publish({ server: this.label });
-    if (this.#closing) this.#shutdown();
+    if (this.#closing) this.#maybeIdle(); // shuts down once nothing waits
   }
 
   #teardown(err: MemcachedError): void {

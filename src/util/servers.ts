@@ -212,8 +212,8 @@ export function distinctServers(addresses: ServerAddress[], zoneOf: ZoneOf | nul
     const label = labelOf(a);
     if (seen.has(label)) continue;
     seen.add(label);
-    const zone = a.zone ?? zoneOf?.({ host: a.host, port: a.port });
-    out.push(typeof zone === "string" && zone !== a.zone ? { ...a, zone } : a);
+    const given = a.zone === undefined ? zoneOf?.({ host: a.host, port: a.port }) : undefined;
+    out.push(given === undefined ? a : { ...a, zone: checkZone(given, `${label} (from zoneOf)`) });
   }
   return out;
 }

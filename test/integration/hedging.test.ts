@@ -86,7 +86,7 @@ forEachProtocol(() => {
       assert.equal(c.health().hedges.sent, keys.length, "no hedge once the server is fast again");
     });
 
-    it("getMany batches and gets are hedged; the context of a hedge says so, the loser's ends abandoned", async () => {
+    it("getMany batches and get are hedged (not gets: its CAS is the owner's); a hedge's context says so, the loser's ends abandoned", async () => {
       const c = client({ hedge: { after: 20 } });
       const keys = slowKeys(20);
       await c.setMany(keys.map((k) => [k, k]));
@@ -103,8 +103,8 @@ forEachProtocol(() => {
         slow.delayMs = 300;
         const got = await c.getMany(keys);
         assert.equal(got.size, keys.length);
-        const g = await c.gets(keys[0]!);
-        assert.equal(g?.value, keys[0]);
+        assert.equal(await c.get(keys[0]!), keys[0]);
+        assert.equal((await c.gets(keys[1]!))?.value, keys[1], "gets waits for the owner");
       } finally {
         diagnostics.unsubscribe(`tracing:${CHANNELS.command}:start`, onStart);
         diagnostics.unsubscribe(`tracing:${CHANNELS.command}:asyncEnd`, onEnd);
@@ -113,18 +113,18 @@ forEachProtocol(() => {
         hedges.map((h) => [h.command, h.server]),
         [
           ["getMany", fast.label],
-          ["gets", fast.label],
+          ["get", fast.label],
         ],
       );
       // The slow originals lost the race: abandoned, not failed (a tracer must not mark them errors).
-      const reads = ended.filter((e) => e.command === "getMany" || e.command === "gets");
+      const reads = ended.filter((e) => e.command === "getMany" || e.command === "get");
       assert.deepEqual(
         reads.map((e) => [e.command, e.server, e.abandoned === true, e.error === undefined]),
         [
           ["getMany", fast.label, false, true],
           ["getMany", slow.label, true, true],
-          ["gets", fast.label, false, true],
-          ["gets", slow.label, true, true],
+          ["get", fast.label, false, true],
+          ["get", slow.label, true, true],
         ],
       );
     });

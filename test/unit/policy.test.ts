@@ -12,6 +12,7 @@ import {
   isWrite,
   Next,
   readShare,
+  storedTtl,
   unreachable,
 } from "../../src/cluster/policy.ts";
 import {
@@ -130,6 +131,16 @@ describe("cluster policy", () => {
     assert.equal(afterFailure({ ...open, timeLeft: -5 }), Next.Fail);
     assert.equal(afterFailure({ ...open, failure: Failure.Refused }), Next.Fail);
     assert.equal(afterFailure({ ...open, failure: Failure.Final }), Next.Fail);
+  });
+
+  it("a copy's TTL: remaining seconds as they are, never-expiring as 0, past thirty days as the Unix time it ends", () => {
+    assert.equal(storedTtl(-1), 0);
+    assert.equal(storedTtl(0), 0);
+    assert.equal(storedTtl(60), 60);
+    assert.equal(storedTtl(2_592_000), 2_592_000);
+    const now = Math.floor(Date.now() / 1000);
+    const t = storedTtl(5_184_000);
+    assert.ok(t >= now + 5_184_000 && t <= now + 5_184_001, String(t));
   });
 
   it("back-off doubles from the base up to the cap, jittered to between half and all of it", () => {
