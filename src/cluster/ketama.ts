@@ -123,6 +123,22 @@ export class HashRing {
   }
 
   /**
+   * The first server clockwise from `hash` that `skip` does not name, as an index into
+   * {@link HashRing.servers} (−1 when it names them all): `without(skip).ownerIndexOfHash(hash)`,
+   * found by stepping over the skipped servers' points instead of building that ring.
+   * @internal
+   */
+  ownerIndexOfHashSkipping(hash: number, skip: (index: number) => boolean): number {
+    const n = this.#points.length;
+    for (let i = n === 0 ? 0 : this.#find(hash), step = 0; step < n; step++) {
+      const owner = this.#owners[i]!;
+      if (!skip(owner)) return owner;
+      i = i + 1 === n ? 0 : i + 1;
+    }
+    return -1;
+  }
+
+  /**
    * This ring less the points of the servers `skip` names (by index into {@link HashRing.servers}),
    * in one pass over the continuum: no hashing, no sorting. A key then goes to the first point
    * clockwise whose server is not skipped — its next replica on this ring — and every other key
@@ -168,7 +184,7 @@ export class HashRing {
    * in ring order, once every zone has one.
    * @internal
    */
-  serversForHash(hash: number, n: number): string[] {
+  serversForHash(hash: number, n: number, skip?: (index: number) => boolean): string[] {
     const total = this.#labels.length;
     if (total === 0) throw new NoServersError("the ring has no servers");
     const want = Math.min(Math.max(1, Math.floor(n)), total);
@@ -181,11 +197,17 @@ export class HashRing {
       const owner = this.#owners[i]!;
       if (seen[owner] === 0) {
         seen[owner] = 1;
-        out.push(this.#labels[owner]!);
+        // Skipped servers are stepped over as if their points were not there (see `without`).
+        if (skip === undefined || !skip(owner)) out.push(this.#labels[owner]!);
       }
       i = i + 1 === points ? 0 : i + 1;
     }
     return out;
+  }
+
+  /** Whether several zones have points on this ring (placement then goes by zone). */
+  get zoned(): boolean {
+    return this.#zonesOnRing > 1;
   }
 
   /** The first `want` servers clockwise from `hash`, one per zone first (see `serversForHash`). */

@@ -85,10 +85,7 @@ export class Membership {
   #single: Server | null = null;
   /** Every configured server: where each key lives when all are up (its "home"). */
   #full = new HashRing();
-  /**
-   * With `eject`: the home ring less the servers not up (`#full` while all are up), made on first
-   * use after a change of health; null until then.
-   */
+  /** With `eject`: the home ring less the servers not up (`#full` while all are up), or null until made. */
   #live: HashRing | null = null;
   #byLabel = new Map<string, Server>();
   /** Servers not up. */
@@ -161,7 +158,15 @@ export class Membership {
     const hash = ketamaHash(key);
     const home = this.#servers[this.#full.ownerIndexOfHash(hash)]!;
     if (home.state === "up" || !this.#eject) return this.#gutterFor(key, home);
+    if (this.#fewAway()) return this.#servers[this.#full.ownerIndexOfHashSkipping(hash, this.#isAway)];
     return this.#servers[this.#liveRing().ownerIndexOfHash(hash)];
+  }
+
+  readonly #isAway = (i: number) => this.#servers[i]!.state !== "up";
+
+  /** Few away: lookups step over their points on the home ring, building no ring per server marked down. */
+  #fewAway(): boolean {
+    return this.#live === null && this.#away * 2 < this.#servers.length;
   }
 
   /** `owner`, or its gutter server while it is down (with a gutter pool). */
@@ -174,11 +179,15 @@ export class Membership {
   replicasOf(key: RoutingKey): Server[] {
     if (this.#single !== null) return [this.#single];
     if (this.#servers.length === 0) return [];
-    const ring = this.#eject ? this.#liveRing() : this.#full;
-    return ring.serversFor(key, this.replicas).map((l) => this.#byLabel.get(l)!);
+    let labels: string[];
+    if (!this.#eject || this.#away === 0) labels = this.#full.serversFor(key, this.replicas);
+    else if (this.#fewAway() && !this.#full.zoned)
+      labels = this.#full.serversForHash(ketamaHash(key), this.replicas, this.#isAway);
+    else labels = this.#liveRing().serversFor(key, this.replicas);
+    return labels.map((l) => this.#byLabel.get(l)!);
   }
 
-  /** The home ring less the servers not up (see `#live`). */
+  /** The home ring less the servers not up (see `#live`): built once, when most are away. */
   #liveRing(): HashRing {
     this.#live ??= this.#full.without((i) => this.#servers[i]!.state !== "up");
     return this.#live;

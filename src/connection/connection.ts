@@ -27,7 +27,7 @@ import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import type { Tickable } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
-import { Link, type LinkEvents, READ_BUFFER } from "./dial.js";
+import { Link, type LinkEvents, sharedReadBuffer } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
 import { DeadlineWatch, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
@@ -71,8 +71,6 @@ export class Connection implements Tickable, AttemptCarrier {
   #sent = 0;
   /** Callers of close() waiting for what is under way. */
   readonly #drained: (() => void)[] = [];
-  /** Plain TCP: the buffer every read lands in (allocated at the first connect). */
-  #readBuf: Buffer | null = null;
   readonly #idle: IdleCheck;
 
   // Handlers bound once per connection, not per attempt.
@@ -209,8 +207,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   #connect(): void {
     this.#state = CONNECTING;
-    this.#readBuf ??= Buffer.allocUnsafe(READ_BUFFER);
-    this.#link = new Link(this.#options, this.label, this.#readBuf, this.#linkEvents);
+    this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
     this.#unrefd = false;
   }
 

@@ -12,8 +12,8 @@
  * of {@link BIG_VALUE} bytes or more are not copied: they go out as their own chunk between two views.
  */
 
-/** Default slab size. */
-const SLAB = 64 * 1024;
+/** First slab size: small, as most connections never need more (a thousand of them, no 64 MiB). */
+const SLAB = 16 * 1024;
 /** Values at least this big are written as their own chunk instead of being copied. */
 export const BIG_VALUE = 16 * 1024;
 /** Strings at least this long are copied natively by {@link Writer.ascii}. */

@@ -63,4 +63,21 @@ describe("HashRing.without", () => {
     assert.ok(movedByRebuild.length > 0, "libmemcached's rebuild moves some of b's keys to a");
     for (const k of keys) assert.equal(routed.serverFor(k), "b:2");
   });
+
+  it("stepping over the skipped servers on the full ring finds what the ring without them would (owner and replicas)", () => {
+    fc.assert(
+      fc.property(fleet, fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), (servers, skips) => {
+        const full = HashRing.of(servers);
+        const skip = (i: number) => skips[i] === true;
+        const ring = full.without(skip);
+        for (let k = 0; k < 200; k++) {
+          const hash = ketamaHash(`key:${k}`);
+          assert.equal(full.ownerIndexOfHashSkipping(hash, skip), ring.ownerIndexOfHash(hash));
+          for (const n of [1, 2, 3])
+            assert.deepEqual(full.serversForHash(hash, n, skip), ring.serversForHash(hash, n));
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
