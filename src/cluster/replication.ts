@@ -9,7 +9,7 @@ import type { ClusterOptions } from "./cluster-options.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import { isIdempotent, storedTtl } from "./policy.js";
 import type { Server } from "./server.js";
-import type { WarmItem } from "./warm-up.js";
+import { storeOf, type WarmItem } from "./warm-up.js";
 
 /** Makes and sends one attempt of `call` on `server` (the cluster's). */
 type MakeAttempt = (call: Call, server: Server | undefined, timeout: number, replica: number) => CallAttempt;
@@ -172,14 +172,7 @@ export class Replication {
  */
 function asSet(f: Frame, item: WarmItem | undefined): Frame | null {
   if (item === undefined || item.ttl === 0 || item.ttl < -1) return null;
-  const set = new Frame(Op.Store);
-  set.key = f.key;
-  set.base64 = f.base64;
-  set.value = item.data;
-  set.valueLength = item.data.length;
-  set.clientFlags = item.flags;
-  set.ttl = storedTtl(item.ttl);
-  return set;
+  return storeOf(f, item, storedTtl(item.ttl));
 }
 
 /** Whether `data` (as read) is `value` (as written: a string goes out as UTF-8). */

@@ -27,6 +27,18 @@ export interface WarmItem {
   ttl: number;
 }
 
+/** A plain set of `item` (its bytes and flags) under the key of `f`, with `ttl`: a copy of it elsewhere. */
+export function storeOf(f: Frame, item: WarmItem, ttl: number): Frame {
+  const store = new Frame(Op.Store);
+  store.key = f.key;
+  store.base64 = f.base64;
+  store.value = item.data;
+  store.valueLength = item.data.length;
+  store.clientFlags = item.flags;
+  store.ttl = ttl;
+  return store;
+}
+
 /** Warm-up settings and what it needs from the client layer. */
 export interface WarmUpOptions {
   window: number;
@@ -148,13 +160,7 @@ export class WarmUp {
     const ttl =
       frame.op === Op.GetAndTouch ? frame.ttl : item.ttl >= -1 ? storedTtl(item.ttl) : this.#o.copyTtl;
     if (ttl === 0 && item.ttl === 0) return; // about to expire: nothing to copy
-    const store = new Frame(Op.Store);
-    store.key = frame.key;
-    store.base64 = frame.base64;
-    store.value = item.data;
-    store.valueLength = item.data.length;
-    store.clientFlags = item.flags;
-    store.ttl = ttl;
+    const store = storeOf(frame, item, ttl);
     store.mode = MODE_ADD;
     this.#membership.repairs.past.noteTtl(ttl);
     const copy = new Call(store, this.#o.store, call.timeout);
