@@ -25,6 +25,8 @@ import { Topology } from "./topology.js";
 
 /** Most keys remembered per server as possibly stale (write-failure tracking); the newest are kept. */
 const MAX_WRITE_FAILURES = 10_000;
+/** Without `warmUp`, how long misses on a replica that may have restarted empty read the next replica, ms. */
+const REPLICA_READ_THROUGH_MS = 60_000;
 
 /** The parts of a client. */
 export interface ClientParts {
@@ -130,11 +132,15 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     storeHandler: handlers.store,
     // With one copy per key there is nowhere to hedge: no watch, no latency samples.
     hedge: o.replicas > 1 ? o.hedge : null,
+    // With replicas, a miss on a replica that may have restarted empty asks the next one (see `warm-up.ts`).
     warmUp:
-      o.warmUp === null
+      o.warmUp === null && o.replicas === 1
         ? null
         : {
-            ...o.warmUp,
+            window: o.warmUp?.window ?? 0,
+            rejoinWindow: o.warmUp?.window ?? REPLICA_READ_THROUGH_MS,
+            copy: o.warmUp !== null,
+            copyTtl: o.warmUp?.copyTtl ?? 60,
             read: handlers.warmRead,
             store: handlers.store,
             noop: handlers.noop,

@@ -29,7 +29,8 @@ export interface TopologyOptions {
   discovery?: DiscoveryOptions | undefined;
   /**
    * Warm-up after the server list changes (off by default): a read that misses on a key's new owner
-   * asks its previous owner, and copies a hit over. See the README's "Live topology".
+   * asks its previous owner, and copies a hit over. With `replicas`, a hit read from the next replica
+   * after a replica restarted empty is copied back too. See the README's "Live topology".
    */
   warmUp?: WarmUpOptions | undefined;
   /**

@@ -55,7 +55,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #lateWrites: LateWrites;
   readonly #replication: Replication;
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
-  /** Warm-up after a change of the server list, or null. */
+  /** Warm-up after a change of the server list or a replica's restart, or null. */
   readonly warmUp: WarmUp | null;
   /** Hedged reads, or null without `hedge`. */
   readonly #hedger: Hedger | null;
@@ -100,10 +100,12 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return call.promise;
   }
 
-  /** Writes are noted while a server is away or the list changed; a touch's TTL counts too. */
+  /** Writes are noted while a server is away, the list changed or a replica is warmed; a touch's TTL counts too. */
   #noteWrite(frame: Frame, key: RoutingKey): void {
-    if (isWrite(frame.op)) this.#membership.noteWrite(frame, key, null);
-    else this.#membership.repairs.past.noteTtl(frame.ttl);
+    if (isWrite(frame.op)) {
+      this.#membership.noteWrite(frame, key, null);
+      if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(frame);
+    } else this.#membership.repairs.past.noteTtl(frame.ttl);
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -147,10 +149,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   // ── attempts ────────────────────────────────────────────────────────────────
 
-  /**
-   * One attempt of `call` on `server` (`indices`: a batch's share of the keys). A server that is
-   * down — or none at all — fails it without waiting, through the same path as any failure.
-   */
+  /** One attempt of `call` on `server` (`indices`: a batch's share of the keys); see `#sendAttempt`. */
   #attempt(
     call: Call,
     server: Server | undefined,
@@ -356,6 +355,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     if (write && call.replica === 0) {
       const routing = call.routingKey;
       m.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
+      if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(call.frame);
       for (let r = 1; r < m.replicas; r++) {
         const copy = new Call(call.frame, call.handler, call.timeout);
         copy.keys = keys;

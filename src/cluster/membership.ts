@@ -69,6 +69,8 @@ export class Membership {
   replicas = 1;
   /** The home ring before the last change of the list, and when it changed (for warm-up). */
   previous: { ring: HashRing; at: number } | null = null;
+  /** Told when a server may have restarted empty: it came back, or lost a connection on an error. */
+  mayBeEmpty: ((s: Server) => void) | null = null;
   /** Why the list is empty, while it is (what its sources last said). */
   whyEmpty = "no server was given";
   readonly #eject: boolean;
@@ -118,6 +120,7 @@ export class Membership {
         this.#events.serverDown(s.label, err);
       },
       rejoin: (s: Server) => this.repairs.rejoin(s),
+      connectionLost: (s: Server) => this.mayBeEmpty?.(s),
     };
     this.#makeServer = (a) => new Server(a, connection, pool, health, handlers);
     this.#zoneOf = options.zoneOf ?? null;
@@ -279,6 +282,7 @@ export class Membership {
       for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
     }
     this.#membershipChanged();
+    if (wasAway) this.mayBeEmpty?.(s);
     this.#events.serverUp(s.label);
   }
 
@@ -394,5 +398,3 @@ export class Membership {
     this.#membershipChanged();
   }
 }
-
-/** `addresses` without repeats: the same server listed twice is one server. */

@@ -49,6 +49,8 @@ export interface ServerEvents {
    * rejects, which keeps it down until the next probe.
    */
   rejoin(server: Server): Promise<void>;
+  /** It closed a connection, or one failed (a reset, a refused connect): it may have restarted empty. */
+  connectionLost(server: Server): void;
 }
 
 /**
@@ -120,7 +122,12 @@ export class Server {
     };
     this.pool = new ServerPool({ ...connection, ...where }, pool, {
       onClose: (_c, err) => {
-        if (err !== undefined) this.#failure(err);
+        if (err === undefined || this.#closed) return;
+        this.#events.connectionLost(this);
+        this.#failure(err);
+      },
+      onServerClosed: () => {
+        if (!this.#closed) this.#events.connectionLost(this);
       },
       onTimeout: () =>
         this.#failure(new TimeoutError(`${this.label} did not answer in time`, { server: this.label })),

@@ -1,15 +1,22 @@
 /**
- * Warm-up after the server list changed (mcrouter's WarmUpRoute): for `window` ms after a change, a
- * get that misses on a key's new owner asks the key's owner under the previous list; a hit is
- * returned and copied to the new owner (`add`, with the item's remaining TTL), so that adding a
- * server does not turn its share of the hot keys into misses at once.
+ * Warm-up: a get that misses on a server that may be missing what it should hold asks where the
+ * key's value is, returns a hit and (with the `warmUp` option) copies it back with `add` and the
+ * item's remaining TTL — so that a change of the fleet is not a storm of misses.
+ * - After the server list changed (mcrouter's WarmUpRoute, with `warmUp`): for `window` ms, a miss
+ *   on a key's new owner asks its owner under the previous list.
+ * - After a replica may have restarted empty (it came back after being down, or lost a connection
+ *   on an error), with `replicas` > 1: for `rejoinWindow` ms, a miss on it asks the key's next
+ *   replica. Without `warmUp` the hit is returned, not copied back (a read of another copy, as a
+ *   failover is); with it, it is copied too.
  *
- * Never older than the last write: the previous owner is not asked for a key written since the
- * change (such writes are remembered for it, see `past-rings.ts`), nor before the writes sent to it
- * before the change have landed: a `mn` on each of its connections first, answered only once what
- * was sent before it is processed (each connection is FIFO). The copy is an `add`, so it never
- * replaces a value written to the new owner before it; and a write of the key made while the copy
- * is under way waits for its answer, so the copy cannot land after it.
+ * Never older than the last write: the other server is not asked for a key that may be stale on it
+ * (write failures, past rings), nor before the writes sent to it before the change (or the restart)
+ * have landed: a `mn` on each of its connections first, answered only once what was sent before it
+ * is processed (each connection is FIFO); no copy is made of a key written since the change; the
+ * copy is an `add`, so it never replaces a value written before it; and a write of the key made
+ * while the copy is under way waits for its answer, so the copy cannot land after it. These guards
+ * hold within this process: a delete by another process racing a copy can be undone by it (see the
+ * README's known limits).
  */
 import { Frame, MODE_ADD, Op } from "../protocol/frame.js";
 import type { AttemptSink } from "../connection/attempt.js";
@@ -41,7 +48,12 @@ export function storeOf(f: Frame, item: WarmItem, ttl: number): Frame {
 
 /** Warm-up settings and what it needs from the client layer. */
 export interface WarmUpOptions {
+  /** ms after a change of the server list during which misses ask the previous owner (0: off). */
   window: number;
+  /** ms after a replica may have restarted empty during which misses on it ask the next replica. */
+  rejoinWindow: number;
+  /** Whether hits found elsewhere are copied back (the `warmUp` option), or only returned. */
+  copy: boolean;
   /** TTL of a copy when the remaining one is not told (binary), seconds. */
   copyTtl: number;
   read: CallHandler;
@@ -56,94 +68,190 @@ export interface WarmUpSender extends AttemptSink<Call, Server | undefined> {
   executeOn(server: Server, call: Call): Promise<unknown>;
 }
 
+/** Most keys remembered as written while a replica's window is open; past it, no copies until it ends. */
+const MAX_WRITTEN = 100_000;
+
 const ignore = () => undefined;
 
 export class WarmUp {
-  /** Misses answered by a previous owner. */
+  /** Misses answered by another server. */
   hits = 0;
+  /** Whether writes are to be told ({@link noteWrite}): a replica's window is open. */
+  watchingWrites = false;
   readonly #membership: Membership;
   readonly #o: WarmUpOptions;
   readonly #sender: WarmUpSender;
-  /** Copies under way to new owners, by key (as sent; `" b"` appended when base64). */
+  /** Copies under way, by key (as sent; `" b"` appended when base64). */
   readonly #copying = new Map<string, Promise<void>>();
-  /** Per previous owner: what was sent to it before the last change has landed (true), or the look under way. */
-  #landed = new Map<Server, true | Promise<void>>();
-  #changeAt = -1;
+  /** Per server asked: since when what was sent to it has landed (true), or the look under way. */
+  readonly #landed = new Map<Server, { since: number; look: true | Promise<void> }>();
+  /** Replicas that may have restarted empty, and since when. */
+  readonly #suspects = new Map<Server, number>();
+  /** Keys written while a replica's window is open, and when (no copy of them is made). */
+  readonly #written = new Map<string, number>();
+  /** Until when writes are watched; when too many were, none is copied back before then. */
+  #watchUntil = 0;
+  #overflowedUntil = 0;
 
   constructor(membership: Membership, o: WarmUpOptions, sender: WarmUpSender) {
     this.#membership = membership;
     this.#o = o;
     this.#sender = sender;
+    membership.mayBeEmpty = (s) => this.#mayBeEmpty(s);
+  }
+
+  #mayBeEmpty(s: Server): void {
+    const now = performance.now();
+    this.#suspects.set(s, now);
+    if (this.#o.copy) {
+      this.watchingWrites = true;
+      this.#watchUntil = now + this.#o.rejoinWindow;
+    }
+  }
+
+  /** A write of `frame`'s keys is under way (told while {@link watchingWrites}). */
+  noteWrite(frame: Frame): void {
+    const now = performance.now();
+    if (now > this.#watchUntil) {
+      this.watchingWrites = false;
+      this.#written.clear();
+      return;
+    }
+    if (this.#written.size >= MAX_WRITTEN) {
+      this.#overflowedUntil = this.#watchUntil;
+      this.#written.clear();
+    }
+    const batch = frame.batch;
+    if (batch === null) this.#written.set(keyId(frame.key, frame.base64), now);
+    else {
+      for (let i = 0; i < batch.keys.length; i++) {
+        this.#written.set(keyId(batch.keys[i]!, batch.keysBase64?.[i] === true), now);
+      }
+    }
   }
 
   /**
-   * `a`, a get, missed on its server: takes the call over (true) when the key's previous owner is
-   * to be asked; false leaves the miss to the caller.
+   * `a`, a get, missed on its server: takes the call over (true) when another server is to be
+   * asked; false leaves the miss to the caller.
    */
   missed(a: CallAttempt): boolean {
     const op = a.frame.op;
-    const m = this.#membership;
-    const previous = m.previous;
-    if ((op !== Op.Get && op !== Op.GetAndTouch) || previous === null) return false;
-    const now = performance.now();
-    if (now > previous.at + this.#o.window) return false;
-    if (previous.at !== this.#changeAt) {
-      this.#changeAt = previous.at;
-      this.#landed = new Map();
-    }
-    const call = a.call;
-    const key = call.routingKey!;
     const target = a.target;
+    if ((op !== Op.Get && op !== Op.GetAndTouch) || target === undefined) return false;
+    const now = performance.now();
+    const previous = this.#membership.previous;
+    if (previous !== null && now <= previous.at + this.#o.window && this.#fromPrevious(a, target, now))
+      return true;
+    if (this.#suspects.size === 0) return false;
+    const since = this.#suspects.get(target);
+    if (since === undefined) return false;
+    if (now > since + this.#o.rejoinWindow) {
+      this.#suspects.delete(target);
+      return false;
+    }
+    return this.#fromReplica(a, target, since, now);
+  }
+
+  /** After a change of the list: the key's previous owner is asked, and a hit copied over. */
+  #fromPrevious(a: CallAttempt, target: Server, now: number): boolean {
+    const m = this.#membership;
+    const previous = m.previous!;
+    const key = a.call.routingKey!;
     const old = previous.ring.servers.length === 0 ? undefined : m.server(previous.ring.serverFor(key));
-    if (old === undefined || target === undefined || old === target || old.state !== "up") return false;
+    if (old === undefined || old === target || old.state !== "up") return false;
     // Copies go only to the key's home (one on a fallback owner would outlive the writes on its home);
     // a previous owner that is still a home (replicas) gets the key's writes, and is not asked.
     const homes = m.homesOf(key);
     if (!homes.includes(target.label) || homes.includes(old.label)) return false;
     const frame = a.frame;
     if (m.repairs.mayBeStale(old.label, frame.key, frame.base64)) return false;
-    const left = call.endsAt() - now;
+    const left = a.call.endsAt() - now;
     // Until the writes sent to the previous owner before the change are known to have landed, a
     // miss stays a miss (the first one starts the look).
-    if (left < 1 || this.#landedOn(old, left) !== true) return false;
-    const read = new Frame(Op.WarmRead);
-    read.key = frame.key;
-    read.base64 = frame.base64;
-    const ask = new Call(read, this.#o.read, left);
-    ask.routingKey = key;
-    this.#sender.executeOn(old, ask).then(
-      (item) => this.#found(a, target, old, item as WarmItem | undefined),
-      () => call.succeed(undefined),
-    );
+    if (left < 1 || this.#landedOn(old, previous.at, left) !== true) return false;
+    this.#ask(a, target, old, true, left);
     return true;
   }
 
   /**
-   * Whether the writes sent to `old` before the change have landed: true once a `mn` sent on each of
-   * its connections after the change has been answered; until then, the look under way (started by
-   * the first miss, and again after one that failed).
+   * On a replica that may have restarted empty: the key's next replica is asked. Its hit is
+   * returned; it is copied back only once what was sent to that replica before `since` has landed,
+   * and when the key was not written since.
    */
-  #landedOn(old: Server, timeout: number): true | Promise<void> {
-    const landed = this.#landed.get(old);
-    if (landed !== undefined) return landed;
-    const noop = () => new Call(new Frame(Op.Noop), this.#o.noop, timeout);
-    const look: Promise<void> = sendToEach(old, noop, this.#sender).then(
-      () => {
-        if (this.#landed.get(old) === look) this.#landed.set(old, true);
-      },
-      () => {
-        if (this.#landed.get(old) === look) this.#landed.delete(old);
-      },
-    );
-    this.#landed.set(old, look);
-    return look;
+  #fromReplica(a: CallAttempt, target: Server, since: number, now: number): boolean {
+    const m = this.#membership;
+    // A hedge under way already asks the next replica.
+    if (m.replicas < 2 || a.rival !== null) return false;
+    const key = a.call.routingKey!;
+    if (!m.replicasOf(key).includes(target)) return false; // (a gutter or fallback server)
+    const peer = m.readTarget(key, a.tried());
+    const frame = a.frame;
+    if (peer === undefined || peer === target || m.repairs.mayBeStale(peer.label, frame.key, frame.base64))
+      return false;
+    const left = a.call.endsAt() - now;
+    if (left < 1) return false;
+    const copy =
+      this.#o.copy && this.#notWrittenSince(frame, since) && this.#landedOn(peer, since, left) === true;
+    this.#ask(a, target, peer, copy, left);
+    return true;
   }
 
-  #found(a: CallAttempt, target: Server, old: Server, item: WarmItem | undefined): void {
+  #notWrittenSince(frame: Frame, since: number): boolean {
+    if (this.#overflowedUntil >= since) return false;
+    const at = this.#written.get(keyId(frame.key, frame.base64));
+    return at === undefined || at < since;
+  }
+
+  /** Reads `a`'s key raw from `source`; its answer settles `a`'s call (see `#found`). */
+  #ask(a: CallAttempt, target: Server, source: Server, copy: boolean, left: number): void {
+    const frame = a.frame;
+    const read = new Frame(Op.WarmRead);
+    read.key = frame.key;
+    read.base64 = frame.base64;
+    const call = a.call;
+    const ask = new Call(read, this.#o.read, left);
+    ask.routingKey = call.routingKey;
+    const since = this.#suspects.get(target) ?? -1;
+    this.#sender.executeOn(source, ask).then(
+      (item) => this.#found(a, target, source, item as WarmItem | undefined, copy, since),
+      () => call.succeed(undefined),
+    );
+  }
+
+  /**
+   * Whether the writes sent to `server` before `since` have landed: true once a `mn` sent on each
+   * of its connections after it has been answered; until then, the look under way (started by the
+   * first miss, and again after one that failed).
+   */
+  #landedOn(server: Server, since: number, timeout: number): true | Promise<void> {
+    const landed = this.#landed.get(server);
+    if (landed !== undefined && landed.since >= since) return landed.look;
+    const noop = () => new Call(new Frame(Op.Noop), this.#o.noop, timeout);
+    const entry: { since: number; look: true | Promise<void> } = { since: performance.now(), look: true };
+    entry.look = sendToEach(server, noop, this.#sender).then(
+      () => {
+        if (this.#landed.get(server) === entry) entry.look = true;
+      },
+      () => {
+        if (this.#landed.get(server) === entry) this.#landed.delete(server);
+      },
+    );
+    this.#landed.set(server, entry);
+    return entry.look;
+  }
+
+  #found(
+    a: CallAttempt,
+    target: Server,
+    source: Server,
+    item: WarmItem | undefined,
+    copy: boolean,
+    since: number,
+  ): void {
     const call = a.call;
     const frame = a.frame;
     const repairs = this.#membership.repairs;
-    if (item === undefined || repairs.mayBeStale(old.label, frame.key, frame.base64)) {
+    if (item === undefined || repairs.mayBeStale(source.label, frame.key, frame.base64)) {
       call.succeed(undefined);
       return;
     }
@@ -156,18 +264,20 @@ export class WarmUp {
     }
     this.hits++;
     call.succeed(value);
+    // A write of the key sent while it was read: no copy (it could land after the write).
+    if (!copy || (since >= 0 && !this.#notWrittenSince(frame, since))) return;
     // (Past thirty days of TTL left, the copy gets the time it ends: see `storedTtl`.)
     const ttl =
       frame.op === Op.GetAndTouch ? frame.ttl : item.ttl >= -1 ? storedTtl(item.ttl) : this.#o.copyTtl;
     if (ttl === 0 && item.ttl === 0) return; // about to expire: nothing to copy
     const store = storeOf(frame, item, ttl);
     store.mode = MODE_ADD;
-    this.#membership.repairs.past.noteTtl(ttl);
-    const copy = new Call(store, this.#o.store, call.timeout);
-    copy.routingKey = call.routingKey;
+    repairs.past.noteTtl(ttl);
+    const copyCall = new Call(store, this.#o.store, call.timeout);
+    copyCall.routingKey = call.routingKey;
     // Writes of the key wait for the copy (see `copyOf`), so it cannot land after one of them.
     const id = keyId(frame.key, frame.base64);
-    const copied = this.#sender.executeOn(target, copy).then(ignore, ignore);
+    const copied = this.#sender.executeOn(target, copyCall).then(ignore, ignore);
     this.#copying.set(id, copied);
     copied.then(() => {
       if (this.#copying.get(id) === copied) this.#copying.delete(id);

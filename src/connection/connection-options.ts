@@ -32,4 +32,6 @@ export interface ConnectionEvents {
   onClose?(conn: Connection, error: Error | undefined): void;
   /** A written attempt reached its deadline without a reply. */
   onTimeout?(conn: Connection): void;
+  /** The server closed an idle connection (its idle timeout, or a restart): no failure, a hint. */
+  onServerClosed?(conn: Connection): void;
 }

@@ -101,6 +101,7 @@ export class Connection implements Tickable, AttemptCarrier {
       // Nothing owed: an idle connection the server closed (its idle timeout, a restart) is no
       // failure, and what waits to be written goes out on a new socket.
       this.#retire();
+      this.#events.onServerClosed?.(this);
       if (this.#pipe.pending.count > 0 && this.#state === IDLE) this.#connect();
     },
   };

@@ -270,3 +270,74 @@ forEachProtocol(() => {
     });
   });
 }, ["meta"]);
+
+forEachProtocol(() => {
+  describe("replicas: 2, a replica restarted empty", () => {
+    /** Keys whose owner is `victim` (so a get goes to it first), set through `mc`. */
+    async function ownedKeys(mc: Client, victim: MemcachedServer, prefix: string): Promise<string[]> {
+      const ring = new HashRing(labels);
+      const keys = Array.from({ length: 600 }, (_, i) => `${prefix}:${current.protocol}:${i}`).filter(
+        (k) => ring.serverFor(k) === victim.label,
+      );
+      assert.ok(keys.length >= 20, "enough keys owned by the victim");
+      assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+      return keys;
+    }
+
+    it("reads of its keys hit on the other replica instead of missing (no copy back without warmUp)", async () => {
+      const mc = client({ timeout: 1000 });
+      const victim = servers[0]!;
+      const keys = await ownedKeys(mc, victim, "rejoin:read");
+      try {
+        await victim.restart(); // a quick restart: its connections are closed, it is never marked down
+        for (const k of keys) assert.equal(await mc.get(k), k, `${k}: served by the other replica`);
+        assert.ok(mc.health().topology.warmUpHits >= keys.length);
+        const direct = new Client({ protocol: current.protocol, servers: [victim.label] });
+        clients.push(direct);
+        assert.equal(await direct.get(keys[0]!), undefined, "nothing copied back without warmUp");
+      } finally {
+        if (victim.pid === undefined) await victim.start(Number(victim.label.split(":")[1]));
+      }
+    });
+
+    it("with warmUp, after being down: hits are copied back, and a key deleted since is never revived", async () => {
+      const mc = client({ timeout: 1000, warmUp: { window: 30_000 }, failover: { retryDelay: 50 } });
+      const victim = servers[0]!;
+      const keys = await ownedKeys(mc, victim, "rejoin:copy");
+      const [deleted, ...rest] = keys as [string, ...string[]];
+      try {
+        await victim.kill();
+        // Reads fail over while it is down; a refused connect marks it down at once.
+        for (const k of rest.slice(0, 3)) assert.equal(await mc.get(k), k);
+        await victim.start(Number(victim.label.split(":")[1]));
+        for (
+          let i = 0;
+          i < 100 && mc.health().servers.find((s) => s.label === victim.label)?.state !== "up";
+          i++
+        )
+          await sleep(20);
+        await mc.delete(deleted); // (false: the restarted owner did not hold it)
+        assert.equal(await mc.get(deleted), undefined, "deleted");
+        for (const k of rest) assert.equal(await mc.get(k), k, `${k}: served by the other replica`);
+        // (The first reads are served before the other replica is known to hold what was sent to
+        // it: those are not copied back, and a second read copies them.)
+        for (const k of rest) assert.equal(await mc.get(k), k);
+        const direct = new Client({ protocol: current.protocol, servers: [victim.label] });
+        clients.push(direct);
+        let copied = 0;
+        for (let i = 0; i < 50 && copied < rest.length; i++) {
+          copied = (await direct.getMany(rest)).size;
+          if (copied < rest.length) await sleep(20);
+        }
+        assert.equal(
+          copied,
+          rest.length,
+          `every key read was copied back to the restarted replica (${copied} of ${rest.length})`,
+        );
+        assert.equal(await direct.get(deleted), undefined, "the deleted key was not copied back");
+      } finally {
+        if (victim.pid === undefined) await victim.start(Number(victim.label.split(":")[1]));
+      }
+    });
+  });
+});
