@@ -35,7 +35,7 @@ import { type Server, unsentError } from "./server.js";
 import { LateWrites, routeOf } from "./late-writes.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
-import { Hedger, hedgeTarget } from "./hedging.js";
+import { Hedger, hedgeTarget, NO_HEDGES } from "./hedging.js";
 import { holdRead } from "./read-guards.js";
 import { holdCall, StartGate } from "./start-gate.js";
 import { WarmUp } from "./warm-up.js";
@@ -271,8 +271,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
           timeLeft: call.endsAt() - performance.now(),
           delay,
         });
-    if (next === Next.Failover) this.#failover(a);
-    else if (next === Next.Retry) {
+    if (next === Next.Failover) {
+      this.failedOver++;
+      this.#failover(a, a.indices);
+    } else if (next === Next.Retry) {
       call.retriesLeft--;
       call.retriesUsed++;
       this.retried++;
@@ -288,12 +290,11 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return this.#membership.readTarget(key, a.tried());
   }
 
-  /** The read goes on, at once, on the next replica with a share of the time left. */
-  #failover(a: CallAttempt): void {
+  /** The read (a batch's keys at `indices`) goes on, at once, on the next replica with a share of the time left. */
+  #failover(a: CallAttempt, indices: readonly number[] | null): void {
     const call = a.call;
     const replica = a.replica + 1;
     const share = readShare(call.endsAt() - performance.now(), this.#membership.replicas - replica);
-    this.failedOver++;
     if (call.keys === null) {
       this.#attempt(call, this.#nextReplica(a), share, replica, null, a);
       return;
@@ -301,9 +302,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     // A batch's keys regroup by their next replica; the call waits for the new parts instead.
     const tried = a.tried();
     const m = this.#membership;
-    const groups = groupByTarget(call, a.indices, (key) => m.readTarget(key, tried), m.servers.length === 1);
+    const groups = groupByTarget(call, indices, (key) => m.readTarget(key, tried), m.servers.length === 1);
     call.pending += groups.size - 1;
-    for (const [server, indices] of groups) this.#attempt(call, server, share, replica, indices, a);
+    for (const [server, part] of groups) this.#attempt(call, server, share, replica, part, a);
   }
 
   /** Sends a failed attempt's command again, to where its key lives now. */
@@ -338,8 +339,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     else if (miss) call.succeed(call.miss);
     else call.fail(error);
   }
-
-  // ── batches ─────────────────────────────────────────────────────────────────
 
   /**
    * A multi-key call: one attempt per server with that server's keys (all of them to one server
@@ -387,13 +386,14 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       const indices = a.indices;
       for (let j = 0; j < mine.length; j++) out[indices === null ? j : indices[j]!] = mine[j] === true;
     }
-    if (--call.pending === 0) call.succeed(out);
+    // A getMany's misses on a replica that may have restarted empty go on to the next replica.
+    const missed = out instanceof Map && this.warmUp !== null ? this.warmUp.missedMany(a) : null;
+    if (missed !== null) this.#failover(a, missed);
+    else if (--call.pending === 0) call.succeed(out);
   }
 }
 
 function ignore(): void {}
-
-const NO_HEDGES: Hedger["counts"] = { sent: 0, won: 0, budgetExhausted: 0 };
 
 function failAttempt(a: CallAttempt, error: unknown): void {
   a.fail(error);

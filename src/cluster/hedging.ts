@@ -47,6 +47,9 @@ export class Latencies {
   }
 }
 
+/** The counts of a client without hedging. */
+export const NO_HEDGES: Hedger["counts"] = { sent: 0, won: 0, budgetExhausted: 0 };
+
 export class Hedger {
   /** Hedges sent, hedges whose answer came first, and reads not hedged for want of budget. */
   readonly counts = { sent: 0, won: 0, budgetExhausted: 0 };

@@ -142,14 +142,41 @@ export class WarmUp {
     const previous = this.#membership.previous;
     if (previous !== null && now <= previous.at + this.#o.window && this.#fromPrevious(a, target, now))
       return true;
-    if (this.#suspects.size === 0) return false;
-    const since = this.#suspects.get(target);
-    if (since === undefined) return false;
-    if (now > since + this.#o.rejoinWindow) {
-      this.#suspects.delete(target);
-      return false;
+    if (this.#suspects.size === 0 || !this.#suspected(target, now)) return false;
+    return this.#fromReplica(a, target, this.#suspects.get(target)!, now);
+  }
+
+  /**
+   * A getMany's part answered on a replica that may have restarted empty: the indices of its misses
+   * that have a next replica to ask (null when none). Those hits are returned, not copied back.
+   */
+  missedMany(a: CallAttempt): number[] | null {
+    const target = a.target;
+    if (this.#suspects.size === 0 || target === undefined || a.frame.op !== Op.GetMany) return null;
+    if (!this.#suspected(target, performance.now())) return null;
+    const m = this.#membership;
+    if (m.replicas < 2 || a.rival !== null) return null;
+    const call = a.call;
+    const found = call.result as Map<unknown, unknown>;
+    const tried = a.tried();
+    const missed: number[] = [];
+    const n = a.frame.batch!.keys.length;
+    for (let j = 0; j < n; j++) {
+      const i = a.indices === null ? j : a.indices[j]!;
+      const key = call.keys![i]!;
+      if (!found.has(key) && m.replicasOf(key).includes(target) && m.readTarget(key, tried) !== undefined)
+        missed.push(i);
     }
-    return this.#fromReplica(a, target, since, now);
+    return missed.length === 0 ? null : missed;
+  }
+
+  /** Whether `s` may have restarted empty less than a window ago. */
+  #suspected(s: Server, now: number): boolean {
+    const since = this.#suspects.get(s);
+    if (since === undefined) return false;
+    if (now <= since + this.#o.rejoinWindow) return true;
+    this.#suspects.delete(s);
+    return false;
   }
 
   /** After a change of the list: the key's previous owner is asked, and a hit copied over. */

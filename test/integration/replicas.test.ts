@@ -284,12 +284,15 @@ forEachProtocol(() => {
       return keys;
     }
 
-    it("reads of its keys hit on the other replica instead of missing (no copy back without warmUp)", async () => {
+    it("get and getMany of its keys hit on the other replica instead of missing (no copy back without warmUp)", async () => {
       const mc = client({ timeout: 1000 });
       const victim = servers[0]!;
       const keys = await ownedKeys(mc, victim, "rejoin:read");
       try {
         await victim.restart(); // a quick restart: its connections are closed, it is never marked down
+        const many = await mc.getMany(keys);
+        assert.equal(many.size, keys.length, "getMany: every key, from the other replica");
+        for (const [k, v] of many) assert.equal(v, k);
         for (const k of keys) assert.equal(await mc.get(k), k, `${k}: served by the other replica`);
         assert.ok(mc.health().topology.warmUpHits >= keys.length);
         const direct = new Client({ protocol: current.protocol, servers: [victim.label] });
