@@ -5,7 +5,6 @@
  */
 import type { ClientEmitter } from "./events.js";
 import { Call, type CallAttempt } from "../cluster/call.js";
-import { cleanUp, flushServer } from "../cluster/clean-up.js";
 import { Cluster } from "../cluster/cluster.js";
 import { Membership } from "../cluster/membership.js";
 import { serverDownChannel, serverUpChannel, topologyChannel, topologyErrorChannel } from "../diagnostics.js";
@@ -98,7 +97,6 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     {
       eject: o.failover.eject,
       replicas: o.replicas,
-      maxWriteFailures: MAX_WRITE_FAILURES,
       gutter: o.gutter?.servers,
       zone: o.zone,
       zoneOf: o.zoneOf,
@@ -112,12 +110,6 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
         if (serverUpChannel.hasSubscribers) serverUpChannel.publish({ server: label });
         client.emit("serverUp", { server: label });
       },
-      writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
-      cleanUp: (server, stale) => cleanUp(server, stale, handlers.writeMany, o.connectTimeout),
-      flush: async (server, reason) => {
-        await flushServer(server, handlers.flush, o.connectTimeout);
-        client.emit("serverFlushed", { server: server.label, reason });
-      },
     },
   );
   const cluster = new Cluster(membership, {
@@ -128,6 +120,13 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     traceKeys: o.traceKeys,
     deleteHandler: handlers.delete,
     deleteManyHandler: handlers.writeMany,
+    flushHandler: handlers.flush,
+    maxWriteFailures: MAX_WRITE_FAILURES,
+    repairTimeout: o.connectTimeout,
+    events: {
+      writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
+      flushed: (label, reason) => client.emit("serverFlushed", { server: label, reason }),
+    },
     warmReadHandler: handlers.warmRead,
     storeHandler: handlers.store,
     // With one copy per key there is nowhere to hedge: no watch, no latency samples.

@@ -103,7 +103,7 @@ export function healthOf(
   return {
     retries: cluster.retried,
     failovers: cluster.failedOver,
-    flushes: membership.flushes,
+    flushes: cluster.freshness.flushes,
     hedges: cluster.hedges,
     topology: { ...topology, warmUpHits: cluster.warmUp?.hits ?? 0 },
     servers: membership.allServers.map((s) => ({

@@ -224,3 +224,11 @@ export class Call {
     if (this.others !== null) for (const a of this.others) giveUp(a);
   }
 }
+
+/** The routing key of the i-th key of attempt `a` of `call`. */
+export function routeOf(call: Call, a: CallAttempt, i: number): RoutingKey {
+  if (call.routingKey !== null) return call.routingKey;
+  const key = call.keys?.[a.indices === null ? i : a.indices[i]!];
+  // A call the client made of its own without a routing key: its wire token stands in.
+  return key ?? a.frame.batch?.keys[i] ?? a.frame.key;
+}

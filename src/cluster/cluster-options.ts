@@ -1,5 +1,6 @@
 /** The cluster's settings, resolved by the client from its options. */
 import type { CallHandler } from "./call.js";
+import type { FreshnessEvents, FreshnessOptions } from "./freshness/freshness.js";
 import type { HedgeOptions } from "./hedging.js";
 import type { WarmUpOptions } from "./warm-up.js";
 
@@ -11,7 +12,7 @@ export interface RetryOptions {
 }
 
 /** Cluster settings (resolved by the client). */
-export interface ClusterOptions {
+export interface ClusterOptions extends FreshnessOptions {
   retries: RetryOptions;
   /** Reads of an unreachable server resolve as a miss instead of failing. */
   failOpen: boolean;
@@ -19,9 +20,8 @@ export interface ClusterOptions {
   gutterTtl: number | null;
   /** The client, for trace contexts. */
   client: object;
-  /** The reply handlers of `delete` and `deleteMany`, for the deletes the cluster sends of its own. */
-  deleteHandler: CallHandler;
-  deleteManyHandler: CallHandler;
+  /** What the freshness owner reports (write failures, flushes). */
+  events: FreshnessEvents;
   /** Reply handlers of a raw read (value, flags, remaining TTL) and a store: the copies to replicas of a write run on the owner alone. */
   warmReadHandler: CallHandler;
   storeHandler: CallHandler;

@@ -11,7 +11,7 @@
  * The cluster is the sink of every attempt it makes; nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { Call, CallAttempt, Failed } from "./call.js";
+import { Call, CallAttempt, Failed, routeOf } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import { type Membership, NOT_TRIED, type RoutingKey } from "./membership.js";
 import type { Frame } from "../protocol/frame.js";
@@ -32,11 +32,10 @@ import {
   unreachable,
 } from "./policy.js";
 import { type Server, unsentError } from "./server.js";
-import { LateWrites, routeOf } from "./late-writes.js";
+import { Freshness } from "./freshness/freshness.js";
 import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 import { Hedger, hedgeTarget, NO_HEDGES } from "./hedging.js";
-import { holdRead } from "./read-guards.js";
 import { holdCall, StartGate } from "./start-gate.js";
 import { WarmUp } from "./warm-up.js";
 
@@ -52,7 +51,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
-  readonly #lateWrites: LateWrites;
+  /** Which copies may be stale, and their repairs. */
+  readonly freshness: Freshness;
   readonly #replication: Replication;
   readonly #sendBound = (a: CallAttempt) => this.#sendAttempt(a);
   /** Warm-up after a change of the server list or a replica's restart, or null. */
@@ -64,15 +64,14 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#membership = membership;
     this.#options = options;
     this.#tracer = new AttemptTracer(options.client, options.traceKeys);
-    this.#lateWrites = new LateWrites(membership, options);
-    this.#replication = new Replication(membership, options, (call, server, timeout, replica) =>
+    const freshness = new Freshness(membership, options, options.events);
+    this.freshness = freshness;
+    this.#replication = new Replication(membership, freshness, options, (call, server, timeout, replica) =>
       this.#attempt(call, server, timeout, replica, null),
     );
     this.#hedger = options.hedge === null ? null : new Hedger(options.hedge, (a) => this.#hedge(a));
-    this.warmUp = options.warmUp === null ? null : new WarmUp(membership, options.warmUp, this);
+    this.warmUp = options.warmUp === null ? null : new WarmUp(membership, freshness, options.warmUp, this);
   }
-
-  readonly #whyEmpty = () => this.#membership.whyEmpty;
 
   /** Until `first` settles (the first DNS or discovery answer), calls wait for it (see `start-gate.ts`). */
   waitFor(first: Promise<void>): void {
@@ -81,7 +80,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (this.#gate.waiting !== null) return this.#gate.hold(call, this.#executeBound, this.#whyEmpty);
+    if (this.#gate.waiting !== null)
+      return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
     if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
     if (call.keys !== null) {
@@ -103,9 +103,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Writes are noted while a server is away, the list changed or a replica is warmed; a touch's TTL counts too. */
   #noteWrite(frame: Frame, key: RoutingKey): void {
     if (isWrite(frame.op)) {
-      this.#membership.noteWrite(frame, key, null);
+      this.freshness.noteWrite(frame, key, null);
       if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(frame);
-    } else this.#membership.repairs.past.noteTtl(frame.ttl);
+    } else this.freshness.noteTtl(frame.ttl);
   }
 
   /** Sends `call` to `server` (server commands: stats, version, flush, noop). */
@@ -139,7 +139,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   #hedge(a: CallAttempt): boolean {
     const call = a.call;
     if (call.settled || this.#closed || a.rival !== null) return false;
-    const next = hedgeTarget(a, this.#membership, a.tried());
+    const next = hedgeTarget(a, this.#membership, this.freshness, a.tried());
     const left = call.endsAt() - performance.now();
     if (next === undefined || left < 1) return false;
     const share = readShare(left, this.#membership.replicas - a.replica - 1);
@@ -194,18 +194,17 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   }
 
   /**
-   * Sends `a` to its server. A server that is down — or none at all — fails it without waiting; the
-   * failure is delivered on the next turn of the event loop, never synchronously, so that a caller
-   * that tries again in a loop cannot starve the timers that bring the servers back (the probes).
+   * Sends `a` to its server; a read may first wait for a repair there, or miss a key that may be stale
+   * there. A server that is down — or none at all — fails it without waiting, on the next turn of the
+   * event loop: a caller that tries again in a loop cannot starve the timers of the probes.
    */
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
     const m = this.#membership;
-    if (server !== undefined && server.state === "up") {
-      // Reads wait for repairs a list change left on the server, or miss a key that may be stale there.
-      if ((server.repairing === null && m.repairs.nothingToGuard) || !isRead(a.frame.op)) server.pool.send(a);
-      else if (!holdRead(a, server, m, this.#sendBound)) server.pool.send(a);
-    } else setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
+    if (server === undefined || server.state !== "up")
+      setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
+    else if (this.freshness.nothingToGuard || !isRead(a.frame.op)) server.pool.send(a);
+    else if (!this.freshness.holdRead(a, server, this.#sendBound)) server.pool.send(a);
   }
 
   /** @internal An attempt its call gave up on (the call settled another way): its trace ends. */
@@ -252,9 +251,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       failure !== Failure.Final &&
       failure !== Failure.Refused
     ) {
-      this.#membership.noteFailedWrite(a.target, a.frame, (i) => routeOf(call, a, i), error);
+      this.freshness.noteFailedWrite(a.target, a.frame, (i) => routeOf(call, a, i), error);
     }
-    if (failure === Failure.Timeout && a.carrier !== null && isWrite(a.frame.op)) this.#lateWrites.follow(a);
+    if (failure === Failure.Timeout && a.carrier !== null && isWrite(a.frame.op))
+      this.freshness.followLateWrite(a);
     if (call.settled) return;
     const retry = this.#options.retries;
     const delay = backoff(call.retriesUsed, retry.baseDelay, retry.maxDelay, Math.random());
@@ -353,7 +353,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const keys = call.keys!;
     if (write && call.replica === 0) {
       const routing = call.routingKey;
-      m.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
+      this.freshness.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
       if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(call.frame);
       for (let r = 1; r < m.replicas; r++) {
         const copy = new Call(call.frame, call.handler, call.timeout);

@@ -12,6 +12,7 @@ import Denque from "denque";
 import { SETTLED } from "../connection/attempt.js";
 import type { CallAttempt } from "./call.js";
 import { HedgeBudget } from "./hedge-budget.js";
+import type { Freshness } from "./freshness/freshness.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
 
@@ -30,7 +31,7 @@ export interface HedgeOptions {
 const SAMPLES = 256;
 const RECOMPUTE_EVERY = 32;
 
-/** One server's recent read latencies and their 95th percentile (kept on the server: see `Server.readLatencies`). */
+/** One server's recent read latencies and their 95th percentile (they leave with the server: a WeakMap). */
 export class Latencies {
   readonly #samples = new Float64Array(SAMPLES);
   #count = 0;
@@ -57,6 +58,8 @@ export class Hedger {
   readonly #fire: (a: CallAttempt) => boolean;
   readonly #budget: HedgeBudget;
   readonly #waiting = new Map<Server, Denque<CallAttempt>>();
+  /** Each server's recent read latencies, with `after: "p95"`. */
+  readonly #latencies = new WeakMap<Server, Latencies>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = 0;
   #closed = false;
@@ -133,8 +136,12 @@ export class Hedger {
   }
 
   #latencyOf(server: Server): Latencies {
-    server.readLatencies ??= new Latencies();
-    return server.readLatencies;
+    let latencies = this.#latencies.get(server);
+    if (latencies === undefined) {
+      latencies = new Latencies();
+      this.#latencies.set(server, latencies);
+    }
+    return latencies;
   }
 
   #arm(at: number): void {
@@ -177,7 +184,12 @@ export class Hedger {
  * batch share, which must be the same server (otherwise no hedge). Not a server that may hold a
  * stale copy of one of them while another is away: its miss would win the race.
  */
-export function hedgeTarget(a: CallAttempt, m: Membership, tried: Server[]): Server | undefined {
+export function hedgeTarget(
+  a: CallAttempt,
+  m: Membership,
+  freshness: Freshness,
+  tried: Server[],
+): Server | undefined {
   const call = a.call;
   const keys = call.keys;
   let next: Server | undefined;
@@ -190,5 +202,5 @@ export function hedgeTarget(a: CallAttempt, m: Membership, tried: Server[]): Ser
       next = s;
     }
   }
-  return next !== undefined && m.away !== 0 && m.repairs.hasAny(next.label) ? undefined : next;
+  return next !== undefined && m.away !== 0 && freshness.hasAny(next.label) ? undefined : next;
 }

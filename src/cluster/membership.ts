@@ -5,18 +5,18 @@
  * key stays home: a server going down or coming back moves only its own keys, whatever the weights
  * (a ring rebuilt from the live servers would move keys between live servers too, and their homes
  * would keep older copies). Without `eject`, a down home's keys fail fast. `setServers` replaces the
- * list itself, once what the change needs repaired is repaired (`repairs.ts`).
+ * list itself. A routing table only: which copies may be stale, and the repairs a return or a change
+ * of the list needs, are the freshness owner's (`freshness/`), which it calls through
+ * {@link MembershipHooks}.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
-import type { Frame, Op } from "../protocol/frame.js";
+import type { Op } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
 import { distinctServers, labelOf, type ServerAddress, type ZoneOf } from "../util/servers.js";
 import { ClientClosedError } from "../errors.js";
 import { HashRing, ketamaHash } from "./ketama.js";
 import { readsAnyCopy } from "./policy.js";
-import { Repairs } from "./repairs.js";
 import { type HealthOptions, Server, type ServerEvents } from "./server.js";
-import type { StaleKey } from "./write-failures.js";
 
 /** What a change of the server list did: labels of the servers added and removed. */
 export interface TopologyChange {
@@ -36,8 +36,6 @@ export interface MembershipOptions {
   eject: boolean;
   /** Copies of each key: writes go to `replicas` servers, reads fail over down that list. */
   replicas: number;
-  /** Most keys remembered per server for write-failure tracking. */
-  maxWriteFailures: number;
   /** Gutter servers: while a key's owner is down, its traffic goes there instead of to the next owner. */
   gutter?: ServerAddress[] | undefined;
   /** The client's zone: reads that may go to any replica go to the one in it first. */
@@ -49,26 +47,47 @@ export interface MembershipOptions {
 /** No server tried yet (a read's first attempt). */
 export const NOT_TRIED: readonly Server[] = [];
 
-/** Health transitions, and the clean-up of a returning server. */
+/** Health transitions. */
 export interface MembershipEvents {
   serverDown(label: string, error: Error): void;
   serverUp(label: string): void;
-  /** A write for `key` (wire token) did not reach `server`: it is remembered. */
-  writeFailure(server: string, key: string, error: unknown): void;
-  /** Deletes `keys` on `server` (which answers again) before it takes traffic; rejects to keep it down. */
-  cleanUp(server: Server, keys: StaleKey[]): Promise<void>;
-  /**
-   * Flushes `server` (which answers again) before it takes traffic, because more writes missed it
-   * than are remembered per server; rejects to keep it down.
-   */
-  flush(server: Server, reason: string): Promise<void>;
 }
+
+/** A change of the server list as membership plans it; the freshness owner runs it. */
+export interface ListChange {
+  /** Why (a DNS answer, discovery, `setServers`). */
+  reason: string;
+  /** The new list, and its servers that are new, leaving, staying. */
+  addresses: ServerAddress[];
+  added: Server[];
+  removed: Server[];
+  kept: Server[];
+  /** The new list's home ring, and copies per key under it. */
+  after: HashRing;
+  replicas: number;
+  /** Makes the new list current in one synchronous step; false when the client closed meanwhile. */
+  commit(): boolean;
+}
+
+/** What membership asks of the freshness owner (see `freshness/freshness.ts`). */
+export interface MembershipHooks {
+  /** A down server answers probes: it is repaired, then put back ({@link Membership.up}); rejects to keep it down. */
+  rejoin(s: Server): Promise<void>;
+  /** Runs `change`: the repairs it needs before and after, and its `commit` between them. */
+  changeList(change: ListChange): Promise<void>;
+}
+
+/** Without a freshness owner (tests of routing alone): returns and changes need no repair. */
+const NO_REPAIRS = (m: Membership): MembershipHooks => ({
+  rejoin: async (s) => m.up(s),
+  changeList: async (c) => {
+    c.commit();
+  },
+});
 
 export class Membership {
   /** Copies of each key (capped at the number of servers). */
   replicas = 1;
-  /** The home ring before the last change of the list, and when it changed (for warm-up). */
-  previous: { ring: HashRing; at: number } | null = null;
   /** Told when a server may have restarted empty: it came back, or lost a connection on an error. */
   mayBeEmpty: ((s: Server) => void) | null = null;
   /** Why the list is empty, while it is (what its sources last said). */
@@ -92,10 +111,7 @@ export class Membership {
   #byLabel = new Map<string, Server>();
   /** Servers not up. */
   #away = 0;
-  /** What servers missed, and the repairs before they serve. */
-  readonly repairs: Repairs;
-  /** Servers that were on the list and left it: if they come back, they may hold older values. */
-  readonly #departed = new Set<string>();
+  #hooks: MembershipHooks = NO_REPAIRS(this);
   /** The change of the server list under way (changes run one at a time). */
   #changing: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -113,13 +129,12 @@ export class Membership {
     this.#replicasWanted = options.replicas;
     this.#zone = options.zone ?? null;
     this.#events = events;
-    this.repairs = new Repairs(this, events, options.maxWriteFailures);
     const handlers: ServerEvents = {
       onDown: (s: Server, err: Error) => {
         this.#membershipChanged();
         this.#events.serverDown(s.label, err);
       },
-      rejoin: (s: Server) => this.repairs.rejoin(s),
+      rejoin: (s: Server) => this.#hooks.rejoin(s),
       connectionLost: (s: Server) => this.mayBeEmpty?.(s),
     };
     this.#makeServer = (a) => new Server(a, connection, pool, health, handlers);
@@ -162,7 +177,7 @@ export class Membership {
     const home = this.#servers[this.#full.ownerIndexOfHash(hash)]!;
     if (home.state === "up" || !this.#eject) return this.#gutterFor(key, home);
     if (this.#fewAway()) return this.#servers[this.#full.ownerIndexOfHashSkipping(hash, this.#isAway)];
-    return this.#servers[this.#liveRing().ownerIndexOfHash(hash)];
+    return this.#servers[this.liveRing().ownerIndexOfHash(hash)];
   }
 
   readonly #isAway = (i: number) => this.#servers[i]!.state !== "up";
@@ -186,18 +201,18 @@ export class Membership {
     if (!this.#eject || this.#away === 0) labels = this.#full.serversFor(key, this.replicas);
     else if (this.#fewAway() && !this.#full.zoned)
       labels = this.#full.serversForHash(ketamaHash(key), this.replicas, this.#isAway);
-    else labels = this.#liveRing().serversFor(key, this.replicas);
+    else labels = this.liveRing().serversFor(key, this.replicas);
     return labels.map((l) => this.#byLabel.get(l)!);
   }
 
   /** The home ring less the servers not up (see `#live`): built once, when most are away. */
-  #liveRing(): HashRing {
+  liveRing(): HashRing {
     this.#live ??= this.#full.without((i) => this.#servers[i]!.state !== "up");
     return this.#live;
   }
 
   /** Labels of the servers not up, with `eject` (what the live ring skips). */
-  #skipped(): string[] {
+  skipped(): string[] {
     return this.#servers.filter((s) => s.state !== "up").map((s) => s.label);
   }
 
@@ -224,19 +239,10 @@ export class Membership {
     return tried.length === 0 ? this.owner(key) : undefined;
   }
 
-  /** See {@link Repairs.noteWrite}. */
-  noteWrite(frame: Frame, key: RoutingKey, keyOf: ((i: number) => RoutingKey) | null): void {
-    this.repairs.noteWrite(frame, key, keyOf);
-  }
-
-  /** See {@link Repairs.noteFailedWrite}. */
-  noteFailedWrite(server: Server, frame: Frame, keyOf: (i: number) => RoutingKey, error: unknown): void {
-    this.repairs.noteFailedWrite(server, frame, keyOf, error);
-  }
-
-  /** Servers flushed before serving again. */
-  get flushes(): number {
-    return this.repairs.flushes;
+  /** Hands returns and list changes to the freshness owner (once, as the client is assembled). */
+  attach(hooks: MembershipHooks): void {
+    this.#hooks = hooks;
+    this.#gutter?.attach(hooks);
   }
 
   /** Servers not up. */
@@ -264,23 +270,11 @@ export class Membership {
     return this.#full.serversForHash(hash, this.replicas);
   }
 
-  /**
-   * Puts a repaired server back: it takes traffic, and the ring includes it again. The keys it takes
-   * back may leave copies on the servers that held them meanwhile (ejection); when which ones is
-   * unknown (`copiesUnknown`: it missed more writes than are remembered), the ring they lived on is
-   * a past one from now on, so later writes are remembered for those servers too.
-   */
-  up(s: Server, copiesUnknown = false): void {
+  /** Puts a repaired server back: it takes traffic, and lookups route to it again. */
+  up(s: Server): void {
     const wasAway = s.state !== "up" && this.#byLabel.get(s.label) === s;
-    // The placement its keys had while it was away, before its return changes it.
-    const away = copiesUnknown && this.#eject && wasAway ? this.#liveRing() : null;
-    const skipped = away === null ? [] : this.#skipped();
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
-    if (away !== null && away.size > 0) {
-      const dropped = this.repairs.past.retire(this.#addresses(), away, skipped);
-      for (const label of dropped) if (this.#byLabel.has(label)) this.repairs.mustFlush(label);
-    }
     this.#membershipChanged();
     if (wasAway) this.mayBeEmpty?.(s);
     this.#events.serverUp(s.label);
@@ -317,48 +311,29 @@ export class Membership {
     const servers = addresses.map(
       (a) => this.#byLabel.get(labelOf(a)) ?? added.find((s) => s.label === labelOf(a))!,
     );
-    // Back after leaving: flushed before it joins (nothing routes to it yet); if that fails, it
-    // joins down, and its probe flushes it before it serves.
-    const returning = added.filter((s) => this.#departed.delete(s.label));
-    await Promise.all(
-      returning.map((s) =>
-        this.repairs.flushNow(s, `it left the server list earlier and came back (${reason})`).catch((err) => {
-          this.repairs.mustFlush(s.label);
-          s.markDown(err instanceof Error ? err : new Error(String(err)));
-        }),
-      ),
-    );
-    // The ring now stops being the home ring (writes from here on are remembered for its homes);
-    // a past ring dropped for room leaves its servers to be flushed before the change.
-    this.repairs.past.prune();
-    const dropped = this.repairs.past.retire(this.#addresses(), this.#full);
-    // While a server is away its keys live on fallback owners: that placement is a past one too.
-    if (this.#eject && this.#away > 0)
-      dropped.push(...this.repairs.past.retire(this.#addresses(), this.#liveRing(), this.#skipped()));
-    for (const label of dropped) if (next.has(label)) this.repairs.mustFlush(label);
     const after = HashRing.of(addresses);
-    const replicas = Math.min(this.#replicasWanted, servers.length);
-    let closed = false;
-    await this.repairs.beforeChange(
+    let committed = false;
+    await this.#hooks.changeList({
+      reason,
+      addresses,
+      added,
+      removed,
       kept,
-      (key) => after.serversFor(key, replicas),
-      () => {
-        closed = this.#closed;
-        if (closed) return;
-        this.previous = { ring: this.#full, at: performance.now() };
+      after,
+      replicas: Math.min(this.#replicasWanted, servers.length),
+      commit: () => {
+        if (this.#closed) return false;
         for (const s of reweighted) s.address = addresses.find((a) => labelOf(a) === s.label)!;
         this.#install(servers, after);
+        committed = true;
+        return true;
       },
-    );
-    if (closed) {
+    });
+    if (!committed) {
       await Promise.all(added.map((s) => s.close()));
       throw new ClientClosedError("the client closed while its server list changed");
     }
-    for (const s of removed) {
-      this.#departed.add(s.label);
-      this.repairs.forget(s.label);
-      s.close().catch(() => undefined);
-    }
+    for (const s of removed) s.close().catch(() => undefined);
     const change: TopologyChange = { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
     if (reweighted.length > 0) change.reweighted = reweighted.map((s) => s.label);
     return change;
@@ -372,8 +347,13 @@ export class Membership {
     await Promise.all(this.#servers.map((s) => s.close()));
   }
 
+  /** The list's ring: where each key lives when every server is up (libmemcached's). */
+  get homeRing(): HashRing {
+    return this.#full;
+  }
+
   /** Addresses of the list, in list order (the home ring's). */
-  #addresses(): ServerAddress[] {
+  addresses(): ServerAddress[] {
     return this.#servers.map((s) => s.address);
   }
 

@@ -6,6 +6,7 @@ import { neverSent } from "../connection/unsent.js";
 import { Frame, MODE_ADD, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
 import { Call, type CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
+import type { Freshness } from "./freshness/freshness.js";
 import type { Membership, RoutingKey } from "./membership.js";
 import { isIdempotent, storedTtl } from "./policy.js";
 import type { Server } from "./server.js";
@@ -17,6 +18,7 @@ type MakeAttempt = (call: Call, server: Server | undefined, timeout: number, rep
 export class Replication {
   constructor(
     readonly membership: Membership,
+    readonly freshness: Freshness,
     readonly options: ClusterOptions,
     readonly attempt: MakeAttempt,
   ) {}
@@ -68,8 +70,7 @@ export class Replication {
           if (call.settled) return;
           if (value !== undefined) return this.alignReplicas(call, value, owner);
           const f = call.frame;
-          const peerFresh =
-            next !== undefined && !this.membership.repairs.mayBeStale(next.label, f.key, f.base64);
+          const peerFresh = next !== undefined && !this.freshness.mayBeStale(next.label, f.key, f.base64);
           const copy = owner !== undefined && peerFresh ? asSet(f, await this.#raw(call, next!)) : null;
           if (copy !== null && !call.settled) {
             copy.mode = MODE_ADD;
@@ -154,7 +155,7 @@ export class Replication {
   #copy(call: Call, frame: Frame | null): Promise<unknown> {
     const write = frame ?? call.frame.copy(Op.Delete);
     const handler = frame === null ? this.options.deleteHandler : this.options.storeHandler;
-    if (frame !== null) this.membership.repairs.past.noteTtl(write.ttl);
+    if (frame !== null) this.freshness.noteTtl(write.ttl);
     const left = Math.max(1, call.endsAt() - performance.now());
     const copies = call.copies!.map((server) => {
       const copy = new Call(write, handler, left);

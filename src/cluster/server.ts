@@ -19,7 +19,6 @@
  * traffic to probe with), so a down server costs callers nothing.
  */
 import type { ConnectionOptions } from "../connection/connection.js";
-import type { Latencies } from "./hedging.js";
 import {
   AuthError,
   ConnectionError,
@@ -83,13 +82,6 @@ export class Server {
   nextProbeAt = 0;
   /** Last error that counted as a failure. */
   lastError: Error | undefined;
-  /**
-   * Deletes of keys it may hold older values of, sent just after a change of the server list made
-   * it their home: reads wait for them (writes need not: a delete after a write is a miss).
-   */
-  repairing: Promise<void> | null = null;
-  /** Its recent read latencies, with `hedge: { after: "p95" }` (they leave with the server). */
-  readLatencies: Latencies | null = null;
   readonly #health: HealthOptions;
   readonly #events: ServerEvents;
   readonly #probeTimeout: number;

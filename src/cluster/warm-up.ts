@@ -22,6 +22,7 @@ import { Frame, MODE_ADD, Op } from "../protocol/frame.js";
 import type { AttemptSink } from "../connection/attempt.js";
 import { storedTtl } from "./policy.js";
 import { Call, CallAttempt, type CallHandler } from "./call.js";
+import type { Freshness } from "./freshness/freshness.js";
 import type { Membership } from "./membership.js";
 import type { Server } from "./server.js";
 import { keyId } from "../protocol/frame.js";
@@ -79,6 +80,7 @@ export class WarmUp {
   /** Whether writes are to be told ({@link noteWrite}): a replica's window is open. */
   watchingWrites = false;
   readonly #membership: Membership;
+  readonly #freshness: Freshness;
   readonly #o: WarmUpOptions;
   readonly #sender: WarmUpSender;
   /** Copies under way, by key (as sent; `" b"` appended when base64). */
@@ -93,8 +95,9 @@ export class WarmUp {
   #watchUntil = 0;
   #overflowedUntil = 0;
 
-  constructor(membership: Membership, o: WarmUpOptions, sender: WarmUpSender) {
+  constructor(membership: Membership, freshness: Freshness, o: WarmUpOptions, sender: WarmUpSender) {
     this.#membership = membership;
+    this.#freshness = freshness;
     this.#o = o;
     this.#sender = sender;
     membership.mayBeEmpty = (s) => this.#mayBeEmpty(s);
@@ -139,7 +142,7 @@ export class WarmUp {
     const target = a.target;
     if ((op !== Op.Get && op !== Op.GetAndTouch) || target === undefined) return false;
     const now = performance.now();
-    const previous = this.#membership.previous;
+    const previous = this.#freshness.previous;
     if (previous !== null && now <= previous.at + this.#o.window && this.#fromPrevious(a, target, now))
       return true;
     if (this.#suspects.size === 0 || !this.#suspected(target, now)) return false;
@@ -182,7 +185,7 @@ export class WarmUp {
   /** After a change of the list: the key's previous owner is asked, and a hit copied over. */
   #fromPrevious(a: CallAttempt, target: Server, now: number): boolean {
     const m = this.#membership;
-    const previous = m.previous!;
+    const previous = this.#freshness.previous!;
     const key = a.call.routingKey!;
     const old = previous.ring.servers.length === 0 ? undefined : m.server(previous.ring.serverFor(key));
     if (old === undefined || old === target || old.state !== "up") return false;
@@ -191,7 +194,7 @@ export class WarmUp {
     const homes = m.homesOf(key);
     if (!homes.includes(target.label) || homes.includes(old.label)) return false;
     const frame = a.frame;
-    if (m.repairs.mayBeStale(old.label, frame.key, frame.base64)) return false;
+    if (this.#freshness.mayBeStale(old.label, frame.key, frame.base64)) return false;
     const left = a.call.endsAt() - now;
     // Until the writes sent to the previous owner before the change are known to have landed, a
     // miss stays a miss (the first one starts the look).
@@ -213,7 +216,11 @@ export class WarmUp {
     if (!m.replicasOf(key).includes(target)) return false; // (a gutter or fallback server)
     const peer = m.readTarget(key, a.tried());
     const frame = a.frame;
-    if (peer === undefined || peer === target || m.repairs.mayBeStale(peer.label, frame.key, frame.base64))
+    if (
+      peer === undefined ||
+      peer === target ||
+      this.#freshness.mayBeStale(peer.label, frame.key, frame.base64)
+    )
       return false;
     const left = a.call.endsAt() - now;
     if (left < 1) return false;
@@ -277,8 +284,8 @@ export class WarmUp {
   ): void {
     const call = a.call;
     const frame = a.frame;
-    const repairs = this.#membership.repairs;
-    if (item === undefined || repairs.mayBeStale(source.label, frame.key, frame.base64)) {
+    const freshness = this.#freshness;
+    if (item === undefined || freshness.mayBeStale(source.label, frame.key, frame.base64)) {
       call.succeed(undefined);
       return;
     }
@@ -299,7 +306,7 @@ export class WarmUp {
     if (ttl === 0 && item.ttl === 0) return; // about to expire: nothing to copy
     const store = storeOf(frame, item, ttl);
     store.mode = MODE_ADD;
-    repairs.past.noteTtl(ttl);
+    freshness.noteTtl(ttl);
     const copyCall = new Call(store, this.#o.store, call.timeout);
     copyCall.routingKey = call.routingKey;
     // Writes of the key wait for the copy (see `copyOf`), so it cannot land after one of them.

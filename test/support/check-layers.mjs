@@ -11,7 +11,9 @@
 //     hedges — and uses the failure policy's decisions;
 //  5. no erased types: no field typed `object` or `unknown` standing for a layer's own object
 //     (server, target, call, context, result, policy, attempt, owner);
-//  6. files stay at 400 lines or fewer.
+//  6. files stay at 400 lines or fewer;
+//  7. the freshness owner's internals (cluster/freshness/) are imported only from that folder: the
+//     rest of the code goes through cluster/freshness/freshness.ts.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -74,6 +76,13 @@ for (const abs of walk(root)) {
     }
     if (target === "cluster/policy.ts" && from !== "cluster" && from !== "client" && from !== "index") {
       errors.push(`${file}: only cluster/ decides on failures (imports ${target})`);
+    }
+    if (
+      target.startsWith("cluster/freshness/") &&
+      target !== "cluster/freshness/freshness.ts" &&
+      !file.startsWith("cluster/freshness/")
+    ) {
+      errors.push(`${file}: imports ${target}, inside the freshness owner (go through freshness.ts)`);
     }
     if (to === "leaf" || from === "leaf") continue;
     if (RANK[to] > RANK[from])

@@ -58,6 +58,10 @@ describe("layer check (test/support/check-layers.mjs)", () => {
       "diagnostics.ts": "export {};\n",
       "cluster/policy.ts": "export function afterFailure(_: unknown) {}\n",
       "serialization/codec.ts": "export const codec = 1;\n",
+      "cluster/freshness/repairs.ts": "export class Repairs {}\n",
+      "cluster/freshness/freshness.ts": 'import { Repairs } from "./repairs.js";\n',
+      "cluster/warm.ts":
+        'import { Repairs } from "./freshness/repairs.js";\nimport { F } from "./freshness/freshness.js";\n',
     });
     assert.equal(r.status, 1);
     const expected = [
@@ -77,6 +81,7 @@ describe("layer check (test/support/check-layers.mjs)", () => {
       "errors.ts: a leaf imports client.ts",
       "stray/file.ts: not in any layer",
       "cluster/huge.ts: 401 lines (at most 400)",
+      "cluster/warm.ts: imports cluster/freshness/repairs.ts, inside the freshness owner",
     ];
     for (const e of expected) assert.ok(r.report.includes(e), `missing: ${e}\n${r.report}`);
     assert.equal(r.report.trim().split("\n").length, expected.length, r.report);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ketamaHash } from "../../src/cluster/ketama.ts";
-import { MAX_PAST_RINGS, PastRings } from "../../src/cluster/past-rings.ts";
+import { MAX_PAST_RINGS, PastRings } from "../../src/cluster/freshness/past-rings.ts";
 
 const addr = (port: number) => ({ host: "10.0.0.1", port, weight: 1 });
 const homes = (p: PastRings, key: string) => {

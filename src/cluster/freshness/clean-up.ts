@@ -4,10 +4,10 @@
  * when it missed more writes than are remembered, everything on it is flushed (`flush_all`). Sent
  * straight to the server: it answers probes but is not up yet, so the cluster would not route there.
  */
-import type { AttemptSink } from "../connection/attempt.js";
-import { Batch, Frame, Op } from "../protocol/frame.js";
-import { Call, CallAttempt, type CallHandler } from "./call.js";
-import type { Server } from "./server.js";
+import type { AttemptSink } from "../../connection/attempt.js";
+import { Batch, Frame, Op } from "../../protocol/frame.js";
+import { Call, CallAttempt, type CallHandler } from "../call.js";
+import type { Server } from "../server.js";
 import type { StaleKey } from "./write-failures.js";
 
 /** Keys per `md` batch. */

@@ -7,7 +7,7 @@
  * overflowed instead, and its list dropped: which keys it may hold stale is then unknown, so the
  * whole server is flushed before it serves again (nothing is forgotten silently).
  */
-import { keyId } from "../protocol/frame.js";
+import { keyId } from "../../protocol/frame.js";
 
 /** One remembered key: its wire token, whether that token is base64, and the key it is routed by. */
 export interface StaleKey {

@@ -3,19 +3,18 @@
  * applied by the server, later than a newer write of the same key sent on another connection. A
  * delete of its key(s) follows it on the same connection, so that whatever order the server applies
  * them in, the key ends up with the newer value or missing (a miss is always allowed). If that
- * delete fails too, the key is remembered for the server's clean-up (see `membership.ts`).
+ * delete fails too, the key is remembered for the server's clean-up (see `repairs.ts`).
  */
-import type { AttemptSink } from "../connection/attempt.js";
-import { Op } from "../protocol/frame.js";
-import { Call, CallAttempt } from "./call.js";
-import type { ClusterOptions } from "./cluster-options.js";
-import type { Membership, RoutingKey } from "./membership.js";
-import type { Server } from "./server.js";
+import type { AttemptSink } from "../../connection/attempt.js";
+import { Op } from "../../protocol/frame.js";
+import { Call, CallAttempt, type CallHandler, routeOf } from "../call.js";
+import type { Server } from "../server.js";
+import type { Repairs } from "./repairs.js";
 
 export class LateWrites {
   constructor(
-    readonly membership: Membership,
-    readonly options: ClusterOptions,
+    readonly repairs: Repairs,
+    readonly options: { deleteHandler: CallHandler; deleteManyHandler: CallHandler },
   ) {}
 
   /** Sends the delete that follows `a`, a write that timed out after it was written. */
@@ -41,17 +40,9 @@ export class LateWrites {
     failed: (u, error) => {
       const undo = u as CallAttempt;
       if (undo.target !== undefined) {
-        this.membership.noteFailedWrite(undo.target, undo.frame, (i) => routeOf(undo.call, undo, i), error);
+        this.repairs.noteFailedWrite(undo.target, undo.frame, (i) => routeOf(undo.call, undo, i), error);
       }
       undo.call.fail(error);
     },
   };
-}
-
-/** The routing key of the i-th key of attempt `a` of `call`. */
-export function routeOf(call: Call, a: CallAttempt, i: number): RoutingKey {
-  if (call.routingKey !== null) return call.routingKey;
-  const key = call.keys?.[a.indices === null ? i : a.indices[i]!];
-  // A call the client made of its own without a routing key: its wire token stands in.
-  return key ?? a.frame.batch?.keys[i] ?? a.frame.key;
 }

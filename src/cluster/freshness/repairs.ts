@@ -2,17 +2,17 @@
  * What a server missed, and the repairs before it serves again. A key written while one of its
  * home servers was away, whose write failed on a server, or that moved away from a server under an
  * earlier server list and was written since, may be older on that server than its last write. Such
- * keys are remembered per server and deleted there (by the clean-up the client passes in) before the
+ * keys are remembered per server and deleted there (see `clean-up.ts`) before the
  * server takes traffic again — after a probe brings it back, or before a change of the server list
  * makes it a key's home again. A server that missed more writes than are remembered is flushed.
  */
-import { type Frame, Op } from "../protocol/frame.js";
-import type { Membership, MembershipEvents, RoutingKey } from "./membership.js";
-import { ketamaHash } from "./ketama.js";
+import { type Frame, Op } from "../../protocol/frame.js";
+import type { Membership, RoutingKey } from "../membership.js";
+import { ketamaHash } from "../ketama.js";
 import { PastRings } from "./past-rings.js";
-import type { Server } from "./server.js";
+import type { Server } from "../server.js";
 import { type StaleKey, WriteFailures } from "./write-failures.js";
-import { keyId } from "../protocol/frame.js";
+import { keyId } from "../../protocol/frame.js";
 
 /**
  * Repair rounds before the server is flushed instead (writes to its keys arriving as fast as they
@@ -23,11 +23,21 @@ const MAX_REPAIR_ROUNDS = 8;
 const IN_PLACE_FIRST_DELAY = 50;
 const IN_PLACE_MAX_DELAY = 2000;
 
+/** The commands repairs send, and what they report. */
+export interface RepairCommands {
+  /** Deletes `keys` on `server`; rejects (a return then keeps it down) when a batch fails. */
+  cleanUp(server: Server, keys: StaleKey[]): Promise<void>;
+  /** Flushes `server` whole (it missed more writes than are remembered); rejects when it fails. */
+  flush(server: Server, reason: string): Promise<void>;
+  /** A write for `key` (wire token) did not reach `server`: it is remembered. */
+  writeFailure(server: string, key: string, error: unknown): void;
+}
+
 export class Repairs {
   /** Servers flushed before serving again. */
   flushes = 0;
   readonly #membership: Membership;
-  readonly #events: MembershipEvents;
+  readonly #events: RepairCommands;
   readonly #stale: WriteFailures;
   /** Home rings of earlier server lists whose servers may still hold copies placed under them. */
   readonly past = new PastRings();
@@ -39,8 +49,10 @@ export class Repairs {
   readonly #flushing = new Set<string>();
   /** Servers up whose missed writes are being repaired in place. */
   readonly #inPlace = new Set<Server>();
+  /** Deletes sent just after a change of the list made a server some keys' home: reads there wait for them. */
+  readonly #repairing = new Map<Server, Promise<void>>();
 
-  constructor(membership: Membership, events: MembershipEvents, maxWriteFailures: number) {
+  constructor(membership: Membership, events: RepairCommands, maxWriteFailures: number) {
     this.#membership = membership;
     this.#events = events;
     this.#stale = new WriteFailures(maxWriteFailures);
@@ -90,7 +102,17 @@ export class Repairs {
 
   /** Whether no server has anything remembered or under repair: reads need no look. */
   get nothingToGuard(): boolean {
-    return this.#stale.empty && this.#inRepair.size === 0 && this.#flushing.size === 0;
+    return (
+      this.#stale.empty &&
+      this.#inRepair.size === 0 &&
+      this.#flushing.size === 0 &&
+      this.#repairing.size === 0
+    );
+  }
+
+  /** The deletes a change of the list left under way on `s` (reads there wait for them), or undefined. */
+  repairingOf(s: Server): Promise<void> | undefined {
+    return this.#repairing.get(s);
   }
 
   /**
@@ -188,9 +210,8 @@ export class Repairs {
    * flushed server holds nothing older than the writes made meanwhile.
    */
   async rejoin(s: Server): Promise<void> {
-    const m = this.#membership;
     for (let round = 0; ; round++) {
-      if (!this.#stale.has(s.label)) return m.up(s);
+      if (!this.#stale.has(s.label)) return this.#up(s, false);
       const { keys, overflowed } = this.#stale.take(s.label);
       try {
         if (overflowed || round === MAX_REPAIR_ROUNDS) {
@@ -198,7 +219,7 @@ export class Repairs {
           // left on fallback owners are deleted once it is back (their keys' owner again).
           await this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason());
           const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
-          m.up(s, overflowed);
+          this.#up(s, overflowed);
           for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
           return;
         }
@@ -219,7 +240,7 @@ export class Repairs {
    * remembered), round after round while writes keep adding some; then calls `change` in the same
    * synchronous step as the last look, so no write falls between them. What the last round still
    * found (writes arriving as fast as rounds repair them) is deleted just after the change, while
-   * reads on those servers wait for it (`Server.repairing`). A server whose clean-up fails is taken
+   * reads on those servers wait for it ({@link repairingOf}). A server whose clean-up fails is taken
    * down (a probe and a repair bring it back); one that must be flushed is flushed first.
    */
   async beforeChange(
@@ -248,19 +269,37 @@ export class Repairs {
         change();
         for (const [s, due] of after) {
           const repair = this.#guard(s, due, false, this.#tracked(s, due, this.#events.cleanUp(s, due)));
-          const previous = s.repairing;
+          const previous = this.#repairing.get(s);
           const repairing: Promise<void> = (
-            previous === null ? repair : Promise.all([previous, repair])
+            previous === undefined ? repair : Promise.all([previous, repair])
           ).then(() => {
-            if (s.repairing === repairing) s.repairing = null;
+            if (this.#repairing.get(s) === repairing) this.#repairing.delete(s);
           });
-          s.repairing = repairing;
+          this.#repairing.set(s, repairing);
         }
         return;
       }
       for (const [s, due] of after) this.#putBack(s.label, due, false);
       await Promise.all(work);
     }
+  }
+
+  /**
+   * Puts a repaired server back. The keys it takes back may leave copies on the servers that held
+   * them meanwhile (ejection); when which ones is unknown (`copiesUnknown`: it missed more writes
+   * than are remembered), the placement they lived on is a past ring from now on, so later writes
+   * are remembered for those servers too.
+   */
+  #up(s: Server, copiesUnknown: boolean): void {
+    const m = this.#membership;
+    const wasAway = s.state !== "up" && m.server(s.label) === s;
+    // The placement its keys had while it was away, before its return changes it.
+    const away = copiesUnknown && m.ejects && wasAway ? m.liveRing() : null;
+    const skipped = away === null ? [] : m.skipped();
+    m.up(s);
+    if (s.state !== "up" || away === null || away.size === 0) return;
+    for (const label of this.past.retire(m.addresses(), away, skipped))
+      if (m.server(label)) this.mustFlush(label);
   }
 
   /** A repair of `s` that, failing, puts its keys back and takes the server down. */

@@ -10,8 +10,8 @@
  * same members are kept once. Past the most rings kept, the oldest is dropped and its servers are
  * flushed before the change: which of their keys are stale is then unknown.
  */
-import { HashRing } from "./ketama.js";
-import type { ServerAddress } from "../util/servers.js";
+import { HashRing } from "../ketama.js";
+import type { ServerAddress } from "../../util/servers.js";
 
 /** Most distinct past rings kept. */
 export const MAX_PAST_RINGS = 16;

@@ -1,6 +1,6 @@
 /**
  * Reads that must not be served as a server holds them:
- * - on a server with deletes pending from a change of the server list (`Server.repairing`), a read
+ * - on a server with deletes pending from a change of the server list (`Repairs.repairingOf`), a read
  *   waits for them — within its deadline;
  * - a read may find on its server a copy that later writes made stale — one the server kept
  *   while a write missed it (it stayed up, or was away), or that an earlier list or absence left
@@ -8,11 +8,11 @@
  *   answers a miss instead (a batch read marks such keys in `staleKeys`, and its handler takes
  *   their hits for misses).
  */
-import { QUEUED } from "../connection/attempt.js";
-import { TimeoutError } from "../errors.js";
-import type { CallAttempt } from "./call.js";
-import type { Membership } from "./membership.js";
-import type { Server } from "./server.js";
+import { QUEUED } from "../../connection/attempt.js";
+import { TimeoutError } from "../../errors.js";
+import type { CallAttempt } from "../call.js";
+import type { Repairs } from "./repairs.js";
+import type { Server } from "../server.js";
 
 /**
  * Takes `a` (a read about to be sent to `server`) over when it must wait or miss: true when it did,
@@ -21,11 +21,11 @@ import type { Server } from "./server.js";
 export function holdRead(
   a: CallAttempt,
   server: Server,
-  m: Membership,
+  repairs: Repairs,
   send: (a: CallAttempt) => void,
 ): boolean {
-  const repairing = server.repairing;
-  if (repairing !== null) {
+  const repairing = repairs.repairingOf(server);
+  if (repairing !== undefined) {
     const deadline = a.deadline !== 0 ? a.deadline : performance.now() + a.timeout;
     const timer = setTimeout(() => {
       a.fail(new TimeoutError(`${server.label} was still being repaired after a change of the server list`));
@@ -38,17 +38,17 @@ export function holdRead(
     });
     return true;
   }
-  if (!m.repairs.hasAny(server.label)) return false;
+  if (!repairs.hasAny(server.label)) return false;
   const frame = a.frame;
   const batch = frame.batch;
   if (batch === null) {
-    if (!m.repairs.mayBeStale(server.label, frame.key, frame.base64)) return false;
+    if (!repairs.mayBeStale(server.label, frame.key, frame.base64)) return false;
     setImmediate(missed, a);
     return true;
   }
   const stale: number[] = [];
   for (let i = 0; i < batch.keys.length; i++) {
-    if (m.repairs.mayBeStale(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true)) {
+    if (repairs.mayBeStale(server.label, batch.keys[i]!, batch.keysBase64?.[i] === true)) {
       stale.push(a.indices === null ? i : a.indices[i]!);
     }
   }
