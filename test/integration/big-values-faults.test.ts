@@ -56,8 +56,7 @@ describe("bigValues: failures and races", () => {
       assert.ok(((await mc.get(k)) as Buffer).equals(values[1]!));
     } finally {
       stop = true;
-      await reader;
-      await victim.start(victim.port);
+      await reader.finally(() => victim.restore());
     }
     t.diagnostic(JSON.stringify(seen));
     assert.ok(seen.whole > 0, "reads went on during the writes and the kill");

@@ -2,6 +2,12 @@
  * One server of three behind the fault proxy cycles through every fault (blackhole, reset, slow,
  * cut mid-value, garbage) under read load, with `replicas: 2`. Every read must be served with its own
  * key's value within its deadline; nothing may leak or go unhandled.
+ *
+ * Judged against the event loop's stalls (a busy machine descheduling this process shows as one): a
+ * stall as long as an attempt's share of the deadline times out attempts on healthy servers too, and
+ * two such timeouts mark a server down, so reads then may miss (their key's next server is cold) or
+ * fail with a deadline error. Such a read is allowed only near a stall that long; another key's
+ * value, an unexpected error or a call later than its stall allows never is.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -10,9 +16,15 @@ import { tickerActive } from "../../src/util/ticker.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { FaultProxy, type ProxyMode } from "../support/proxy.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
+import { ReadJudge } from "../support/read-judge.ts";
 
 const DEADLINE = 200;
-const MARGIN = 300;
+const FAILOVER = { failureThreshold: 2, retryDelay: 150, maxRetryDelay: 300 };
+/**
+ * How long a stall's effects last after it: a server it marked down stays out for up to its longest
+ * back-off (with jitter), then its probe gets a deadline.
+ */
+const RECOVERY = FAILOVER.maxRetryDelay * 1.25 + DEADLINE;
 
 let servers: MemcachedServer[] = [];
 let proxy: FaultProxy;
@@ -44,55 +56,56 @@ forEachProtocol(() => {
         servers: labels,
         replicas: 2,
         timeout: DEADLINE,
-        failover: { failureThreshold: 2, retryDelay: 150, maxRetryDelay: 300 },
+        failover: FAILOVER,
       });
-      const keys = Array.from({ length: 300 }, (_, i) => `chaos:${i}:${"v".repeat(i % 40)}`);
-      assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
-
-      let stop = false;
-      let ok = 0;
-      let failed = 0;
-      let worst = 0;
-      const errors = new Map<string, number>();
-      const load = Promise.all(
-        Array.from({ length: 16 }, async (_, w) => {
-          for (let i = w; !stop; i += 16) {
-            const k = keys[i % keys.length]!;
-            const t0 = performance.now();
-            try {
-              assert.equal(await mc.get(k), k);
-              ok++;
-            } catch (e) {
-              failed++;
-              errors.set((e as Error).name, (errors.get((e as Error).name) ?? 0) + 1);
+      const judge = new ReadJudge({ deadline: DEADLINE, share: DEADLINE / 2, recovery: RECOVERY });
+      try {
+        const keys = Array.from({ length: 300 }, (_, i) => `chaos:${i}:${"v".repeat(i % 40)}`);
+        assert.ok((await mc.setMany(keys.map((k) => [k, k] as const))).every(Boolean));
+        let stop = false;
+        const load = Promise.all(
+          Array.from({ length: 16 }, async (_, w) => {
+            for (let i = w; !stop; i += 16) {
+              const k = keys[i % keys.length]!;
+              const t0 = performance.now();
+              try {
+                const v = await mc.get(k);
+                if (v === k) judge.serve(`get ${k}`, t0);
+                else if (v === undefined) judge.unserved(`get ${k}`, t0, v);
+                else judge.wrong(`get ${k}`, t0, v);
+              } catch (e) {
+                judge.unserved(`get ${k}`, t0, e);
+              }
             }
-            worst = Math.max(worst, performance.now() - t0);
+          }),
+        );
+        const faults: [ProxyMode, () => void][] = [
+          ["blackhole", () => {}],
+          ["reset", () => proxy.dropAll()],
+          ["delay", () => (proxy.delayMs = 500)],
+          ["cut", () => (proxy.cutAfter = 50)],
+          ["corrupt", () => (proxy.garbage = Buffer.from("VA 5 f0 O____\r\nwrong\r\n"))],
+        ];
+        try {
+          for (const [mode, setup] of faults) {
+            setup();
+            proxy.mode = mode;
+            await sleep(500);
+            proxy.mode = "pass";
+            await sleep(500);
           }
-        }),
-      );
-      const faults: [ProxyMode, () => void][] = [
-        ["blackhole", () => {}],
-        ["reset", () => proxy.dropAll()],
-        ["delay", () => (proxy.delayMs = 500)],
-        ["cut", () => (proxy.cutAfter = 50)],
-        ["corrupt", () => (proxy.garbage = Buffer.from("VA 5 f0 O____\r\nwrong\r\n"))],
-      ];
-      for (const [mode, setup] of faults) {
-        setup();
-        proxy.mode = mode;
-        await sleep(500);
-        proxy.mode = "pass";
-        await sleep(500);
+        } finally {
+          proxy.mode = "pass";
+          stop = true;
+          await load;
+        }
+        t.diagnostic(judge.summary());
+        assert.deepEqual(judge.defects, [], "every read served by a replica, within its deadline");
+        assert.ok(judge.served > judge.excused, "most reads were served");
+      } finally {
+        judge.stop();
+        await mc.close();
       }
-      stop = true;
-      await load;
-      const share = (100 * ok) / (ok + failed);
-      t.diagnostic(
-        `${ok} of ${ok + failed} reads served (${share.toFixed(2)} %), worst ${worst.toFixed(1)} ms vs ${DEADLINE} ms deadline; errors ${JSON.stringify([...errors])}`,
-      );
-      assert.equal(failed, 0, "every read served by a replica");
-      assert.ok(worst < DEADLINE + MARGIN, `worst ${worst.toFixed(0)} ms`);
-      await mc.close();
       proxy.dropAll();
       await sleep(50);
       assert.equal(tickerActive(), false, "no deadline timer left");

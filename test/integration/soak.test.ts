@@ -10,7 +10,7 @@ describe("chaos soak (10 s per protocol)", () => {
       const seconds = Number(process.env.SOAK_SECONDS ?? 10);
       const s = await runSoak(seconds, undefined, protocol);
       t.diagnostic(
-        `ops ${JSON.stringify(s.ops)} errors ${JSON.stringify(s.errors)} worst ms ${JSON.stringify(s.worstMs)} heap MiB ${JSON.stringify(s.heapMiB)} handles ${JSON.stringify(s.handles)} chaos ${JSON.stringify(s.chaos)}`,
+        `ops ${JSON.stringify(s.ops)} errors ${JSON.stringify(s.errors)} worst ms ${JSON.stringify(s.worstMs)} heap MiB ${JSON.stringify(s.heapMiB)} handles ${JSON.stringify(s.handles)} event loop stalled ${JSON.stringify(s.stalledMs)} chaos ${JSON.stringify(s.chaos)}`,
       );
       assert.deepEqual(s.violations, []);
       // One chaos event every 1.5–3 s.

@@ -200,14 +200,19 @@ export async function runConsistencySoak(
     ...Array.from({ length: WRITERS }, (_, w) => writer(w)),
     ...Array.from({ length: READERS }, reader),
   ];
-  await sleep(seconds * 1000);
-  stop = true;
-  await Promise.all(running);
-  s.listChanges = mc.health().topology.changes;
-  await mc.close();
-  await Promise.all(direct.map((d) => d.close()));
-  for (const server of servers) server.resume();
-  await Promise.all(servers.map((server) => server.kill()));
+  try {
+    await sleep(seconds * 1000);
+  } finally {
+    // Whatever failed, the servers go (a paused one resumed first) and nothing keeps running.
+    stop = true;
+    await Promise.allSettled(running);
+    s.listChanges = mc.health().topology.changes;
+    for (const server of servers) server.resume();
+    await mc.close();
+    await Promise.all(direct.map((d) => d.close()));
+    await Promise.all(servers.map((server) => server.kill()));
+  }
+  await Promise.all(running); // a chaos step that threw (a restart that failed) is a failure
   log(JSON.stringify(s, null, 1));
   return s;
 }

@@ -191,6 +191,26 @@ export class MemcachedServer {
   resume(): void {
     this.#proc?.kill("SIGCONT");
   }
+
+  /**
+   * Brings it back after a test that may have failed half-way: resumed if paused, started again
+   * (empty, on its port) if it was killed. Nothing to do for one that runs.
+   */
+  async restore(): Promise<void> {
+    const proc = this.#proc;
+    if (proc !== null && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGCONT");
+      return;
+    }
+    if (this.port === 0) return; // never started
+    if (proc !== null) await this.kill();
+    await this.start(this.port);
+  }
+}
+
+/** {@link MemcachedServer.restore} of each: for a suite's `afterEach`, so one failed test cannot fail the next. */
+export async function restoreAll(servers: readonly MemcachedServer[]): Promise<void> {
+  await Promise.all(servers.map((s) => s.restore()));
 }
 
 /** Child processes still running: killed when this process exits (a failed test must not leave one behind). */

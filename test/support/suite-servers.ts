@@ -1,9 +1,9 @@
 /**
  * Real memcached servers for one suite: started before its tests, killed after them.
  */
-import { after, before } from "node:test";
+import { after, afterEach, before } from "node:test";
 import { HashRing } from "../../src/index.ts";
-import { type MemcachedOptions, type MemcachedServer, startMemcached } from "./memcached.ts";
+import { type MemcachedOptions, type MemcachedServer, restoreAll, startMemcached } from "./memcached.ts";
 
 /** The keys of `keys` whose owner differs between the rings of `from` and `to`. */
 export function movedKeys(from: string[], to: string[], keys: string[]): string[] {
@@ -12,12 +12,16 @@ export function movedKeys(from: string[], to: string[], keys: string[]): string[
   return keys.filter((k) => a.serverFor(k) !== b.serverFor(k));
 }
 
-/** `n` servers, started in the suite's `before`; the array is filled then and emptied after. */
+/**
+ * `n` servers, started in the suite's `before`; the array is filled then and emptied after. After
+ * each test, a server it killed or paused is brought back (a failed test cannot fail the next).
+ */
 export function suiteServers(n: number, options: MemcachedOptions = {}): MemcachedServer[] {
   const servers: MemcachedServer[] = [];
   before(async () => {
     servers.push(...(await Promise.all(Array.from({ length: n }, () => startMemcached(options)))));
   });
+  afterEach(() => restoreAll(servers));
   after(async () => {
     await Promise.all(servers.splice(0).map((s) => s.kill()));
   });
