@@ -22,10 +22,24 @@ export interface Tickable {
 /** Tick period in ms: the resolution of deadlines (a request times out within this much of its deadline). */
 export const TICK_MS = 5;
 
+/** A tick this much later than the one before means the process did not run meanwhile (a stall). */
+const STALL_MS = 4 * TICK_MS;
+
 const members = new Set<Tickable>();
 let timer: NodeJS.Timeout | undefined;
+let lastTick = 0;
 
 function tick(): void {
+  const now = performance.now();
+  const stalled = lastTick !== 0 && now - lastTick > STALL_MS;
+  lastTick = now;
+  // After a stall (a long turn, a GC pause, a busy machine) the replies that arrived meanwhile are read
+  // first: the I/O phase runs before immediates, so a request whose reply came meanwhile gets it, not a time-out.
+  if (stalled) setImmediate(checkDeadlines);
+  else checkDeadlines();
+}
+
+function checkDeadlines(): void {
   const now = performance.now();
   for (const m of members) {
     try {
@@ -37,6 +51,7 @@ function tick(): void {
   if (members.size === 0 && timer !== undefined) {
     clearInterval(timer);
     timer = undefined;
+    lastTick = 0;
   }
 }
 
