@@ -25,15 +25,16 @@ export class IndexAwareCodec extends ValueCodec {
     }
   }
 
-  override decode(buf: Buffer, start: number, end: number, flags: number): unknown {
-    if ((flags & BIG_VALUE_FLAG) === 0) return super.decode(buf, start, end, flags);
+  override decode(buf: Buffer, start: number, end: number, flags: number, owned = false): unknown {
+    if ((flags & BIG_VALUE_FLAG) === 0) return super.decode(buf, start, end, flags, owned);
     return parseIndex(buf, start, end, flags) ?? NOT_A_VALUE;
   }
 }
 
-/** Decodes a chunk to a copy of its bytes (the reply's may belong to a socket chunk). */
+/** Decodes a chunk to its bytes: copied unless `owned` (the reply's may belong to a socket chunk). */
 export class ChunkBytes extends ValueCodec {
-  override decode(buf: Buffer, start: number, end: number): Buffer {
+  override decode(buf: Buffer, start: number, end: number, _flags = 0, owned = false): Buffer {
+    if (owned) return buf.subarray(start, end);
     const out = Buffer.allocUnsafe(end - start);
     buf.copy(out, 0, start, end);
     return out;

@@ -389,7 +389,7 @@ export class BigValues {
         );
       }
       const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-      out.push(this.build.codec.decode(whole, 0, total, index.flags));
+      out.push(this.build.codec.decode(whole, 0, total, index.flags, true));
     }
     return out;
   }

@@ -15,6 +15,7 @@ import type { Key, KeyEncoder } from "../keys.js";
 import type { ArithOptions, CallOptions, SetOptions } from "../options.js";
 import { Batch, Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
 import { MAX_BATCH_KEYS } from "../protocol/meta/opaque-token.js";
+import type { PooledBytes } from "../protocol/pooled-bytes.js";
 import type { ValueCodec } from "../serialization/codec.js";
 import { COMPRESSION_MASK } from "../serialization/compression.js";
 import { ttl, u64 } from "./arguments.js";
@@ -31,6 +32,11 @@ export interface EncodedValues {
 export class CallBuilder {
   /** Set by `Client.close()`: every new call is refused. */
   closed = false;
+  /**
+   * The pooled memory (`protocol/pooled-bytes.ts`) whose copy of the value the last {@link CallBuilder.store}
+   * put in its frame, held once for the caller of `store`; null when none.
+   */
+  pooled: PooledBytes | null = null;
 
   constructor(
     readonly keys: KeyEncoder,
@@ -110,7 +116,9 @@ export class CallBuilder {
     const frame = this.#keyFrame(Op.Store, key);
     frame.ttl = ttl(options?.ttl);
     // Append/prepend data is glued to bytes stored earlier: it is never compressed.
+    this.pooled = null;
     this.encodeValue(value, mode !== MODE_APPEND && mode !== MODE_PREPEND);
+    this.pooled = this.codec.pooled;
     return this.#storeFrame(
       frame,
       mode,

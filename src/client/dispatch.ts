@@ -8,6 +8,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { Key } from "../keys.js";
 import type { CallOptions, SetOptions } from "../options.js";
 import { keyId, Op } from "../protocol/frame.js";
+import type { PooledBytes } from "../protocol/pooled-bytes.js";
 import type { BigValues, BigWrite } from "./big-values.js";
 import type { CallBuilder } from "./call-builder.js";
 import { FETCH_MISS } from "./fetch.js";
@@ -95,19 +96,22 @@ export class Dispatch {
     tracedAs: string | null = null,
   ): Promise<boolean> {
     let call: Call | BigWrite;
+    let pooled: PooledBytes | null = null;
     try {
-      call =
-        this.big === null
-          ? this.build.store(mode, key, value, options, cas)
-          : this.big.store(mode, key, value, options, cas);
+      if (this.big === null) {
+        call = this.build.store(mode, key, value, options, cas);
+        // Only a plain set gives its copy's memory back: another write may copy its frame to replicas
+        // after it settled (`cluster/replication.ts`), so its memory is collected instead.
+        if (mode === 0 && cas === null) pooled = this.build.pooled;
+      } else call = this.big.store(mode, key, value, options, cas);
     } catch (err) {
       return Promise.reject(err);
     }
     call.tracedAs = tracedAs;
     const local = this.local;
-    if (local === null) return this.#send(call);
+    if (local === null) return pooled === null ? this.#send(call) : this.#givingBack(call, pooled);
     local.forget(call.frame.key, call.frame.base64);
-    const sent = this.#send(call);
+    const sent = pooled === null ? this.#send(call) : this.#givingBack(call, pooled);
     if (mode !== 0 || cas !== null) return sent;
     // A plain set through this client: the local cache takes the new value once it is stored.
     const localKey = keyId(call.frame.key, call.frame.base64);
@@ -157,6 +161,24 @@ export class Dispatch {
       });
       return out;
     });
+  }
+
+  /**
+   * Sends a plain set whose value is a copy in pooled memory, and gives that memory back once the
+   * call has settled: its attempts are then settled or never sent, and a socket still writing the
+   * copy holds it itself (`connection/pipeline.ts`).
+   */
+  #givingBack(call: Call | BigWrite, pooled: PooledBytes): Promise<boolean> {
+    return this.#send(call).then(
+      (ok) => {
+        pooled.release();
+        return ok;
+      },
+      (err: unknown) => {
+        pooled.release();
+        throw err;
+      },
+    );
   }
 
   #send(call: Call | BigWrite): Promise<boolean> {

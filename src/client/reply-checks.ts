@@ -58,7 +58,7 @@ export function failWith(attempt: CallAttempt, reply: ReplyView, what: string): 
 
 /** The reply's value, decoded with the client's codec. */
 export function decode(ctx: ReplyContext, reply: ReplyView): unknown {
-  return ctx.codec.decode(reply.value, reply.valueStart, reply.valueEnd, reply.clientFlags);
+  return ctx.codec.decode(reply.value, reply.valueStart, reply.valueEnd, reply.clientFlags, reply.ownsValue);
 }
 
 /** Settles `attempt` with the decoded value; a decoding failure fails the attempt, not the connection. */

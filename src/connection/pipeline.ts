@@ -18,6 +18,7 @@ import { encodeMeta } from "../protocol/meta/encoder.js";
 import { OPAQUE_LIMIT } from "../protocol/meta/opaque-token.js";
 import { MetaParser } from "../protocol/meta/parser.js";
 import type { Frame } from "../protocol/frame.js";
+import type { PooledBytes } from "../protocol/pooled-bytes.js";
 import type { Reply, WireProtocol } from "../protocol/reply.js";
 import { encodeText } from "../protocol/text/encoder.js";
 import { TextParser } from "../protocol/text/parser.js";
@@ -183,8 +184,10 @@ export class Pipeline {
   /** Writes what the writer holds; false when the socket asks us to wait for `drain`. */
   #write(socket: Socket): boolean {
     const chunks = this.#writer.finish();
+    const held = this.#writer.takeHeld();
     let ok = true;
-    if (chunks.length === 1) ok = socket.write(chunks[0]!);
+    if (held !== null) ok = writeHeld(socket, chunks, held);
+    else if (chunks.length === 1) ok = socket.write(chunks[0]!);
     else if (chunks.length > 1) {
       socket.cork();
       for (const c of chunks) ok = socket.write(c);
@@ -212,4 +215,21 @@ export class Pipeline {
       }
     }
   }
+}
+
+/**
+ * Writes `chunks`, some of them pooled memory (`held`), and gives that memory back when the socket
+ * is done with the last chunk (written, or failed with the socket): never while it may still read it.
+ */
+function writeHeld(socket: Socket, chunks: Buffer[], held: PooledBytes[]): boolean {
+  const done = () => {
+    for (const p of held) p.release();
+  };
+  const last = chunks.length - 1;
+  let ok = true;
+  socket.cork();
+  for (let i = 0; i < last; i++) ok = socket.write(chunks[i]!);
+  ok = socket.write(chunks[last]!, done);
+  socket.uncork();
+  return ok;
 }

@@ -18,6 +18,8 @@ export interface LineReply {
   value: Buffer;
   valueStart: number;
   valueEnd: number;
+  /** The data block's buffer is the reply's alone (assembled over several chunks). */
+  ownsValue: boolean;
 }
 
 export abstract class LineParser<R extends LineReply> extends ChunkParser {
@@ -101,9 +103,14 @@ export abstract class LineParser<R extends LineReply> extends ChunkParser {
     r.value = data;
     r.valueStart = 0;
     r.valueEnd = size;
-    this.onReply(r);
-    // The next replies leave `value` alone while they carry none: let this one, perhaps large, go.
-    r.value = NO_VALUE;
-    r.valueEnd = 0;
+    r.ownsValue = true;
+    try {
+      this.onReply(r);
+    } finally {
+      // The next replies leave `value` alone while they carry none: let this one, perhaps large, go.
+      r.value = NO_VALUE;
+      r.valueEnd = 0;
+      r.ownsValue = false;
+    }
   }
 }

@@ -52,6 +52,11 @@ export interface ReplyView {
   readonly value: Buffer;
   readonly valueStart: number;
   readonly valueEnd: number;
+  /**
+   * The value's buffer is this reply's alone (assembled from several socket chunks, in one buffer of
+   * its size): whoever decodes it may keep it without a copy. False when it is a socket chunk's.
+   */
+  readonly ownsValue: boolean;
   /** Client flags stored with the value. */
   readonly clientFlags: number;
   /** Remaining TTL told by a meta `t` flag, seconds (-1: never expires); -2 when not told (binary). */

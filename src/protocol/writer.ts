@@ -9,8 +9,11 @@
  * connection's slab grows to the size of its usual burst. Once the socket has copied everything out,
  * {@link Writer.rewind} starts over at the beginning of the current slab and keeps the largest earlier
  * one as a spare: a burst then goes out from the same memory every turn, with no allocation. Values
- * of {@link BIG_VALUE} bytes or more are not copied: they go out as their own chunk between two views.
+ * of {@link BIG_VALUE} bytes or more are not copied: they go out as their own chunk between two views
+ * (a big string is encoded once, into pooled memory). The pooled memory of the chunks handed out is
+ * held until the socket is done with it ({@link Writer.takeHeld}).
  */
+import { type PooledBytes, pooledOf, takeBytes } from "./pooled-bytes.js";
 
 /** First slab size: small, as most connections never need more (a thousand of them, no 64 MiB). */
 const SLAB = 16 * 1024;
@@ -51,6 +54,8 @@ export class Writer {
   #filled: Buffer | null = null;
   /** A slab the socket is done with, for the next burst that outgrows the current one. */
   #spare: Buffer | null = null;
+  /** Pooled memory of the big values in `#chunks`, held for the socket write (see `pooled-bytes.ts`). */
+  #held: PooledBytes[] | null = null;
 
   /** Bytes encoded and not yet handed out. */
   get length(): number {
@@ -143,7 +148,7 @@ export class Writer {
   value(v: string | Buffer, length: number): void {
     if (length >= BIG_VALUE) {
       this.#cut();
-      this.#chunk(typeof v === "string" ? Buffer.from(v, "utf8") : v);
+      this.#bigValue(v, length);
       return;
     }
     this.ensure(length + 2);
@@ -153,6 +158,37 @@ export class Writer {
       this.buf.set(v, this.pos);
       this.pos += length;
     }
+  }
+
+  /**
+   * A big value as a chunk of its own: a Buffer as it is (held while written when it is pooled
+   * memory), a string encoded once into pooled memory, held until written.
+   */
+  #bigValue(v: string | Buffer, length: number): void {
+    let p: PooledBytes | undefined;
+    if (typeof v === "string") {
+      p = takeBytes(length);
+      // As many bytes as chars: ASCII, whose latin1 bytes are its UTF-8 bytes, copied without UTF-8's per-char work.
+      p.bytes.write(v, 0, length, length === v.length ? "latin1" : "utf8");
+    } else {
+      p = pooledOf(v);
+      p?.hold();
+    }
+    if (p === undefined) this.#chunk(v as Buffer);
+    else {
+      (this.#held ??= []).push(p);
+      this.#chunk(p.bytes);
+    }
+  }
+
+  /**
+   * The pooled memory of the chunks last handed out by {@link Writer.finish} (null when none): the
+   * caller gives each back (`release`) once the socket has written them.
+   */
+  takeHeld(): PooledBytes[] | null {
+    const held = this.#held;
+    this.#held = null;
+    return held;
   }
 
   /** Hands out everything encoded since the last call, as one or more Buffers to write in order. */
@@ -182,6 +218,8 @@ export class Writer {
 
   /** Drops everything not handed out (the connection died). */
   reset(): void {
+    const held = this.takeHeld();
+    if (held !== null) for (const p of held) p.release();
     this.#chunks = [];
     this.#chunkBytes = 0;
     this.#start = this.pos;

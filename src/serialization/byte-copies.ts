@@ -6,11 +6,15 @@
  *
  * A slab lives as long as any copy cut from it: a copy kept long (a request waiting for a retry)
  * keeps its slab, as a pooled `Buffer` keeps its pool.
+ *
+ * Larger values are copied into pooled memory (`protocol/pooled-bytes.ts`), written again without
+ * the page faults of fresh memory; {@link ByteCopies.pooled} is what the last copy holds.
  */
+import { type PooledBytes, takeBytes } from "../protocol/pooled-bytes.js";
 
 /** Slab size: below the allocator's threshold for a memory map of its own. */
 const SLAB = 64 * 1024;
-/** Larger values get a buffer of their own. */
+/** Larger values are copied into pooled memory. */
 const LARGEST = SLAB / 8;
 
 export class ByteCopies {
@@ -20,10 +24,23 @@ export class ByteCopies {
   #base = this.#slab.byteOffset;
   #pos = 0;
 
+  /**
+   * The pooled memory of the last copy, held once for its holder (who gives it back, `release`,
+   * once nothing will write the copy again; or never, and the memory is collected); null when the
+   * last copy was cut from a slab.
+   */
+  pooled: PooledBytes | null = null;
+
   /** A copy of `bytes` that nothing else writes to. */
   copy(bytes: Uint8Array): Buffer {
     const n = bytes.length;
-    if (n > LARGEST) return Buffer.from(bytes);
+    if (n > LARGEST) {
+      const p = takeBytes(n);
+      p.bytes.set(bytes);
+      this.pooled = p;
+      return p.bytes;
+    }
+    this.pooled = null;
     if (this.#pos + n > SLAB) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB);
       this.#memory = this.#slab.buffer as ArrayBuffer;

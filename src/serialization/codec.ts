@@ -20,6 +20,7 @@
  * flags they were created with (0 when created by `incr … { initial }`): they read back as strings.
  */
 import { SerializationError, ValueTooLargeError } from "../errors.js";
+import type { PooledBytes } from "../protocol/pooled-bytes.js";
 import { ByteCopies } from "./byte-copies.js";
 import { unfaithfulToJson } from "./json-check.js";
 import { COMPRESSION_MASK, type Compressor, DEFAULT_MAX_DECOMPRESSED, inflate } from "./compression.js";
@@ -63,6 +64,11 @@ export class ValueCodec {
   /** Byte length of `data`. */
   length = 0;
   flags = 0;
+  /**
+   * The pooled memory `data` is a copy in (see `byte-copies.ts`), held once for whoever sends it: given
+   * back once nothing will write it again, or never. Null when `data` is not pooled.
+   */
+  pooled: PooledBytes | null = null;
   readonly #user: Codec | null;
   readonly #copies = new ByteCopies();
   readonly #compressor: Compressor | null;
@@ -99,12 +105,16 @@ export class ValueCodec {
     const raw = typeof this.data === "string" ? Buffer.from(this.data, "utf8") : this.data;
     const out = c.compress(raw);
     if (out === null) return;
+    // The copy is not sent: its memory can go back at once.
+    this.pooled?.release();
+    this.pooled = null;
     this.data = out.data;
     this.length = out.data.length;
     this.flags |= out.bit;
   }
 
   #encode(value: unknown): void {
+    this.pooled = null;
     if (this.#user !== null) {
       let out: { data: Buffer | string; flags: number };
       try {
@@ -120,7 +130,8 @@ export class ValueCodec {
         throw new SerializationError("codec.encode must return { data: string | Buffer, flags }");
       }
       // A codec may hand back the caller's own buffer: copied, as below.
-      this.#set(typeof out.data === "string" ? out.data : this.#copies.copy(out.data), out.flags >>> 0);
+      if (typeof out.data === "string") this.#set(out.data, out.flags >>> 0);
+      else this.#setCopy(out.data, out.flags >>> 0);
       return;
     }
     switch (typeof value) {
@@ -143,7 +154,7 @@ export class ValueCodec {
     // Bytes are copied: what is stored is the value as it was when the call was made, whatever the
     // caller does with its buffer before the request is written.
     if (value instanceof Uint8Array) {
-      this.#set(this.#copies.copy(value), Flags.BYTES);
+      this.#setCopy(value, Flags.BYTES);
       return;
     }
     const unfaithful = unfaithfulToJson(value);
@@ -166,14 +177,17 @@ export class ValueCodec {
     this.#set(json, Flags.JSON);
   }
 
-  /** Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if kept. */
-  decode(buf: Buffer, start: number, end: number, flags: number): unknown {
+  /**
+   * Decodes `buf[start, end)` stored with `flags`. The bytes may belong to a socket chunk: copied if
+   * kept, unless `owned` (the buffer is the caller's to give away: a value assembled over chunks).
+   */
+  decode(buf: Buffer, start: number, end: number, flags: number, owned = false): unknown {
     // The common case, a string stored by the default codec, in a method small enough to inline.
     if (flags === Flags.STRING && this.#user === null) return utf8(buf, start, end);
-    return this.#decodeOther(buf, start, end, flags);
+    return this.#decodeOther(buf, start, end, flags, owned);
   }
 
-  #decodeOther(buf: Buffer, start: number, end: number, flags: number): unknown {
+  #decodeOther(buf: Buffer, start: number, end: number, flags: number, owned: boolean): unknown {
     const packed = flags & COMPRESSION_MASK;
     // Compressed values inflate first: with the default codec when the rest of the flags is one of its
     // types (anything else was written by another client: raw bytes, as before), and with a user codec
@@ -190,8 +204,7 @@ export class ValueCodec {
       return this.decode(raw, 0, raw.length, type);
     }
     if (this.#user !== null) {
-      const copy = Buffer.allocUnsafe(end - start);
-      buf.copy(copy, 0, start, end);
+      const copy = owned ? buf.subarray(start, end) : copyOf(buf, start, end);
       try {
         return this.#user.decode(copy, flags);
       } catch (err) {
@@ -227,9 +240,14 @@ export class ValueCodec {
         break;
     }
     // Flags.BYTES, and anything written by another client with flags we do not know: raw bytes.
-    const out = Buffer.allocUnsafe(end - start);
-    buf.copy(out, 0, start, end);
-    return out;
+    return owned ? buf.subarray(start, end) : copyOf(buf, start, end);
+  }
+
+  /** Sets a copy of `bytes` (pooled when big) as `data`. */
+  #setCopy(bytes: Uint8Array, flags: number): void {
+    const copies = this.#copies;
+    this.#set(copies.copy(bytes), flags);
+    this.pooled = copies.pooled;
   }
 
   #set(data: string | Buffer, flags: number): void {
@@ -237,6 +255,13 @@ export class ValueCodec {
     this.length = typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
     this.flags = flags;
   }
+}
+
+/** A copy of `buf[start, end)`. */
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
 }
 
 /** `Buffer#utf8Slice`, which `toString("utf8", start, end)` ends in. */

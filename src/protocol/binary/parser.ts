@@ -68,6 +68,8 @@ export class BinaryReply implements ReplyView {
   value: Buffer = EMPTY;
   valueStart = 0;
   valueEnd = 0;
+  /** The value's buffer is this reply's alone (see `ReplyView`). */
+  ownsValue = false;
   /** Client flags from the extras of a Get-family response; 0 otherwise. */
   clientFlags = 0;
   /** Binary replies do not tell the remaining TTL. */
@@ -232,7 +234,13 @@ export class BinaryParser extends ChunkParser {
   protected spilled(header: Buffer, body: Buffer): void {
     this.#header(header, 0);
     this.#body(body, 0, body.length);
-    this.onReply(this.reply);
+    const r = this.reply;
+    r.ownsValue = true;
+    try {
+      this.onReply(r);
+    } finally {
+      r.ownsValue = false;
+    }
   }
 
   /** Reads the header at `b[s…]` into the reply; returns the body length. */

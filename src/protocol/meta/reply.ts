@@ -62,6 +62,8 @@ export class MetaReply implements ReplyView {
   value: Buffer = EMPTY;
   valueStart = 0;
   valueEnd = 0;
+  /** The value's buffer is this reply's alone (see `ReplyView`). */
+  ownsValue = false;
   /** `O` flag as a number; -1 when absent, -2 when not a token the client writes (`opaque-token.ts`). */
   opaque = -1;
   /** `f` flag (client flags, u32). */

@@ -48,6 +48,8 @@ export class TextReply implements ReplyView {
   value: Buffer = EMPTY;
   valueStart = 0;
   valueEnd = 0;
+  /** The value's buffer is this reply's alone (see `ReplyView`). */
+  ownsValue = false;
   /** `VALUE` client flags (u32). */
   clientFlags = 0;
   /** `VALUE` key token bounds in `buf`. */

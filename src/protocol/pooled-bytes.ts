@@ -1,0 +1,84 @@
+/**
+ * Reused memory for big values on their way to the socket: the copy of a caller's Buffer, the UTF-8
+ * bytes of a big string. Fresh memory of that size costs a page fault per page when first written
+ * (more than the copy itself); memory handed back here is written again without one.
+ *
+ * A {@link PooledBytes} is counted: each holder (the call that made the copy, each socket write of
+ * its bytes) takes a hold and gives it back once; the memory returns to its size class's free list
+ * only when the last hold is given back, so it is never written over while a socket may still read
+ * it. A holder that never gives its hold back only costs the reuse: the memory is then collected
+ * like any other.
+ *
+ * Sizes are rounded up to a class (a power of two, or one of the seven eighths steps below it), so
+ * that a value of nearly the same size reuses the memory of the last one. Free memory is bounded
+ * ({@link MAX_FREE}); beyond that a returned buffer is let go.
+ */
+
+/** Free memory kept over every size class, bytes. */
+const MAX_FREE = 32 * 1024 * 1024;
+
+/** The free buffers of each size class, by class size. */
+const free = new Map<number, Buffer[]>();
+let freeBytes = 0;
+/** The pooled bytes behind each view handed out (a Buffer as written: the writer asks by it). */
+const byView = new WeakMap<Buffer, PooledBytes>();
+
+/** `n` rounded up to its size class: a multiple of an eighth of the power of two at or above it. */
+export function sizeClass(n: number): number {
+  const top = 2 ** Math.ceil(Math.log2(n));
+  const step = top / 8;
+  return Math.ceil(n / step) * step;
+}
+
+/** Memory of one size class with its holds; {@link PooledBytes.bytes} is what is handed out. */
+export class PooledBytes {
+  /** Holders that have not given their hold back (the taker's is the first). */
+  holds = 1;
+
+  constructor(
+    /** The whole buffer of the size class. */
+    readonly memory: Buffer,
+    /** The view of the `n` bytes asked for: what is written. */
+    readonly bytes: Buffer,
+  ) {}
+
+  /** One more holder (a socket write of {@link PooledBytes.bytes}). */
+  hold(): void {
+    this.holds++;
+  }
+
+  /** Gives one hold back; the last one returns the memory to the free list. */
+  release(): void {
+    if (this.holds <= 0) throw new Error("pooled bytes released more often than held");
+    if (--this.holds > 0) return;
+    const m = this.memory;
+    if (freeBytes + m.length > MAX_FREE) return;
+    let list = free.get(m.length);
+    if (list === undefined) free.set(m.length, (list = []));
+    list.push(m);
+    freeBytes += m.length;
+  }
+}
+
+/** `n` bytes of reused memory, held once by the caller; their content is undefined. */
+export function takeBytes(n: number): PooledBytes {
+  const size = sizeClass(n);
+  const list = free.get(size);
+  let memory = list?.pop();
+  if (memory === undefined) memory = Buffer.allocUnsafeSlow(size);
+  else freeBytes -= size;
+  const bytes = memory.subarray(0, n);
+  const p = new PooledBytes(memory, bytes);
+  byView.set(bytes, p);
+  return p;
+}
+
+/** The pooled bytes `view` is the view of, or undefined when it is not one. */
+export function pooledOf(view: Buffer): PooledBytes | undefined {
+  return byView.get(view);
+}
+
+/** Free memory kept, bytes (for tests). */
+export function pooledFreeBytes(): number {
+  return freeBytes;
+}

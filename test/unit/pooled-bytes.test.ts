@@ -1,0 +1,120 @@
+/**
+ * Pooled memory for big values (`protocol/pooled-bytes.ts`) and its holders: the writer holds a
+ * pooled value while it is written, and memory goes back to the pool only when every holder gave
+ * its hold back — never while a socket write may still read it.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pooledOf, sizeClass, takeBytes } from "../../src/protocol/pooled-bytes.ts";
+import { BIG_VALUE, Writer } from "../../src/protocol/writer.ts";
+import { ByteCopies } from "../../src/serialization/byte-copies.ts";
+
+/** A size no other test in this file uses, so that its class's free list is this test's alone. */
+let nextSize = 300_000;
+const freshSize = () => (nextSize += 40_000);
+
+describe("pooled bytes", () => {
+  it("size classes: at least the size asked for, within an eighth of the power of two above it", () => {
+    for (const n of [1, 7, 8 * 1024 + 1, 100 * 1024, 1024 * 1024, 1024 * 1024 + 1, 5_000_001]) {
+      const c = sizeClass(n);
+      const top = 2 ** Math.ceil(Math.log2(n));
+      assert.ok(c >= n && c <= top, `${n} → ${c}`);
+      assert.ok(c - n < top / 8 || n < 8, `${n} → ${c}: within a step`);
+    }
+    assert.equal(sizeClass(1024 * 1024), 1024 * 1024, "a power of two is its own class");
+  });
+
+  it("memory is handed out again only after the last hold is given back", () => {
+    const n = freshSize();
+    const a = takeBytes(n);
+    a.hold(); // a socket write of it
+    a.release(); // the taker is done: the write still holds it
+    const b = takeBytes(n);
+    assert.notEqual(b.memory.buffer, a.memory.buffer, "held by the write: not handed out");
+    a.release(); // the write is done
+    const c = takeBytes(n);
+    assert.equal(c.memory.buffer, a.memory.buffer, "given back: reused");
+    assert.equal(c.bytes.length, n);
+    assert.equal(pooledOf(c.bytes), c);
+    assert.equal(pooledOf(a.bytes), a, "each view keeps its own holder");
+    b.release();
+    c.release();
+  });
+
+  it("releasing more often than held is refused", () => {
+    const p = takeBytes(freshSize());
+    p.release();
+    assert.throws(() => p.release(), /released more often than held/);
+  });
+
+  it("a big copy is pooled and independent of its source; small copies are not pooled", () => {
+    const copies = new ByteCopies();
+    const source = Buffer.alloc(freshSize(), 1);
+    const copy = copies.copy(source);
+    const p = copies.pooled;
+    assert.ok(p !== null && pooledOf(copy) === p);
+    source.fill(2);
+    assert.ok(
+      copy.every((x) => x === 1),
+      "the copy keeps the bytes as they were",
+    );
+    copies.copy(Buffer.alloc(100));
+    assert.equal(copies.pooled, null);
+    p.release();
+  });
+});
+
+describe("writer: big values and their memory", () => {
+  it("a pooled Buffer is written as its own chunk and held until the caller gives the write's hold back", () => {
+    const w = new Writer();
+    const p = takeBytes(freshSize());
+    p.bytes.fill(9);
+    w.ascii("ms k ");
+    w.value(p.bytes, p.bytes.length);
+    const chunks = w.finish();
+    assert.ok(chunks.includes(p.bytes), "the value itself, not a copy in a slab");
+    const held = w.takeHeld();
+    assert.deepEqual(held, [p]);
+    assert.equal(p.holds, 2, "the taker's and the write's");
+    assert.equal(w.takeHeld(), null, "handed out once");
+    p.release(); // the call settled
+    const other = takeBytes(p.bytes.length);
+    assert.notEqual(other.memory.buffer, p.memory.buffer, "still written: not reused");
+    for (const h of held!) h.release(); // the socket wrote it
+    assert.equal(p.holds, 0);
+    other.release();
+  });
+
+  it("a Buffer that is not pooled is written as it is, with nothing held", () => {
+    const w = new Writer();
+    const v = Buffer.alloc(BIG_VALUE, 3);
+    w.value(v, v.length);
+    assert.ok(w.finish().includes(v));
+    assert.equal(w.takeHeld(), null);
+  });
+
+  it("a big string is encoded once, into pooled memory held for the write: ASCII and UTF-8 alike", () => {
+    for (const text of ["a".repeat(BIG_VALUE + 5), "é€😀x".repeat(BIG_VALUE / 4)]) {
+      const w = new Writer();
+      const length = Buffer.byteLength(text, "utf8");
+      w.value(text, length);
+      const chunks = w.finish();
+      const held = w.takeHeld();
+      assert.equal(held?.length, 1);
+      const p = held![0]!;
+      assert.ok(chunks.includes(p.bytes));
+      assert.ok(p.bytes.equals(Buffer.from(text, "utf8")), "the UTF-8 bytes of the string");
+      assert.equal(p.holds, 1, "the write's hold alone");
+      p.release();
+    }
+  });
+
+  it("a reset gives back what was encoded and never handed to the socket", () => {
+    const w = new Writer();
+    const p = takeBytes(freshSize());
+    w.value(p.bytes, p.bytes.length);
+    w.reset();
+    assert.equal(p.holds, 1, "the write's hold was given back");
+    p.release();
+  });
+});
