@@ -27,6 +27,7 @@ import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import type { Tickable } from "../util/ticker.js";
 import type { Attempt, AttemptCarrier } from "./attempt.js";
+import { whenConnectAllowed } from "./connect-pacing.js";
 import { Link, type LinkEvents, sharedReadBuffer } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
@@ -204,13 +205,20 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#shutdown();
   }
 
-  // ── connecting ──────────────────────────────────────────────────────────────
-
+  /**
+   * Connects now, or in a later turn of the event loop when this one started many (`connect-pacing.ts`):
+   * closed or connecting again meanwhile, the late turn does nothing.
+   */
   #connect(): void {
     this.#state = CONNECTING;
-    this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
     this.#unrefd = false;
+    whenConnectAllowed(this.#dial);
   }
+
+  readonly #dial = (): void => {
+    if (this.#state !== CONNECTING || this.#link !== null) return;
+    this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
+  };
 
   #onReady(): void {
     this.#state = READY;
@@ -266,8 +274,6 @@ export class Connection implements Tickable, AttemptCarrier {
     if (this.#pipe.owed === 0) this.#maybeIdle();
   }
 
-  // ── failures ────────────────────────────────────────────────────────────────
-
   /**
    * The socket is unusable (I/O error, protocol error, hang): destroy it and fail what is in flight
    * (those attempts may or may not have run). Queued attempts were never written: they go out on a
@@ -314,8 +320,6 @@ export class Connection implements Tickable, AttemptCarrier {
   #failAll(queue: Fifo<Attempt>, err: MemcachedError): void {
     while (queue.count > 0) queue.shift()!.fail(err);
   }
-
-  // ── the shared ticker ───────────────────────────────────────────────────────
 
   /** @internal */
   onTick(now: number): void {

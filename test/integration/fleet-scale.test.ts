@@ -4,7 +4,8 @@
  * and each mark costs a pass over the ring, not a rebuild. The 700 live servers are one memcached
  * listening on 700 loopback addresses (each a server of its own to the client); the 300 others are
  * loopback addresses where nothing listens. Lateness is judged against the time the event loop was
- * seen blocked (a thousand connects completing in one turn of the loop take about 100 ms here).
+ * seen blocked (connects start in waves, see `connect-pacing.ts`; `npm run bench:fleet` times the
+ * longest stall).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

@@ -1,0 +1,67 @@
+/**
+ * `npm run bench:fleet`: a burst of calls over a large fleet (#31's fleet-scale case). 1,000 servers,
+ * of which 300 refuse connections (loopback addresses where nothing listens) and 700 are one memcached
+ * listening on 700 loopback addresses; a new client sends 2,000 concurrent gets with a 250 ms deadline,
+ * so a connection is opened to each server at once. Prints, per round, the longest stall of the event
+ * loop (a 1 ms timer's longest gap), the time the issuing loop took, and the slowest call.
+ *
+ * Options: `--rounds R` (default 5), `--servers N` (1,000), `--refusing N` (300), `--gets N` (2,000).
+ */
+import { parseArgs } from "node:util";
+import { Client } from "../src/index.ts";
+import { freePort, startMemcached } from "../test/support/memcached.ts";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    servers: { type: "string", default: "1000" },
+    refusing: { type: "string", default: "300" },
+    gets: { type: "string", default: "2000" },
+  },
+});
+const refusingCount = Number(values.refusing);
+const liveCount = Number(values.servers) - refusingCount;
+const DEADLINE = 250;
+const liveHost = (i: number) => `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+const port = await freePort();
+const extra = Array.from({ length: liveCount - 1 }, (_, i) => ["-l", liveHost(i + 1)]).flat();
+const server = await startMemcached({ host: liveHost(0), port, args: ["-c", "4096", ...extra] });
+const servers = [
+  ...Array.from({ length: liveCount }, (_, i) => `${liveHost(i)}:${port}`),
+  ...Array.from({ length: refusingCount }, (_, i) => `127.0.${30 + Math.floor(i / 250)}.${(i % 250) + 1}:1`),
+];
+const keys = Array.from({ length: Number(values.gets) }, (_, i) => `burst:${i}`);
+try {
+  console.log(
+    `${servers.length} servers (${refusingCount} refusing), ${keys.length} concurrent gets, ${DEADLINE} ms deadline`,
+  );
+  console.log("round  longest stall  issuing  slowest call  late calls");
+  for (let round = 0; round < Number(values.rounds); round++) {
+    const mc = new Client({ servers, timeout: DEADLINE, failOpen: true });
+    let longest = 0;
+    let last = performance.now();
+    const watch = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 1);
+    const t0 = performance.now();
+    const took: number[] = [];
+    const calls = keys.map(async (k) => {
+      const start = performance.now();
+      await mc.get(k);
+      took.push(performance.now() - start);
+    });
+    const issuing = performance.now() - t0;
+    await Promise.all(calls);
+    clearInterval(watch);
+    const slowest = Math.max(...took);
+    const late = took.filter((t) => t > DEADLINE + 20).length;
+    console.log(
+      `${String(round).padStart(5)}  ${longest.toFixed(1).padStart(10)} ms  ${issuing.toFixed(1).padStart(5)} ms  ${slowest.toFixed(0).padStart(9)} ms  ${String(late).padStart(10)}`,
+    );
+    await mc.close();
+  }
+} finally {
+  await server.kill();
+}
