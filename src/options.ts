@@ -14,6 +14,7 @@ import {
   bigValuesOption,
   type ResolvedBigValues,
 } from "./client/big-value-options.js";
+import { withResolver } from "./client/names.js";
 import { checkOptionNames } from "./client/option-names.js";
 import { type ConnectionPoolOptions, resolvePool } from "./client/pool-options.js";
 import {
@@ -316,7 +317,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     servers: list.addresses,
     names: list.names,
-    dns: dnsOptions(o.dns),
+    dns: withResolver(dnsOptions(o.dns), o),
     discovery,
     warmUp: warmUpOptions(o.warmUp),
     ...zoneOptions(o),

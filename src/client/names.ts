@@ -23,21 +23,42 @@ export interface FamilyAnswers {
 }
 
 /**
+ * The DNS queries names are made with: Node's `dns.promises.Resolver`, or a stand-in that the
+ * deterministic simulator (`test/sim/`) gives through the client option {@link RESOLVER}.
+ * @internal
+ */
+export type DnsResolver = Pick<Resolver, "resolve4" | "resolve6" | "resolveSrv" | "cancel">;
+
+/**
+ * The client option that carries a {@link DnsResolver} (symbol-keyed, as `TRANSPORT`: users never
+ * set it, and it is outside the documented options and their name checks).
+ * @internal
+ */
+export const RESOLVER: unique symbol = Symbol.for("memcachio.resolver");
+
+/** `dns` with the resolver the client options `o` carry under {@link RESOLVER}, if any. */
+export function withResolver(dns: ResolvedDns, o: object): ResolvedDns {
+  const r = (o as { [RESOLVER]?: unknown })[RESOLVER];
+  return typeof r === "object" && r !== null ? { ...dns, resolver: r as DnsResolver } : dns;
+}
+
+/**
  * Codes of an answer that says the name, or this family of it, has no record: NXDOMAIN and NOERROR
  * with no answer. Every other failure says nothing about the records.
  */
 const NO_RECORDS = new Set(["ENOTFOUND", "ENODATA"]);
 
 export class Names {
-  readonly #resolver: Resolver;
+  readonly #resolver: DnsResolver;
   readonly #custom: boolean;
   /** For `net.connect`: the resolver when DNS servers are set; absent, the system's lookup (hosts file). */
   readonly lookup: LookupFunction | undefined;
 
   constructor(o: ResolvedDns) {
-    this.#resolver = new Resolver({ timeout: o.timeout, tries: 2 });
+    const resolver = o.resolver ?? new Resolver({ timeout: o.timeout, tries: 2 });
+    if (o.servers !== null && resolver instanceof Resolver) resolver.setServers(o.servers);
+    this.#resolver = resolver;
     this.#custom = o.servers !== null;
-    if (o.servers !== null) this.#resolver.setServers(o.servers);
     this.lookup = this.#custom ? this.#lookup : undefined;
   }
 

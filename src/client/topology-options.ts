@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
 import { checkZone, hostPort, type ServerSpec, type ZoneOf } from "../util/servers.js";
 import { type Defined, positive, seconds } from "./arguments.js";
+import type { DnsResolver } from "./names.js";
 
 /** The options of {@link ClientOptions} that say where the servers are and how the list is kept current. */
 export interface TopologyOptions {
@@ -119,6 +120,8 @@ export interface ResolvedDns {
   servers: string[] | null;
   refreshInterval: number;
   timeout: number;
+  /** The simulator's stand-in for DNS (see `names.ts`); absent: Node's resolver. */
+  resolver?: DnsResolver;
 }
 
 export interface ResolvedDiscovery {

@@ -1,113 +1,62 @@
 /**
- * One simulated history: a fleet with its settings, a client on the simulated network, and a
- * sequence of calls and events (faults, list changes) run in virtual time. Checked as a database's
- * history is: one writer per key (its writes run one after another), so "the last write
- * acknowledged before a read began" is defined; every read returns a miss or a value at least that
- * new, and never another key's; every call settles by its deadline; nothing is pending after close.
+ * Runs one simulated history (see `generator.ts`): a fleet with its settings, a client on the
+ * simulated network, and the steps — calls, faults, list changes — in virtual time; then every
+ * fault is lifted, every key read once more, and the client closed. Checked as a database's
+ * history is (see `checker.ts`): no read older than the last acknowledged write, never another
+ * key's value; and every call settles by its deadline, nothing is pending after close.
  */
-import fc from "fast-check";
-import { Client, type ClientOptions } from "../../src/index.ts";
 import { TRANSPORT } from "../../src/connection/transport.ts";
-import { TICK_MS } from "../../src/util/ticker.ts";
+import { Client, type ClientOptions } from "../../src/index.ts";
+import { Calls } from "./calls.ts";
+import { Checker } from "./checker.ts";
 import type { VirtualClock } from "./clock.ts";
+import type { History, Step } from "./generator.ts";
+import { Fleet } from "./fleet.ts";
 import { SimNetwork } from "./sim-network.ts";
 
-export interface Settings {
-  weights: number[];
-  replicas: number;
-  hedge: boolean;
-  warmUp: boolean;
-  timeout: number;
-  failureThreshold: number;
-  retryDelay: number;
-  keys: number;
+export type { History, Settings, Step } from "./generator.ts";
+export { historyArbitrary } from "./generator.ts";
+
+/** How to run a history. */
+export interface RunOptions {
+  /** Where its trace goes (calls, steps, wire bytes), if anywhere. */
+  print?: (line: string) => void;
+  /** Known defects (by name, see `Calls`) whose findings are kept apart rather than failing it. */
+  tolerate?: ReadonlySet<string>;
 }
 
-export type Step =
-  | { op: "set" | "get" | "delete"; key: number; gap: number }
-  | { op: "getMany" | "setMany"; keys: number[]; gap: number }
-  | { op: "kill" | "restart" | "pause" | "resume"; server: number; gap: number }
-  | { op: "slow"; server: number; delay: number; gap: number }
-  | { op: "list"; keep: boolean[]; weights: number[]; gap: number };
-
-export interface History {
-  settings: Settings;
-  steps: Step[];
+/** What a history broke (`broken` empty: nothing), and what known defects explain (`known`). */
+export interface Verdict {
+  broken: string[];
+  known: string[];
 }
 
-const gap = fc.integer({ min: 0, max: 120 });
-
-export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } = {}): fc.Arbitrary<History> {
-  const maxServers = o.maxServers ?? 6;
-  return fc
-    .record({
-      weights: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: maxServers }),
-      replicas: fc.integer({ min: 1, max: 3 }),
-      hedge: fc.boolean(),
-      warmUp: fc.boolean(),
-      timeout: fc.integer({ min: 50, max: 300 }),
-      failureThreshold: fc.integer({ min: 1, max: 3 }),
-      retryDelay: fc.integer({ min: 20, max: 400 }),
-      keys: fc.integer({ min: 1, max: 8 }),
-    })
-    .chain((settings) => {
-      const n = settings.weights.length;
-      const key = fc.integer({ min: 0, max: settings.keys - 1 });
-      const server = fc.integer({ min: 0, max: n - 1 });
-      const step: fc.Arbitrary<Step> = fc.oneof(
-        { weight: 6, arbitrary: fc.record({ op: fc.constantFrom("set", "get", "delete"), key, gap }) },
-        {
-          weight: 2,
-          arbitrary: fc.record({
-            op: fc.constantFrom("getMany", "setMany"),
-            keys: fc.uniqueArray(key, { minLength: 1, maxLength: 4 }),
-            gap,
-          }),
-        },
-        {
-          weight: 2,
-          arbitrary: fc.record({ op: fc.constantFrom("kill", "restart", "pause", "resume"), server, gap }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            op: fc.constant("slow"),
-            server,
-            delay: fc.integer({ min: 0, max: 400 }),
-            gap,
-          }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            op: fc.constant("list"),
-            keep: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-            weights: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: n, maxLength: n }),
-            gap,
-          }),
-        },
-      );
-      return fc.record({
-        settings: fc.constant(settings),
-        steps: fc.array(step as fc.Arbitrary<Step>, { minLength: 1, maxLength: o.maxSteps ?? 40 }),
-      });
-    });
-}
-
-interface Write {
-  seq: number;
-  ackedAt: number;
-}
-
-/** Runs `h` on `clock` (installed) and returns what it broke (empty: nothing). */
-export async function runHistory(h: History, clock: VirtualClock, seed: number): Promise<string[]> {
+/** Runs `h` on `clock` (installed) with `seed` for `Math.random`. */
+export async function runHistory(
+  h: History,
+  clock: VirtualClock,
+  seed: number,
+  o: RunOptions = {},
+): Promise<Verdict> {
+  // Every history starts on a round virtual time, whatever ran before it in this process: the
+  // same history replays exactly alone (`--replay`) and among others (`--seed --path`).
+  await clock.advance(Math.ceil((clock.now + 1) / 10_000) * 10_000 - clock.now);
   clock.seed(seed);
+  const origin = clock.now;
+  const print = o.print;
+  const trace =
+    print === undefined
+      ? null
+      : (line: string) => print(`${(clock.now - origin).toFixed(2).padStart(8)}  ${line}`);
   const s = h.settings;
   const net = new SimNetwork(() => clock.now);
-  const base = s.weights.map((weight, i) => ({ host: "127.0.0.1", port: 21000 + i, weight }));
-  const broken: string[] = [];
+  net.trace = trace;
+  const fleet = new Fleet(s);
+  const labelOf = (i: number) => fleet.label(i);
+  for (let i = 0; i < s.weights.length; i++) net.server(labelOf(i)).memory = s.memory ?? 0;
   const options: ClientOptions = {
-    servers: base,
+    servers: fleet.servers,
+    ...fleet.options,
     timeout: s.timeout,
     connectTimeout: s.timeout,
     replicas: s.replicas,
@@ -119,137 +68,84 @@ export async function runHistory(h: History, clock: VirtualClock, seed: number):
     ...(s.hedge ? { hedge: { after: 5, maxExtraLoad: 0.5 } } : {}),
     ...(s.warmUp ? { warmUp: { window: 2000 } } : {}),
   };
-  const mc = new Client({ ...options, [TRANSPORT]: net.transport } as ClientOptions);
-  mc.on("topologyError", () => undefined);
-  const calls: Promise<unknown>[] = [];
-  const acked: (Write | null)[] = Array.from({ length: s.keys }, () => null);
-  const chains: Promise<unknown>[] = Array.from({ length: s.keys }, () => Promise.resolve());
-  let seq = 0;
-  const labelOf = (i: number) => `127.0.0.1:${21000 + i}`;
-
-  const lastAckedBefore = (key: number, t: number) => {
-    const w = acked[key];
-    return w != null && w.ackedAt < t ? w.seq : -1;
-  };
-  const checkRead = (key: number, value: unknown, started: number, floor: number) => {
-    if (value === undefined) return;
-    const [k, n] = String(value).split(":");
-    if (k !== `k${key}`) broken.push(`read of k${key} returned another key's value ${String(value)}`);
-    else if (Number(n) < floor)
-      broken.push(
-        `stale read of k${key} at ${started.toFixed(1)} ms: ${String(value)}, written before write #${floor}`,
-      );
-  };
-  const timed = <T>(what: string, p: Promise<T>, timeout: number): Promise<T | undefined> => {
-    const started = clock.now;
-    const out = p.then(
-      (v) => v,
-      () => undefined,
-    );
-    calls.push(
-      out.then(() => {
-        const late = clock.now - started - timeout;
-        if (late > TICK_MS + 1) broken.push(`${what} settled ${late.toFixed(1)} ms past its deadline`);
-      }),
-    );
-    return out;
-  };
-  /** A write of `key` after the previous one of that key settles (one writer per key). */
-  let writing = 0;
-  const write = (key: number, run: (value: string) => Promise<unknown>, deletes: boolean) => {
-    writing++;
-    chains[key] = chains[key]!.then(async () => {
-      const n = ++seq;
-      const ok = await timed(`write k${key}`, run(deletes ? "" : `k${key}:${n}`), s.timeout);
-      if (ok !== undefined && ok !== false) acked[key] = { seq: n, ackedAt: clock.now };
-      else if (ok === false && deletes) acked[key] = { seq: n, ackedAt: clock.now }; // not found: absent
-      writing--;
-    });
-  };
+  const mc = new Client({ ...options, [TRANSPORT]: net.transport, ...fleet.injected } as ClientOptions);
+  mc.on("topologyError", (e) => trace?.(`topology error: ${e.error.message}`));
+  if (trace !== null) mc.on("topologyChange", (c: unknown) => trace(`topology change: ${JSON.stringify(c)}`));
+  const check = new Checker(s, origin, o.tolerate);
+  const calls = new Calls(mc, check, clock, { timeout: s.timeout, replicas: s.replicas, trace });
+  const others: Promise<unknown>[] = [];
 
   for (const step of h.steps) {
     await clock.advance(step.gap);
-    switch (step.op) {
-      case "set":
-        write(step.key, (v) => mc.set(`k${step.key}`, v), false);
-        break;
-      case "delete":
-        write(step.key, () => mc.delete(`k${step.key}`), true);
-        break;
-      case "setMany":
-        // One writer per key: a batch write is modelled as each key's write, chained per key.
-        for (const key of step.keys) write(key, (v) => mc.setMany([[`k${key}`, v]]).then((r) => r[0]), false);
-        break;
-      case "get": {
-        const started = clock.now;
-        const floor = lastAckedBefore(step.key, started);
-        void timed(`get k${step.key}`, mc.get(`k${step.key}`), s.timeout).then((v) =>
-          checkRead(step.key, v, started, floor),
-        );
-        break;
-      }
-      case "getMany": {
-        const started = clock.now;
-        const floors = step.keys.map((k) => lastAckedBefore(k, started));
-        void timed("getMany", mc.getMany(step.keys.map((k) => `k${k}`)), s.timeout).then((m) => {
-          if (m === undefined) return;
-          step.keys.forEach((k, i) => {
-            checkRead(k, m.get(`k${k}`), started, floors[i]!);
-          });
-        });
-        break;
-      }
-      case "kill":
-        net.kill(labelOf(step.server));
-        break;
-      case "restart":
-        if (!net.server(labelOf(step.server)).alive) net.restart(labelOf(step.server));
-        break;
-      case "pause":
-        net.pause(labelOf(step.server));
-        break;
-      case "resume":
-        net.resume(labelOf(step.server));
-        break;
-      case "slow":
-        net.server(labelOf(step.server)).delay = step.delay;
-        break;
-      case "list": {
-        const list = base.map((a, i) => ({ ...a, weight: step.weights[i]! })).filter((_, i) => step.keep[i]);
-        if (list.length > 0) calls.push(mc.setServers(list).catch(() => undefined));
-        break;
-      }
-    }
+    trace?.(`step ${JSON.stringify(step)}`);
+    if (calls.run(step)) continue;
+    if (step.op === "list" || step.op === "dns") {
+      const list = fleet.change(step);
+      if (list !== null) others.push(mc.setServers(list).catch(() => undefined));
+    } else fault(step, net, labelOf);
   }
   // Everything comes back; then a last read of every key.
+  trace?.("every fault lifted");
   for (let i = 0; i < s.weights.length; i++) {
     const label = labelOf(i);
     if (!net.server(label).alive) net.restart(label);
     net.resume(label);
+    net.heal(label);
+    net.takeCut(label);
     net.server(label).delay = 0;
   }
+  fleet.heal();
   await clock.advance(s.retryDelay * 8 + 2000);
-  for (let i = 0; i < 100 && writing > 0; i++) await clock.advance(50);
-  if (writing > 0) broken.push(`${writing} writes still pending long after their deadlines`);
-  for (let key = 0; key < s.keys; key++) {
-    const started = clock.now;
-    const floor = lastAckedBefore(key, started);
-    void timed(`final get k${key}`, mc.get(`k${key}`), s.timeout).then((v) =>
-      checkRead(key, v, started, floor),
-    );
-  }
+  for (let i = 0; i < 100 && calls.writing > 0; i++) await clock.advance(50);
+  if (calls.writing > 0)
+    check.broken.push(`${calls.writing} writes still pending long after their deadlines`);
+  for (let key = 0; key < check.keyCount; key++) calls.read(key, "final get", (k) => mc.get(k));
   let closed = false;
   const closing = mc.close().then(() => {
     closed = true;
   });
   for (let i = 0; i < 200 && !closed; i++) await clock.advance(50);
   await clock.advance(100);
+  const all = [...calls.all, ...others];
   let settled = 0;
-  for (const c of calls) void c.then(() => settled++);
+  for (const c of all) void c.then(() => settled++);
   await clock.advance(1);
-  if (!closed) broken.push("close() did not resolve within 10 s of virtual time");
-  if (settled !== calls.length) broken.push(`${calls.length - settled} calls still pending after close`);
-  if (net.openSockets !== 0) broken.push(`${net.openSockets} sockets still open after close`);
+  if (!closed) check.broken.push("close() did not resolve within 10 s of virtual time");
+  if (settled !== all.length) check.broken.push(`${all.length - settled} calls still pending after close`);
+  if (net.openSockets !== 0) check.broken.push(`${net.openSockets} sockets still open after close`);
   await closing.catch(() => undefined);
-  return broken;
+  return { broken: check.broken, known: check.known };
+}
+
+/** Applies a fault of a server or of the network. */
+function fault(step: Step, net: SimNetwork, labelOf: (i: number) => string): void {
+  switch (step.op) {
+    case "kill":
+      net.kill(labelOf(step.server));
+      break;
+    case "restart":
+      if (!net.server(labelOf(step.server)).alive) net.restart(labelOf(step.server));
+      break;
+    case "pause":
+      net.pause(labelOf(step.server));
+      break;
+    case "resume":
+      net.resume(labelOf(step.server));
+      break;
+    case "partition":
+      net.partition(labelOf(step.server));
+      break;
+    case "heal":
+      net.heal(labelOf(step.server));
+      break;
+    case "slow":
+      net.server(labelOf(step.server)).delay = step.delay;
+      break;
+    case "cut":
+      net.cut(labelOf(step.server), step.share / 100);
+      break;
+    case "lag":
+      net.lag(labelOf(step.server), step.conn, step.delay);
+      break;
+  }
 }

@@ -1,11 +1,14 @@
 /**
- * A simulated memcached for the simulator: the meta commands the client sends (`mg`, `ms`, `md`,
- * `ma`, `mn`) and the classic ones (`version`, `stats`, `flush_all`), answered as memcached 1.6.18
- * answers them (see `shared/PROTOCOL-NOTES.md`; real-process tests hold the client to the real
- * server), with TTLs in virtual time. Faults: killed (connections reset, connects refused, data
- * gone), restarted empty, paused (connects accepted, nothing answered until resumed), and slow
- * (every reply late by `delay` ms).
+ * A simulated memcached for the simulator: the meta commands the client sends (`mg` with `v f c t
+ * T`, `ms` with `M<E|A|P|R|S> C F T`, `md`, `ma` with `N J D MD T`, `mn`) and the classic ones
+ * (`version`, `stats`, `flush_all`), answered as memcached 1.6.18 answers them (see
+ * `shared/PROTOCOL-NOTES.md`; real-process tests hold the client to the real server), with TTLs in
+ * virtual time. Faults: killed (connections reset, connects refused, data gone), restarted empty,
+ * paused (connects accepted, nothing answered until resumed), slow (every reply late by `delay`
+ * ms), and a memory cap (`memory` bytes: least recently used items are evicted to stay under it).
  */
+
+import { count } from "./tally.ts";
 
 /** One stored item. */
 interface Item {
@@ -18,6 +21,8 @@ interface Item {
 
 /** Seconds past which memcached reads an expiry as an absolute Unix time. */
 const RELATIVE_LIMIT = 60 * 60 * 24 * 30;
+/** What an item costs beyond its key and data (memcached's item header, roughly). */
+const ITEM_OVERHEAD = 48;
 
 export class SimServer {
   readonly label: string;
@@ -25,9 +30,15 @@ export class SimServer {
   paused = false;
   /** Every reply leaves this many virtual ms after its request is read. */
   delay = 0;
+  /** Most bytes of items held (0: no cap); past it, least recently used items are evicted. */
+  memory = 0;
+  /** Items evicted so far (all processes). */
+  evictions = 0;
   /** Starts (a restart makes a new process: new pid). */
   pid = 1;
+  /** Items in least-recently-used-first order (a use moves an item to the end). */
   readonly items = new Map<string, Item>();
+  #bytes = 0;
   #cas = 0n;
   readonly #now: () => number;
 
@@ -39,11 +50,11 @@ export class SimServer {
   kill(): void {
     this.alive = false;
     this.paused = false;
-    this.items.clear();
+    this.#clear();
   }
 
   restart(): void {
-    this.items.clear();
+    this.#clear();
     this.alive = true;
     this.paused = false;
     this.pid++;
@@ -90,22 +101,53 @@ export class SimServer {
       case "version":
         return "VERSION 1.6.18\r\n";
       case "flush_all":
-        this.items.clear();
+        this.#clear();
         return "OK\r\n";
       case "stats":
-        return `STAT pid ${this.pid}\r\nSTAT curr_items ${this.items.size}\r\nEND\r\n`;
+        return `STAT pid ${this.pid}\r\nSTAT curr_items ${this.items.size}\r\nSTAT evictions ${this.evictions}\r\nEND\r\n`;
       default:
         return "ERROR\r\n";
     }
   }
 
-  #live(key: string): Item | undefined {
+  #clear(): void {
+    this.items.clear();
+    this.#bytes = 0;
+  }
+
+  /** The item of `key` unless expired; a use (`bump`) makes it the most recently used. */
+  #live(key: string, bump = true): Item | undefined {
     const item = this.items.get(key);
-    if (item !== undefined && item.expires <= this.#now()) {
-      this.items.delete(key);
+    if (item === undefined) return undefined;
+    if (item.expires <= this.#now()) {
+      this.#remove(key, item);
       return undefined;
     }
+    if (bump) {
+      this.items.delete(key);
+      this.items.set(key, item);
+    }
     return item;
+  }
+
+  #remove(key: string, item: Item): void {
+    this.items.delete(key);
+    this.#bytes -= key.length + item.data.length + ITEM_OVERHEAD;
+  }
+
+  /** Stores `item` as the most recently used, evicting from the least recently used end to fit. */
+  #store(key: string, item: Item): void {
+    const old = this.items.get(key);
+    if (old !== undefined) this.#remove(key, old);
+    this.items.set(key, item);
+    this.#bytes += key.length + item.data.length + ITEM_OVERHEAD;
+    if (this.memory <= 0) return;
+    for (const [k, it] of this.items) {
+      if (this.#bytes <= this.memory || k === key) break;
+      this.#remove(k, it);
+      this.evictions++;
+      count("eviction");
+    }
   }
 
   #expiry(ttl: string | undefined): number {
@@ -133,32 +175,31 @@ export class SimServer {
 
   #set(key: string, f: Flags, data: Buffer): string {
     const mode = f.get("M") ?? "S";
-    const item = this.#live(key);
+    const item = this.#live(key, false);
     const quiet = f.has("q");
     const reply = (code: string) => (quiet && code === "HD" ? "" : `${code}${echo(f, key)}\r\n`);
+    // Add, replace, append and prepend refuse before the CAS is compared (`ms k 1 MA C1` on a
+    // missing key is NS; a plain `ms k 1 C1` is NF).
+    if (mode === "E" ? item !== undefined : mode !== "S" && item === undefined) return reply("NS");
     if (f.has("C") && (item === undefined || item.cas !== BigInt(f.get("C")!)))
       return reply(item === undefined ? "NF" : "EX");
-    if (
-      (mode === "E" && item !== undefined) ||
-      ((mode === "R" || mode === "A" || mode === "P") && item === undefined)
-    )
-      return reply(mode === "E" ? "NS" : "NS");
     const cas = ++this.#cas;
     if (mode === "A" || mode === "P") {
-      item!.data = mode === "A" ? Buffer.concat([item!.data, data]) : Buffer.concat([data, item!.data]);
-      item!.cas = cas;
+      // The item keeps its flags and TTL.
+      const joined = mode === "A" ? Buffer.concat([item!.data, data]) : Buffer.concat([data, item!.data]);
+      this.#store(key, { ...item!, data: joined, cas });
       return reply("HD");
     }
-    this.items.set(key, { data, flags: Number(f.get("F") ?? 0), cas, expires: this.#expiry(f.get("T")) });
+    this.#store(key, { data, flags: Number(f.get("F") ?? 0), cas, expires: this.#expiry(f.get("T")) });
     return reply("HD");
   }
 
   #delete(key: string, f: Flags): string {
-    const item = this.#live(key);
+    const item = this.#live(key, false);
     const quiet = f.has("q");
     if (item === undefined) return `NF${echo(f, key)}\r\n`;
     if (f.has("C") && item.cas !== BigInt(f.get("C")!)) return `EX${echo(f, key)}\r\n`;
-    this.items.delete(key);
+    this.#remove(key, item);
     return quiet ? "" : `HD${echo(f, key)}\r\n`;
   }
 
@@ -166,18 +207,29 @@ export class SimServer {
     let item = this.#live(key);
     if (item === undefined) {
       if (!f.has("N")) return `NF${echo(f, key)}\r\n`;
-      const initial = Buffer.from(f.get("J") ?? "0");
-      item = { data: initial, flags: 0, cas: ++this.#cas, expires: this.#expiry(f.get("N")) };
-      this.items.set(key, item);
+      // Created with the initial value as it is: the delta is not applied.
+      item = { data: Buffer.from(f.get("J") ?? "0"), flags: 0, cas: ++this.#cas, expires: 0 };
+      item.expires = this.#expiry(f.has("T") ? f.get("T") : f.get("N"));
+      this.#store(key, item);
     } else {
+      const digits = item.data.toString("latin1").trimEnd();
+      if (!/^\s*\d{1,20}$/.test(digits) || BigInt(digits) > 0xffffffffffffffffn)
+        return "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
       const delta = BigInt(f.get("D") ?? "1");
-      const now = BigInt(item.data.toString("latin1"));
+      const now = BigInt(digits);
       const mode = f.get("M") ?? "I";
-      const incr = mode === "I" || mode === "i" || mode === "+";
-      const next = incr ? (now + delta) & 0xffffffffffffffffn : now > delta ? now - delta : 0n;
-      item.data = Buffer.from(next.toString());
-      item.cas = ++this.#cas;
-      if (f.has("T")) item.expires = this.#expiry(f.get("T"));
+      if (!["I", "+", "D", "-"].includes(mode)) return "CLIENT_ERROR invalid mode for ma M token\r\n";
+      const incr = mode === "I" || mode === "+";
+      const next = (incr ? (now + delta) & 0xffffffffffffffffn : now > delta ? now - delta : 0n).toString();
+      // memcached rewrites a counter in place when the new digits fit, padding with spaces (a get
+      // then reads `9 ` after a decr from 10); longer digits make a new item.
+      const data =
+        next.length < item.data.length ? Buffer.from(next.padEnd(item.data.length)) : Buffer.from(next);
+      const expires = f.has("T") ? this.#expiry(f.get("T")) : item.expires;
+      item = { ...item, data, cas: ++this.#cas, expires };
+      this.#store(key, item);
+      if (!f.has("v")) return `HD${echo(f, key)}\r\n`;
+      return `VA ${next.length}${echo(f, key)}\r\n${next}\r\n`;
     }
     if (!f.has("v")) return `HD${echo(f, key)}\r\n`;
     return `VA ${item.data.length}${echo(f, key)}\r\n${item.data.toString("latin1")}\r\n`;

@@ -1,0 +1,71 @@
+/**
+ * Simulated DNS for `dns+` entries: the client's resolver (the `RESOLVER` client option, see
+ * `src/client/names.ts`) answers A and AAAA queries from records the history sets, a millisecond
+ * later in virtual time. Faults: a family (or both) failing with SERVFAIL or timing out, and the
+ * first query of each family lost (it times out, as a dropped UDP packet does).
+ */
+import { count } from "./tally.ts";
+
+export type DnsFailure = { family: "v4" | "v6" | "both"; how: "servfail" | "timeout" } | null;
+
+/** How long a simulated answer takes, virtual ms. */
+const ANSWER_MS = 1;
+
+export class SimDns {
+  v4: string[] = [];
+  v6: string[] = [];
+  failure: DnsFailure = null;
+  /** Families whose next query is lost. */
+  readonly #lose = new Set<"v4" | "v6">();
+  readonly #timeout: number;
+  readonly #pending = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
+
+  /** `timeout`: how long a query waits for an answer that does not come (the client's `dns.timeout`). */
+  constructor(timeout: number, loseFirst: boolean) {
+    this.#timeout = timeout;
+    if (loseFirst) {
+      this.#lose.add("v4");
+      this.#lose.add("v6");
+    }
+  }
+
+  resolve4 = ((_name: string) => this.#query("v4")) as never;
+  resolve6 = ((_name: string) => this.#query("v6")) as never;
+  resolveSrv = ((_name: string) =>
+    Promise.reject(Object.assign(new Error("queryAny ENOTFOUND"), { code: "ENOTFOUND" }))) as never;
+
+  /** Rejects every query under way (as `Resolver#cancel`). */
+  cancel(): void {
+    for (const p of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(Object.assign(new Error("query ECANCELLED"), { code: "ECANCELLED" }));
+    }
+    this.#pending.clear();
+  }
+
+  #query(family: "v4" | "v6"): Promise<string[]> {
+    const f = this.failure;
+    const failing = f !== null && (f.family === "both" || f.family === family) ? f.how : null;
+    const lost = this.#lose.delete(family);
+    if (lost) count("dns: first query lost");
+    else if (failing !== null) count(`dns: ${family} query ${failing}`);
+    const wait = lost || failing === "timeout" ? this.#timeout : ANSWER_MS;
+    const answer = [...(family === "v4" ? this.v4 : this.v6)];
+    return new Promise((resolve, reject) => {
+      const p = {
+        reject,
+        timer: setTimeout(() => {
+          this.#pending.delete(p);
+          if (lost || failing === "timeout")
+            reject(Object.assign(new Error(`query ETIMEOUT`), { code: "ETIMEOUT" }));
+          else if (failing === "servfail")
+            reject(Object.assign(new Error(`query ESERVFAIL`), { code: "ESERVFAIL" }));
+          else if (answer.length === 0)
+            reject(Object.assign(new Error(`query ENODATA`), { code: "ENODATA" }));
+          else resolve(answer);
+        }, wait),
+      };
+      this.#pending.add(p);
+    });
+  }
+}
