@@ -194,8 +194,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   }
 
   /**
-   * Sends `a` to its server; a read may first wait for a repair there, or miss a key that may be stale
-   * there. A server that is down — or none at all — fails it without waiting, on the next turn of the
+   * Sends `a` to its server; a read may first wait for a repair there or miss a key that may be stale
+   * there, and a write that acts on the item may first delete such a copy. A server that is down — or none at all — fails it without waiting, on the next turn of the
    * event loop: a caller that tries again in a loop cannot starve the timers of the probes.
    */
   #sendAttempt(a: CallAttempt): void {
@@ -203,8 +203,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const m = this.#membership;
     if (server === undefined || server.state !== "up")
       setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
-    else if (this.freshness.nothingToGuard || !isRead(a.frame.op)) server.pool.send(a);
-    else if (!this.freshness.holdRead(a, server, this.#sendBound)) server.pool.send(a);
+    else if (this.freshness.nothingToGuard || !this.freshness.hold(a, server, this.#sendBound))
+      server.pool.send(a);
   }
 
   /** @internal An attempt its call gave up on (the call settled another way): its trace ends. */

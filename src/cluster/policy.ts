@@ -70,6 +70,11 @@ export function hedgeable(op: Op): boolean {
   return ((HEDGEABLE >>> op) & 1) === 1;
 }
 
+/** Whether `frame` acts on the item as its server holds it: incr, decr, add, replace, append, prepend, cas. */
+export function actsOnItem(frame: Frame): boolean {
+  return frame.op === Op.Arith || (frame.op === Op.Store && (frame.mode !== 0 || frame.cas !== null));
+}
+
 /**
  * Commands that may be sent again after a connection failure: the same command twice leaves the
  * same state. Never incr/decr, append/prepend, add/replace or cas.

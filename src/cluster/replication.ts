@@ -3,6 +3,7 @@
  * and the other copies aligned after it. Part of `Cluster.execute`; attempts are made by the cluster.
  */
 import { neverSent } from "../connection/unsent.js";
+import { TimeoutError } from "../errors.js";
 import { Frame, MODE_ADD, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
 import { Call, type CallAttempt, Failed } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
@@ -72,14 +73,15 @@ export class Replication {
           const f = call.frame;
           const peerFresh = next !== undefined && !this.freshness.mayBeStale(next.label, f.key, f.base64);
           const copy = owner !== undefined && peerFresh ? asSet(f, await this.#raw(call, next!)) : null;
-          if (copy !== null && !call.settled) {
+          if (this.#outOfTime(call)) return;
+          if (copy !== null) {
             copy.mode = MODE_ADD;
             const add = new Call(copy, this.options.storeHandler, left());
             add.routingKey = call.routingKey;
             this.attempt(add, owner, add.timeout, 0);
             await add.promise.catch(() => undefined);
           }
-          if (!call.settled) this.attempt(call, owner, left(), 0);
+          if (!this.#outOfTime(call)) this.attempt(call, owner, left(), 0);
         },
         (error) => {
           if (call.settled) return;
@@ -115,10 +117,36 @@ export class Replication {
    * any failed write (the cluster's attempts do that).
    */
   alignReplicas(call: Call, value: unknown, owner: Server | undefined): void {
+    // At the call's deadline it resolves with the owner's answer; the copies not aligned by then
+    // may be older than the owner: they are noted so (reads there miss until they are repaired).
+    const timer = setTimeout(() => {
+      for (const s of call.copies!) {
+        this.freshness.noteFailedWrite(s, call.frame, () => call.routingKey!, unaligned(s));
+      }
+      call.succeed(value);
+    }, call.endsAt() - performance.now());
     this.#align(call, value, owner).then(
-      () => call.succeed(value),
-      (error) => call.fail(error),
+      () => {
+        clearTimeout(timer);
+        call.succeed(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        call.fail(error);
+      },
     );
+  }
+
+  /** No time is left for another step of `call` (then it fails, unless settled already): true. */
+  #outOfTime(call: Call): boolean {
+    if (call.settled) return true;
+    if (call.endsAt() - performance.now() >= 1) return false;
+    call.fail(
+      new TimeoutError(
+        `${call.frame.op === Op.Arith ? "incr/decr" : "write"} ran out of time between its steps with replicas`,
+      ),
+    );
+    return true;
   }
 
   async #align(call: Call, value: unknown, owner: Server | undefined): Promise<void> {
@@ -131,9 +159,11 @@ export class Replication {
     } else if (value !== undefined && value !== false && owner !== undefined) {
       copy = asSet(f, await this.#raw(call, owner));
     }
+    if (call.settled) return;
     await this.#copy(call, copy);
-    if (copy === null || owner === undefined) return;
+    if (copy === null || owner === undefined || call.settled) return;
     const now = await this.#raw(call, owner);
+    if (call.settled) return;
     if (now === undefined || now.flags !== copy.clientFlags || !sameBytes(now.data, copy.value)) {
       await this.#copy(call, null);
     }
@@ -180,4 +210,11 @@ function asSet(f: Frame, item: WarmItem | undefined): Frame | null {
 function sameBytes(data: Buffer, value: string | Buffer | null): boolean {
   if (value === null) return data.length === 0;
   return typeof value === "string" ? data.equals(Buffer.from(value, "utf8")) : data.equals(value);
+}
+
+/** Why a replica's copy may be older than its owner: the write's deadline came before its copy. */
+function unaligned(s: Server): TimeoutError {
+  return new TimeoutError(`the copy to replica ${s.label} was not done by the write's deadline`, {
+    server: s.label,
+  });
 }

@@ -15,9 +15,6 @@ import { count } from "./tally.ts";
 const FAILED: unique symbol = Symbol("failed");
 type Outcome<T> = T | typeof FAILED;
 
-/** Writes the owner runs alone and the other replicas are aligned to afterwards. */
-const ALIGNED = new Set<Step["op"]>(["add", "replace", "cas", "append", "prepend", "incr", "decr"]);
-
 /** What a write's answer says: applied (with an incr's count), refused, or unknown. */
 type Verdict = { acked: true; count?: bigint; delta?: number } | { acked: false };
 
@@ -32,7 +29,6 @@ export class Calls {
   readonly #timeout: number;
   readonly #chains: Promise<unknown>[];
   readonly #trace: ((line: string) => void) | null;
-  readonly #replicas: number;
 
   constructor(
     mc: Client,
@@ -45,7 +41,6 @@ export class Calls {
     this.#check = check;
     this.#clock = clock;
     this.#timeout = o.timeout;
-    this.#replicas = o.replicas;
     this.#chains = Array.from({ length: check.keyCount }, () => Promise.resolve());
   }
 
@@ -173,11 +168,7 @@ export class Calls {
     this.writing++;
     this.#chains[key] = this.#chains[key]!.then(async () => {
       const w = this.#check.begin(key, kind);
-      // Known defect "late-alignment": with replicas, a write the owner runs alone is aligned on
-      // the others step after step, each step given at least a millisecond even past the call's
-      // deadline (`npm run sim -- --histories 3000 --seed 11 --path 31:28:2:6:6:6:6:6:6:6:4:4:5:4:10:10`).
-      const known = this.#replicas > 1 && ALIGNED.has(op) ? "late-alignment" : undefined;
-      const r = await this.#timed(`${op} #${w.seq} of ${this.#name(key)}`, send(w), calls, known);
+      const r = await this.#timed(`${op} #${w.seq} of ${this.#name(key)}`, send(w), calls);
       const v = r === FAILED ? null : verdict(r);
       if (v === null) w.outcome = "unknown";
       else if (v.acked) this.#check.acked(key, w, this.#clock.now, v.count, v.delta);

@@ -33,26 +33,28 @@ export async function cleanUp(
       part.map((k) => k.token),
       part.some((k) => k.base64) ? part.map((k) => k.base64) : null,
     );
-    await direct(server, frame, handler, timeout, new Array<boolean>(part.length).fill(true));
+    await sendDirect(server, frame, handler, timeout, new Array<boolean>(part.length).fill(true));
   }
 }
 
 /** Flushes `server` whole; rejects (the server then stays down) when it fails. */
 export async function flushServer(server: Server, handler: CallHandler, timeout: number): Promise<void> {
-  await direct(server, new Frame(Op.Flush), handler, timeout, null);
+  await sendDirect(server, new Frame(Op.Flush), handler, timeout, null);
 }
 
-/** Sends `frame` to `server` as it is, and waits for its answer. */
-function direct(
+/** Sends `frame` to `server` as it is, and waits for its answer (the repairs' own commands). */
+export function sendDirect(
   server: Server,
   frame: Frame,
   handler: CallHandler,
   timeout: number,
-  result: boolean[] | null,
+  result: boolean[] | null = null,
+  deadline = 0,
 ): Promise<unknown> {
   const call = new Call(frame, handler, timeout);
   const a = new CallAttempt(frame, handler, DIRECT, call, server, timeout);
   a.result = result;
+  a.deadline = deadline;
   call.attempt = a;
   server.pool.send(a);
   return call.promise;

@@ -21,7 +21,9 @@ import type { Server } from "../server.js";
 import { labelOf } from "../../util/servers.js";
 import { cleanUp, flushServer } from "./clean-up.js";
 import { LateWrites } from "./late-writes.js";
+import { isRead } from "../policy.js";
 import { holdRead } from "./read-guards.js";
+import { holdWrite } from "./write-guards.js";
 import { Repairs } from "./repairs.js";
 
 /** What the freshness owner needs: its limits, and the reply handlers of its own commands. */
@@ -47,6 +49,7 @@ export class Freshness implements MembershipHooks {
   readonly #membership: Membership;
   readonly #repairs: Repairs;
   readonly #lateWrites: LateWrites;
+  readonly #deleteHandler: CallHandler;
   /** The home ring before the last change of the list, and when it changed (for warm-up). */
   #previous: { ring: HashRing; at: number } | null = null;
   /** Servers that were on the list and left it: if they come back, they may hold older values. */
@@ -54,6 +57,7 @@ export class Freshness implements MembershipHooks {
 
   constructor(membership: Membership, o: FreshnessOptions, events: FreshnessEvents) {
     this.#membership = membership;
+    this.#deleteHandler = o.deleteHandler;
     this.#repairs = new Repairs(
       membership,
       {
@@ -110,11 +114,14 @@ export class Freshness implements MembershipHooks {
   }
 
   /**
-   * Takes `a`, a read about to be sent to `server`, over when it must wait for a repair or miss (true);
-   * false when it may be sent now (`send` sends it once it may). See `read-guards.ts`.
+   * Takes `a`, about to be sent to `server`, over when it must not be sent as things are (true; `send`
+   * sends it once it may), false when it may be sent now: a read waits for a repair or misses a key that
+   * may be stale there (`read-guards.ts`); a write that acts on the item first deletes such a copy
+   * (`write-guards.ts`).
    */
-  holdRead(a: CallAttempt, server: Server, send: (a: CallAttempt) => void): boolean {
-    return holdRead(a, server, this.#repairs, send);
+  hold(a: CallAttempt, server: Server, send: (a: CallAttempt) => void): boolean {
+    if (isRead(a.frame.op)) return holdRead(a, server, this.#repairs, send);
+    return holdWrite(a, server, this.#repairs, this.#deleteHandler, send);
   }
 
   /** Whether `token` may be older on `label` than its last write. */

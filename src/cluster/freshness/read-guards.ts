@@ -26,7 +26,8 @@ export function holdRead(
 ): boolean {
   const repairing = repairs.repairingOf(server);
   if (repairing !== undefined) {
-    const deadline = a.deadline !== 0 ? a.deadline : performance.now() + a.timeout;
+    // (Asking the call fixes its overall deadline from now: this attempt is not queued anywhere yet.)
+    const deadline = Math.min(a.deadline !== 0 ? a.deadline : performance.now() + a.timeout, a.call.endsAt());
     const timer = setTimeout(() => {
       a.fail(new TimeoutError(`${server.label} was still being repaired after a change of the server list`));
     }, deadline - performance.now());
