@@ -13,8 +13,11 @@
  * With `topology`, the server list changes too: four servers, of which a random two to four are the
  * list (setServers every half second or so), with warm-up on — keys move away and back, their
  * previous owners are asked for them, and servers fail on and off the list meanwhile.
+ *
+ * Variants: `weights` gives each server of each list a random weight of 1–3 (keys then move between
+ * servers that stay up when the list or a weight changes); `hedge` hedges reads (`after: 2` ms).
  */
-import { Client, HashRing, type Protocol } from "../../src/index.ts";
+import { Client, HashRing, type Protocol, type ServerSpec } from "../../src/index.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 
 export interface ConsistencySummary {
@@ -35,6 +38,14 @@ export interface ConsistencySummary {
   violations: string[];
 }
 
+/** Settings beyond the defaults. */
+export interface SoakVariant {
+  /** Random weights of 1–3 on every list. */
+  weights?: boolean;
+  /** Hedged reads (with replicas). */
+  hedge?: boolean;
+}
+
 const DEADLINE = 200;
 const KEYS = 240;
 const WRITERS = 8;
@@ -46,14 +57,22 @@ export async function runConsistencySoak(
   protocol: Protocol = "meta",
   log: (line: string) => void = () => {},
   topology = false,
+  variant: SoakVariant = {},
 ): Promise<ConsistencySummary> {
   const servers: MemcachedServer[] = await Promise.all(
     Array.from({ length: topology ? 4 : 3 }, () => startMemcached()),
   );
+  const entries = (list: MemcachedServer[]): ServerSpec[] =>
+    list.map((x) =>
+      variant.weights === true
+        ? { host: x.host, port: x.port, weight: 1 + Math.floor(Math.random() * 3) }
+        : x.label,
+    );
   const mc = new Client({
     protocol,
-    servers: servers.slice(0, 3).map((s) => s.label),
+    servers: entries(servers.slice(0, 3)),
     replicas,
+    ...(variant.hedge === true ? { hedge: { after: 2, maxExtraLoad: 0.2 } } : {}),
     timeout: DEADLINE,
     failover: { failureThreshold: 2, retryDelay: 150, maxRetryDelay: 600 },
     // NO_WARM=1: the list changes without warm-up.
@@ -167,11 +186,11 @@ export async function runConsistencySoak(
         const more = servers[Math.floor(Math.random() * servers.length)]!;
         if (!list.includes(more)) list.push(more);
       }
-      const labels = list.map((x) => x.label);
+      const next = entries(list);
       s.chaos.push(
-        `${((performance.now() - started) / 1000).toFixed(1)}s list ${labels.map((l) => servers.findIndex((x) => x.label === l)).join(",")}`,
+        `${((performance.now() - started) / 1000).toFixed(1)}s list ${list.map((x, i) => `${servers.indexOf(x)}${typeof next[i] === "string" ? "" : `w${(next[i] as { weight: number }).weight}`}`).join(",")}`,
       );
-      await mc.setServers(labels);
+      await mc.setServers(next);
     }
   };
   const chaos = async () => {
