@@ -12,7 +12,7 @@ import { Frame, Op } from "../../protocol/frame.js";
 import type { CallAttempt, CallHandler } from "../call.js";
 import { actsOnItem } from "../policy.js";
 import type { Server } from "../server.js";
-import { sendDirect } from "./clean-up.js";
+import { sendDirect } from "../direct.js";
 import type { Repairs } from "./repairs.js";
 
 /**
@@ -33,7 +33,7 @@ export function holdWrite(
   del.base64 = frame.base64;
   // (Asking the call fixes its overall deadline from now: this attempt is not queued anywhere yet.)
   const deadline = Math.min(a.deadline !== 0 ? a.deadline : performance.now() + a.timeout, a.call.endsAt());
-  sendDirect(server, del, deleteHandler, Math.max(1, deadline - performance.now()), null, deadline).then(
+  sendDirect(server, del, deleteHandler, Math.max(1, deadline - performance.now()), { deadline }).then(
     () => {
       if (a.state !== QUEUED) return; // settled meanwhile (its deadline, or its call)
       a.deadline = deadline;
