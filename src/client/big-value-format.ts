@@ -22,6 +22,7 @@
  * memcachio's choices within that format: the suffix is 32 random bits (no pass over the value, and
  * readable by old mcrouters, which parse it as a u32), and an index claiming no chunks is a miss.
  */
+import type { PooledBytes } from "../protocol/pooled-bytes.js";
 import { randomBytes } from "node:crypto";
 import type { Key } from "../keys.js";
 
@@ -89,10 +90,15 @@ export function parseIndex(buf: Buffer, start: number, end: number, flags: numbe
   return new BigIndex(chunks, suffix.toString(), (flags & ~BIG_VALUE_FLAG) >>> 0);
 }
 
-/** Splits `data` into chunks of at most `size` bytes (views of `data`, not copies). */
-export function split(data: Buffer, size: number): Buffer[] {
+/**
+ * Splits `data` into chunks of at most `size` bytes (views of `data`, not copies). When `data` is
+ * the bytes of `pooled`, the views are its own: a socket writing one holds that memory.
+ */
+export function split(data: Buffer, size: number, pooled: PooledBytes | null = null): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < data.length; at += size)
-    out.push(data.subarray(at, Math.min(at + size, data.length)));
+  for (let at = 0; at < data.length; at += size) {
+    const end = Math.min(at + size, data.length);
+    out.push(pooled === null ? data.subarray(at, end) : pooled.view(at, end));
+  }
   return out;
 }

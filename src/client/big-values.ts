@@ -12,78 +12,21 @@
  */
 import type { Call } from "../cluster/call.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { InvalidKeyError, TimeoutError, ValueTooLargeError } from "../errors.js";
+import { InvalidKeyError, ValueTooLargeError } from "../errors.js";
 import type { Key } from "../keys.js";
 import type { CallOptions, SetOptions } from "../options.js";
 import { Frame, MODE_APPEND, MODE_PREPEND, Op } from "../protocol/frame.js";
+import { type PooledBytes, takeBytes } from "../protocol/pooled-bytes.js";
 import { ttl } from "./arguments.js";
 import { NOT_A_VALUE } from "./big-value-codec.js";
-import {
-  BIG_VALUE_FLAG,
-  BigIndex,
-  chunkKey,
-  chunkKeys,
-  indexValue,
-  newSuffix,
-  split,
-} from "./big-value-format.js";
+import { BigIndex, chunkKey, chunkKeys, indexValue, newSuffix, split } from "./big-value-format.js";
 import type { ResolvedBigValues } from "./big-value-options.js";
+import { BigWrite, rest } from "./big-write.js";
 import type { CallBuilder, EncodedValues } from "./call-builder.js";
 import type { FetchReply, GetsResult, Handlers } from "./replies.js";
 
 /** Chunks an index may claim: `maxSize` bytes in chunks of at least this size. */
 const SMALLEST_CHUNK = 1024;
-
-/** What a caller's options leave for a further round trip of the same command. */
-function rest(options: CallOptions | undefined, endsAt: number, what: string): SetOptions {
-  const left = Math.floor(endsAt - performance.now());
-  if (left < 1) throw new TimeoutError(`${what}: the deadline passed before its next round trip`);
-  const out: SetOptions = { timeout: left };
-  if (options?.signal !== undefined) out.signal = options.signal;
-  if (options?.hashKey !== undefined) out.hashKey = options.hashKey;
-  if ((options as SetOptions | undefined)?.ttl !== undefined) out.ttl = (options as SetOptions).ttl;
-  return out;
-}
-
-/** A big value's write: its chunks are sent by {@link BigWrite.run}, then its index. */
-export class BigWrite {
-  /** The command its traces name (see `Call.tracedAs`). */
-  tracedAs: string | null = null;
-  readonly #endsAt: number;
-
-  constructor(
-    readonly big: BigValues,
-    /** The index item's frame as far as the key goes (the local cache forgets it by its token). */
-    readonly frame: Frame,
-    readonly key: Key,
-    readonly mode: number,
-    readonly cas: bigint | null,
-    readonly flags: number,
-    readonly index: string,
-    readonly chunks: Call,
-    readonly options: SetOptions | undefined,
-  ) {
-    this.#endsAt = performance.now() + (options?.timeout ?? big.build.timeout);
-  }
-
-  async run(): Promise<boolean> {
-    const big = this.big;
-    const stored = (await big.cluster.execute(this.chunks)) as boolean[];
-    if (!stored.every(Boolean)) return false;
-    const index = this.index;
-    const call = big.build.storeBytes(
-      this.mode,
-      this.key,
-      index,
-      index.length,
-      this.flags | BIG_VALUE_FLAG,
-      rest(this.options, this.#endsAt, "set of a big value"),
-      this.cas,
-    );
-    call.tracedAs = this.tracedAs;
-    return big.cluster.execute(call) as Promise<boolean>;
-  }
-}
 
 /** Encoded values of a `setMany` with big values among them. */
 export interface EncodedMany {
@@ -138,7 +81,7 @@ export class BigValues {
           `(${this.o.threshold}): it is glued to the stored bytes and cannot be split; store the whole value with set`,
       );
     }
-    return this.split(mode, key, c.data, c.length, c.flags, options, cas);
+    return this.split(mode, key, c.data, c.length, c.flags, options, cas, c.pooled);
   }
 
   /** The write of an encoded value over the threshold: its chunks, then its index. */
@@ -150,6 +93,8 @@ export class BigValues {
     flags: number,
     options: SetOptions | undefined,
     cas: bigint | null,
+    /** The pooled memory `data` is the bytes of (held for this write), or null. */
+    pooled: PooledBytes | null,
   ): BigWrite {
     const o = this.o;
     if (length > o.maxSize) {
@@ -159,8 +104,13 @@ export class BigValues {
       );
     }
     const b = this.build;
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    const parts = split(bytes, o.threshold);
+    let p = pooled;
+    if (typeof data === "string") {
+      p = takeBytes(length);
+      // As many bytes as chars: ASCII, whose latin1 bytes are its UTF-8 bytes.
+      p.bytes.write(data, 0, length, length === data.length ? "latin1" : "utf8");
+    }
+    const parts = split(p === null ? (data as Buffer) : p.bytes, o.threshold, p);
     const suffix = newSuffix();
     const keys = parts.map((_, i) => chunkKey(key, i, suffix));
     let chunks: Call;
@@ -193,6 +143,7 @@ export class BigValues {
       indexValue(parts.length, suffix),
       chunks,
       options,
+      p,
     );
   }
 
@@ -205,7 +156,7 @@ export class BigValues {
       const [key, value] = entries[i]!;
       c.encode(value, true);
       if (c.length > this.o.threshold) {
-        out.big.set(i, this.split(0, key, c.data, c.length, c.flags, options, null));
+        out.big.set(i, this.split(0, key, c.data, c.length, c.flags, options, null, c.pooled));
         continue;
       }
       small.data.push(c.data);

@@ -5,7 +5,13 @@
  * chunk has its head copied and its data assembled once, in a buffer of exactly its size. Nothing of
  * a chunk is kept after {@link ChunkParser.feed} returns, so the caller may read the next chunk into
  * the same buffer.
+ *
+ * Big data is assembled in pooled memory (`pooled-bytes.ts`: no page faults of fresh memory), given
+ * back once the reply is handled when its decoder dropped it (decoded to a string); a decoder that
+ * keeps the bytes keeps that memory, collected like any other once let go.
  */
+import { POOLED_ABOVE, type PooledBytes, takeBytes } from "./pooled-bytes.js";
+
 export abstract class ChunkParser {
   /** Unconsumed bytes of a partial head (a copy). */
   #rest: Buffer | null = null;
@@ -13,6 +19,8 @@ export abstract class ChunkParser {
   #spillHead: Buffer | null = null;
   #spill: Buffer | null = null;
   #spillFill = 0;
+  /** The pooled memory `#spill` is, when it is. */
+  #spillPooled: PooledBytes | null = null;
 
   /** Bytes are waiting for more input (a partial head or data). */
   get partial(): boolean {
@@ -25,6 +33,7 @@ export abstract class ChunkParser {
     this.#spill = null;
     this.#spillHead = null;
     this.#spillFill = 0;
+    this.#spillPooled = null;
   }
 
   /** Feeds bytes; the parser calls back for each complete reply. Throws `ProtocolError` on bad input. */
@@ -66,7 +75,12 @@ export abstract class ChunkParser {
     dataLength: number,
   ): void {
     this.#spillHead = Buffer.from(buf.subarray(headStart, headEnd));
-    const spill = Buffer.allocUnsafe(dataLength);
+    let spill: Buffer;
+    if (dataLength > POOLED_ABOVE) {
+      const p = takeBytes(dataLength);
+      this.#spillPooled = p;
+      spill = p.bytes;
+    } else spill = Buffer.allocUnsafe(dataLength);
     buf.copy(spill, 0, dataStart, buf.length);
     this.#spill = spill;
     this.#spillFill = buf.length - dataStart;
@@ -80,9 +94,12 @@ export abstract class ChunkParser {
     this.#spillFill += n;
     if (this.#spillFill < spill.length) return n;
     const head = this.#spillHead!;
+    const pooled = this.#spillPooled;
     this.#spill = null;
     this.#spillHead = null;
+    this.#spillPooled = null;
     this.spilled(head, spill);
+    if (pooled?.dropped === true) pooled.release();
     return n;
   }
 }

@@ -14,6 +14,9 @@
  * ({@link MAX_FREE}); beyond that a returned buffer is let go.
  */
 
+/** Values of more bytes than this go through pooled memory (smaller ones are cut from slabs). */
+export const POOLED_ABOVE = 8 * 1024;
+
 /** Free memory kept over every size class, bytes. */
 const MAX_FREE = 32 * 1024 * 1024;
 
@@ -34,6 +37,11 @@ export function sizeClass(n: number): number {
 export class PooledBytes {
   /** Holders that have not given their hold back (the taker's is the first). */
   holds = 1;
+  /**
+   * Set by whoever decoded these bytes into a value that does not keep them (a string): the holder
+   * that assembled them may then give them back (see `chunk-buffer.ts`).
+   */
+  dropped = false;
 
   constructor(
     /** The whole buffer of the size class. */
@@ -41,6 +49,13 @@ export class PooledBytes {
     /** The view of the `n` bytes asked for: what is written. */
     readonly bytes: Buffer,
   ) {}
+
+  /** A view of `bytes[start, end)` that {@link pooledOf} knows (a writer holds this memory for it). */
+  view(start: number, end: number): Buffer {
+    const v = this.bytes.subarray(start, end);
+    byView.set(v, this);
+    return v;
+  }
 
   /** One more holder (a socket write of {@link PooledBytes.bytes}). */
   hold(): void {
@@ -76,6 +91,15 @@ export function takeBytes(n: number): PooledBytes {
 /** The pooled bytes `view` is the view of, or undefined when it is not one. */
 export function pooledOf(view: Buffer): PooledBytes | undefined {
   return byView.get(view);
+}
+
+/**
+ * Says that `view`'s bytes were decoded into a value that does not keep them: when they are pooled
+ * memory, its assembler may give it back once done. Anything that keeps a view must not call this.
+ */
+export function droppedView(view: Buffer): void {
+  const p = byView.get(view);
+  if (p !== undefined) p.dropped = true;
 }
 
 /** Free memory kept, bytes (for tests). */

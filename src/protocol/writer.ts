@@ -165,20 +165,21 @@ export class Writer {
    * memory), a string encoded once into pooled memory, held until written.
    */
   #bigValue(v: string | Buffer, length: number): void {
-    let p: PooledBytes | undefined;
     if (typeof v === "string") {
-      p = takeBytes(length);
+      const p = takeBytes(length);
       // As many bytes as chars: ASCII, whose latin1 bytes are its UTF-8 bytes, copied without UTF-8's per-char work.
       p.bytes.write(v, 0, length, length === v.length ? "latin1" : "utf8");
-    } else {
-      p = pooledOf(v);
-      p?.hold();
-    }
-    if (p === undefined) this.#chunk(v as Buffer);
-    else {
       (this.#held ??= []).push(p);
       this.#chunk(p.bytes);
+      return;
     }
+    // A view of pooled memory (the whole copy, or a big value's chunk of it) holds all of it.
+    const p = pooledOf(v);
+    if (p !== undefined) {
+      p.hold();
+      (this.#held ??= []).push(p);
+    }
+    this.#chunk(v);
   }
 
   /**

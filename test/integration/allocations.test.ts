@@ -81,7 +81,9 @@ forEachProtocol(() => {
         "the count sees the promises' own resolving functions (the check can fail)",
       );
       assert.equal(timers.Timeout, 0, "no setTimeout per request");
-      assert.ok(timers.Immediate <= 2, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
+      // Ours, one per flush, and one deadline check after the issuing loop (it stalls the event loop,
+      // so the ticker reads the replies first: see `util/ticker.ts`).
+      assert.ok(timers.Immediate <= 3, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
       assert.equal(
         mc.health().servers[0]?.inFlight,
         N + 2,

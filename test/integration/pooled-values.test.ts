@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { setMaxListeners } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { AbortError, Client, TimeoutError } from "../../src/index.ts";
+import { pooledFreeBytes, sizeClass } from "../../src/protocol/pooled-bytes.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 
 const MiB = 1024 * 1024;
@@ -32,6 +33,27 @@ describe("pooled big values against memcached", () => {
     server.resume();
     await Promise.all(clients.map((c) => c.close()));
     await server.kill();
+  });
+
+  // First: the pool is still nearly empty, below its bound, so what is given back is kept.
+  it("a bigValues set gives its copy back once its chunks are stored; changing the Buffer changes nothing stored", async () => {
+    const mc = new Client({ servers: [server.label], timeout: 20_000, bigValues: { threshold: 256 * 1024 } });
+    clients.push(mc);
+    await mc.version();
+    const size = 3 * MiB + 12_345; // a size class no other test uses
+    const before = pooledFreeBytes();
+    const value = Buffer.alloc(size, 0x5a);
+    const stored = mc.set("pv:chunked", value);
+    value.fill(0xee);
+    assert.equal(await stored, true);
+    assert.equal(pooledFreeBytes(), before + sizeClass(size), "the copy's memory is back in the pool");
+    const again = Buffer.alloc(size, 0x5b);
+    assert.equal(await mc.set("pv:chunked:2", again), true);
+    assert.ok(
+      ((await mc.get("pv:chunked")) as Buffer).equals(Buffer.alloc(size, 0x5a)),
+      "as it was at the call",
+    );
+    assert.ok(((await mc.get("pv:chunked:2")) as Buffer).equals(again));
   });
 
   it("a caller changing its Buffer after set resolved changes nothing stored, however the memory is reused", async () => {

@@ -68,6 +68,25 @@ describe("default codec", () => {
     return c.decode(bytes, 0, bytes.length, c.flags);
   };
 
+  it("big text decodes to the same string whether its bytes are all ASCII or not, wherever the first other byte is", () => {
+    const ascii = "x".repeat(200_000);
+    for (const text of [
+      ascii,
+      `é${ascii}`,
+      `${ascii}é`,
+      `${ascii.slice(0, 100_000)}😀${ascii.slice(100_000)}`,
+    ]) {
+      const bytes = Buffer.concat([Buffer.from("pre"), Buffer.from(text, "utf8"), Buffer.from("\u00ff")]);
+      for (const owned of [false, true]) {
+        assert.equal(c.decode(bytes, 3, bytes.length - 2, Flags.STRING, owned), text);
+      }
+    }
+    // A stray byte over 0x7f that is not UTF-8 decodes as UTF-8 does (a replacement character).
+    const stray = Buffer.from("a".repeat(100_000));
+    stray[50_000] = 0x80;
+    assert.equal(c.decode(stray, 0, stray.length, Flags.STRING), stray.toString("utf8"));
+  });
+
   it("round-trips every documented type with its flag", () => {
     const cases: [unknown, number][] = [
       ["hello", Flags.STRING],

@@ -5,9 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { pooledOf, sizeClass, takeBytes } from "../../src/protocol/pooled-bytes.ts";
+import { split } from "../../src/client/big-value-format.ts";
+import { MetaParser } from "../../src/protocol/meta/parser.ts";
+import { pooledFreeBytes, pooledOf, sizeClass, takeBytes } from "../../src/protocol/pooled-bytes.ts";
 import { BIG_VALUE, Writer } from "../../src/protocol/writer.ts";
 import { ByteCopies } from "../../src/serialization/byte-copies.ts";
+import { ValueCodec } from "../../src/serialization/codec.ts";
 
 /** A size no other test in this file uses, so that its class's free list is this test's alone. */
 let nextSize = 300_000;
@@ -116,5 +119,71 @@ describe("writer: big values and their memory", () => {
     w.reset();
     assert.equal(p.holds, 1, "the write's hold was given back");
     p.release();
+  });
+});
+
+describe("big values' chunks: views of one pooled copy", () => {
+  it("each chunk is written as its own view and holds the whole copy until written", () => {
+    const p = takeBytes(3 * BIG_VALUE + 100);
+    for (let i = 0; i < p.bytes.length; i++) p.bytes[i] = i % 251;
+    const parts = split(p.bytes, BIG_VALUE, p);
+    assert.equal(parts.length, 4);
+    const w = new Writer();
+    for (const part of parts) {
+      w.ascii("ms k\r\n");
+      w.value(part, part.length);
+    }
+    const out = Buffer.concat(w.finish());
+    const expected = Buffer.concat(parts.flatMap((part) => [Buffer.from("ms k\r\n"), part]));
+    assert.ok(out.equals(expected), "each chunk's bytes, not the whole copy's");
+    const held = w.takeHeld()!;
+    assert.equal(held.length, 3, "the three chunks big enough to go out as they are");
+    assert.ok(held.every((h) => h === p));
+    assert.equal(p.holds, 4);
+    for (const h of held) h.release();
+    p.release();
+    assert.equal(p.holds, 0);
+  });
+});
+
+describe("reads: a value over several socket reads is assembled in pooled memory", () => {
+  /** A meta parser whose replies are decoded by the default codec, as a client's are. */
+  function reader(): { parser: MetaParser; values: unknown[] } {
+    const codec = new ValueCodec();
+    const values: unknown[] = [];
+    const parser = new MetaParser(
+      (r) => values.push(codec.decode(r.value, r.valueStart, r.valueEnd, r.clientFlags, r.ownsValue)),
+      4 * 1024 * 1024,
+    );
+    return { parser, values };
+  }
+  /** Feeds a `VA` of `data` with client flags `flags`, cut in two socket reads. */
+  function feedCut(parser: MetaParser, data: Buffer, flags: number): void {
+    const whole = Buffer.concat([Buffer.from(`VA ${data.length} f${flags}\r\n`), data, Buffer.from("\r\n")]);
+    const cut = Math.floor(whole.length / 2);
+    parser.feed(whole.subarray(0, cut));
+    parser.feed(whole.subarray(cut));
+  }
+
+  it("decoded to a string, its memory goes back to the pool for the next one", () => {
+    const n = freshSize();
+    const { parser, values } = reader();
+    const before = pooledFreeBytes();
+    feedCut(parser, Buffer.alloc(n, 0x61), 0);
+    assert.equal(values[0], "a".repeat(n));
+    assert.equal(pooledFreeBytes(), before + sizeClass(n + 2), "the value and its CRLF, given back");
+    feedCut(parser, Buffer.alloc(n, 0x62), 0);
+    assert.equal(values[1], "b".repeat(n), "assembled again in the same memory");
+    assert.equal(pooledFreeBytes(), before + sizeClass(n + 2));
+  });
+
+  it("decoded to bytes, the reader keeps that memory: later reads never write over it", () => {
+    const n = freshSize();
+    const { parser, values } = reader();
+    feedCut(parser, Buffer.alloc(n, 0x11), 1);
+    for (let i = 0; i < 4; i++) feedCut(parser, Buffer.alloc(n, 0x20 + i), i % 2);
+    assert.ok((values[0] as Buffer).equals(Buffer.alloc(n, 0x11)), "the first value as it was read");
+    assert.ok((values[2] as Buffer).equals(Buffer.alloc(n, 0x21)));
+    assert.equal(values[3], "\x22".repeat(n));
   });
 });
