@@ -167,6 +167,7 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
           cluster,
           handlers,
           handlersFor(o.protocol, { codec: new ChunkBytes(), releaseWin: context.releaseWin }),
+          o.replicas,
         );
   return { build, handlers, membership, cluster, local, topology, big };
 }

@@ -49,6 +49,8 @@ export class BigValues {
     readonly handlers: Handlers,
     /** Handlers that read chunks as raw bytes (`ChunkBytes`). */
     readonly chunkHandlers: Handlers,
+    /** Copies of each key (the `replicas` option). */
+    readonly replicas = 1,
   ) {
     this.#maxChunks = Math.ceil(o.maxSize / SMALLEST_CHUNK);
   }

@@ -52,8 +52,10 @@ export class BigWrite {
     try {
       stored = (await big.cluster.execute(this.chunks)) as boolean[];
     } finally {
-      // Settled: nothing sends the chunks again, and a socket still writing one holds it itself.
-      this.pooled?.release();
+      // Settled: nothing sends the chunks again, and a socket still writing one holds it itself. With
+      // replicas the copies to the others are calls of their own that may still send them: the memory
+      // is collected then instead.
+      if (big.replicas === 1) this.pooled?.release();
     }
     if (!stored.every(Boolean)) return false;
     const index = this.index;

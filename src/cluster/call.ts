@@ -76,6 +76,8 @@ export class CallAttempt {
   isHedge = false;
   /** When a watched read is hedged (`performance.now()` clock). */
   hedgeAt = 0;
+  /** A getMany part whose misses are read through elsewhere (see `warm-up.ts`). */
+  readThrough = false;
   /** A batch read: the call's key indices that may be stale where it went (their hits are dropped). */
   staleKeys: number[] | null = null;
 
@@ -88,6 +90,12 @@ export class CallAttempt {
     /** Time allowed for this try, ms (used when `deadline` is 0 at queueing). */
     readonly timeout: number,
   ) {}
+
+  /** Whether it reads through another's misses: failing, its keys are misses, not the call's failure. */
+  get bestEffort(): boolean {
+    for (let p = this.previous; p !== null; p = p.previous) if (p.readThrough) return true;
+    return false;
+  }
 
   /** The servers this attempt and the ones before it went to. */
   tried(): Server[] {

@@ -333,7 +333,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     // Unreachable: a connection error (a down server, no server at all), a timeout, a full queue.
     const miss = this.#options.failOpen && isRead(a.frame.op) && unreachable(error);
     if (call.keys !== null) {
-      if (miss) this.#partDone(a);
+      if (miss || a.bestEffort) this.#partDone(a);
       else call.fail(error);
     } else if (call.outcomes !== null) this.#replication.replicaDone(a, new Failed(error));
     else if (miss) call.succeed(call.miss);

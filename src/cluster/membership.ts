@@ -270,12 +270,20 @@ export class Membership {
     return this.#full.serversForHash(hash, this.replicas);
   }
 
-  /** Puts a repaired server back: it takes traffic, and lookups route to it again. */
-  up(s: Server): void {
+  /**
+   * Puts a repaired server back: it takes traffic, and lookups route to it again; `before` runs in the
+   * same step, before it is announced (a write from a `serverUp` listener comes after it).
+   */
+  up(s: Server, before?: () => void): void {
+    if (this.#byLabel.get(s.label) !== s && this.#gutter?.server(s.label) === s) {
+      this.#gutter.up(s, before); // a gutter server: the gutter's own table
+      return;
+    }
     const wasAway = s.state !== "up" && this.#byLabel.get(s.label) === s;
     s.markUp();
     if (s.state !== "up") return; // closed meanwhile
     this.#membershipChanged();
+    before?.();
     if (wasAway) this.mayBeEmpty?.(s);
     this.#events.serverUp(s.label);
   }

@@ -120,11 +120,11 @@ export class Replication {
     // At the call's deadline it resolves with the owner's answer; the copies not aligned by then
     // may be older than the owner: they are noted so (reads there miss until they are repaired).
     const timer = setTimeout(() => {
-      for (const s of call.copies!) {
-        this.freshness.noteFailedWrite(s, call.frame, () => call.routingKey!, unaligned(s));
-      }
+      this.#late.add(call);
+      for (const s of call.copies!) this.#unaligned(call, s);
       call.succeed(value);
     }, call.endsAt() - performance.now());
+    timer.unref();
     this.#align(call, value, owner).then(
       () => {
         clearTimeout(timer);
@@ -135,6 +135,14 @@ export class Replication {
         call.fail(error);
       },
     );
+  }
+
+  /** Calls that settled at their deadline before their copies were aligned. */
+  readonly #late = new WeakSet<Call>();
+
+  /** `s`, a replica of `call`'s key, may hold an older copy than its owner: reads there miss until repaired. */
+  #unaligned(call: Call, s: Server): void {
+    this.freshness.noteFailedWrite(s, call.frame, () => call.routingKey!, unaligned(s));
   }
 
   /** No time is left for another step of `call` (then it fails, unless settled already): true. */
@@ -191,7 +199,11 @@ export class Replication {
       const copy = new Call(write, handler, left);
       copy.routingKey = call.routingKey;
       this.attempt(copy, server, copy.timeout, 0);
-      return copy.promise;
+      // A copy answered after its call settled at the deadline may have landed after the repair that
+      // followed: the key is remembered there again, and repaired again.
+      return copy.promise.finally(() => {
+        if (this.#late.has(call)) this.#unaligned(call, server);
+      });
     });
     return Promise.allSettled(copies);
   }

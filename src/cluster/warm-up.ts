@@ -160,6 +160,7 @@ export class WarmUp {
     const m = this.#membership;
     if (m.replicas < 2 || a.rival !== null) return null;
     const call = a.call;
+    if (call.endsAt() - performance.now() < 2) return null; // no time left to ask
     const found = call.result as Map<unknown, unknown>;
     const tried = a.tried();
     const missed: number[] = [];
@@ -170,7 +171,9 @@ export class WarmUp {
       if (!found.has(key) && m.replicasOf(key).includes(target) && m.readTarget(key, tried) !== undefined)
         missed.push(i);
     }
-    return missed.length === 0 ? null : missed;
+    if (missed.length === 0) return null;
+    a.readThrough = true; // the parts that ask for them: a failure there leaves a miss
+    return missed;
   }
 
   /** Whether `s` may have restarted empty less than a window ago. */
@@ -298,8 +301,10 @@ export class WarmUp {
     }
     this.hits++;
     call.succeed(value);
-    // A write of the key sent while it was read: no copy (it could land after the write).
-    if (!copy || (since >= 0 && !this.#notWrittenSince(frame, since))) return;
+    // A write of the key sent while it was read (or once writes were no longer watched): no copy, it
+    // could land after the write.
+    if (!copy) return;
+    if (since >= 0 && (performance.now() > this.#watchUntil || !this.#notWrittenSince(frame, since))) return;
     // (Past thirty days of TTL left, the copy gets the time it ends: see `storedTtl`.)
     const ttl =
       frame.op === Op.GetAndTouch ? frame.ttl : item.ttl >= -1 ? storedTtl(item.ttl) : this.#o.copyTtl;

@@ -8,11 +8,10 @@
  *   to it is a `ProtocolError` that destroys the socket and fails everything in flight with
  *   `ConnectionError` — never a wrong value to a caller.
  * - Deadlines and a silent server: checked on the shared ticker (`watchdog.ts`), no timer per attempt.
- * - Reconnect: lazily, on the next attempt. How often a failing server is tried again is the
- *   cluster layer's decision (server health), not the connection's.
+ * - Reconnect: lazily, on the next attempt (connects paced per turn: `connect-pacing.ts`).
  *
- * The connection knows nothing of calls, replicas, retries or health: an attempt that fails is
- * handed back to its sink, which decides what follows.
+ * It knows nothing of calls, replicas, retries or health (how often a failing server is tried is the
+ * cluster's decision): an attempt that fails is handed back to its sink, which decides what follows.
  */
 import type { Fifo } from "../util/fifo.js";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
@@ -205,10 +204,7 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#shutdown();
   }
 
-  /**
-   * Connects now, or in a later turn of the event loop when this one started many (`connect-pacing.ts`):
-   * closed or connecting again meanwhile, the late turn does nothing.
-   */
+  /** Connects now, or in a later turn when this one started many (`connect-pacing.ts`). */
   #connect(): void {
     this.#state = CONNECTING;
     this.#unrefd = false;
@@ -217,7 +213,13 @@ export class Connection implements Tickable, AttemptCarrier {
 
   readonly #dial = (): void => {
     if (this.#state !== CONNECTING || this.#link !== null) return;
-    this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
+    try {
+      this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
+    } catch (err) {
+      // Options `net` or `tls` refuse at once (a bad certificate): what waits fails, saying why.
+      const why = `connecting to ${this.label} failed at once: ${(err as Error).message}`;
+      this.#connectFailed(markUnsent(new ConnectionError(why, { server: this.label, cause: err })));
+    }
   };
 
   #onReady(): void {
@@ -243,8 +245,6 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#events.onClose?.(this, err);
     this.#maybeIdle();
   }
-
-  // ── writing and reading ─────────────────────────────────────────────────────
 
   #flush(): void {
     this.#flushScheduled = false;

@@ -296,10 +296,13 @@ export class Repairs {
     // The placement its keys had while it was away, before its return changes it.
     const away = copiesUnknown && m.ejects && wasAway ? m.liveRing() : null;
     const skipped = away === null ? [] : m.skipped();
-    m.up(s);
-    if (s.state !== "up" || away === null || away.size === 0) return;
-    for (const label of this.past.retire(m.addresses(), away, skipped))
-      if (m.server(label)) this.mustFlush(label);
+    // (Before it is announced: a write from a `serverUp` listener is remembered for those servers.)
+    m.up(s, () => {
+      if (away === null || away.size === 0) return;
+      for (const label of this.past.retire(m.addresses(), away, skipped)) {
+        if (m.server(label)) this.mustFlush(label);
+      }
+    });
   }
 
   /** A repair of `s` that, failing, puts its keys back and takes the server down. */

@@ -7,6 +7,7 @@
  * the repair may delete what this write made (a miss later, never an older value).
  */
 import { QUEUED } from "../../connection/attempt.js";
+import { ConnectionError, TimeoutError } from "../../errors.js";
 import { markUnsent } from "../../connection/unsent.js";
 import { Frame, Op } from "../../protocol/frame.js";
 import type { CallAttempt, CallHandler } from "../call.js";
@@ -36,14 +37,28 @@ export function holdWrite(
   sendDirect(server, del, deleteHandler, Math.max(1, deadline - performance.now()), { deadline }).then(
     () => {
       if (a.state !== QUEUED) return; // settled meanwhile (its deadline, or its call)
+      if (deadline - performance.now() < 1) {
+        a.fail(
+          new TimeoutError(`${server.label}: no time left for the write after deleting an older copy`, {
+            server: server.label,
+          }),
+        );
+        return;
+      }
       a.deadline = deadline;
       // Straight to the server: the key stays remembered there until its repair, and this write must
       // not delete it again. A server gone down meanwhile fails it as any would (`send`).
       if (server.state === "up") server.pool.send(a);
       else send(a);
     },
-    // The write itself was never sent: it may be tried again.
-    (err: unknown) => a.fail(typeof err === "object" && err !== null ? markUnsent(err) : err),
+    // The write itself was never sent: it may be tried again (unless its time is up).
+    (err: unknown) => {
+      if (err instanceof TimeoutError) a.fail(err);
+      else {
+        const why = `${server.label}: the delete of an older copy before the write failed`;
+        a.fail(markUnsent(new ConnectionError(why, { server: server.label, cause: err })));
+      }
+    },
   );
   return true;
 }
