@@ -65,7 +65,14 @@ forEachProtocol(() => {
       await mc.get("leak:1");
       await mc.close();
       await settle();
-      assert.deepEqual(handles(), before);
+      // None more than before (one pending then, an Immediate of another client's, may have run since).
+      const after = handles();
+      for (const [kind, n] of Object.entries(after)) {
+        assert.ok(
+          n <= (before[kind] ?? 0),
+          `${n} ${kind} after close, ${before[kind] ?? 0} before the client`,
+        );
+      }
       assert.equal(tickerActive(), false, "the shared deadline timer is stopped");
     });
 
