@@ -31,7 +31,7 @@ let lastTick = 0;
 
 function tick(): void {
   const now = performance.now();
-  const stalled = lastTick !== 0 && now - lastTick > STALL_MS;
+  const stalled = now - lastTick > STALL_MS;
   lastTick = now;
   // After a stall (a long turn, a GC pause, a busy machine) the replies that arrived meanwhile are read
   // first: the I/O phase runs before immediates, so a request whose reply came meanwhile gets it, not a time-out.
@@ -61,6 +61,7 @@ export function registerTick(m: Tickable): void {
   if (timer === undefined) {
     timer = setInterval(tick, TICK_MS);
     timer.unref();
+    lastTick = performance.now(); // a first tick that comes late is a stall too
   }
 }
 
