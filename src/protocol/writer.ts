@@ -15,12 +15,24 @@
  */
 import { type PooledBytes, pooledOf, takeBytes } from "./pooled-bytes.js";
 
-/** First slab size: small, as most connections never need more (a thousand of them, no 64 MiB). */
+/**
+ * Slab size of a writer that does not grow (TLS), and the most a growing one starts with: small, as
+ * most connections never need more (a thousand of them, no 64 MiB).
+ */
 const SLAB = 16 * 1024;
+/**
+ * A growing writer's first slab: small enough that `Buffer.allocUnsafe` slices it from Node's shared
+ * pool instead of allocating memory of its own, which a burst of new connections would otherwise do
+ * hundreds of times in one turn. A connection with more to write grows from it in a few bursts.
+ */
+const FIRST_SLAB = 2 * 1024;
 /** Values at least this big are written as their own chunk instead of being copied. */
 export const BIG_VALUE = 16 * 1024;
 /** Strings at least this long are copied natively by {@link Writer.ascii}. */
 const NATIVE_COPY = 24;
+/** What a writer holds before its first write. */
+const NO_SLAB = Buffer.alloc(0);
+
 /** Largest slab a connection grows to (a bigger burst is written in parts, see `pipeline.ts`). */
 const MAX_SLAB = 256 * 1024;
 
@@ -44,7 +56,8 @@ export class Writer {
    */
   constructor(readonly reuse = true) {}
 
-  buf: Buffer = Buffer.allocUnsafe(SLAB);
+  /** Empty until the first write: a connection that never writes (a dead server's) allocates none. */
+  buf: Buffer = NO_SLAB;
   pos = 0;
   #start = 0;
   #chunks: Buffer[] = [];
@@ -233,7 +246,7 @@ export class Writer {
       this.#start = this.pos;
     }
     // Start a fresh slab when little room is left, so small views don't pin tiny tails.
-    if (this.buf.length - this.pos < 1024) this.#nextSlab(0);
+    if (this.buf !== NO_SLAB && this.buf.length - this.pos < 1024) this.#nextSlab(0);
   }
 
   #chunk(c: Buffer): void {
@@ -246,13 +259,19 @@ export class Writer {
    * {@link MAX_SLAB}), with room for `n` bytes; the current one is left to the socket.
    */
   #nextSlab(n: number): void {
-    if (this.#filled === null || this.buf.length >= this.#filled.length) this.#filled = this.buf;
+    const current = this.buf;
+    if (current !== NO_SLAB && (this.#filled === null || current.length >= this.#filled.length))
+      this.#filled = current;
     const spare = this.#spare;
     if (spare !== null && spare.length >= n) {
       this.#spare = null;
       this.buf = spare;
     } else {
-      const size = this.reuse ? Math.min(this.buf.length * 2, MAX_SLAB) : SLAB;
+      const size = !this.reuse
+        ? SLAB
+        : current === NO_SLAB
+          ? FIRST_SLAB
+          : Math.min(current.length * 2, MAX_SLAB);
       this.buf = Buffer.allocUnsafe(Math.max(size, n));
     }
     this.pos = 0;

@@ -102,6 +102,19 @@ describe("writer", () => {
     assert.ok(isBurst(out.subarray(0, 10), 10, 1) && isBurst(out.subarray(10), 10, 1));
   });
 
+  it("holds no memory before its first write, then a small first slab shared with other small buffers", () => {
+    // A fleet of a thousand servers has a thousand writers: the dead servers' never write at all,
+    // and each live one's first write must not allocate memory of its own in the burst that starts them.
+    const w = new Writer();
+    assert.equal(w.buf.length, 0);
+    assert.deepEqual(w.finish(), []);
+    assert.equal(w.buf.length, 0, "finishing nothing allocates nothing");
+    fill(w, 10, 1);
+    assert.ok(w.buf.length <= Buffer.poolSize / 2, `first slab of ${w.buf.length} bytes`);
+    assert.ok(w.buf.buffer.byteLength > w.buf.length, "sliced from Node's shared pool");
+    assert.ok(isBurst(Buffer.concat(w.finish()), 10, 1));
+  });
+
   it("without reuse (TLS), slabs do not grow", () => {
     const w = new Writer(false);
     fill(w, 300_000, 1);
