@@ -1,6 +1,7 @@
 /**
- * The suite on the Node.js versions users run, beside the machine's own: the full suite on the
- * active LTS, unit and type tests on the other supported lines. Each binary comes from the npm
+ * The suite on the Node.js versions users run: the full suite (real servers) on the active LTS, unit
+ * and type tests on the other supported lines. `npm test` runs the unit tests on the machine's own Node
+ * before this; the real-server suite runs once, on the line most users run, to keep `npm test` short. Each binary comes from the npm
  * registry as the package `node` (`npx -p node@24`), so nothing but npm is needed.
  *
  *     node test/support/other-nodes.mjs            # every line below
