@@ -7,7 +7,8 @@
  *
  * The cells' memcached runs with `-I 2m`; memcachio gets `maxValueSize` to match. Contenders run one
  * after another, in alternating order over the rounds; the table shows medians over the rounds.
- * Options: `--ms N` per cell (default 300), `--rounds R` (2), `--only a,b` (contenders).
+ * Options: `--ms N` per cell (default 300), `--rounds R` (2), `--only a,b` (contenders), `--cells a,b`
+ * (only the cells whose name contains one of them, e.g. `--cells "set 100 KiB Buffer"`; no chunked row).
  */
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -115,9 +116,10 @@ async function contender(name: string, label: string): Promise<Contender> {
 async function child(name: string, label: string, plainLabel: string, ms: number): Promise<void> {
   const client = await contender(name, label);
   const results: Record<string, Result> = {};
-  for (const cell of CELLS) results[nameOf(cell)] = await runCell(client, cell, ms);
+  for (const cell of chosenCells) results[nameOf(cell)] = await runCell(client, cell, ms);
   await client.close();
-  if (name === "memcachio") Object.assign(results, await chunkedRow(plainLabel, ms));
+  if (name === "memcachio" && args.cells === undefined)
+    Object.assign(results, await chunkedRow(plainLabel, ms));
   process.send!(results);
 }
 
@@ -129,9 +131,13 @@ const { values: args } = parseArgs({
     contender: { type: "string" },
     label: { type: "string" },
     plain: { type: "string" },
+    cells: { type: "string" },
   },
 });
 const ms = Number(args.ms);
+const cellFilter = args.cells?.split(",").map((s) => s.trim());
+const chosenCells =
+  cellFilter === undefined ? CELLS : CELLS.filter((c) => cellFilter.some((f) => nameOf(c).includes(f)));
 
 async function main(): Promise<void> {
   const big = await startMemcached({ args: ["-I", "2m"], memory: 512 });
@@ -140,14 +146,17 @@ async function main(): Promise<void> {
   const rounds = Number(args.rounds);
   const all = new Map<string, Record<string, Result>[]>(names.map((n) => [n, []]));
   console.log(
-    `bench:big: ${CELLS.length} cells × ${names.length} contenders, ${rounds} rounds of ${ms} ms per cell`,
+    `bench:big: ${chosenCells.length} cells × ${names.length} contenders, ${rounds} rounds of ${ms} ms per cell`,
   );
   try {
     for (let r = 0; r < rounds; r++) {
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
         const proc = fork(
           new URL(import.meta.url),
-          ["--contender", name, "--label", big.label, "--plain", plain.label, "--ms", String(ms)],
+          [
+            ...["--contender", name, "--label", big.label, "--plain", plain.label, "--ms", String(ms)],
+            ...(args.cells === undefined ? [] : ["--cells", args.cells]),
+          ],
           {
             execArgv: process.execArgv,
           },
@@ -171,7 +180,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function report(names: string[], all: Map<string, Record<string, Result>[]>): void {
   const rows = [
-    ...CELLS.map(nameOf),
+    ...chosenCells.map(nameOf),
     ...Object.keys(all.get("memcachio")?.[0] ?? {}).filter((k) => k.includes("bigValues")),
   ];
   const width = [34, ...names.map(() => 22), 12];

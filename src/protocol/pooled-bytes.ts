@@ -23,8 +23,17 @@ const MAX_FREE = 32 * 1024 * 1024;
 /** The free buffers of each size class, by class size. */
 const free = new Map<number, Buffer[]>();
 let freeBytes = 0;
-/** The pooled bytes behind each view handed out (a Buffer as written: the writer asks by it). */
-const byView = new WeakMap<Buffer, PooledBytes>();
+/**
+ * The pooled bytes behind a view handed out (a Buffer as written: the writer asks by it), kept on the
+ * view under this symbol, hidden from enumeration and `inspect`. A WeakMap from view to pooled bytes
+ * made every scavenge of the young generation walk its entries: a few values per millisecond slowed
+ * each scavenge many times over.
+ */
+const POOLED = Symbol("memcachio.pooled");
+
+function tag(view: Buffer, p: PooledBytes): void {
+  Object.defineProperty(view, POOLED, { value: p });
+}
 
 /** `n` rounded up to its size class: a multiple of an eighth of the power of two at or above it. */
 export function sizeClass(n: number): number {
@@ -53,7 +62,7 @@ export class PooledBytes {
   /** A view of `bytes[start, end)` that {@link pooledOf} knows (a writer holds this memory for it). */
   view(start: number, end: number): Buffer {
     const v = this.bytes.subarray(start, end);
-    byView.set(v, this);
+    tag(v, this);
     return v;
   }
 
@@ -84,13 +93,13 @@ export function takeBytes(n: number): PooledBytes {
   else freeBytes -= size;
   const bytes = memory.subarray(0, n);
   const p = new PooledBytes(memory, bytes);
-  byView.set(bytes, p);
+  tag(bytes, p);
   return p;
 }
 
 /** The pooled bytes `view` is the view of, or undefined when it is not one. */
 export function pooledOf(view: Buffer): PooledBytes | undefined {
-  return byView.get(view);
+  return (view as { [POOLED]?: PooledBytes })[POOLED];
 }
 
 /**
@@ -98,7 +107,7 @@ export function pooledOf(view: Buffer): PooledBytes | undefined {
  * memory, its assembler may give it back once done. Anything that keeps a view must not call this.
  */
 export function droppedView(view: Buffer): void {
-  const p = byView.get(view);
+  const p = pooledOf(view);
   if (p !== undefined) p.dropped = true;
 }
 

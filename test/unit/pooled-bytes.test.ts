@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import { split } from "../../src/client/big-value-format.ts";
 import { MetaParser } from "../../src/protocol/meta/parser.ts";
 import { pooledFreeBytes, pooledOf, sizeClass, takeBytes } from "../../src/protocol/pooled-bytes.ts";
@@ -12,9 +13,12 @@ import { BIG_VALUE, Writer } from "../../src/protocol/writer.ts";
 import { ByteCopies } from "../../src/serialization/byte-copies.ts";
 import { ValueCodec } from "../../src/serialization/codec.ts";
 
-/** A size no other test in this file uses, so that its class's free list is this test's alone. */
+/**
+ * A size no other test in this file uses, of a size class no other test uses either (each a quarter
+ * above the last: size classes are an eighth of a power of two wide), so its free list is this test's alone.
+ */
 let nextSize = 300_000;
-const freshSize = () => (nextSize += 40_000);
+const freshSize = () => (nextSize = Math.ceil(nextSize * 1.25));
 
 describe("pooled bytes", () => {
   it("size classes: at least the size asked for, within an eighth of the power of two above it", () => {
@@ -72,6 +76,7 @@ describe("writer: big values and their memory", () => {
     const w = new Writer();
     const p = takeBytes(freshSize());
     p.bytes.fill(9);
+    w.ensure(5);
     w.ascii("ms k ");
     w.value(p.bytes, p.bytes.length);
     const chunks = w.finish();
@@ -86,6 +91,35 @@ describe("writer: big values and their memory", () => {
     for (const h of held!) h.release(); // the socket wrote it
     assert.equal(p.holds, 0);
     other.release();
+  });
+
+  it("a pooled copy smaller than a slab's big value is written as it is too: its only copy", () => {
+    const w = new Writer();
+    const p = takeBytes(BIG_VALUE / 2 + 1000);
+    p.bytes.fill(7);
+    w.ensure(5);
+    w.ascii("ms k ");
+    w.value(p.bytes, p.bytes.length);
+    assert.ok(w.finish().includes(p.bytes), "not copied again into the slab");
+    const held = w.takeHeld()!;
+    assert.deepEqual(held, [p]);
+    for (const h of held) h.release();
+    p.release();
+    const small = Buffer.alloc(BIG_VALUE / 2 + 1000, 7);
+    w.rewind();
+    w.value(small, small.length);
+    assert.ok(!w.finish().includes(small), "a Buffer not pooled and below a big value is copied");
+  });
+
+  it("the tie from a view to its pooled memory is invisible: not enumerated, not shown by inspect", () => {
+    const p = takeBytes(freshSize());
+    assert.equal(pooledOf(p.bytes), p);
+    assert.deepEqual(Object.keys(p.bytes.subarray(0, 2)), ["0", "1"]);
+    assert.ok(!inspect(p.bytes.subarray(0, 3)).includes("Symbol"));
+    assert.ok(!inspect(p.view(0, 3)).includes("Symbol"), inspect(p.view(0, 3)));
+    assert.equal(pooledOf(p.view(0, 3)), p);
+    assert.equal(pooledOf(Buffer.alloc(3)), undefined);
+    p.release();
   });
 
   it("a Buffer that is not pooled is written as it is, with nothing held", () => {
@@ -130,6 +164,7 @@ describe("big values' chunks: views of one pooled copy", () => {
     assert.equal(parts.length, 4);
     const w = new Writer();
     for (const part of parts) {
+      w.ensure(6);
       w.ascii("ms k\r\n");
       w.value(part, part.length);
     }
