@@ -1,7 +1,7 @@
 /**
  * `captureCallSite`: errors that name the caller's line. A call's failure is found on a socket's
- * event, long after the caller's frames are gone, so its stack shows only the library. With the
- * option on, each command records where it was called (the frames below the client's method) and
+ * event, long after the caller's frames are gone, so its stack has no frames (`util/no-stack.ts`).
+ * With the option on, each command records where it was called (the frames below the client's method) and
  * a memcachio error it rejects with carries them at the end of its stack. Off by default: recording
  * a stack is the dearest part of a call that has it (`npm run bench:calls` measures it).
  */

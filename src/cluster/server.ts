@@ -32,6 +32,7 @@ import { Attempt, type AttemptSink, type ReplyHandler } from "../connection/atte
 import { Frame, Op } from "../protocol/frame.js";
 import { type PoolOptions, ServerPool } from "../pool/server-pool.js";
 import { labelOf, type ServerAddress } from "../util/servers.js";
+import { withoutStack } from "../util/no-stack.js";
 
 /** Health settings (resolved by the client). */
 export interface HealthOptions {
@@ -122,7 +123,11 @@ export class Server {
         if (!this.#closed) this.#events.connectionLost(this);
       },
       onTimeout: () =>
-        this.#failure(new TimeoutError(`${this.label} did not answer in time`, { server: this.label })),
+        this.#failure(
+          withoutStack(
+            () => new TimeoutError(`${this.label} did not answer in time`, { server: this.label }),
+          ),
+        ),
     });
   }
 

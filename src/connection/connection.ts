@@ -15,13 +15,7 @@
  */
 import type { Fifo } from "../util/fifo.js";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
-import {
-  AuthError,
-  ClientClosedError,
-  ConnectionError,
-  type MemcachedError,
-  SocketTimeoutError,
-} from "../errors.js";
+import { AuthError, ClientClosedError, type MemcachedError } from "../errors.js";
 import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import type { Tickable } from "../util/ticker.js";
@@ -31,7 +25,7 @@ import { Link, type LinkEvents, sharedReadBuffer } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
 import { DeadlineWatch, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
-import { lostError, refusal, replyError } from "./failures.js";
+import { closedByServer, hungError, lostError, refusal, refusedAtOnce, replyError } from "./failures.js";
 import { markUnsent } from "./unsent.js";
 import { IdleCheck } from "./idle-check.js";
 import type { ConnectionEvents, ConnectionOptions } from "./connection-options.js";
@@ -95,7 +89,7 @@ export class Connection implements Tickable, AttemptCarrier {
     onEnd: (link) => {
       if (link !== this.#link) return;
       if (this.#pipe.owed > 0) {
-        this.#fatal(new ConnectionError(`${this.label} closed the connection`, { server: this.label }));
+        this.#fatal(closedByServer(this.label));
         return;
       }
       // Nothing owed: an idle connection the server closed (its idle timeout, a restart) is no
@@ -217,8 +211,7 @@ export class Connection implements Tickable, AttemptCarrier {
       this.#link = new Link(this.#options, this.label, sharedReadBuffer(), this.#linkEvents);
     } catch (err) {
       // Options `net` or `tls` refuse at once (a bad certificate): what waits fails, saying why.
-      const why = `connecting to ${this.label} failed at once: ${(err as Error).message}`;
-      this.#connectFailed(markUnsent(new ConnectionError(why, { server: this.label, cause: err })));
+      this.#connectFailed(markUnsent(refusedAtOnce(this.label, err)));
     }
   };
 
@@ -332,9 +325,7 @@ export class Connection implements Tickable, AttemptCarrier {
       const verdict = this.#silence.check(now, this.#reads);
       if (verdict === NUDGE) this.#nudge();
       else if (verdict === HUNG) {
-        const silent = Math.round(now - this.#silence.waitingSince);
-        const message = `${this.label} sent nothing for ${silent} ms with ${this.#pipe.owed} replies owed`;
-        this.#fatal(new SocketTimeoutError(message, { server: this.label }));
+        this.#fatal(hungError(this.label, now - this.#silence.waitingSince, this.#pipe.owed));
       }
     }
     this.#maybeIdle(true);

@@ -7,6 +7,7 @@ import { isIP, type LookupFunction, Socket, type SocketConstructorOpts } from "n
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ConnectTimeoutError, MemcachedError, TLSError } from "../errors.js";
 import type { Transport } from "./transport.js";
+import { withoutStack } from "../util/no-stack.js";
 
 /** Socket buffer (user space) above which `write()` reports backpressure and we wait for `drain`. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
@@ -132,12 +133,14 @@ export class Link {
     const tls = o.tls != null && o.path === undefined;
     socket.on("error", (err) =>
       lost(
-        this.#connecting
-          ? connectError(label, err, tls)
-          : new ConnectionError(`connection to ${label} failed: ${err.message}${this.#tlsHint(tls)}`, {
-              server: label,
-              cause: err,
-            }),
+        withoutStack(() =>
+          this.#connecting
+            ? connectError(label, err, tls)
+            : new ConnectionError(`connection to ${label} failed: ${err.message}${this.#tlsHint(tls)}`, {
+                server: label,
+                cause: err,
+              }),
+        ),
       ),
     );
     socket.on("end", () => {
@@ -146,23 +149,18 @@ export class Link {
       this.destroy();
       events.onEnd(this);
     });
-    socket.on("close", () =>
+    socket.on("close", () => {
+      const how = this.#connecting ? " while connecting" : this.#tlsHint(tls);
       lost(
-        new ConnectionError(
-          `${label} closed the connection${this.#connecting ? " while connecting" : this.#tlsHint(tls)}`,
-          { server: label },
-        ),
-      ),
-    );
+        withoutStack(() => new ConnectionError(`${label} closed the connection${how}`, { server: label })),
+      );
+    });
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (!this.#connecting) return;
       const how = o.tls != null && o.path === undefined ? " (TLS)" : "";
-      lost(
-        new ConnectTimeoutError(`connecting to ${label}${how} took over ${o.connectTimeout} ms`, {
-          server: label,
-        }),
-      );
+      const message = `connecting to ${label}${how} took over ${o.connectTimeout} ms`;
+      lost(withoutStack(() => new ConnectTimeoutError(message, { server: label })));
     }, o.connectTimeout);
     this.#timer.unref();
     if (o.transport != null) return; // already connecting

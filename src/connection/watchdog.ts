@@ -17,6 +17,7 @@ import type { Fifo } from "../util/fifo.js";
 import { TimeoutError } from "../errors.js";
 import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
 import { type Attempt, SETTLED } from "./attempt.js";
+import { withoutStack } from "../util/no-stack.js";
 
 /** TLS: silence (replies owed, nothing read) after which a no-op nudges the server. */
 export const NUDGE_MS = 10;
@@ -145,8 +146,11 @@ export function expire(
 
 function timeoutError(label: string, a: Attempt, now: number, written: boolean): TimeoutError {
   const late = Math.round(now - a.deadline);
-  return new TimeoutError(
-    `request to ${label} timed out (${written ? "written, no reply" : "not yet written"}; ${late} ms past its deadline)`,
-    { server: label },
+  const why = written ? "written, no reply" : "not yet written";
+  return withoutStack(
+    () =>
+      new TimeoutError(`request to ${label} timed out (${why}; ${late} ms past its deadline)`, {
+        server: label,
+      }),
   );
 }

@@ -1,11 +1,17 @@
 /**
  * `captureCallSite`: a rejected call's error names the caller's file and line. A failure found on a
- * socket event has only the library's frames; with the option its stack ends with the caller's.
+ * socket event or a timer has no frames; with the option its stack ends with the caller's.
  */
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, it } from "node:test";
-import { Client, ConnectionError, InvalidArgumentError, MemcachedError } from "../../src/index.ts";
+import {
+  Client,
+  ConnectionError,
+  InvalidArgumentError,
+  MemcachedError,
+  TimeoutError,
+} from "../../src/index.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 
 const THIS_FILE = "call-site.test.ts";
@@ -63,6 +69,50 @@ it("without the option, a connection failure's stack has no frame of the caller"
   } finally {
     await mc.close();
     await dead.close();
+  }
+});
+
+/** A server of the test's own that accepts connections and never answers: every request times out. */
+async function silentServer(): Promise<{ label: string; close(): Promise<void> }> {
+  const sockets = new Set<import("node:net").Socket>();
+  const s = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as { port: number };
+  const close = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((r) => s.close(() => r()));
+  };
+  return { label: `127.0.0.1:${port}`, close };
+}
+
+it("an error found on a socket event or past a deadline records no frames: its stack is its name and message", async () => {
+  // Recording the library's event-handler frames told a caller nothing and cost more than the rest
+  // of a failed request, thousands at once when a server dies.
+  const dead = await resettingServer();
+  const silent = await silentServer();
+  const refused = new Client({ servers: [dead.label], retries: { attempts: 0 } });
+  const late = new Client({ servers: [silent.label], retries: { attempts: 0 }, timeout: 50 });
+  const limit = Error.stackTraceLimit;
+  try {
+    const err = await errorOf(storeFromHere(refused));
+    assert.ok(err instanceof ConnectionError, String(err));
+    assert.equal(err.stack, `ConnectionError: ${err.message}`);
+    const timeout = await errorOf(readFromThere(late));
+    assert.ok(timeout instanceof TimeoutError, String(timeout));
+    assert.equal(timeout.stack, `TimeoutError: ${timeout.message}`);
+    assert.equal(Error.stackTraceLimit, limit, "the process's limit is left as it was");
+    // A caller's own mistake, thrown at the call, keeps the frames that name the caller.
+    const bad = await errorOf(refused.set("k", "v", { ttl: -1 }));
+    assert.ok(bad instanceof InvalidArgumentError);
+    assert.match(bad.stack ?? "", new RegExp(THIS_FILE));
+  } finally {
+    await refused.close();
+    await late.close();
+    await dead.close();
+    await silent.close();
   }
 });
 
