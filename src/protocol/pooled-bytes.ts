@@ -11,7 +11,9 @@
  *
  * Sizes are rounded up to a class (a power of two, or one of the seven eighths steps below it), so
  * that a value of nearly the same size reuses the memory of the last one. Free memory is bounded
- * ({@link MAX_FREE}); beyond that a returned buffer is let go.
+ * ({@link MAX_FREE}): memory given back when the bound is reached takes the place of the free memory
+ * of the classes least recently asked for, so a workload that moves to other sizes is not left with
+ * the old sizes' memory and fresh memory for every new value.
  */
 
 /** Values of more bytes than this go through pooled memory (smaller ones are cut from slabs). */
@@ -23,6 +25,9 @@ const MAX_FREE = 32 * 1024 * 1024;
 /** The free buffers of each size class, by class size. */
 const free = new Map<number, Buffer[]>();
 let freeBytes = 0;
+/** When each class was last asked for, in takes: the classes asked for longest ago give way first. */
+const lastAsked = new Map<number, number>();
+let takes = 0;
 /**
  * The pooled bytes behind a view handed out (a Buffer as written: the writer asks by it), kept on the
  * view under this symbol, hidden from enumeration and `inspect`. A WeakMap from view to pooled bytes
@@ -76,7 +81,7 @@ export class PooledBytes {
     if (this.holds <= 0) throw new Error("pooled bytes released more often than held");
     if (--this.holds > 0) return;
     const m = this.memory;
-    if (freeBytes + m.length > MAX_FREE) return;
+    if (freeBytes + m.length > MAX_FREE && !makeRoom(m.length)) return;
     let list = free.get(m.length);
     if (list === undefined) free.set(m.length, (list = []));
     list.push(m);
@@ -84,9 +89,33 @@ export class PooledBytes {
   }
 }
 
+/**
+ * Lets go of free memory of the classes asked for longest before `size`'s, until `size` more bytes
+ * fit under {@link MAX_FREE}; false when they cannot (the rest is more recent, or `size` is too big).
+ */
+function makeRoom(size: number): boolean {
+  const mine = lastAsked.get(size) ?? takes;
+  while (freeBytes + size > MAX_FREE) {
+    let oldest = -1;
+    let when = mine;
+    for (const [s, list] of free) {
+      const t = lastAsked.get(s) ?? 0;
+      if (list.length > 0 && t < when) {
+        oldest = s;
+        when = t;
+      }
+    }
+    if (oldest < 0) return false;
+    free.get(oldest)!.pop();
+    freeBytes -= oldest;
+  }
+  return true;
+}
+
 /** `n` bytes of reused memory, held once by the caller; their content is undefined. */
 export function takeBytes(n: number): PooledBytes {
   const size = sizeClass(n);
+  lastAsked.set(size, ++takes);
   const list = free.get(size);
   let memory = list?.pop();
   if (memory === undefined) memory = Buffer.allocUnsafeSlow(size);

@@ -222,3 +222,30 @@ describe("reads: a value over several socket reads is assembled in pooled memory
     assert.equal(values[3], "\x22".repeat(n));
   });
 });
+
+// Last in this file: it fills the free memory to its bound.
+describe("free memory at its bound", () => {
+  it("memory given back takes the place of sizes asked for longer ago, not of more recent ones", () => {
+    const MiB = 1024 * 1024;
+    // Fill the free memory with an old size: more than the bound, given back together.
+    const old = Array.from({ length: 48 }, () => takeBytes(MiB));
+    for (const p of old) p.release();
+    const full = pooledFreeBytes();
+    assert.ok(full <= 32 * MiB && full > 30 * MiB, `free memory at its bound: ${full}`);
+    // A new size, given back: kept, in place of some of the old size's memory.
+    const recent = takeBytes(2 * MiB);
+    recent.release();
+    assert.ok(pooledFreeBytes() <= 32 * MiB);
+    const again = takeBytes(2 * MiB);
+    assert.equal(again.memory.buffer, recent.memory.buffer, "the new size's memory was kept and reused");
+    again.release();
+    // The old size now given back again must not push out the more recently asked size's memory.
+    const older = takeBytes(3 * MiB);
+    const newest = takeBytes(2 * MiB);
+    older.release();
+    newest.release();
+    const last = takeBytes(2 * MiB);
+    assert.equal(last.memory.buffer, newest.memory.buffer);
+    last.release();
+  });
+});
