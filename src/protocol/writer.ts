@@ -13,7 +13,7 @@
  * (a big string is encoded once, into pooled memory). The pooled memory of the chunks handed out is
  * held until the socket is done with it ({@link Writer.takeHeld}).
  */
-import { POOLED_ABOVE, type PooledBytes, pooledOf, takeBytes } from "./pooled-bytes.js";
+import { type PooledBytes, pooledOf, takeBytes } from "./pooled-bytes.js";
 
 /**
  * Slab size of a writer that does not grow (TLS), and the most a growing one starts with: small, as
@@ -159,11 +159,7 @@ export class Writer {
    * `length` is its byte length (already known to the caller).
    */
   value(v: string | Buffer, length: number): void {
-    // A copy in pooled memory is already the one copy the value gets: it is written as it is.
-    if (
-      length >= BIG_VALUE ||
-      (length > POOLED_ABOVE && typeof v !== "string" && pooledOf(v) !== undefined)
-    ) {
+    if (length >= BIG_VALUE) {
       this.#cut();
       this.#bigValue(v, length);
       return;
