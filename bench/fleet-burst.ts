@@ -8,7 +8,8 @@
  *
  * Options: `--rounds R` (default 5), `--servers N` (1,000), `--refusing N` (300), `--gets N` (2,000),
  * `--after MS` (0: the burst starts in the turn the client is made; a service makes its client at start
- * and its burst comes later, which `--after 100` shows).
+ * and its burst comes later, which `--after 100` shows). Then three changes of the list that replace
+ * every server while gets go on: the longest stall and the time until each settled.
  */
 import { parseArgs } from "node:util";
 import { Client } from "../src/index.ts";
@@ -69,6 +70,45 @@ try {
     );
     await mc.close();
   }
+  await listChanges();
 } finally {
   await server.kill();
+}
+
+/**
+ * A list change that replaces every server (a new list of as many, on other ports) while gets go on,
+ * three times: the longest stall of the event loop and the time until the change settled.
+ */
+async function listChanges(): Promise<void> {
+  console.log(`\nlist change: ${servers.length} servers replaced by ${servers.length} others, gets going on`);
+  console.log("change  longest stall  settled in");
+  const mc = new Client({ servers, timeout: DEADLINE, failOpen: true });
+  let going = true;
+  const traffic = (async () => {
+    for (let i = 0; going; i++) await mc.get(keys[i % keys.length]!);
+  })();
+  try {
+    for (let change = 1; change <= 3; change++) {
+      const next = servers.map((label) => label.replace(/:(\d+)$/, (_, p) => `:${Number(p) + change}`));
+      let longest = 0;
+      let last = performance.now();
+      const watch = setInterval(() => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+      }, 1);
+      const t0 = performance.now();
+      await mc.setServers(next);
+      const settled = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 50)); // the servers it left close meanwhile
+      clearInterval(watch);
+      console.log(
+        `${String(change).padStart(6)}  ${longest.toFixed(1).padStart(10)} ms  ${settled.toFixed(0).padStart(7)} ms`,
+      );
+    }
+  } finally {
+    going = false;
+    await traffic;
+    await mc.close();
+  }
 }

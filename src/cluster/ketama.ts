@@ -21,6 +21,7 @@
  */
 import { InvalidArgumentError, NoServersError } from "../errors.js";
 import { md5Words } from "./md5.js";
+import { mergeRuns } from "./sorted-runs.js";
 import { DEFAULT_PORT, labelOf, parseServers, type ServerAddress, type ServerSpec } from "../util/servers.js";
 
 const POINTS_PER_SERVER = 160;
@@ -76,6 +77,19 @@ export class HashRing {
     const ring = new HashRing();
     for (const a of addresses) ring.#insert(a);
     ring.#build();
+    return ring;
+  }
+
+  /**
+   * {@link HashRing.of} a step at a time: each `next()` hashes the points of `serversPerStep` more
+   * servers, and the last one sorts them and returns the ring. A list of a thousand servers is then
+   * built over several turns of the event loop, not in one long one.
+   * @internal
+   */
+  static *inSteps(addresses: readonly ServerAddress[], serversPerStep: number): Generator<void, HashRing> {
+    const ring = new HashRing();
+    for (const a of addresses) ring.#insert(a);
+    yield* ring.#buildSteps(serversPerStep);
     return ring;
   }
 
@@ -272,6 +286,12 @@ export class HashRing {
   }
 
   #build(): void {
+    const steps = this.#buildSteps(Number.POSITIVE_INFINITY);
+    while (steps.next().done !== true);
+  }
+
+  /** Builds the continuum, yielding after each `serversPerStep` servers hashed. */
+  *#buildSteps(serversPerStep: number): Generator<void, void> {
     const servers = this.#servers;
     const zoneIds = new Map<string, number>();
     this.#zoneOf = Uint16Array.from(servers, (s) => {
@@ -288,16 +308,26 @@ export class HashRing {
     const n = counts.reduce((a, b) => a + b, 0);
     // Each point as value × 2^16 + server index: one numeric sort of a typed array orders by value,
     // then by server order (libmemcached's tie-break), exactly (both fit a double's 53 bits).
-    const keyed = new Float64Array(n);
+    const hashed = new Float64Array(n);
+    // Each step sorts what it hashed: a run, merged with the others at the end (`sorted-runs.ts`).
+    const runs = [0];
     let k = 0;
-    servers.forEach((s, idx) => {
+    for (let idx = 0; idx < servers.length; idx++) {
+      if (idx > 0 && idx % serversPerStep === 0) {
+        hashed.subarray(runs.at(-1), k).sort();
+        runs.push(k);
+        yield;
+      }
+      const s = servers[idx]!;
       const prefix = s.port === DEFAULT_PORT ? s.host : `${s.host}:${s.port}`;
       for (let i = 0; i < counts[idx]! / POINTS_PER_HASH; i++) {
         const d = md5Words(`${prefix}-${i}`);
-        for (let j = 0; j < POINTS_PER_HASH; j++) keyed[k++] = (d[j]! >>> 0) * OWNER_SPAN + idx;
+        for (let j = 0; j < POINTS_PER_HASH; j++) hashed[k++] = (d[j]! >>> 0) * OWNER_SPAN + idx;
       }
-    });
-    keyed.sort();
+    }
+    hashed.subarray(runs.at(-1), k).sort();
+    runs.push(k);
+    const keyed = yield* mergeRuns(hashed, runs);
     const points = new Uint32Array(n);
     const owners = new Uint16Array(n);
     for (let i = 0; i < n; i++) {

@@ -13,6 +13,7 @@ import type { ConnectionOptions } from "../connection/connection.js";
 import type { Op } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
 import { distinctServers, labelOf, type ServerAddress, type ZoneOf } from "../util/servers.js";
+import { buildList, closeInSteps } from "./list-build.js";
 import { ClientClosedError } from "../errors.js";
 import { HashRing, ketamaHash } from "./ketama.js";
 import { readsAnyCopy } from "./policy.js";
@@ -305,21 +306,21 @@ export class Membership {
 
   async #change(addresses: ServerAddress[], reason: string): Promise<TopologyChange> {
     if (this.#closed) throw new ClientClosedError("the client is closed");
-    const next = new Set(addresses.map(labelOf));
+    // By label, once: a list of a thousand servers must not be searched a thousand times.
+    const next = new Map(addresses.map((a) => [labelOf(a), a]));
     const removed = this.#servers.filter((s) => !next.has(s.label));
     const kept = this.#servers.filter((s) => next.has(s.label));
-    const added = addresses.filter((a) => !this.#byLabel.has(labelOf(a))).map(this.#makeServer);
+    const joining = addresses.filter((a) => !this.#byLabel.has(labelOf(a)));
     // Another weight or zone: the server stays, its keys' placement changes.
     const reweighted = kept.filter((s) => {
-      const a = addresses.find((x) => labelOf(x) === s.label)!;
+      const a = next.get(s.label)!;
       return a.weight !== s.address.weight || (a.zone ?? "") !== (s.address.zone ?? "");
     });
-    if (added.length === 0 && removed.length === 0 && reweighted.length === 0)
+    if (joining.length === 0 && removed.length === 0 && reweighted.length === 0)
       return { added: [], removed: [] };
-    const servers = addresses.map(
-      (a) => this.#byLabel.get(labelOf(a)) ?? added.find((s) => s.label === labelOf(a))!,
-    );
-    const after = HashRing.of(addresses);
+    const { added, ring: after } = await buildList(joining, addresses, this.#makeServer);
+    const addedByLabel = new Map(added.map((s) => [s.label, s]));
+    const servers = [...next.keys()].map((label) => this.#byLabel.get(label) ?? addedByLabel.get(label)!);
     let committed = false;
     await this.#hooks.changeList({
       reason,
@@ -331,7 +332,7 @@ export class Membership {
       replicas: Math.min(this.#replicasWanted, servers.length),
       commit: () => {
         if (this.#closed) return false;
-        for (const s of reweighted) s.address = addresses.find((a) => labelOf(a) === s.label)!;
+        for (const s of reweighted) s.address = next.get(s.label)!;
         this.#install(servers, after);
         committed = true;
         return true;
@@ -341,7 +342,7 @@ export class Membership {
       await Promise.all(added.map((s) => s.close()));
       throw new ClientClosedError("the client closed while its server list changed");
     }
-    for (const s of removed) s.close().catch(() => undefined);
+    void closeInSteps(removed);
     const change: TopologyChange = { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
     if (reweighted.length > 0) change.reweighted = reweighted.map((s) => s.label);
     return change;

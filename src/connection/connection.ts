@@ -15,7 +15,7 @@
  */
 import type { Fifo } from "../util/fifo.js";
 import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
-import { AuthError, ClientClosedError, type MemcachedError } from "../errors.js";
+import { AuthError, type MemcachedError } from "../errors.js";
 import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
 import type { Tickable } from "../util/ticker.js";
@@ -25,7 +25,15 @@ import { Link, type LinkEvents, sharedReadBuffer } from "./dial.js";
 import { helloAttempts, nudgeAttempt } from "./handshake.js";
 import { Pipeline } from "./pipeline.js";
 import { DeadlineWatch, HUNG, NUDGE, SilenceWatch } from "./watchdog.js";
-import { closedByServer, hungError, lostError, refusal, refusedAtOnce, replyError } from "./failures.js";
+import {
+  closedByServer,
+  destroyedError,
+  hungError,
+  lostError,
+  refusal,
+  refusedAtOnce,
+  replyError,
+} from "./failures.js";
 import { markUnsent } from "./unsent.js";
 import { IdleCheck } from "./idle-check.js";
 import type { ConnectionEvents, ConnectionOptions } from "./connection-options.js";
@@ -192,7 +200,7 @@ export class Connection implements Tickable, AttemptCarrier {
   /** Closes now: waiting attempts fail with `ClientClosedError`. */
   destroy(): void {
     this.#closing = true;
-    const err = new ClientClosedError("the client was destroyed", { server: this.label });
+    const err = destroyedError(this.label);
     this.#failAll(this.#pipe.pending, err);
     this.#teardown(err);
     this.#shutdown();

@@ -19,6 +19,11 @@ export function lostError(error: MemcachedError, label: string): ConnectionError
   return withoutStack(() => new ConnectionError(message, { server: label, cause: error }));
 }
 
+/** The connection was destroyed (its pool closed): what waits on it fails with this. */
+export function destroyedError(label: string): ClientClosedError {
+  return withoutStack(() => new ClientClosedError("the client was destroyed", { server: label }));
+}
+
 /** The server closed a connection that still owed replies. */
 export function closedByServer(label: string): ConnectionError {
   return withoutStack(() => new ConnectionError(`${label} closed the connection`, { server: label }));

@@ -133,3 +133,28 @@ describe("md5Words (the ring's MD5)", () => {
     assert.deepEqual(words(Buffer.from("d41d8cd98f00b204e9800998ecf8427e", "hex")), Array.from(md5Words("")));
   });
 });
+
+describe("a ring built in steps (a long server list, over several turns)", () => {
+  it("is the ring built at once, point for point, whatever the step, the weights and the zones", () => {
+    const addresses = Array.from({ length: 23 }, (_, i) => ({
+      host: `10.0.${i >> 3}.${i}`,
+      port: 11211 + (i % 3),
+      weight: 1 + (i % 4),
+      ...(i % 5 === 0 ? {} : { zone: `z${i % 3}` }),
+    }));
+    const whole = HashRing.of(addresses);
+    for (const step of [1, 2, 3, 7, 22, 23, 100]) {
+      const steps = HashRing.inSteps(addresses, step);
+      let yields = 0;
+      let r = steps.next();
+      while (r.done !== true) {
+        yields++;
+        r = steps.next();
+      }
+      const runs = Math.ceil(addresses.length / step);
+      assert.ok(runs === 1 ? yields === 0 : yields >= runs, `step ${step}: ${yields} steps for ${runs} runs`);
+      assert.deepEqual(r.value.continuum(), whole.continuum(), `step ${step}`);
+      assert.deepEqual(r.value.serversFor("some key", 3), whole.serversFor("some key", 3));
+    }
+  });
+});

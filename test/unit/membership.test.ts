@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { ClientClosedError } from "../../src/errors.ts";
+import { HashRing } from "../../src/cluster/ketama.ts";
 import type { ListChange } from "../../src/cluster/membership.ts";
 import type { Server } from "../../src/cluster/server.ts";
 import { Op } from "../../src/protocol/frame.ts";
@@ -270,5 +271,34 @@ describe("Membership: a change of the list", () => {
       m.servers.map((s) => s.label),
       ["10.0.0.1:11211", "10.0.0.2:11211"],
     );
+  });
+
+  it("a list of hundreds of servers is made and hashed over several turns, and installed in one step", async () => {
+    // Made in one turn, a thousand servers stalled every call for a few hundred milliseconds.
+    fleet = new FakeFleet([addr(1), addr(2)]);
+    const m = fleet.membership;
+    const many = Array.from({ length: 250 }, (_, i) => ({
+      host: `10.1.${i >> 8}.${i & 255}`,
+      port: 11211,
+      weight: 1 + (i % 3),
+    }));
+    let turns = 0;
+    let changing = true;
+    const tick = () => {
+      if (!changing) return;
+      turns++;
+      // Meanwhile, calls route on the list they had.
+      assert.equal(m.homeRing.servers.length, 2, `turn ${turns}: the old list still routes`);
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const change = await m.setServers(many, "a big list");
+    changing = false;
+    assert.ok(turns >= 3, `made over ${turns} turns`);
+    assert.equal(change.added.length, 250);
+    assert.deepEqual(m.homeRing.continuum(), HashRing.of(many).continuum(), "the ring built at once");
+    // Back to two: the servers it leaves are closed over several turns too, and the list is two at once.
+    await m.setServers([addr(1), addr(2)], "small again");
+    assert.equal(m.homeRing.servers.length, 2);
   });
 });
