@@ -91,10 +91,16 @@ export class PooledBytes {
 
 /**
  * Lets go of free memory of the classes asked for longest before `size`'s, until `size` more bytes
- * fit under {@link MAX_FREE}; false when they cannot (the rest is more recent, or `size` is too big).
+ * fit under {@link MAX_FREE}; false, letting go of nothing, when they cannot (too little of it is
+ * older, or `size` is over the bound by itself).
  */
 function makeRoom(size: number): boolean {
+  const need = freeBytes + size - MAX_FREE;
+  if (size > MAX_FREE) return false;
   const mine = lastAsked.get(size) ?? takes;
+  let older = 0;
+  for (const [s, list] of free) if ((lastAsked.get(s) ?? 0) < mine) older += s * list.length;
+  if (older < need) return false;
   while (freeBytes + size > MAX_FREE) {
     let oldest = -1;
     let when = mine;
@@ -105,7 +111,6 @@ function makeRoom(size: number): boolean {
         when = t;
       }
     }
-    if (oldest < 0) return false;
     free.get(oldest)!.pop();
     freeBytes -= oldest;
   }

@@ -237,13 +237,24 @@ describe("free memory at its bound", () => {
     const again = takeBytes(2 * MiB);
     assert.equal(again.memory.buffer, recent.memory.buffer, "the new size's memory was kept and reused");
     again.release();
-    // The old size now given back again must not push out the more recently asked size's memory.
+    // Memory of a size asked for longer ago, given back now, does not push out a more recent size's.
     const older = takeBytes(3 * MiB);
-    const newest = takeBytes(2 * MiB);
+    const recentAgain = takeBytes(2 * MiB);
+    assert.equal(recentAgain.memory.buffer, recent.memory.buffer);
+    recentAgain.release(); // free again, and asked for after the 3 MiB size
     older.release();
-    newest.release();
-    const last = takeBytes(2 * MiB);
-    assert.equal(last.memory.buffer, newest.memory.buffer);
-    last.release();
+    assert.ok(pooledFreeBytes() <= 32 * MiB);
+    assert.equal(takeBytes(2 * MiB).memory.buffer, recent.memory.buffer, "the recent size's memory stayed");
+    // Memory that cannot fit lets go of nothing: over the bound by itself, or with too little older.
+    let held = pooledFreeBytes();
+    takeBytes(40 * MiB).release();
+    assert.equal(pooledFreeBytes(), held, "a size over the bound is let go, and nothing else");
+    const asked = takeBytes(16 * MiB); // asked for before the 4 MiB size below, given back after it
+    const newer = Array.from({ length: 7 }, () => takeBytes(4 * MiB));
+    for (const p of newer) p.release();
+    held = pooledFreeBytes();
+    assert.ok(held + 16 * MiB > 32 * MiB, "no room left for it");
+    asked.release();
+    assert.equal(pooledFreeBytes(), held, "too little older memory: none of it let go");
   });
 });
