@@ -170,7 +170,8 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   traceKeys?: boolean | undefined;
   /**
    * Record where each command is called, and end the stack of a memcachio error it rejects with by the
-   * caller's frames (a failure found on a socket event or a timer otherwise has none). Costs a
+   * caller's frames (a timeout or a connection's failure, found on a timer or a socket event, otherwise
+   * has none). Costs a
    * stack capture per call: on while developing or chasing an error. Default false.
    */
   captureCallSite?: boolean | undefined;

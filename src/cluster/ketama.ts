@@ -81,9 +81,10 @@ export class HashRing {
   }
 
   /**
-   * {@link HashRing.of} a step at a time: each `next()` hashes the points of `serversPerStep` more
-   * servers, and the last one sorts them and returns the ring. A list of a thousand servers is then
-   * built over several turns of the event loop, not in one long one.
+   * {@link HashRing.of} a step at a time: each `next()` hashes and sorts the points of
+   * `serversPerStep` more servers (a run), and then each merges the runs pairwise, one pass a step;
+   * the last returns the ring. A list of a thousand servers is then built over several turns of the
+   * event loop, not in one long one.
    * @internal
    */
   static *inSteps(addresses: readonly ServerAddress[], serversPerStep: number): Generator<void, HashRing> {

@@ -13,30 +13,47 @@ export const SERVERS_PER_TURN = 100;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Makes a server of each of `joining`, and the ring of `addresses` (the whole new list). */
+/**
+ * Makes a server of each of `joining`, and the ring of `addresses` (the whole new list). Null when
+ * `stopped()` (the client closed) between two turns: what was made is closed first.
+ */
 export async function buildList(
   joining: readonly ServerAddress[],
   addresses: readonly ServerAddress[],
   makeServer: (address: ServerAddress) => Server,
-): Promise<{ added: Server[]; ring: HashRing }> {
+  stopped: () => boolean,
+): Promise<{ added: Server[]; ring: HashRing } | null> {
   const added: Server[] = [];
+  const stop = async () => {
+    await Promise.all(added.map((s) => s.close()));
+    return null;
+  };
   for (const a of joining) {
-    if (added.length > 0 && added.length % SERVERS_PER_TURN === 0) await nextTurn();
+    if (added.length > 0 && added.length % SERVERS_PER_TURN === 0) {
+      await nextTurn();
+      if (stopped()) return stop();
+    }
     added.push(makeServer(a));
   }
   const steps = HashRing.inSteps(addresses, SERVERS_PER_TURN);
   let step = steps.next();
   while (step.done !== true) {
     await nextTurn();
+    if (stopped()) return stop();
     step = steps.next();
   }
   return { added, ring: step.value };
 }
 
-/** Closes `servers` (off the list already), {@link SERVERS_PER_TURN} in a turn. */
-export async function closeInSteps(servers: readonly Server[]): Promise<void> {
+/**
+ * Closes `servers` (off the list already), {@link SERVERS_PER_TURN} in a turn, or the rest at once
+ * when `hurry()` (the client is closing, and waits for them).
+ */
+export async function closeInSteps(servers: readonly Server[], hurry: () => boolean): Promise<void> {
+  const closing: Promise<void>[] = [];
   for (let i = 0; i < servers.length; i++) {
-    if (i > 0 && i % SERVERS_PER_TURN === 0) await nextTurn();
-    servers[i]!.close().catch(() => undefined);
+    if (i > 0 && i % SERVERS_PER_TURN === 0 && !hurry()) await nextTurn();
+    closing.push(servers[i]!.close().catch(() => undefined));
   }
+  await Promise.all(closing);
 }

@@ -115,6 +115,8 @@ export class Membership {
   #hooks: MembershipHooks = NO_REPAIRS(this);
   /** The change of the server list under way (changes run one at a time). */
   #changing: Promise<unknown> = Promise.resolve();
+  /** The servers earlier changes left, closing (a few at a time): `close()` waits for them too. */
+  #retiring: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(
@@ -318,7 +320,9 @@ export class Membership {
     });
     if (joining.length === 0 && removed.length === 0 && reweighted.length === 0)
       return { added: [], removed: [] };
-    const { added, ring: after } = await buildList(joining, addresses, this.#makeServer);
+    const built = await buildList(joining, addresses, this.#makeServer, () => this.#closed);
+    if (built === null) throw new ClientClosedError("the client closed while its server list changed");
+    const { added, ring: after } = built;
     const addedByLabel = new Map(added.map((s) => [s.label, s]));
     const servers = [...next.keys()].map((label) => this.#byLabel.get(label) ?? addedByLabel.get(label)!);
     let committed = false;
@@ -342,7 +346,8 @@ export class Membership {
       await Promise.all(added.map((s) => s.close()));
       throw new ClientClosedError("the client closed while its server list changed");
     }
-    void closeInSteps(removed);
+    const retiring = closeInSteps(removed, () => this.#closed);
+    this.#retiring = Promise.all([this.#retiring, retiring]).then(() => undefined);
     const change: TopologyChange = { added: added.map((s) => s.label), removed: removed.map((s) => s.label) };
     if (reweighted.length > 0) change.reweighted = reweighted.map((s) => s.label);
     return change;
@@ -353,7 +358,7 @@ export class Membership {
     this.#closed = true;
     await this.#changing; // a change under way sees the close and closes what it added
     await this.#gutter?.close();
-    await Promise.all(this.#servers.map((s) => s.close()));
+    await Promise.all([...this.#servers.map((s) => s.close()), this.#retiring]);
   }
 
   /** The list's ring: where each key lives when every server is up (libmemcached's). */

@@ -12,6 +12,7 @@ import type { Membership, RoutingKey } from "./membership.js";
 import { isIdempotent, storedTtl } from "./policy.js";
 import type { Server } from "./server.js";
 import { storeOf, type WarmItem } from "./warm-up.js";
+import { withoutStack } from "../util/no-stack.js";
 
 /** Makes and sends one attempt of `call` on `server` (the cluster's). */
 type MakeAttempt = (call: Call, server: Server | undefined, timeout: number, replica: number) => CallAttempt;
@@ -149,10 +150,9 @@ export class Replication {
   #outOfTime(call: Call): boolean {
     if (call.settled) return true;
     if (call.endsAt() - performance.now() >= 1) return false;
+    const what = call.frame.op === Op.Arith ? "incr/decr" : "write";
     call.fail(
-      new TimeoutError(
-        `${call.frame.op === Op.Arith ? "incr/decr" : "write"} ran out of time between its steps with replicas`,
-      ),
+      withoutStack(() => new TimeoutError(`${what} ran out of time between its steps with replicas`)),
     );
     return true;
   }
@@ -226,7 +226,6 @@ function sameBytes(data: Buffer, value: string | Buffer | null): boolean {
 
 /** Why a replica's copy may be older than its owner: the write's deadline came before its copy. */
 function unaligned(s: Server): TimeoutError {
-  return new TimeoutError(`the copy to replica ${s.label} was not done by the write's deadline`, {
-    server: s.label,
-  });
+  const message = `the copy to replica ${s.label} was not done by the write's deadline`;
+  return withoutStack(() => new TimeoutError(message, { server: s.label }));
 }

@@ -6,6 +6,7 @@
  */
 import { NoServersError, TimeoutError } from "../errors.js";
 import type { Call } from "./call.js";
+import { withoutStack } from "../util/no-stack.js";
 
 export class StartGate {
   /** The first server list, while calls wait for it; null once it is known. */
@@ -50,8 +51,11 @@ export function holdCall(
 ): Promise<unknown> {
   const expired = () =>
     typeof waitedFor === "string"
-      ? new TimeoutError(
-          `the request did not complete within ${call.timeout} ms (it waited for ${waitedFor})`,
+      ? withoutStack(
+          () =>
+            new TimeoutError(
+              `the request did not complete within ${call.timeout} ms (it waited for ${waitedFor})`,
+            ),
         )
       : waitedFor();
   const timer = setTimeout(() => call.fail(expired()), Math.max(0, call.endsAt() - performance.now()));

@@ -19,6 +19,7 @@ import { Connection, type ConnectionEvents, type ConnectionOptions } from "../co
 import { ClientClosedError, ConnectionError, QueueFullError } from "../errors.js";
 import type { Attempt } from "../connection/attempt.js";
 import { labelOf } from "../util/servers.js";
+import { withoutStack } from "../util/no-stack.js";
 
 /** Pool settings. */
 export interface PoolOptions {
@@ -222,7 +223,9 @@ export class ServerPool {
         const error =
           err instanceof ConnectionError
             ? err
-            : new ConnectionError("no connection could be had from the pool", { cause: err });
+            : withoutStack(
+                () => new ConnectionError("no connection could be had from the pool", { cause: err }),
+              );
         for (const r of waiting) r.fail(error);
       },
     );

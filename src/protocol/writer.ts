@@ -15,10 +15,7 @@
  */
 import { type PooledBytes, pooledOf, takeBytes } from "./pooled-bytes.js";
 
-/**
- * Slab size of a writer that does not grow (TLS), and the most a growing one starts with: small, as
- * most connections never need more (a thousand of them, no 64 MiB).
- */
+/** Slab size of a writer that does not grow (TLS): small, as most connections never need more. */
 const SLAB = 16 * 1024;
 /**
  * A growing writer's first slab: small enough that `Buffer.allocUnsafe` slices it from Node's shared

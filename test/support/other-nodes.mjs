@@ -1,8 +1,9 @@
 /**
  * The suite on the Node.js versions users run: the full suite (real servers) on the active LTS, unit
- * and type tests on the other supported lines. `npm test` runs the unit tests on the machine's own Node
- * before this; the real-server suite runs once, on the line most users run, to keep `npm test` short. Each binary comes from the npm
- * registry as the package `node` (`npx -p node@24`), so nothing but npm is needed.
+ * and type tests on the other supported lines. `npm test` runs the unit tests on the machine's own
+ * Node before this; the real-server suite runs once, on the line most users run, to keep `npm test`
+ * short. Each binary comes from the npm registry as the package `node` (`npx -p node@24`), so
+ * nothing but npm is needed.
  *
  *     node test/support/other-nodes.mjs            # every line below
  *     node test/support/other-nodes.mjs 26         # one line

@@ -297,8 +297,49 @@ describe("Membership: a change of the list", () => {
     assert.ok(turns >= 3, `made over ${turns} turns`);
     assert.equal(change.added.length, 250);
     assert.deepEqual(m.homeRing.continuum(), HashRing.of(many).continuum(), "the ring built at once");
-    // Back to two: the servers it leaves are closed over several turns too, and the list is two at once.
+    // Back to two: the list is two at once, and the servers it leaves are closed over the next turns.
+    const leaving = m.servers.filter((x) => !x.label.startsWith("10.0.0."));
+    assert.equal(leaving.length, 250);
     await m.setServers([addr(1), addr(2)], "small again");
     assert.equal(m.homeRing.servers.length, 2);
+    assert.ok(
+      leaving.some((x) => !x.closed),
+      "not all in the commit's turn",
+    );
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(
+      leaving.every((x) => x.closed),
+      "every one closed",
+    );
+  });
+
+  it("a close during a long change: the change rejects, the list stays as it was, and every server is closed", async () => {
+    fleet = new FakeFleet([addr(1), addr(2)]);
+    const m = fleet.membership;
+    const many = Array.from({ length: 250 }, (_, i) => ({ host: `10.2.0.${i}`, port: 11211, weight: 1 }));
+    const changing = m.setServers(many, "a big list");
+    await new Promise((r) => setImmediate(r)); // a hundred made
+    const closing = m.close();
+    await assert.rejects(changing, ClientClosedError);
+    await closing;
+    assert.deepEqual(
+      m.servers.map((x) => x.label),
+      ["10.0.0.1:11211", "10.0.0.2:11211"],
+    );
+    assert.ok(m.servers.every((x) => x.closed));
+  });
+
+  it("close waits for the servers an earlier change left", async () => {
+    fleet = new FakeFleet([addr(1), addr(2)]);
+    const m = fleet.membership;
+    const many = Array.from({ length: 250 }, (_, i) => ({ host: `10.3.0.${i}`, port: 11211, weight: 1 }));
+    await m.setServers(many, "a big list");
+    const leaving = [...m.servers];
+    await m.setServers([addr(1)], "one left");
+    await m.close();
+    assert.ok(
+      leaving.every((x) => x.closed),
+      "every server the change left was closed before close resolved",
+    );
   });
 });

@@ -15,6 +15,7 @@ import { actsOnItem } from "../policy.js";
 import type { Server } from "../server.js";
 import { sendDirect } from "../direct.js";
 import type { Repairs } from "./repairs.js";
+import { withoutStack } from "../../util/no-stack.js";
 
 /**
  * Takes `a` (a write about to be sent to `server`) over when the key's copy there must be deleted
@@ -38,11 +39,8 @@ export function holdWrite(
     () => {
       if (a.state !== QUEUED) return; // settled meanwhile (its deadline, or its call)
       if (deadline - performance.now() < 1) {
-        a.fail(
-          new TimeoutError(`${server.label}: no time left for the write after deleting an older copy`, {
-            server: server.label,
-          }),
-        );
+        const message = `${server.label}: no time left for the write after deleting an older copy`;
+        a.fail(withoutStack(() => new TimeoutError(message, { server: server.label })));
         return;
       }
       a.deadline = deadline;
