@@ -79,16 +79,17 @@ describe("local cache LRU", () => {
 
   it("an expired entry is a miss, then a stale fallback until staleIfError ends", async () => {
     const cache = new LocalCache({ max: 4, ttl: 20, staleIfError: 60_000 });
-    let stored = performance.now();
     cache.set("k", 1);
+    // Read after the set: the cache's own clock reading is no later, so waiting past this passes its ttl.
+    let stored = performance.now();
     assert.deepEqual(cache.get("k"), { value: 1 });
     await past(stored + 20);
     assert.equal(cache.get("k"), undefined, "past ttl: a miss");
     assert.deepEqual(cache.stale("k"), { value: 1 }, "still a fallback");
     assert.deepEqual([cache.hits, cache.misses, cache.staleServed], [1, 1, 1]);
     const short = new LocalCache({ max: 4, ttl: 10 });
-    stored = performance.now();
     short.set("k", 1);
+    stored = performance.now();
     await past(stored + 10);
     assert.equal(short.get("k"), undefined);
     assert.equal(short.size, 0, "no stale window: dropped on the miss");
