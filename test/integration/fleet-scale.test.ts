@@ -43,13 +43,14 @@ describe("fleet scale", { timeout: 60_000 }, () => {
     try {
       const keys = Array.from({ length: 2000 }, (_, i) => `scale:${i}`);
       // Time the event loop was blocked while the calls ran: the issuing loop itself, and every gap
-      // between two ticks of a 1 ms timer beyond its period. A call late by no more than that missed
-      // no deadline of its own.
+      // between two ticks of a timer of the shortest period beyond that period (all of them: on a
+      // busy machine a process starved of CPU shows as many short gaps). A call late by no more than
+      // that missed no deadline of its own.
       let blocked = 0;
       let last = performance.now();
       const watch = setInterval(() => {
         const now = performance.now();
-        if (now - last > 2) blocked += now - last - 1;
+        if (now - last > 1) blocked += now - last - 1;
         last = now;
       }, 1);
       const late: number[] = [];
