@@ -4,6 +4,8 @@
  * each contender in a process of its own (its heap, its CPU time): MB/s of value bytes, and CPU µs
  * of the contender's process per operation. Then a chunked row: 8 MiB values through `bigValues` on
  * a memcached with its default 1 MiB item size (memcachio alone: no peer splits values).
+ * "memcachio handed over" is memcachio with `copyBuffers: false` (the caller's Buffer written as it
+ * is); "memcachio" copies each Buffer at the call, the default.
  *
  * The cells' memcached runs with `-I 2m`; memcachio gets `maxValueSize` to match. Contenders run one
  * after another, in alternating order over the rounds; the table shows medians over the rounds.
@@ -23,7 +25,7 @@ const SIZES = [10 * KiB, 100 * KiB, MiB];
 const KINDS = ["Buffer", "string"] as const;
 const OPS = ["set", "get"] as const;
 const IN_FLIGHT = [1, 8, 32];
-const CONTENDERS = ["memcachio", "minimal client", "memjs", "memcache-client"];
+const CONTENDERS = ["memcachio", "memcachio handed over", "minimal client", "memjs", "memcache-client"];
 /** Keys per cell: a cell reads back what it wrote. */
 const KEYS = 16;
 
@@ -101,6 +103,9 @@ async function chunkedRow(label: string, ms: number): Promise<Record<string, Res
 
 async function contender(name: string, label: string): Promise<Contender> {
   if (name === "memcachio") return memcachio(label, "memcachio", { maxValueSize: 2 * MiB });
+  // `copyBuffers: false`: the caller's Buffer is written as it is (see docs/values-and-keys.md).
+  if (name === "memcachio handed over")
+    return memcachio(label, name, { maxValueSize: 2 * MiB, copyBuffers: false });
   if (name === "memjs") return memjsClient(label);
   if (name === "memcache-client") return memcacheClient(label);
   const [host, port] = [
@@ -183,10 +188,12 @@ function report(names: string[], all: Map<string, Record<string, Result>[]>): vo
     ...chosenCells.map(nameOf),
     ...Object.keys(all.get("memcachio")?.[0] ?? {}).filter((k) => k.includes("bigValues")),
   ];
-  const width = [34, ...names.map(() => 22), 12];
+  const mine = names.filter((n) => n.startsWith("memcachio"));
+  const width = [34, ...names.map(() => 22), ...mine.map(() => 12)];
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i] ?? 14)).join("");
   console.log(`\nMB/s of value bytes and client CPU µs per operation (medians over the rounds)`);
-  console.log(line(["cell", ...names, "÷ minimal"]));
+  console.log(`÷ minimal: the median over the rounds of each round's ratio (${mine.join(", ")})`);
+  console.log(line(["cell", ...names, ...mine.map(() => "÷ minimal")]));
   for (const row of rows) {
     const cells = [row];
     for (const n of names) {
@@ -203,15 +210,19 @@ function report(names: string[], all: Map<string, Record<string, Result>[]>): vo
         `${median(rs.map((x) => x.mbps)).toFixed(0)} MB/s ${median(rs.map((x) => x.cpuUs)).toFixed(0)} µs${failed > 0 ? ` (${failed} failed)` : ""}`,
       );
     }
-    const mine = all.get("memcachio")?.map((r) => r[row]?.mbps);
     const floor = all.get("minimal client")?.map((r) => r[row]?.mbps);
-    const ratio =
-      mine === undefined || floor === undefined
-        ? Number.NaN
-        : median(
-            mine.map((m, i) => (m ?? Number.NaN) / (floor[i] ?? Number.NaN)).filter((x) => !Number.isNaN(x)),
-          );
-    cells.push(Number.isNaN(ratio) ? "" : `${(ratio * 100).toFixed(0)} %`);
+    for (const m of mine) {
+      const ours = all.get(m)?.map((r) => r[row]?.mbps);
+      const ratio =
+        ours === undefined || floor === undefined
+          ? Number.NaN
+          : median(
+              ours
+                .map((x, i) => (x ?? Number.NaN) / (floor[i] ?? Number.NaN))
+                .filter((x) => !Number.isNaN(x)),
+            );
+      cells.push(Number.isNaN(ratio) ? "" : `${(ratio * 100).toFixed(0)} %`);
+    }
     console.log(line(cells));
   }
 }

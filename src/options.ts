@@ -5,7 +5,7 @@ import { type Transport, transportOf } from "./connection/transport.js";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Credentials } from "./connection/credentials.js";
 import { InvalidArgumentError } from "./errors.js";
-import type { LocalCacheOptions } from "./client/local-cache.js";
+import { type LocalCacheOptions, localCacheOptions } from "./client/local-cache.js";
 import type { Codec } from "./serialization/codec.js";
 import { type CompressionOptions, Compressor } from "./serialization/compression.js";
 import { type Defined, flag, positive, positiveInt } from "./client/arguments.js";
@@ -100,6 +100,12 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   /** Value codec; the default one is described in the README ("Values and flags"). */
   codec?: Codec | undefined;
   /**
+   * Copy each Buffer (or Uint8Array) value at the call, so that changing it afterwards changes nothing
+   * stored. Default true. `false` writes the caller's memory as it is, one copy less: the buffer is
+   * handed over and must not change after the call, even once it settled (see the README).
+   */
+  copyBuffers?: boolean | undefined;
+  /**
    * Compress values of at least `threshold` bytes (default 16,384) with `algorithm` (`"deflate"`, the
    * default, or `"brotli"`) at `level`, keeping the compressed form only when it saves 10 % or more; it
    * is marked in the client flags (0x10 deflate, 0x20 brotli). A value may then be bigger than
@@ -171,8 +177,7 @@ export interface ClientOptions extends TopologyOptions, WireOptions {
   /**
    * Record where each command is called, and end the stack of a memcachio error it rejects with by the
    * caller's frames (a timeout or a connection's failure, found on a timer or a socket event, otherwise
-   * has none). Costs a
-   * stack capture per call: on while developing or chasing an error. Default false.
+   * has none). Costs a stack capture per call: on while developing or chasing an error. Default false.
    */
   captureCallSite?: boolean | undefined;
   /**
@@ -279,6 +284,7 @@ export interface ResolvedOptions {
   maxValueSize: number;
   keyPrefix: string;
   codec: Codec | null;
+  copyBuffers: boolean;
   compression: Compressor | null;
   bigValues: ResolvedBigValues | null;
   failover: Defined<FailoverOptions>;
@@ -336,6 +342,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxValueSize: positiveInt("maxValueSize", o.maxValueSize, DEFAULT_MAX_VALUE_SIZE),
     keyPrefix: o.keyPrefix ?? "",
     codec: o.codec ?? null,
+    copyBuffers: flag("copyBuffers", o.copyBuffers, true),
     compression:
       o.compression === undefined || o.compression === false ? null : new Compressor(o.compression),
     bigValues: null,
@@ -352,7 +359,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     allowExitOnIdle: flag("allowExitOnIdle", o.allowExitOnIdle, true),
     traceKeys: flag("traceKeys", o.traceKeys, false),
     captureCallSite: flag("captureCallSite", o.captureCallSite, false),
-    localCache: o.localCache === undefined ? null : localCache(o.localCache),
+    localCache: o.localCache === undefined ? null : localCacheOptions(o.localCache),
     transport: transportOf(o),
   };
   if (typeof resolved.keyPrefix !== "string") throw new InvalidArgumentError("keyPrefix must be a string");
@@ -384,14 +391,4 @@ function failover(f: FailoverOptions): Defined<FailoverOptions> {
     maxRetryDelay: Math.max(retryDelay, positive("failover.maxRetryDelay", f.maxRetryDelay, 30_000)),
     eject: f.eject ?? true,
   });
-}
-
-function localCache(l: LocalCacheOptions): LocalCacheOptions {
-  if (l === null || typeof l !== "object") throw new InvalidArgumentError("localCache must be { max, ttl }");
-  const out: LocalCacheOptions = {
-    max: positiveInt("localCache.max", l.max, 1000),
-    ttl: positive("localCache.ttl", l.ttl, 1000),
-  };
-  if (l.staleIfError !== undefined) out.staleIfError = positive("localCache.staleIfError", l.staleIfError, 0);
-  return Object.freeze(out);
 }

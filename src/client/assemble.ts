@@ -48,8 +48,8 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
   // With big values on, index items decode to what the client follows to their chunks.
   const codec =
     o.bigValues === null
-      ? new ValueCodec(o.codec, o.compression)
-      : new IndexAwareCodec(o.codec, o.compression);
+      ? new ValueCodec(o.codec, o.compression, o.copyBuffers)
+      : new IndexAwareCodec(o.codec, o.compression, o.copyBuffers);
   const context = {
     codec,
     // A plain read was handed the recache win of a stale item (`X W`) it will not use: give it back

@@ -10,6 +10,8 @@
  *
  * Values are shared, not copied: a caller that mutates an object it got mutates the cached one too.
  */
+import { InvalidArgumentError } from "../errors.js";
+import { positive, positiveInt } from "./arguments.js";
 
 /** Options of the local cache. */
 export interface LocalCacheOptions {
@@ -19,6 +21,17 @@ export interface LocalCacheOptions {
   ttl: number;
   /** How much longer an expired entry may be served when the server is unreachable, ms. Default 0. */
   staleIfError?: number | undefined;
+}
+
+/** Checks the `localCache` option and fills in its defaults. */
+export function localCacheOptions(l: LocalCacheOptions): LocalCacheOptions {
+  if (l === null || typeof l !== "object") throw new InvalidArgumentError("localCache must be { max, ttl }");
+  const out: LocalCacheOptions = {
+    max: positiveInt("localCache.max", l.max, 1000),
+    ttl: positive("localCache.ttl", l.ttl, 1000),
+  };
+  if (l.staleIfError !== undefined) out.staleIfError = positive("localCache.staleIfError", l.staleIfError, 0);
+  return Object.freeze(out);
 }
 
 /** A slot's value, as `get` returns it (one object per entry, allocated when it is stored). */

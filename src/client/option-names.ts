@@ -35,6 +35,7 @@ const CLIENT: Names<ClientOptions> = {
   maxValueSize: true,
   keyPrefix: true,
   codec: true,
+  copyBuffers: true,
   compression: true,
   bigValues: true,
   failover: true,

@@ -71,13 +71,15 @@ export class ValueCodec {
    */
   pooled: PooledBytes | null = null;
   readonly #user: Codec | null;
-  readonly #copies = new ByteCopies();
+  /** Null when Buffers are handed over as they are (`copyBuffers: false`). */
+  readonly #copies: ByteCopies | null;
   readonly #compressor: Compressor | null;
   /** Bound on an inflated value (the compressor's, or the default when compression is off). */
   readonly #maxInflated: number;
 
-  constructor(user: Codec | null = null, compressor: Compressor | null = null) {
+  constructor(user: Codec | null = null, compressor: Compressor | null = null, copyBuffers = true) {
     this.#user = user;
+    this.#copies = copyBuffers ? new ByteCopies() : null;
     this.#compressor = compressor;
     this.#maxInflated = compressor?.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED;
   }
@@ -130,7 +132,7 @@ export class ValueCodec {
       ) {
         throw new SerializationError("codec.encode must return { data: string | Buffer, flags }");
       }
-      // A codec may hand back the caller's own buffer: copied, as below.
+      // A codec may hand back the caller's own buffer: copied (unless handed over), as below.
       if (typeof out.data === "string") this.#set(out.data, out.flags >>> 0);
       else this.#setCopy(out.data, out.flags >>> 0);
       return;
@@ -152,8 +154,8 @@ export class ValueCodec {
       case "symbol":
         throw new SerializationError(`cannot store a value of type ${typeof value}`);
     }
-    // Bytes are copied: what is stored is the value as it was when the call was made, whatever the
-    // caller does with its buffer before the request is written.
+    // Bytes are copied (unless handed over): what is stored is the value as it was when the call was
+    // made, whatever the caller does with its buffer before the request is written.
     if (value instanceof Uint8Array) {
       this.#setCopy(value, Flags.BYTES);
       return;
@@ -253,9 +255,16 @@ export class ValueCodec {
     return owned ? buf.subarray(start, end) : copyOf(buf, start, end);
   }
 
-  /** Sets a copy of `bytes` (pooled when big) as `data`. */
+  /** Sets a copy of `bytes` (pooled when big) as `data`, or `bytes` themselves when handed over. */
   #setCopy(bytes: Uint8Array, flags: number): void {
     const copies = this.#copies;
+    if (copies === null) {
+      this.#set(
+        Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+        flags,
+      );
+      return;
+    }
     this.#set(copies.copy(bytes), flags);
     this.pooled = copies.pooled;
   }

@@ -76,6 +76,7 @@ const client: Required<ClientOptions> = {
   maxValueSize: u,
   keyPrefix: u,
   codec: u,
+  copyBuffers: u,
   compression: u,
   bigValues: u,
   failover: { failureThreshold: u, retryDelay: u, maxRetryDelay: u, eject: cfg.flag },
