@@ -11,8 +11,11 @@
 /** What a timer may add without any stall: the client's deadline tick and a timer's own lateness. */
 export const STALL_SLACK = 20;
 
-/** A gap shorter than this past the period is a timer's usual jitter, not a stall. */
-const JITTER = 1;
+/**
+ * A gap shorter than this past the period is not noted. Every gap counts: a process starved of CPU
+ * (a busy core beside it) shows as many short gaps rather than one long one, and they add up.
+ */
+const JITTER = 0;
 
 export class LoopStalls {
   /** Start and end of each gap seen (`performance.now()` clock), in order. */
