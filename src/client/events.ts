@@ -52,7 +52,10 @@ export interface ClientEvents {
     /** Why the server could not be reached. */
     error: unknown;
   };
-  /** The server list changed: labels added, removed and reweighted (when some were), and what changed it. */
+  /**
+   * The server list changed: labels added, removed and `reweighted` (kept with another weight or zone,
+   * when some were), and what changed it.
+   */
   topologyChange: TopologyChange & {
     /** What changed it: a `setServers`, `addServer` or `removeServer` call, a DNS refresh, or discovery. */
     reason: TopologyReason;

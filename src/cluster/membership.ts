@@ -25,7 +25,7 @@ export interface TopologyChange {
   added: string[];
   /** Labels of the servers that left the list. */
   removed: string[];
-  /** Servers that stayed with another weight (present only when there are some). */
+  /** Servers that stayed with another weight or zone: their keys move (present only when there are some). */
   reweighted?: string[];
 }
 
