@@ -145,16 +145,17 @@ async function load<T>(
   // C<cas>: stored only if nobody invalidated or replaced the item meanwhile. If that is refused
   // because the stub expired (our lock ran out), add() stores it unless someone else has. No CAS
   // (the wait ran out before any reply): add() only. A failed write-back does not fail the call.
-  const writeBack = async () => {
-    if (won.cas === 0n || !(await host.storeIfCas(key, value, store, won.cas)))
-      await host.add(key, value, store);
+  const writeBack = async (stored: unknown) => {
+    if (won.cas === 0n || !(await host.storeIfCas(key, stored, store, won.cas)))
+      await host.add(key, stored, store);
   };
-  // Within what is left of the call's deadline; past it, the write-back goes on without the caller.
+  // Within what is left of the call's deadline; past it, the write-back goes on without the caller,
+  // who has the value back meanwhile: its add() would copy bytes the caller may have changed by then.
   const left = Math.floor(waitUntil - performance.now());
   if (left >= 1) {
     store.timeout = left;
-    await writeBack().catch(ignore);
-  } else writeBack().catch(ignore);
+    await writeBack(value).catch(ignore);
+  } else writeBack(value instanceof Uint8Array ? Buffer.from(value) : value).catch(ignore);
   host.local?.cache.set(local, value);
   return value;
 }

@@ -118,6 +118,28 @@ describe("fetch: thundering-herd protection on the server", () => {
     assert.equal(await mc.get(k), "recovered");
   });
 
+  it("a write-back that goes on past the deadline stores the Buffer as the loader returned it", async () => {
+    const k = key("late-write-back");
+    const mc = client({ timeout: 200 });
+    // The loader outlasts the call's deadline and the lock (N1): the write-back goes on without the
+    // caller, its CAS finds the stub gone, and add() stores the value after the caller has it back.
+    const value = await mc.fetch(
+      k,
+      async () => {
+        await sleep(2_100);
+        return Buffer.from("as loaded");
+      },
+      { ttl: 60, lockTtl: 1 },
+    );
+    value.fill(0x78); // the caller's to change once it has it
+    let stored: unknown;
+    for (let i = 0; i < 100 && stored === undefined; i++) {
+      stored = await mc.get(k);
+      if (stored === undefined) await sleep(20);
+    }
+    assert.deepEqual(stored, Buffer.from("as loaded"));
+  });
+
   it("keeps its deadline while polling a slow server: each poll gets what is left (#16)", async () => {
     const k = key("slow-poll");
     assert.match(await rawLine(server.label, `mg ${k} v c N30`), /W/); // another caller loads, for long
