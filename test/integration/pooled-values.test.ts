@@ -147,7 +147,7 @@ describe("pooled big values against memcached", () => {
     clients.push(mc);
     await mc.version();
     const before = pooledFreeBytes();
-    // Big, small, a Uint8Array and a codec-free burst: each round-trips byte for byte.
+    // Big, small and a Uint8Array, sent at once: each round-trips byte for byte.
     const values = [
       Buffer.alloc(MiB, 0x31),
       Buffer.alloc(100 * 1024, 0x32),
