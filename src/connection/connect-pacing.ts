@@ -1,45 +1,38 @@
 /**
- * How many connects start in one turn of the event loop, in this process. A burst of calls over a
- * fleet of hundreds of servers (the first calls after start, a change of the list) would otherwise
- * start every connect in one turn and complete them all in another: each turn as long as all of them
- * together, a stall for every other request. Paced, they go in waves of a short turn each, and the
- * whole takes about as long. Only starts are counted: a connect that hangs (a black-holed address)
- * holds nothing back.
+ * When connects start, in this process. A burst of calls over a fleet of hundreds of servers (the
+ * first calls after start, a change of the list) would otherwise start every connect in the caller's
+ * turn and complete them all in the next: each turn as long as all of them together, a stall for
+ * every other request. So no connect starts in the turn that asked for it: connects start after that
+ * turn's I/O (`setImmediate`), in waves of a bounded size, one wave per turn. The caller's own turn
+ * stays as short as its calls, and each later turn carries one wave's starts and the previous wave's
+ * completions. Only starts are counted: a connect that hangs (a black-holed address) holds nothing
+ * back.
  */
 import Denque from "denque";
 
 /** Connects started in one turn of the event loop, at most. */
-export const CONNECTS_PER_TURN = 64;
+export const CONNECTS_PER_TURN = 32;
 
-let startedThisTurn = 0;
-let turnEnding = false;
+let scheduled = false;
 const waiting = new Denque<() => void>();
 
-/** Runs `connect` now, or in a later turn when this one has started its share already. */
+/** Runs `connect` in a later turn: the next one, or a later one when that one has its share already. */
 export function whenConnectAllowed(connect: () => void): void {
-  endTurnSoon();
-  if (startedThisTurn < CONNECTS_PER_TURN) {
-    startedThisTurn++;
-    connect();
-  } else waiting.push(connect);
-}
-
-/** After this turn's I/O (`setImmediate`), the count starts over and the next wave starts. */
-function endTurnSoon(): void {
-  if (turnEnding) return;
-  turnEnding = true;
-  setImmediate(nextTurn);
-}
-
-function nextTurn(): void {
-  turnEnding = false;
-  startedThisTurn = 0;
-  while (waiting.length > 0 && startedThisTurn < CONNECTS_PER_TURN) {
-    startedThisTurn++;
-    waiting.shift()!();
+  waiting.push(connect);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(startWave);
   }
-  // Connects started in this turn count against it: the count starts over after it too.
-  if (startedThisTurn > 0) endTurnSoon();
+}
+
+function startWave(): void {
+  // `scheduled` stays set while the wave starts: a connect asked for meanwhile waits for the next wave.
+  try {
+    for (let started = 0; waiting.length > 0 && started < CONNECTS_PER_TURN; started++) waiting.shift()!();
+  } finally {
+    if (waiting.length > 0) setImmediate(startWave);
+    else scheduled = false;
+  }
 }
 
 /** For tests: connects waiting for a later turn. */
