@@ -68,8 +68,9 @@ export class KeyvMemcachio extends EventEmitter {
   }
 
   /** `ttl` in milliseconds, as Keyv gives it (memcached keeps whole seconds, rounded up). */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+  async set(key: string, given: unknown, ttl?: number): Promise<boolean> {
     const seconds = toSeconds(ttl);
+    const value = copyOfBytes(given);
     for (;;) {
       const generation = await this.#generation();
       const [now, stored] = await Promise.all([
@@ -88,6 +89,7 @@ export class KeyvMemcachio extends EventEmitter {
   async setMany(
     entries: Array<{ key: string; value: unknown; ttl?: number | undefined }>,
   ): Promise<SetManyResults> {
+    const values = entries.map((e) => copyOfBytes(e.value));
     const byTtl = new Map<number, number[]>();
     entries.forEach((e, i) => {
       const seconds = toSeconds(e.ttl);
@@ -99,7 +101,7 @@ export class KeyvMemcachio extends EventEmitter {
         this.client.get(this.#generationKey()),
         ...[...byTtl].map(([seconds, at]) =>
           this.client.setMany(
-            at.map((i) => [this.#key(generation, entries[i]!.key), entries[i]!.value] as const),
+            at.map((i) => [this.#key(generation, entries[i]!.key), values[i]] as const),
             { ttl: seconds },
           ),
         ),
@@ -176,4 +178,13 @@ export class KeyvMemcachio extends EventEmitter {
 /** Keyv's TTL (milliseconds; none or ≤ 0 is no expiry) as memcached's whole seconds, rounded up. */
 function toSeconds(ttl: number | undefined): number {
   return ttl === undefined || ttl <= 0 ? 0 : Math.ceil(ttl / 1000);
+}
+
+/**
+ * A Buffer or Uint8Array value, copied at the call: the generation is read before the value is
+ * written, and a caller may change its bytes meanwhile (the client copies only when it is called).
+ */
+function copyOfBytes(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  return value instanceof Uint8Array ? value.slice() : value;
 }

@@ -98,6 +98,22 @@ forEachProtocol(() => {
     await client.close();
   });
 
+  describe("KeyvMemcachio values", () => {
+    it("a Buffer given to set or setMany is stored as it was at the call, whatever the caller does with it after", async () => {
+      const store = new KeyvMemcachio(client);
+      const one = Buffer.from("original one");
+      const many = Buffer.from("original many");
+      const stored = store.set("buf:one", one);
+      const storedMany = store.setMany([{ key: "buf:many", value: many }]);
+      one.fill(0x78); // the adapter reads the namespace's generation before it writes
+      many.fill(0x78);
+      assert.equal(await stored, true);
+      assert.deepEqual(await storedMany, [true]);
+      assert.deepEqual(await store.get("buf:one"), Buffer.from("original one"));
+      assert.deepEqual(await store.get("buf:many"), Buffer.from("original many"));
+    });
+  });
+
   for (const [major, Keyv] of MAJORS) {
     describe(`@keyv/test-suite with ${major} against KeyvMemcachio on memcached`, () => {
       keyvTestSuite(shimFor(major) as never, Keyv as never, () => new KeyvMemcachio(client) as never);
