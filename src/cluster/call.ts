@@ -255,16 +255,3 @@ export function trackAmongOthers(call: Call, a: CallAttempt, hedgeOf: CallAttemp
   }
   call.track(a);
 }
-
-/** The copy of write batch `call` for replica `r`: a call of its own, best effort (its outcome is not the caller's). */
-export function batchCopy(call: Call, r: number): Call {
-  const copy = new Call(call.frame, call.handler, call.timeout);
-  copy.keys = call.keys;
-  copy.routingKey = call.routingKey;
-  copy.replica = r;
-  copy.result = new Array<boolean>(call.keys!.length).fill(false);
-  copy.promise.catch(ignore);
-  return copy;
-}
-
-function ignore(): void {}

@@ -11,7 +11,7 @@
  * The cluster is the sink of every attempt it makes; nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { batchCopy, type Call, CallAttempt, Failed, routeOf, trackAmongOthers } from "./call.js";
+import { Call, CallAttempt, Failed, routeOf, trackAmongOthers } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import { type Membership, NOT_TRIED, type RoutingKey } from "./membership.js";
 import type { Frame } from "../protocol/frame.js";
@@ -89,23 +89,17 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** `execute` without pacing: what the pacer sends, and what the start gate and warm-up holds let go, in order. */
   #executeNow(call: Call): void {
-    if (call.paced && call.endsAt() - performance.now() < 1) expireHeld(call, this.#options.failOpen);
-    else if (this.#gate.waiting !== null)
+    if (call.paced && call.endsAt() - performance.now() < 1) return expireHeld(call, this.#options.failOpen);
+    if (this.#gate.waiting !== null) {
       this.#gate.hold(call, this.#executeNowBound, () => this.#membership.whyEmpty);
-    else this.#route(call);
-  }
-
-  /** Sends `call` on the server list: after a warm-up copy of its key, split by server, or replicated. */
-  #route(call: Call): void {
+      return;
+    }
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
     if (copy !== null) {
       holdCall(call, copy, this.#executeNowBound, "a warm-up copy of its key");
       return;
     }
-    if (call.keys !== null) {
-      this.#executeBatch(call);
-      return;
-    }
+    if (call.keys !== null) return this.#executeBatch(call);
     const m = this.#membership;
     const frame = call.frame;
     const key = call.routingKey!;
@@ -360,7 +354,15 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       const routing = call.routingKey;
       this.freshness.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
       if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(call.frame);
-      for (let r = 1; r < m.replicas; r++) this.#executeBatch(batchCopy(call, r));
+      for (let r = 1; r < m.replicas; r++) {
+        const copy = new Call(call.frame, call.handler, call.timeout);
+        copy.keys = keys;
+        copy.routingKey = routing;
+        copy.replica = r;
+        copy.result = new Array<boolean>(keys.length).fill(false);
+        copy.promise.catch(ignore);
+        this.#executeBatch(copy);
+      }
     }
     const replica = call.replica;
     // Copy 0 goes where a read would find it: the first replica that is up.
@@ -389,6 +391,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     else if (--call.pending === 0) call.succeed(out);
   }
 }
+
+function ignore(): void {}
 
 function failAttempt(a: CallAttempt, error: unknown): void {
   a.fail(error);
