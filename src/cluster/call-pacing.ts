@@ -40,13 +40,12 @@ const endRun = (): void => {
 /**
  * Whether this synchronous run of calls has spent its share (see {@link SEND_SHARE_MS}). The clock is
  * read once every {@link MEASURE_EVERY} calls: the first reading starts the run's measure (and queues
- * its end, a microtask), the next ones compare. The first call after a measured run is read, so a
- * burst's measure starts with it (in a new process, its first calls cost the most). Calls are
- * counted across short runs until a reading is due, so a call of a short run costs an increment.
+ * its end, a microtask), the next ones compare. Calls are counted across short runs until a reading is
+ * due, so a call of a short run costs an increment.
  */
 function runSpent(): boolean {
   if (runOver) return true;
-  if (runCalls++ % MEASURE_EVERY !== 0) return false;
+  if (++runCalls % MEASURE_EVERY !== 0) return false;
   const now = performance.now();
   if (runStart < 0) {
     runStart = now;
