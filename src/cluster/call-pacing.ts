@@ -10,16 +10,12 @@
  *   caller's run ─▶ sent now ... share spent ─▶ waiting (FIFO per client) ─▶ a share per later turn
  *
  * A run is what runs before the next microtask: the caller's loop, not the whole turn. A run of
- * {@link MEASURE_EVERY} calls or fewer is never held. The cluster keeps the order of its calls: what
- * its start gate or a warm-up hold lets go is sent at once (it was made before what is held after
- * it), and a command to every server (a flush) sends the held calls first. A held call whose
- * deadline passed meanwhile fails unsent (see {@link expireHeld}).
+ * {@link MEASURE_EVERY} calls or fewer is never held.
  */
 import Denque from "denque";
 import { TimeoutError } from "../errors.js";
 import { withoutStack } from "../util/no-stack.js";
 import type { Call } from "./call.js";
-import { isRead } from "./policy.js";
 
 /** Time a synchronous run of calls, and each later turn, may spend sending calls, ms. */
 export const SEND_SHARE_MS = 5;
@@ -30,6 +26,8 @@ let runCalls = 0;
 /** When this run's measure started (performance.now() clock), or -1 before its first reading. */
 let runStart = -1;
 let runOver = false;
+/** Set while a later turn sends waiting calls: those are not held back again. */
+let sendingWaiting = false;
 
 const endRun = (): void => {
   runCalls = 0;
@@ -60,8 +58,6 @@ function runSpent(): boolean {
 export class CallPacer {
   readonly #waiting = new Denque<Call>();
   readonly #send: (call: Call) => unknown;
-  /** In the process-wide list of pacers with waiting calls. */
-  #listed = false;
 
   constructor(send: (call: Call) => unknown) {
     this.#send = send;
@@ -77,53 +73,42 @@ export class CallPacer {
    * client wait already, or this run has spent its share. Its deadline runs from now.
    */
   holds(call: Call): boolean {
-    if (this.#waiting.length === 0 && !runSpent()) return false;
+    if (sendingWaiting || (this.#waiting.length === 0 && !runSpent())) return false;
     call.paced = true;
     call.endsAt();
-    this.#waiting.push(call);
-    if (!this.#listed) {
-      this.#listed = true;
-      pacers.push(this);
-    }
+    if (this.#waiting.push(call) === 1) pacers.push(this);
     scheduleTurn();
     return true;
   }
 
   /** Sends every waiting call now (the client closes: what it took goes out before its sockets close). */
   flush(): void {
-    while (this.#waiting.length > 0) this.#sendIfWaiting(this.#waiting.shift()!);
-  }
-
-  /** A call aborted while it waited is not sent; one whose sending throws (a listener of its events) fails with it. */
-  #sendIfWaiting(call: Call): void {
-    if (call.settled) return;
+    sendingWaiting = true;
     try {
-      this.#send(call);
-    } catch (err) {
-      call.fail(err);
+      while (this.#waiting.length > 0) this.#sendIfWaiting(this.#waiting.shift()!);
+    } finally {
+      sendingWaiting = false;
     }
   }
 
-  /** Sends waiting calls until `until` (performance.now() clock); whether some are left (it then stays listed). */
+  /** A call aborted while it waited is not sent. */
+  #sendIfWaiting(call: Call): void {
+    if (!call.settled) this.#send(call);
+  }
+
+  /** Sends waiting calls until `until` (performance.now() clock); whether some are left. */
   sendUntil(until: number): boolean {
     let n = 0;
     while (this.#waiting.length > 0) {
       this.#sendIfWaiting(this.#waiting.shift()!);
       if (++n % 8 === 0 && performance.now() > until) break;
     }
-    this.#listed = this.#waiting.length > 0;
-    return this.#listed;
+    return this.#waiting.length > 0;
   }
 }
 
-/** A held call whose deadline passed while it waited: it fails unsent (a read with `failOpen` misses). */
-export function expireHeld(call: Call, failOpen: boolean): void {
-  if (!failOpen || !isRead(call.frame.op)) call.fail(heldTooLong(call));
-  else call.succeed(call.keys !== null ? call.result : call.miss);
-}
-
 /** The error of a call whose deadline passed while it waited for a later turn: it was not sent. */
-function heldTooLong(call: Call): TimeoutError {
+export function heldTooLong(call: Call): TimeoutError {
   return withoutStack(
     () =>
       new TimeoutError(
@@ -145,10 +130,15 @@ function scheduleTurn(): void {
 /** One later turn's share: waiting calls of each pacer in turn, until the share is spent. */
 function sendShare(): void {
   const until = performance.now() + SEND_SHARE_MS;
-  for (let n = pacers.length; n > 0 && performance.now() <= until; n--) {
-    const pacer = pacers.shift()!;
-    if (pacer.sendUntil(until)) pacers.push(pacer);
+  sendingWaiting = true;
+  try {
+    for (let n = pacers.length; n > 0 && performance.now() <= until; n--) {
+      const pacer = pacers.shift()!;
+      if (pacer.sendUntil(until)) pacers.push(pacer);
+    }
+  } finally {
+    sendingWaiting = false;
+    turnScheduled = false;
+    if (pacers.length > 0) scheduleTurn();
   }
-  turnScheduled = false;
-  if (pacers.length > 0) scheduleTurn();
 }

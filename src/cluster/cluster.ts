@@ -37,7 +37,7 @@ import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 import { Hedger, hedgeTarget, NO_HEDGES } from "./hedging.js";
 import { holdCall, StartGate } from "./start-gate.js";
-import { CallPacer, expireHeld } from "./call-pacing.js";
+import { CallPacer, heldTooLong } from "./call-pacing.js";
 import { WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
@@ -48,8 +48,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   #closed = false;
   /** Calls made before the first server list is known wait here. */
   readonly #gate = new StartGate();
-  readonly #executeNowBound = (call: Call) => this.#executeNow(call);
-  readonly #pacer = new CallPacer(this.#executeNowBound);
+  readonly #executeBound = (call: Call) => this.execute(call);
+  readonly #pacer = new CallPacer(this.#executeBound);
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
@@ -82,24 +82,18 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Sends `call` where its key(s) live — in a later turn once this one sent its share; settles its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (!this.#pacer.holds(call)) this.#executeNow(call);
-    else this.#tracer.keepCallerContext(call);
-    return call.promise;
-  }
-
-  /** `execute` without pacing: what the pacer sends, and what the start gate and warm-up holds let go, in order. */
-  #executeNow(call: Call): void {
-    if (call.paced && call.endsAt() - performance.now() < 1) return expireHeld(call, this.#options.failOpen);
-    if (this.#gate.waiting !== null) {
-      this.#gate.hold(call, this.#executeNowBound, () => this.#membership.whyEmpty);
-      return;
+    if (this.#pacer.holds(call)) {
+      this.#tracer.keepCallerContext(call);
+      return call.promise;
     }
+    if (this.#gate.waiting !== null)
+      return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
-    if (copy !== null) {
-      holdCall(call, copy, this.#executeNowBound, "a warm-up copy of its key");
-      return;
+    if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
+    if (call.keys !== null) {
+      this.#executeBatch(call);
+      return call.promise;
     }
-    if (call.keys !== null) return this.#executeBatch(call);
     const m = this.#membership;
     const frame = call.frame;
     const key = call.routingKey!;
@@ -109,6 +103,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     else if (isRead(frame.op))
       this.#attempt(call, m.readTarget(key, NOT_TRIED, frame.op), call.timeout / m.replicas, 0, null);
     else this.#replication.replicate(call, key);
+    return call.promise;
   }
 
   /** Writes are noted while a server is away, the list changed or a replica is warmed; a touch's TTL counts too. */
@@ -127,7 +122,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** One call from `make` to each server — every one (`all`), or those up — each settling as `[label, result]`. */
   executeOnEach(all: boolean, make: () => Call): Promise<[string, unknown]>[] {
-    this.#pacer.flush(); // after the calls held before it (a flush after sets)
     const servers = this.#membership.servers.filter((s) => all || s.state === "up");
     const calls = servers.map(() => make());
     return servers.map((s, i) => this.executeOn(s, calls[i]!).then((r): [string, unknown] => [s.label, r]));
@@ -202,6 +196,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const m = this.#membership;
     if (server === undefined || server.state !== "up")
       setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
+    else if (a.call.paced && a.deadline <= performance.now())
+      setImmediate(failAttempt, a, heldTooLong(a.call));
     else if (this.freshness.nothingToGuard || !this.freshness.hold(a, server, this.#sendBound))
       server.pool.send(a);
   }

@@ -10,19 +10,12 @@ import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, it } from "node:test";
 import { Client, TimeoutError } from "../../src/index.ts";
 import { SEND_SHARE_MS } from "../../src/cluster/call-pacing.ts";
-import { RESOLVER } from "../../src/client/names.ts";
 import { type MemcachedServer, startMemcached } from "../support/memcached.ts";
 
 /** Holds the CPU for `ms`: a caller doing work of its own between its calls. */
 function busy(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end);
-}
-
-/** Sets memcached has served so far (its `cmd_set`). */
-async function setsServed(mc: Client): Promise<number> {
-  const stats = await mc.stats("", { timeout: 10_000 });
-  return Number(Object.values(stats)[0]!.cmd_set);
 }
 
 /** Calls made but not yet in any server's queue: held for a later turn. */
@@ -99,7 +92,6 @@ describe("call pacing against memcached", () => {
     try {
       await mc.set("pace:late", "stored", { timeout: 10_000 });
       await failOpen.get("pace:late", { timeout: 10_000 });
-      const setsBefore = await setsServed(mc);
       const sets: Promise<boolean>[] = [];
       const reads: Promise<unknown>[] = [];
       // A 40 ms run: a call held halfway through has a deadline that passes before the run ends.
@@ -116,15 +108,12 @@ describe("call pacing against memcached", () => {
       assert.match(error.message, /waited for a later turn/);
       assert.equal(await reads[100], undefined, "failOpen: the read held past its deadline misses");
       await Promise.all(reads);
-      const served = (await setsServed(mc)) - setsBefore;
-      const unsent = (await settled).filter(
-        (o) => o.status === "rejected" && /waited for a later turn/.test(String(o.reason?.message)),
-      ).length;
-      assert.ok(unsent > 0);
-      assert.ok(
-        served <= 200 - unsent,
-        `${served} sets served, ${unsent} timed out held back: those never reached memcached`,
-      );
+      const reader = new Client({ servers: [server.label], timeout: 10_000 });
+      try {
+        assert.equal(await reader.get("late:100"), undefined, "the held set was never sent");
+      } finally {
+        await reader.close();
+      }
     } finally {
       await mc.close();
       await failOpen.close();
@@ -161,54 +150,6 @@ describe("call pacing against memcached", () => {
       for (const [key, caller] of seen) assert.equal(caller, Number(key.slice(7)), `${key}'s trace`);
     } finally {
       commands.unsubscribe(handlers);
-      await mc.close();
-    }
-  });
-
-  it("a command to every server (flush) goes after the calls held before it", async () => {
-    const mc = new Client({ servers: [server.label], timeout: 10_000 });
-    try {
-      await mc.set("pace:warm", "x");
-      const sets: Promise<boolean>[] = [];
-      for (let i = 0; i < 300; i++) {
-        sets.push(mc.set(`flushed:${i}`, "v"));
-        busy(0.05);
-      }
-      assert.ok(heldBack(mc, 300) > 0, "some sets wait for a later turn");
-      await mc.flush();
-      await Promise.all(sets);
-      const left = await mc.getMany(sets.map((_, i) => `flushed:${i}`));
-      assert.equal(left.size, 0, "no set made before the flush outlived it");
-    } finally {
-      await mc.close();
-    }
-  });
-
-  it("calls let go by the start gate (the first DNS answer) go before the calls held after them", async () => {
-    const port = server.label.split(":").pop();
-    let answer!: (addresses: string[]) => void;
-    const resolver = {
-      resolve4: () => new Promise<string[]>((resolve) => (answer = resolve)),
-      resolve6: () => Promise.reject(Object.assign(new Error("no AAAA record"), { code: "ENODATA" })),
-      resolveSrv: () => Promise.reject(Object.assign(new Error("no SRV record"), { code: "ENODATA" })),
-      cancel() {},
-    };
-    const options = { servers: [`dns+localhost:${port}`], timeout: 10_000, [RESOLVER]: resolver };
-    const mc = new Client(options as ConstructorParameters<typeof Client>[0]);
-    try {
-      const set = mc.set("gated:k", "early"); // waits for the first answer, at the gate
-      const gets: Promise<unknown>[] = [];
-      for (let i = 0; i < 300; i++) {
-        gets.push(mc.get(`gated:${i}`));
-        busy(0.05);
-      }
-      const read = mc.get("gated:k"); // made after the set: held, behind the run's share
-      assert.ok(heldBack(mc, 302) > 0, "calls wait for a later turn");
-      answer(["127.0.0.1"]); // the gate lets its calls go in this run's microtasks
-      assert.equal(await set, true);
-      assert.equal(await read, "early", "the read made after the set saw it");
-      await Promise.all(gets);
-    } finally {
       await mc.close();
     }
   });
