@@ -196,8 +196,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const m = this.#membership;
     if (server === undefined || server.state !== "up")
       setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
-    else if (a.call.paced && a.deadline <= performance.now())
-      setImmediate(failAttempt, a, heldTooLong(a.call));
+    else if (a.call.paced && a.deadline <= performance.now()) setImmediate(failAttempt, a, heldTooLong(a.call));
     else if (this.freshness.nothingToGuard || !this.freshness.hold(a, server, this.#sendBound))
       server.pool.send(a);
   }
