@@ -9,8 +9,8 @@
  *
  *   caller's run ─▶ sent now ... share spent ─▶ waiting (FIFO per client) ─▶ a share per later turn
  *
- * A run is what runs before the next microtask: the caller's loop, not the whole turn. A run of
- * {@link MEASURE_EVERY} calls or fewer is never held.
+ * A run is what runs before the next microtask: the caller's loop, not the whole turn. Runs of a
+ * few calls are never measured; the first call of a run costs a counter and a microtask.
  */
 import Denque from "denque";
 import { TimeoutError } from "../errors.js";
@@ -23,34 +23,30 @@ export const SEND_SHARE_MS = 5;
 const MEASURE_EVERY = 32;
 
 let runCalls = 0;
-/** When this run's measure started (performance.now() clock), or -1 before its first reading. */
-let runStart = -1;
+let runStart = 0;
 let runOver = false;
+let runEndQueued = false;
 /** Set while a later turn sends waiting calls: those are not held back again. */
 let sendingWaiting = false;
 
 const endRun = (): void => {
   runCalls = 0;
-  runStart = -1;
+  runStart = 0;
   runOver = false;
+  runEndQueued = false;
 };
 
-/**
- * Whether this synchronous run of calls has spent its share (see {@link SEND_SHARE_MS}). The clock is
- * read once every {@link MEASURE_EVERY} calls: the first reading starts the run's measure (and queues
- * its end, a microtask), the next ones compare. Calls are counted across short runs until a reading is
- * due, so a call of a short run costs an increment.
- */
+/** Whether this synchronous run of calls has spent its share (see {@link SEND_SHARE_MS}). */
 function runSpent(): boolean {
   if (runOver) return true;
+  if (!runEndQueued) {
+    runEndQueued = true;
+    queueMicrotask(endRun);
+  }
   if (++runCalls % MEASURE_EVERY !== 0) return false;
   const now = performance.now();
-  if (runStart < 0) {
-    runStart = now;
-    queueMicrotask(endRun);
-    return false;
-  }
-  runOver = now - runStart > SEND_SHARE_MS;
+  if (runStart === 0) runStart = now;
+  else runOver = now - runStart > SEND_SHARE_MS;
   return runOver;
 }
 

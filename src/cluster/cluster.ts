@@ -82,10 +82,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Sends `call` where its key(s) live — in a later turn once this one sent its share; settles its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (this.#pacer.holds(call)) {
-      this.#tracer.keepCallerContext(call);
-      return call.promise;
-    }
+    if (this.#pacer.holds(call)) return call.promise;
     if (this.#gate.waiting !== null)
       return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;

@@ -7,7 +7,7 @@
 import { AsyncResource } from "node:async_hooks";
 import { type CommandContext, commandChannel, tracing } from "../diagnostics.js";
 import { commandName, Op } from "../protocol/frame.js";
-import type { Call, CallAttempt } from "./call.js";
+import type { CallAttempt } from "./call.js";
 import { isRead } from "./policy.js";
 
 export class AttemptTracer {
@@ -38,11 +38,6 @@ export class AttemptTracer {
       call.traceScope = new AsyncResource("memcachio:call");
       this.#publish(a, send);
     }
-  }
-
-  /** A call held back for a later turn (`call-pacing.ts`): its attempts will run in its caller's async context. */
-  keepCallerContext(call: Call): void {
-    if (this.active && call.traceScope === null) call.traceScope = new AsyncResource("memcachio:call");
   }
 
   #publish(a: CallAttempt, send: (a: CallAttempt) => void): void {
