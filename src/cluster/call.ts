@@ -144,8 +144,6 @@ export class Call {
   miss: unknown = undefined;
   /** The command its traces name, when not its frame's: `fetch` for fetch's write-back (a cas or add). */
   tracedAs: string | null = null;
-  /** Held back for a later turn (`call-pacing.ts`): its deadline runs from the call, its tries end by it. */
-  paced = false;
 
   // ── the cluster's bookkeeping ───────────────────────────────────────────────
   /** The latest attempt (abandoned when the call settles another way). */
@@ -241,17 +239,4 @@ export function routeOf(call: Call, a: CallAttempt, i: number): RoutingKey {
   const key = call.keys?.[a.indices === null ? i : a.indices[i]!];
   // A call the client made of its own without a routing key: its wire token stands in.
   return key ?? a.frame.batch?.keys[i] ?? a.frame.key;
-}
-
-/** Records `a` as an attempt among several of its call at once: a batch's part, a replica's write, a hedge. */
-export function trackAmongOthers(call: Call, a: CallAttempt, hedgeOf: CallAttempt | null): void {
-  // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
-  if (call.keys === null || call.result instanceof Map) a.result = call.result;
-  else a.result = new Array<boolean>(a.frame.batch!.keys.length).fill(true);
-  if (hedgeOf !== null) {
-    a.isHedge = true;
-    a.rival = hedgeOf;
-    hedgeOf.rival = a;
-  }
-  call.track(a);
 }

@@ -11,7 +11,7 @@
  * The cluster is the sink of every attempt it makes; nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { Call, CallAttempt, Failed, routeOf, trackAmongOthers } from "./call.js";
+import { Call, CallAttempt, Failed, routeOf } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import { type Membership, NOT_TRIED, type RoutingKey } from "./membership.js";
 import type { Frame } from "../protocol/frame.js";
@@ -37,7 +37,6 @@ import { Replication } from "./replication.js";
 import { AttemptTracer } from "./tracing.js";
 import { Hedger, hedgeTarget, NO_HEDGES } from "./hedging.js";
 import { holdCall, StartGate } from "./start-gate.js";
-import { CallPacer, heldTooLong } from "./call-pacing.js";
 import { WarmUp } from "./warm-up.js";
 
 export class Cluster implements AttemptSink<Call, Server | undefined> {
@@ -49,7 +48,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   /** Calls made before the first server list is known wait here. */
   readonly #gate = new StartGate();
   readonly #executeBound = (call: Call) => this.execute(call);
-  readonly #pacer = new CallPacer(this.#executeBound);
   readonly #membership: Membership;
   readonly #options: ClusterOptions;
   readonly #tracer: AttemptTracer;
@@ -80,9 +78,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     this.#gate.waitFor(first);
   }
 
-  /** Sends `call` where its key(s) live — in a later turn once this one sent its share; settles its promise, which it returns. */
+  /** Sends `call` where its key(s) live; resolves or rejects its promise, which it returns. */
   execute(call: Call): Promise<unknown> {
-    if (this.#pacer.holds(call)) return call.promise;
     if (this.#gate.waiting !== null)
       return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
@@ -117,7 +114,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return call.promise;
   }
 
-  /** One call from `make` to each server — every one (`all`), or those up — each settling as `[label, result]`. */
+  /**
+   * One call from `make` to each server — every one (`all`), or those up — each settling as
+   * `[label, result]`.
+   */
   executeOnEach(all: boolean, make: () => Call): Promise<[string, unknown]>[] {
     const servers = this.#membership.servers.filter((s) => all || s.state === "up");
     const calls = servers.map(() => make());
@@ -126,7 +126,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
   /** Stops retrying and hedging; what is under way finishes or reaches its deadline. */
   close(): void {
-    this.#pacer.flush();
     this.#closed = true;
     this.#hedger?.close();
   }
@@ -165,14 +164,13 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         ? call.frame
         : attemptFrame(call.frame, indices, server?.gutter === true ? this.#options.gutterTtl! : null);
     const a = new CallAttempt(frame, call.handler, this, call, server, timeout);
-    if (call.paced) a.deadline = Math.min(performance.now() + timeout, call.endsAt());
     a.replica = replica;
     a.indices = indices;
     a.previous = previous;
     if (call.keys === null && call.outcomes === null && hedgeOf === null) {
       a.result = call.result;
       call.attempt = a;
-    } else trackAmongOthers(call, a, hedgeOf);
+    } else this.#track(call, a, hedgeOf);
     // With hedging: a first try of a read, with a replica to hedge on.
     const hedger = this.#hedger;
     if (hedger !== null && previous === null && hedgeable(frame.op) && this.#membership.replicas > 1)
@@ -182,18 +180,29 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     return a;
   }
 
+  /** An attempt among several of its call at once: a batch's part, a replica's write, a hedge. */
+  #track(call: Call, a: CallAttempt, hedgeOf: CallAttempt | null): void {
+    // A getMany's parts share the call's hit map; a write batch's part collects its own booleans.
+    if (call.keys === null || call.result instanceof Map) a.result = call.result;
+    else a.result = new Array<boolean>(a.frame.batch!.keys.length).fill(true);
+    if (hedgeOf !== null) {
+      a.isHedge = true;
+      a.rival = hedgeOf;
+      hedgeOf.rival = a;
+    }
+    call.track(a);
+  }
+
   /**
    * Sends `a` to its server; a read may first wait for a repair there or miss a key that may be stale
-   * there, and a write that acts on the item may first delete such a copy. A server that is down — or
-   * none at all — fails it without waiting, on the next turn of the event loop: a caller that tries
-   * again in a loop cannot starve the timers of the probes.
+   * there, and a write that acts on the item may first delete such a copy. A server that is down — or none at all — fails it without waiting, on the next turn of the
+   * event loop: a caller that tries again in a loop cannot starve the timers of the probes.
    */
   #sendAttempt(a: CallAttempt): void {
     const server = a.target;
     const m = this.#membership;
     if (server === undefined || server.state !== "up")
       setImmediate(failAttempt, a, unsentError(server, m.servers, m.whyEmpty));
-    else if (a.call.paced && a.deadline <= performance.now()) setImmediate(failAttempt, a, heldTooLong(a.call));
     else if (this.freshness.nothingToGuard || !this.freshness.hold(a, server, this.#sendBound))
       server.pool.send(a);
   }
