@@ -185,6 +185,5 @@ function toSeconds(ttl: number | undefined): number {
  * written, and a caller may change its bytes meanwhile (the client copies only when it is called).
  */
 function copyOfBytes(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  return value instanceof Uint8Array ? value.slice() : value;
+  return value instanceof Uint8Array ? Buffer.from(value) : value;
 }
