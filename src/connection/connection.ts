@@ -254,6 +254,7 @@ export class Connection implements Tickable, AttemptCarrier {
     const wasIdle = p.owed === 0;
     if (p.flush(this.#link!.socket) && wasIdle) {
       this.#silence.restart();
+      this.#deadlines.owing();
       if (this.#unrefd) this.#link!.socket.ref();
       this.#unrefd = false;
     }
@@ -337,6 +338,7 @@ export class Connection implements Tickable, AttemptCarrier {
       }
     }
     this.#maybeIdle(true);
+    this.#deadlines.rearm(this.#pipe.owed > 0);
   }
 
   /**
@@ -368,7 +370,7 @@ export class Connection implements Tickable, AttemptCarrier {
       return;
     }
     if (!fromTick && this.#deadlines.registered) {
-      this.#deadlines.min = Number.POSITIVE_INFINITY;
+      this.#deadlines.idle();
       return;
     }
     // Only a ready socket: one still connecting (TLS: its handshake) belongs to what waits for it.

@@ -15,7 +15,7 @@
  */
 import type { Fifo } from "../util/fifo.js";
 import { TimeoutError } from "../errors.js";
-import { registerTick, type Tickable, unregisterTick } from "../util/ticker.js";
+import { cancelWake, type Tickable, Wake, wakeAt, wakeNextTick } from "../util/ticker.js";
 import { type Attempt, SETTLED } from "./attempt.js";
 import { withoutStack } from "../util/no-stack.js";
 
@@ -67,31 +67,54 @@ export class SilenceWatch {
   }
 }
 
-/** A connection's earliest deadline, and its place on the shared ticker while it has work. */
+/**
+ * A connection's earliest deadline, and its wake on the shared ticker while it has work: at that
+ * deadline while it only waits (to connect, or for a flush), at every tick while it owes replies
+ * (the silence watch needs a look each tick).
+ */
 export class DeadlineWatch {
   /** Lower bound of the earliest deadline among waiting attempts. */
   min = Number.POSITIVE_INFINITY;
-  /** On the ticker. */
+  /** Has work: the connection is looked at until a tick finds it idle. */
   registered = false;
+  readonly #wake: Wake;
 
-  constructor(readonly member: Tickable) {}
+  constructor(member: Tickable) {
+    this.#wake = new Wake(member);
+  }
 
-  /** Keeps the earliest deadline and makes sure the ticker calls the member. */
+  /** Keeps the earliest deadline and makes sure the ticker looks at the connection by then. */
   watch(deadline: number): void {
-    if (deadline < this.min) this.min = deadline;
-    if (!this.registered) {
-      this.registered = true;
-      registerTick(this.member);
+    this.registered = true;
+    if (deadline < this.min) {
+      this.min = deadline;
+      wakeAt(this.#wake, deadline);
     }
+  }
+
+  /** Nothing waits now: a look at the next tick lets the connection leave the ticker. */
+  idle(): void {
+    this.min = Number.POSITIVE_INFINITY;
+    wakeNextTick(this.#wake);
+  }
+
+  /** Replies are owed from now on: look each tick (see {@link SilenceWatch}). */
+  owing(): void {
+    wakeNextTick(this.#wake);
+  }
+
+  /** After a tick's look: the next one, at the next tick while replies are owed, else at the earliest deadline. */
+  rearm(owing: boolean): void {
+    if (!this.registered) return;
+    if (owing || this.min === Number.POSITIVE_INFINITY) wakeNextTick(this.#wake);
+    else wakeAt(this.#wake, this.min);
   }
 
   /** Off the ticker (nothing waits). */
   leave(): void {
     this.min = Number.POSITIVE_INFINITY;
-    if (this.registered) {
-      this.registered = false;
-      unregisterTick(this.member);
-    }
+    this.registered = false;
+    cancelWake(this.#wake);
   }
 
   /** Fails what is past its deadline at `now` (see {@link expire}); true when a written attempt timed out. */

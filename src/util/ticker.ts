@@ -2,19 +2,22 @@
  * One shared, unref'd, coarse timer for request deadlines and hung-server detection.
  *
  * Requests carry an absolute `deadline` (ms, `performance.now()` clock). Nothing arms a timer per
- * request: each connection that has requests waiting registers itself here, and on every tick the
- * ticker calls its `onTick(now)`. A connection keeps a lower bound of its earliest deadline, so a
- * tick costs one comparison until that moment comes (see `Connection#onTick`).
+ * request: a connection with requests waiting files a {@link Wake} for the moment it next needs a
+ * look (its earliest deadline; every tick while it owes replies), and the ticker calls its
+ * `onTick(now)` then. Wakes are filed in slots of {@link TICK_MS}, so a tick costs what is due, not
+ * what is registered: a fleet of a thousand connections waiting for replies or a connect costs one
+ * visit per connection per deadline, not one per tick.
  *
- *     connections with work ──register──▶ ┌────────────┐ every TICK_MS (only while non-empty)
- *                        ◀──unregister── │  Set<Tick> │ ──▶ onTick(now) on each
- *                                         └────────────┘
+ *     wakeAt(wake, t) ──▶ slot ⌊t / TICK_MS⌋ ──▶ ┌──────────────────┐ every TICK_MS (while a wake is filed)
+ *                                               │ Map<slot, Wake[]> │ ──▶ onTick(now) for each slot ≤ now
+ *     cancelWake(wake) ─ (entry skipped) ──────▶ └──────────────────┘
  *
- * The timer is armed only while the set is non-empty and is `unref()`ed: a pending request's socket
- * keeps the process alive, never this timer.
+ * A wake is visited in the tick of its slot, up to a tick before its moment: the member checks the
+ * time itself and files again. The timer runs only while a wake is filed and is `unref()`ed: a
+ * pending request's socket keeps the process alive, never this timer.
  */
 
-/** Something that wants a callback on each tick while it has work. */
+/** Something that wants a callback when its wake comes. */
 export interface Tickable {
   onTick(now: number): void;
 }
@@ -25,7 +28,18 @@ export const TICK_MS = 5;
 /** A tick this much later than the one before means the process did not run meanwhile (a stall). */
 const STALL_MS = 4 * TICK_MS;
 
-const members = new Set<Tickable>();
+/** A member's place on the ticker: the slot it is filed under, or none. */
+export class Wake {
+  /** Slot number (time ÷ {@link TICK_MS}, rounded down), or -1 when not filed. */
+  slot = -1;
+  constructor(readonly member: Tickable) {}
+}
+
+/** Filed wakes by slot. An entry whose wake was filed again elsewhere or cancelled is skipped. */
+const slots = new Map<number, Wake[]>();
+let filed = 0;
+/** Slots up to this one have been visited. */
+let doneThrough = 0;
 let timer: NodeJS.Timeout | undefined;
 let lastTick = 0;
 
@@ -35,39 +49,85 @@ function tick(): void {
   lastTick = now;
   // After a stall (a long turn, a GC pause, a busy machine) the replies that arrived meanwhile are read
   // first: the I/O phase runs before immediates, so a request whose reply came meanwhile gets it, not a time-out.
-  if (stalled) setImmediate(checkDeadlines);
-  else checkDeadlines();
+  if (stalled) setImmediate(visitDue);
+  else visitDue();
 }
 
-function checkDeadlines(): void {
+function visitDue(): void {
+  if (timer === undefined) return;
   const now = performance.now();
-  for (const m of members) {
-    try {
-      m.onTick(now);
-    } catch {
-      // A member's failure must not stop the others' deadlines; members settle their own errors.
+  const through = Math.floor(now / TICK_MS);
+  const due = dueSlots(through);
+  // Wakes filed while visiting go to the next tick at the earliest.
+  doneThrough = through;
+  for (const s of due) {
+    const list = slots.get(s)!;
+    slots.delete(s);
+    for (const w of list) {
+      if (w.slot !== s) continue;
+      w.slot = -1;
+      filed--;
+      try {
+        w.member.onTick(now);
+      } catch {
+        // A member's failure must not stop the others' deadlines; members settle their own errors.
+      }
     }
   }
-  if (members.size === 0 && timer !== undefined) {
+  if (filed === 0) {
     clearInterval(timer);
     timer = undefined;
-    lastTick = 0;
+    slots.clear();
   }
 }
 
-/** Start calling `m.onTick` every {@link TICK_MS} ms. Idempotent. */
-export function registerTick(m: Tickable): void {
-  members.add(m);
-  if (timer === undefined) {
-    timer = setInterval(tick, TICK_MS);
-    timer.unref();
-    lastTick = performance.now(); // a first tick that comes late is a stall too
+/** Slots with entries up to `through`, in order. */
+function dueSlots(through: number): number[] {
+  const due: number[] = [];
+  if (through - doneThrough <= slots.size) {
+    for (let s = doneThrough + 1; s <= through; s++) if (slots.has(s)) due.push(s);
+    return due;
   }
+  // After a long stall, fewer slots are filed than have passed.
+  for (const s of slots.keys()) if (s <= through) due.push(s);
+  return due.sort((a, b) => a - b);
 }
 
-/** Stop calling `m.onTick`. The timer stops at its next tick when nothing is left. */
-export function unregisterTick(m: Tickable): void {
-  members.delete(m);
+/**
+ * Calls `w.member.onTick` at the first tick at or after `at` (up to a tick early), unless it is
+ * already filed for earlier. A moment already past, or not a number, means the next tick.
+ */
+export function wakeAt(w: Wake, at: number): void {
+  if (at === Number.POSITIVE_INFINITY) return;
+  if (timer === undefined) arm();
+  let s = Math.floor(at / TICK_MS);
+  if (!(s > doneThrough)) s = doneThrough + 1;
+  if (w.slot !== -1 && w.slot <= s) return;
+  if (w.slot === -1) filed++;
+  w.slot = s;
+  const list = slots.get(s);
+  if (list === undefined) slots.set(s, [w]);
+  else list.push(w);
+}
+
+/** {@link wakeAt} the next tick. */
+export function wakeNextTick(w: Wake): void {
+  wakeAt(w, Number.NEGATIVE_INFINITY);
+}
+
+/** Unfiles `w`. The timer stops at its next tick when nothing is filed. */
+export function cancelWake(w: Wake): void {
+  if (w.slot === -1) return;
+  w.slot = -1;
+  filed--;
+}
+
+function arm(): void {
+  const now = performance.now();
+  timer = setInterval(tick, TICK_MS);
+  timer.unref();
+  lastTick = now; // a first tick that comes late is a stall too
+  doneThrough = Math.floor(now / TICK_MS) - 1;
 }
 
 /** For tests: whether the shared timer is armed. */

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { cancelWake, TICK_MS, tickerActive, Wake, wakeAt, wakeNextTick } from "../../src/util/ticker.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A member that records the `now` of each visit and runs `then` after it. */
+function member(then: (w: Wake, now: number) => void = () => {}): { wake: Wake; visits: number[] } {
+  const visits: number[] = [];
+  const wake: Wake = new Wake({
+    onTick(now) {
+      visits.push(now);
+      then(wake, now);
+    },
+  });
+  return { wake, visits };
+}
+
+/** Waits (bounded) until `done()` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += TICK_MS) {
+    if (waited > 5_000) assert.fail(`still waiting for ${what}`);
+    await sleep(TICK_MS);
+  }
+}
+
+describe("shared ticker (util/ticker.ts)", () => {
+  it("visits a wake at its moment, not on every tick before it: a tick costs what is due", async () => {
+    const everyTick = member((w) => wakeNextTick(w));
+    const later = member();
+    const at = performance.now() + 60;
+    wakeNextTick(everyTick.wake);
+    wakeAt(later.wake, at);
+    try {
+      await until(() => later.visits.length > 0, "the later wake");
+      assert.ok(everyTick.visits.length >= 3, `ticks went by meanwhile (${everyTick.visits.length})`);
+      assert.equal(later.visits.length, 1, "visited once, at its moment");
+      assert.ok(later.visits[0]! >= at - TICK_MS, "at most a tick early (the member checks the time itself)");
+    } finally {
+      cancelWake(everyTick.wake);
+    }
+  });
+
+  it("a wake filed again for earlier is visited then, once; a cancelled one never", async () => {
+    const moved = member();
+    const cancelled = member();
+    const start = performance.now();
+    wakeAt(moved.wake, start + 80);
+    wakeAt(moved.wake, start + 10);
+    wakeAt(moved.wake, start + 200); // later than filed: changes nothing
+    wakeAt(cancelled.wake, start + 10);
+    cancelWake(cancelled.wake);
+    await until(() => performance.now() > start + 120 && !tickerActive(), "the timer to stop");
+    assert.equal(moved.visits.length, 1, "the entries it left in later slots are skipped");
+    assert.ok(moved.visits[0]! < start + 80, "visited at the earlier moment");
+    assert.equal(cancelled.visits.length, 0);
+  });
+
+  it("a wake filed during a visit goes to a later tick, never the one under way", async () => {
+    let left = 3;
+    const again = member((w) => {
+      if (--left > 0) wakeAt(w, 0); // a moment long past: the next tick
+    });
+    wakeNextTick(again.wake);
+    await until(() => again.visits.length === 3, "three visits");
+    for (let i = 1; i < again.visits.length; i++) {
+      assert.ok(again.visits[i]! > again.visits[i - 1]!, "each visit in a tick of its own");
+    }
+  });
+
+  it("a member that throws does not keep the others from their visits", async () => {
+    const throwing = member(() => {
+      throw new Error("member failure");
+    });
+    const other = member();
+    wakeNextTick(throwing.wake);
+    wakeNextTick(other.wake);
+    await until(() => other.visits.length === 1, "the other member's visit");
+    assert.equal(throwing.visits.length, 1);
+  });
+
+  it("runs its timer only while a wake is filed", async () => {
+    await until(() => !tickerActive(), "an idle ticker");
+    const m = member();
+    wakeAt(m.wake, performance.now() + 10_000);
+    assert.equal(tickerActive(), true, "armed for a filed wake");
+    cancelWake(m.wake);
+    await until(() => !tickerActive(), "the timer to stop after the wake was cancelled");
+    wakeAt(m.wake, Number.POSITIVE_INFINITY);
+    assert.equal(tickerActive(), false, "a wake that never comes files nothing");
+    assert.equal(m.visits.length, 0);
+  });
+});
