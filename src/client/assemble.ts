@@ -3,7 +3,7 @@
  * (membership), the cluster that executes calls, the reply handlers of its protocol, the call
  * builder and the local cache — wired to the client's events.
  */
-import type { ClientEmitter } from "./events.js";
+import { type ClientEmitter, emitFromClient } from "./events.js";
 import { Call, type CallAttempt } from "../cluster/call.js";
 import { Cluster } from "../cluster/cluster.js";
 import { Membership } from "../cluster/membership.js";
@@ -70,7 +70,7 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     o.localCache === null
       ? null
       : new LocalReads(new LocalCache(o.localCache), keys, (key, error) =>
-          client.emit("staleServed", { key, error }),
+          emitFromClient(client, "staleServed", { key, error }),
         );
   const names = new Names(o.dns);
   // What every connection needs of the options, and the names' resolver.
@@ -104,11 +104,11 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     {
       serverDown: (label, error) => {
         if (serverDownChannel.hasSubscribers) serverDownChannel.publish({ server: label, error });
-        client.emit("serverDown", { server: label, error });
+        emitFromClient(client, "serverDown", { server: label, error });
       },
       serverUp: (label) => {
         if (serverUpChannel.hasSubscribers) serverUpChannel.publish({ server: label });
-        client.emit("serverUp", { server: label });
+        emitFromClient(client, "serverUp", { server: label });
       },
     },
   );
@@ -124,8 +124,9 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     maxWriteFailures: MAX_WRITE_FAILURES,
     repairTimeout: o.connectTimeout,
     events: {
-      writeFailure: (label, key, error) => client.emit("writeFailure", { server: label, key, error }),
-      flushed: (label, reason) => client.emit("serverFlushed", { server: label, reason }),
+      writeFailure: (label, key, error) =>
+        emitFromClient(client, "writeFailure", { server: label, key, error }),
+      flushed: (label, reason) => emitFromClient(client, "serverFlushed", { server: label, reason }),
     },
     warmReadHandler: handlers.warmRead,
     storeHandler: handlers.store,
@@ -149,11 +150,11 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
   const topology = new Topology(o, names, membership, {
     change: (change) => {
       if (topologyChannel.hasSubscribers) topologyChannel.publish(change);
-      client.emit("topologyChange", change);
+      emitFromClient(client, "topologyChange", change);
     },
     error: (source, entry, error) => {
       if (topologyErrorChannel.hasSubscribers) topologyErrorChannel.publish({ source, entry, error });
-      client.emit("topologyError", { source, entry, error });
+      emitFromClient(client, "topologyError", { source, entry, error });
     },
   });
   const first = topology.start();

@@ -95,3 +95,23 @@ export interface ClientEmitter extends EventEmitter {
 
 /** `EventEmitter` itself, typed as a {@link ClientEmitter}: the base class of `Client`. */
 export const ClientEmitter = EventEmitter as unknown as new () => ClientEmitter;
+
+/**
+ * Emits `event` on the client the way `diagnostics_channel` publishes: a listener that throws does
+ * not unwind into the client, which emits from the middle of its work (a call being routed, a
+ * server being marked down); the listener's error is thrown again on the next tick, where it is the
+ * process's uncaught exception, as a listener's error in an I/O callback would be.
+ */
+export function emitFromClient<E extends keyof ClientEvents>(
+  client: ClientEmitter,
+  event: E,
+  payload: ClientEvents[E],
+): void {
+  try {
+    client.emit(event, payload);
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
