@@ -61,9 +61,15 @@ export function holdCall(
   const timer = setTimeout(() => call.fail(expired()), Math.max(0, call.endsAt() - performance.now()));
   const clear = () => clearTimeout(timer);
   call.promise.then(clear, clear);
-  // (`execute` settles the call: its promise is not this chain's, or a rejection would go unhandled.)
+  // (`execute` settles the call: its promise is not this chain's, or a rejection would go unhandled.
+  // Should `execute` throw, the call fails with it now, not at its deadline.)
   const go = () => {
-    if (!call.settled) execute(call);
+    if (call.settled) return;
+    try {
+      execute(call);
+    } catch (err) {
+      call.fail(err);
+    }
   };
   waiting.then(go, go);
   return call.promise;
