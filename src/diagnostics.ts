@@ -69,6 +69,12 @@ export const connectionCloseChannel = diagnostics.channel(CHANNELS.connectionClo
 export const topologyChannel = diagnostics.channel(CHANNELS.topology);
 export const topologyErrorChannel = diagnostics.channel(CHANNELS.topologyError);
 
+/** Publishes a connection's close (with the error that closed it, if any) when anyone listens. */
+export function publishConnectionClose(server: string, error?: Error): void {
+  if (!connectionCloseChannel.hasSubscribers) return;
+  connectionCloseChannel.publish(error === undefined ? { server } : { server, error });
+}
+
 /** Whether anyone listens to command traces (checked per request: one property read). */
 export function tracing(): boolean {
   return (

@@ -14,7 +14,7 @@
  * cluster's decision): an attempt that fails is handed back to its sink, which decides what follows.
  */
 import type { Fifo } from "../util/fifo.js";
-import { connectionCloseChannel, connectionOpenChannel } from "../diagnostics.js";
+import { connectionOpenChannel, publishConnectionClose } from "../diagnostics.js";
 import { AuthError, type MemcachedError } from "../errors.js";
 import type { WireProtocol } from "../protocol/reply.js";
 import { labelOf } from "../util/servers.js";
@@ -194,6 +194,7 @@ export class Connection implements Tickable, AttemptCarrier {
       this.#shutdown();
       return Promise.resolve();
     }
+    this.#deadlines.soon(); // each tick looks for the moment nobody waits any more
     return new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
@@ -254,7 +255,7 @@ export class Connection implements Tickable, AttemptCarrier {
     const wasIdle = p.owed === 0;
     if (p.flush(this.#link!.socket) && wasIdle) {
       this.#silence.restart();
-      this.#deadlines.owing();
+      this.#deadlines.soon();
       if (this.#unrefd) this.#link!.socket.ref();
       this.#unrefd = false;
     }
@@ -302,16 +303,14 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#pipe.reset();
     this.#idle.watch(false);
     link.destroy();
-    if (connectionCloseChannel.hasSubscribers) connectionCloseChannel.publish({ server: this.label });
+    publishConnectionClose(this.label);
     if (this.#closing) this.#maybeIdle(); // shuts down once nothing waits
   }
 
   #teardown(err: MemcachedError): void {
     const link = this.#link;
     this.#idle.watch(false);
-    if (link !== null && connectionCloseChannel.hasSubscribers) {
-      connectionCloseChannel.publish({ server: this.label, error: err });
-    }
+    if (link !== null) publishConnectionClose(this.label, err);
     this.#link = null;
     this.#state = this.#closing ? CLOSED : IDLE;
     link?.destroy();
@@ -338,7 +337,7 @@ export class Connection implements Tickable, AttemptCarrier {
       }
     }
     this.#maybeIdle(true);
-    this.#deadlines.rearm(this.#pipe.owed > 0);
+    this.#deadlines.rearm(this.#pipe.owed > 0 || this.#closing);
   }
 
   /**
@@ -389,9 +388,7 @@ export class Connection implements Tickable, AttemptCarrier {
     const link = this.#link;
     this.#link = null;
     this.#state = CLOSED;
-    if (link !== null && connectionCloseChannel.hasSubscribers) {
-      connectionCloseChannel.publish({ server: this.label });
-    }
+    if (link !== null) publishConnectionClose(this.label);
     // Nothing is owed on the wire any more: close at once.
     link?.destroy();
     if (link !== null) this.#events.onClose?.(this, undefined);

@@ -91,15 +91,12 @@ export class Pipeline {
     return this.pending.count > 0 && this.inflight.count < this.#maxInFlight && !this.blocked;
   }
 
-  /** Nothing waits to be written and every attempt in flight is settled (only late replies are owed). */
+  /**
+   * Every attempt, waiting or in flight, is settled (answered, timed out, aborted): no one waits for
+   * this connection any more, only late replies are owed.
+   */
   get nobodyWaits(): boolean {
-    if (this.pending.count > 0) return false;
-    const inflight = this.inflight;
-    for (let i = 0; i < inflight.count; i++) {
-      const a = inflight.peekAt(i)!;
-      if (a.state !== SETTLED && !isNudge(a)) return false;
-    }
-    return true;
+    return allSettled(this.pending) && allSettled(this.inflight);
   }
 
   /**
@@ -232,4 +229,13 @@ function writeHeld(socket: Socket, chunks: Buffer[], held: PooledBytes[]): boole
   ok = socket.write(chunks[last]!, done);
   socket.uncork();
   return ok;
+}
+
+/** Whether every attempt of `queue` is settled (a TLS nudge is owed to no one). */
+function allSettled(queue: Fifo<Attempt>): boolean {
+  for (let i = 0; i < queue.count; i++) {
+    const a = queue.peekAt(i)!;
+    if (a.state !== SETTLED && !isNudge(a)) return false;
+  }
+  return true;
 }

@@ -98,15 +98,18 @@ export class DeadlineWatch {
     wakeNextTick(this.#wake);
   }
 
-  /** Replies are owed from now on: look each tick (see {@link SilenceWatch}). */
-  owing(): void {
+  /** A look at the next tick: replies are owed from now on (see {@link SilenceWatch}), or a close waits. */
+  soon(): void {
     wakeNextTick(this.#wake);
   }
 
-  /** After a tick's look: the next one, at the next tick while replies are owed, else at the earliest deadline. */
-  rearm(owing: boolean): void {
+  /**
+   * After a tick's look: the next one, at the next tick while `everyTick` (replies owed, a close
+   * waiting), else at the earliest deadline.
+   */
+  rearm(everyTick: boolean): void {
     if (!this.registered) return;
-    if (owing || this.min === Number.POSITIVE_INFINITY) wakeNextTick(this.#wake);
+    if (everyTick || this.min === Number.POSITIVE_INFINITY) wakeNextTick(this.#wake);
     else wakeAt(this.#wake, this.min);
   }
 

@@ -8,9 +8,9 @@
  * what is registered: a fleet of a thousand connections waiting for replies or a connect costs one
  * visit per connection per deadline, not one per tick.
  *
- *     wakeAt(wake, t) ──▶ slot ⌊t / TICK_MS⌋ ──▶ ┌──────────────────┐ every TICK_MS (while a wake is filed)
- *                                               │ Map<slot, Wake[]> │ ──▶ onTick(now) for each slot ≤ now
- *     cancelWake(wake) ─ (entry skipped) ──────▶ └──────────────────┘
+ *     wakeAt(wake, t) ──▶ slot ⌊t / TICK_MS⌋ ──▶ ┌──────────────────────┐ every TICK_MS (while a wake is filed)
+ *                                               │ Map<slot, Set<Wake>> │ ──▶ onTick(now) for each slot ≤ now
+ *     cancelWake(wake) ──── (leaves its slot) ─▶ └──────────────────────┘
  *
  * A wake is visited in the tick of its slot, up to a tick before its moment: the member checks the
  * time itself and files again. The timer runs only while a wake is filed and is `unref()`ed: a
@@ -35,8 +35,8 @@ export class Wake {
   constructor(readonly member: Tickable) {}
 }
 
-/** Filed wakes by slot. An entry whose wake was filed again elsewhere or cancelled is skipped. */
-const slots = new Map<number, Wake[]>();
+/** Filed wakes by slot. A wake filed again, or cancelled, leaves its old slot. */
+const slots = new Map<number, Set<Wake>>();
 let filed = 0;
 /** Slots up to this one have been visited. */
 let doneThrough = 0;
@@ -56,28 +56,30 @@ function tick(): void {
 function visitDue(): void {
   if (timer === undefined) return;
   const now = performance.now();
-  const through = Math.floor(now / TICK_MS);
+  // At least one slot a tick: ticks come a little early at times, and "the next tick" must be the next.
+  const through = Math.max(Math.floor(now / TICK_MS), doneThrough + 1);
   const due = dueSlots(through);
   // Wakes filed while visiting go to the next tick at the earliest.
   doneThrough = through;
   for (const s of due) {
-    const list = slots.get(s)!;
+    const wakes = slots.get(s)!;
     slots.delete(s);
-    for (const w of list) {
-      if (w.slot !== s) continue;
+    for (const w of wakes) {
+      if (w.slot !== s) continue; // cancelled by an earlier member's visit
       w.slot = -1;
       filed--;
       try {
         w.member.onTick(now);
       } catch {
         // A member's failure must not stop the others' deadlines; members settle their own errors.
+        // It may not have filed its next wake: it gets another look at the next tick.
+        wakeNextTick(w);
       }
     }
   }
   if (filed === 0) {
     clearInterval(timer);
     timer = undefined;
-    slots.clear();
   }
 }
 
@@ -102,12 +104,15 @@ export function wakeAt(w: Wake, at: number): void {
   if (timer === undefined) arm();
   let s = Math.floor(at / TICK_MS);
   if (!(s > doneThrough)) s = doneThrough + 1;
-  if (w.slot !== -1 && w.slot <= s) return;
-  if (w.slot === -1) filed++;
+  if (w.slot !== -1) {
+    if (w.slot <= s) return;
+    unfile(w);
+  }
+  filed++;
   w.slot = s;
-  const list = slots.get(s);
-  if (list === undefined) slots.set(s, [w]);
-  else list.push(w);
+  const wakes = slots.get(s);
+  if (wakes === undefined) slots.set(s, new Set([w]));
+  else wakes.add(w);
 }
 
 /** {@link wakeAt} the next tick. */
@@ -117,7 +122,15 @@ export function wakeNextTick(w: Wake): void {
 
 /** Unfiles `w`. The timer stops at its next tick when nothing is filed. */
 export function cancelWake(w: Wake): void {
-  if (w.slot === -1) return;
+  if (w.slot !== -1) unfile(w);
+}
+
+function unfile(w: Wake): void {
+  const wakes = slots.get(w.slot);
+  if (wakes !== undefined) {
+    wakes.delete(w);
+    if (wakes.size === 0) slots.delete(w.slot);
+  }
   w.slot = -1;
   filed--;
 }
@@ -133,4 +146,9 @@ function arm(): void {
 /** For tests: whether the shared timer is armed. */
 export function tickerActive(): boolean {
   return timer !== undefined;
+}
+
+/** For tests: slots that hold a filed wake (a wake filed again leaves its old slot). */
+export function slotsInUse(): number {
+  return slots.size;
 }
