@@ -8,9 +8,9 @@
  * what is registered: a fleet of a thousand connections waiting for replies or a connect costs one
  * visit per connection per deadline, not one per tick.
  *
- *     wakeAt(wake, t) ──▶ slot ⌊t / TICK_MS⌋ ──▶ ┌──────────────────────┐ every TICK_MS (while a wake is filed)
- *                                               │ Map<slot, Set<Wake>> │ ──▶ onTick(now) for each slot ≤ now
- *     cancelWake(wake) ──── (leaves its slot) ─▶ └──────────────────────┘
+ *     wakeAt(wake, t) ─▶ slot ⌊t / TICK_MS⌋ ─▶ ┌──────────────────────┐  each TICK_MS, while a wake is filed:
+ *                                            │ Map<slot, Set<Wake>> │ ─▶ onTick(now) of each slot ≤ now
+ *     cancelWake(wake) ── (leaves its slot) ─▶ └──────────────────────┘
  *
  * A wake is visited in the tick of its slot, up to a tick before its moment: the member checks the
  * time itself and files again. The timer runs only while a wake is filed and is `unref()`ed: a
