@@ -9,8 +9,7 @@ import {
   wakeAt,
   wakeNextTick,
 } from "../../src/util/ticker.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { until } from "../support/fake-fleet.ts";
 
 /** A member that records the `now` of each visit and runs `then` after it. */
 function member(then: (w: Wake, now: number) => void = () => {}): { wake: Wake; visits: number[] } {
@@ -22,14 +21,6 @@ function member(then: (w: Wake, now: number) => void = () => {}): { wake: Wake; 
     },
   });
   return { wake, visits };
-}
-
-/** Waits (bounded) until `done()` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !done(); waited += TICK_MS) {
-    if (waited > 5_000) assert.fail(`still waiting for ${what}`);
-    await sleep(TICK_MS);
-  }
 }
 
 describe("shared ticker (util/ticker.ts)", () => {
