@@ -1,10 +1,13 @@
 /**
- * The connections to one server. `generic-pool` owns their life cycle — how many exist (`min`,
- * `max`), idle eviction (`idleTimeoutMillis`), bounded waiting — and this class spreads requests
- * over the ones it holds:
+ * The connections to one server. With `min` at least one, the first is made here and kept for the
+ * pool's life (it connects lazily, so a client over a thousand servers makes a thousand connection
+ * objects, not also a thousand generic-pools and their pending acquires). `generic-pool` owns the
+ * others' life cycle — how many exist (`min`, `max`), idle eviction (`idleTimeoutMillis`), bounded
+ * waiting — and is made when one of them is first wanted. This class spreads requests over the ones
+ * it holds:
  *
- *   send(req) ─▶ least-loaded leased connection ─▶ pipelined on it
- *                 └─ all leased ones half full and fewer than max? lease one more (in the background)
+ *   send(req) ─▶ least-loaded held connection ─▶ pipelined on it
+ *                 └─ all held ones half full and fewer than max? lease one more (in the background)
  *
  * A connection is a long-lived slot: it connects lazily, reconnects after a failure, and sends a
  * `version` handshake first on every new socket. So `create` never waits on the network (and never
@@ -32,9 +35,14 @@ export interface PoolOptions {
 }
 
 export class ServerPool {
-  readonly #pool: Pool<Connection>;
+  /** generic-pool, for the connections after the first; null until one is first wanted. */
+  #pool: Pool<Connection> | null = null;
   readonly #opts: PoolOptions;
-  /** Leased connections, in use. */
+  readonly #connection: ConnectionOptions;
+  readonly #events: ConnectionEvents;
+  /** The connection made with the pool (or by `recycle`), never handed to generic-pool; null with `min` 0. */
+  #first: Connection | null = null;
+  /** Connections in use: the first and the leased ones. */
   #active: Connection[] = [];
   #acquiring = 0;
   /** Attempts sent before the first lease arrived (microseconds: `create` resolves at once). */
@@ -51,32 +59,53 @@ export class ServerPool {
 
   constructor(connection: ConnectionOptions, pool: PoolOptions, events: ConnectionEvents) {
     this.#opts = pool;
+    this.#connection = connection;
+    this.#events = events;
     this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
     this.#maxQueue = connection.maxQueue;
     this.#label = labelOf(connection);
+    // `min` connections now (one with `min` 0, which idles out): none connects until a request needs it.
+    if (pool.min > 0) this.#active.push((this.#first = this.#newConnection()));
+    for (let i = this.#active.length; i < Math.max(1, Math.min(pool.min, pool.max)); i++) this.#lease();
+  }
+
+  #newConnection(): Connection {
+    return new Connection({ ...this.#connection, handshake: true }, this.#events);
+  }
+
+  /** generic-pool for the connections other than the first, made when one of them is first wanted. */
+  #generic(): Pool<Connection> {
+    if (this.#pool !== null) return this.#pool;
+    const { min, max, idleTimeoutMillis } = this.#opts;
+    const kept = this.#first === null ? 0 : 1;
     this.#pool = createPool<Connection>(
       {
-        create: async () => new Connection({ ...connection, handshake: true }, events),
+        create: async () => this.#newConnection(),
         destroy: async (c) => c.destroy(),
         validate: async (c) => !c.closed,
       },
       {
-        min: Math.min(pool.min, pool.max),
-        max: pool.max,
-        idleTimeoutMillis: pool.idleTimeoutMillis,
-        evictionRunIntervalMillis: Math.max(1000, Math.floor(pool.idleTimeoutMillis / 2)),
+        min: Math.max(0, Math.min(min, max) - kept),
+        max: Math.max(1, max - kept),
+        idleTimeoutMillis,
+        evictionRunIntervalMillis: Math.max(1000, Math.floor(idleTimeoutMillis / 2)),
         testOnBorrow: true,
-        maxWaitingClients: pool.max,
+        maxWaitingClients: max,
         autostart: false,
       },
     );
-    // `min` connections (at least one) now: none connects until a request needs it.
-    for (let i = 0; i < Math.max(1, Math.min(pool.min, pool.max)); i++) this.#lease();
+    return this.#pool;
   }
 
   /** Connections leased (in use) and in the pool (`size`: all that exist, `available`: idle in the pool). */
   get stats(): { active: number; size: number; available: number } {
-    return { active: this.#active.length, size: this.#pool.size, available: this.#pool.available };
+    const first = this.#first === null || this.#closed ? 0 : 1;
+    const generic = this.#pool;
+    return {
+      active: this.#active.length,
+      size: first + (generic?.size ?? 0),
+      available: generic?.available ?? 0,
+    };
   }
 
   /** Requests written and not yet answered, over all connections. */
@@ -175,12 +204,14 @@ export class ServerPool {
   recycle(): void {
     if (this.#closed) return;
     const old = this.#active;
+    const first = this.#first;
     this.#active = [];
+    if (first !== null) this.#active.push((this.#first = this.#newConnection()));
     for (const c of old) {
-      c.close()
-        .catch(() => undefined)
-        .then(() => this.#pool.destroy(c))
-        .catch(() => undefined);
+      const closing = c.close().catch(() => undefined);
+      const generic = this.#pool;
+      // A leased one goes back to generic-pool to be destroyed; the kept first was never its.
+      if (c !== first && generic !== null) closing.then(() => generic.destroy(c)).catch(() => undefined);
     }
   }
 
@@ -192,19 +223,22 @@ export class ServerPool {
     const active = this.#active;
     this.#active = [];
     await Promise.all(active.map((c) => c.close()));
-    for (const c of active) await this.#pool.release(c).catch(() => undefined);
-    await this.#pool.drain();
-    await this.#pool.clear();
+    const generic = this.#pool;
+    if (generic === null) return;
+    for (const c of active) if (c !== this.#first) await generic.release(c).catch(() => undefined);
+    await generic.drain();
+    await generic.clear();
   }
 
   /** Leases one more connection. `create` resolves at once, so this completes within a few ticks. */
   #lease(): void {
     this.#acquiring++;
-    this.#pool.acquire().then(
+    const generic = this.#generic();
+    generic.acquire().then(
       (c) => {
         this.#acquiring--;
         if (this.#closed) {
-          this.#pool.release(c).catch(() => undefined);
+          generic.release(c).catch(() => undefined);
           for (const r of this.#waiting.splice(0)) r.fail(new ClientClosedError("the client is closed"));
           return;
         }
@@ -237,11 +271,12 @@ export class ServerPool {
     this.#idleTimer = setInterval(() => {
       for (const c of [...this.#active]) {
         if (this.#active.length <= this.#opts.min) break;
+        if (c === this.#first) continue;
         const idle = c.sent === this.#lastSent.get(c) && c.load === 0;
         this.#lastSent.set(c, c.sent);
         if (idle) {
           this.#active = this.#active.filter((x) => x !== c);
-          this.#pool.release(c).catch(() => undefined);
+          this.#pool?.release(c).catch(() => undefined);
         }
       }
       if (this.#active.length <= this.#opts.min && this.#idleTimer !== null) {

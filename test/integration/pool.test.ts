@@ -105,3 +105,56 @@ forEachProtocol(() => {
     });
   });
 });
+
+describe("connection pool: what exists before traffic", () => {
+  it("a client over many servers starts nothing per server until one is used: one connection object each, no generic-pool or timer", async () => {
+    // generic-pool starts an (unref'd) eviction timer per pool it leases from: count the timers started.
+    const realSetTimeout = globalThis.setTimeout;
+    let started = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      started++;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    // Nothing listens on port 1: no call is made, so nothing connects.
+    const servers = Array.from(
+      { length: 200 },
+      (_, i) => `127.0.${40 + Math.floor(i / 250)}.${(i % 250) + 1}:1`,
+    );
+    let mc: Client | undefined;
+    try {
+      mc = new Client({ servers, pool: { min: 1, max: 2 } });
+      await new Promise((r) => setImmediate(r)); // what the constructor deferred has run
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    try {
+      assert.ok(started < 5, `${started} timers started by a client over 200 servers that nobody used`);
+      for (const s of mc.health().servers) assert.deepEqual(s.pool, { active: 1, size: 1, available: 0 });
+    } finally {
+      await mc.close();
+    }
+  });
+
+  it("pool.min 0: the one connection closes once idle, and the next request opens another", async () => {
+    const base = await serverConnections();
+    const mc = new Client({
+      servers: [server.label],
+      pool: { min: 0, max: 2, idleTimeoutMillis: 200 },
+      timeout: 5000,
+    });
+    try {
+      await mc.set("min0", "v");
+      const deadline = performance.now() + 5000;
+      while (mc.health().servers[0]!.pool.size > 0 && performance.now() < deadline) await sleep(50);
+      assert.deepEqual(mc.health().servers[0]?.pool, { active: 0, size: 0, available: 0 }, "none kept");
+      const closedBy = performance.now() + 2000;
+      while ((await serverConnections()) > base + 1 && performance.now() < closedBy) await sleep(20);
+      assert.ok((await serverConnections()) <= base + 1, "its socket is closed");
+      assert.equal(await mc.get("min0"), "v", "a new connection serves the next request");
+      assert.equal(mc.health().servers[0]?.pool.active, 1);
+    } finally {
+      await mc.close();
+    }
+  });
+});
