@@ -82,8 +82,8 @@ export class HashRing {
 
   /**
    * {@link HashRing.of} a step at a time: each `next()` hashes and sorts the points of
-   * `serversPerStep` more servers (a run), and then each merges the runs pairwise, one pass a step;
-   * the last returns the ring. A list of a thousand servers is then built over several turns of the
+   * `serversPerStep` more servers (a run), then each merges the runs pairwise, one pass a step, and
+   * the last two split the points from their owners and index them; the last returns the ring. A list of a thousand servers is then built over several turns of the
    * event loop, not in one long one.
    * @internal
    */
@@ -291,7 +291,10 @@ export class HashRing {
     while (steps.next().done !== true);
   }
 
-  /** Builds the continuum, yielding after each `serversPerStep` servers hashed. */
+  /**
+   * Builds the continuum, yielding after each `serversPerStep` servers hashed, before each merge
+   * pass, and (with more than one run) before each of the last two passes over the points.
+   */
   *#buildSteps(serversPerStep: number): Generator<void, void> {
     const servers = this.#servers;
     const zoneIds = new Map<string, number>();
@@ -328,7 +331,10 @@ export class HashRing {
     }
     hashed.subarray(runs.at(-1), k).sort();
     runs.push(k);
+    const inPieces = runs.length > 2;
     const keyed = yield* mergeRuns(hashed, runs);
+    // A long list: the last merge, the split into points and owners and the index, a turn each.
+    if (inPieces) yield;
     const points = new Uint32Array(n);
     const owners = new Uint16Array(n);
     for (let i = 0; i < n; i++) {
@@ -336,6 +342,7 @@ export class HashRing {
       owners[i] = v % OWNER_SPAN;
       points[i] = (v - owners[i]!) / OWNER_SPAN;
     }
+    if (inPieces) yield;
     this.#setContinuum(points, owners);
   }
 

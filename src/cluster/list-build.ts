@@ -14,14 +14,16 @@ export const SERVERS_PER_TURN = 100;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Makes a server of each of `joining`, and the ring of `addresses` (the whole new list). Null when
- * `stopped()` (the client closed) between two turns: what was made is closed first.
+ * Makes a server of each of `joining`, and the ring of `addresses` (the whole new list); then, for a
+ * long list, runs `prepare` in a turn of its own (what the change's last turn would otherwise make).
+ * Null when `stopped()` (the client closed) between two turns: what was made is closed first.
  */
 export async function buildList(
   joining: readonly ServerAddress[],
   addresses: readonly ServerAddress[],
   makeServer: (address: ServerAddress) => Server,
   stopped: () => boolean,
+  prepare: () => void = () => {},
 ): Promise<{ added: Server[]; ring: HashRing } | null> {
   const added: Server[] = [];
   const stop = async () => {
@@ -37,10 +39,17 @@ export async function buildList(
   }
   const steps = HashRing.inSteps(addresses, SERVERS_PER_TURN);
   let step = steps.next();
+  let turns = 0;
   while (step.done !== true) {
     await nextTurn();
     if (stopped()) return stop();
     step = steps.next();
+    turns++;
+  }
+  if (turns > 0) {
+    prepare();
+    await nextTurn();
+    if (stopped()) return stop();
   }
   return { added, ring: step.value };
 }

@@ -320,7 +320,10 @@ export class Membership {
     });
     if (joining.length === 0 && removed.length === 0 && reweighted.length === 0)
       return { added: [], removed: [] };
-    const built = await buildList(joining, addresses, this.#makeServer, () => this.#closed);
+    // The change reads the live ring when servers are away (see `changeList`): made a turn before,
+    // and kept unless a server goes down or comes back meanwhile.
+    const live = () => this.#eject && this.#away > 0 && this.liveRing();
+    const built = await buildList(joining, addresses, this.#makeServer, () => this.#closed, live);
     if (built === null) throw new ClientClosedError("the client closed while its server list changed");
     const { added, ring: after } = built;
     const addedByLabel = new Map(added.map((s) => [s.label, s]));

@@ -313,6 +313,35 @@ describe("Membership: a change of the list", () => {
     );
   });
 
+  it("with servers away, a long change makes the live ring a turn before its commit; the change's last turn only reads it", async () => {
+    const many = (port: number) =>
+      Array.from({ length: 250 }, (_, i) => ({ host: `10.2.${i >> 8}.${i & 255}`, port, weight: 1 }));
+    fleet = new FakeFleet(many(11211), { eject: true });
+    const m = fleet.membership;
+    for (const s of m.servers.slice(0, 200)) s.markDown(down); // most away: the live ring is read
+    const without = HashRing.prototype.without;
+    const built: string[] = [];
+    let phase = "building";
+    HashRing.prototype.without = function (this: HashRing, skip: (i: number) => boolean) {
+      built.push(phase);
+      return without.call(this, skip);
+    };
+    try {
+      m.attach({
+        rejoin: async (s) => m.up(s),
+        changeList: async (c) => {
+          phase = "last turn";
+          assert.ok(m.liveRing().size > 0, "the live ring, as the freshness owner reads it");
+          assert.equal(c.commit(), true);
+        },
+      });
+      await m.setServers(many(11212), "a new port for every server");
+    } finally {
+      HashRing.prototype.without = without;
+    }
+    assert.deepEqual(built, ["building"], "made once, before the last turn");
+  });
+
   it("a close during a long change: the change rejects, the list stays as it was, and every server is closed", async () => {
     fleet = new FakeFleet([addr(1), addr(2)]);
     const m = fleet.membership;
