@@ -15,7 +15,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Makes a server of each of `joining`, and the ring of `addresses` (the whole new list); then, for a
- * long list, runs `prepare` in a turn of its own (what the change's last turn would otherwise make).
+ * long list, runs `prepare` (what the change's last turn would otherwise make) and lets a turn pass.
  * Null when `stopped()` (the client closed) between two turns: what was made is closed first.
  */
 export async function buildList(
@@ -47,7 +47,11 @@ export async function buildList(
     turns++;
   }
   if (turns > 0) {
-    prepare();
+    try {
+      prepare();
+    } catch {
+      // Only a head start: what it makes is made again where it is needed.
+    }
     await nextTurn();
     if (stopped()) return stop();
   }

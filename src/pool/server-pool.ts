@@ -42,6 +42,8 @@ export class ServerPool {
   readonly #events: ConnectionEvents;
   /** The connection made with the pool (or by `recycle`), never handed to generic-pool; null with `min` 0. */
   #first: Connection | null = null;
+  /** First connections a recycle replaced, until they have closed: `close()` waits for them too. */
+  readonly #retiring = new Map<Connection, Promise<void>>();
   /** Connections in use: the first and the leased ones. */
   #active: Connection[] = [];
   #acquiring = 0;
@@ -103,7 +105,7 @@ export class ServerPool {
     const generic = this.#pool;
     return {
       active: this.#active.length,
-      size: first + (generic?.size ?? 0),
+      size: first + this.#retiring.size + (generic?.size ?? 0),
       available: generic?.available ?? 0,
     };
   }
@@ -210,8 +212,11 @@ export class ServerPool {
     for (const c of old) {
       const closing = c.close().catch(() => undefined);
       const generic = this.#pool;
-      // A leased one goes back to generic-pool to be destroyed; the kept first was never its.
-      if (c !== first && generic !== null) closing.then(() => generic.destroy(c)).catch(() => undefined);
+      if (c === first) {
+        // Never generic-pool's (whose drain waits for the leased ones): `close()` waits for it here.
+        this.#retiring.set(c, closing);
+        closing.then(() => this.#retiring.delete(c));
+      } else if (generic !== null) closing.then(() => generic.destroy(c)).catch(() => undefined);
     }
   }
 
@@ -222,7 +227,7 @@ export class ServerPool {
     if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
     const active = this.#active;
     this.#active = [];
-    await Promise.all(active.map((c) => c.close()));
+    await Promise.all([...active.map((c) => c.close()), ...this.#retiring.values()]);
     const generic = this.#pool;
     if (generic === null) return;
     for (const c of active) if (c !== this.#first) await generic.release(c).catch(() => undefined);

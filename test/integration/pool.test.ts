@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Client, ConnectionError, ProtocolError } from "../../src/index.ts";
+import { ServerPool } from "../../src/pool/server-pool.ts";
 import { type MemcachedServer, sleep, startMemcached } from "../support/memcached.ts";
 import { current, forEachProtocol } from "../support/protocols.ts";
 
@@ -106,7 +107,7 @@ forEachProtocol(() => {
   });
 });
 
-describe("connection pool: what exists before traffic", () => {
+describe("connection pool: the kept first connection, and generic-pool for the rest", () => {
   it("a client over many servers starts nothing per server until one is used: one connection object each, no generic-pool or timer", async () => {
     // generic-pool starts an (unref'd) eviction timer per pool it leases from: count the timers started.
     const realSetTimeout = globalThis.setTimeout;
@@ -155,6 +156,42 @@ describe("connection pool: what exists before traffic", () => {
       assert.equal(mc.health().servers[0]?.pool.active, 1);
     } finally {
       await mc.close();
+    }
+  });
+
+  it("close() waits for a request still under way on a connection that a recycle replaced", async () => {
+    // Recycle happens when a server's host name resolves to new addresses: reach the pool directly.
+    const pools = new Set<ServerPool>();
+    const send = ServerPool.prototype.send;
+    ServerPool.prototype.send = function (this: ServerPool, attempt) {
+      pools.add(this);
+      send.call(this, attempt);
+    };
+    const paused = await startMemcached();
+    const mc = new Client({
+      servers: [paused.label],
+      pool: { min: 1, max: 1 },
+      timeout: 1000,
+      retries: { attempts: 0 },
+    });
+    try {
+      await mc.set("under-way", "v");
+      await paused.pause(); // the get is written and never answered
+      let settled = false;
+      const call = mc.get("under-way").then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await sleep(50);
+      for (const pool of pools) pool.recycle();
+      await mc.close();
+      assert.ok(settled, "the request settled before close() resolved");
+      await call;
+    } finally {
+      ServerPool.prototype.send = send;
+      paused.resume();
+      await mc.close();
+      await paused.kill();
     }
   });
 });
