@@ -83,8 +83,9 @@ export class HashRing {
   /**
    * {@link HashRing.of} a step at a time: each `next()` hashes and sorts the points of
    * `serversPerStep` more servers (a run), then each merges the runs pairwise, one pass a step, and
-   * the last two split the points from their owners and index them; the last returns the ring. A list of a thousand servers is then built over several turns of the
-   * event loop, not in one long one.
+   * the last two split the points from their owners and index them; the last returns the ring. A
+   * list of a thousand servers is then built over several turns of the event loop, not in one long
+   * one.
    * @internal
    */
   static *inSteps(addresses: readonly ServerAddress[], serversPerStep: number): Generator<void, HashRing> {

@@ -38,6 +38,7 @@ export class ServerPool {
   /** generic-pool, for the connections after the first; null until one is first wanted. */
   #pool: Pool<Connection> | null = null;
   readonly #opts: PoolOptions;
+  /** Options of each connection it makes: the same for all (each says `version` first, see below). */
   readonly #connection: ConnectionOptions;
   readonly #events: ConnectionEvents;
   /** The connection made with the pool (or by `recycle`), never handed to generic-pool; null with `min` 0. */
@@ -61,7 +62,7 @@ export class ServerPool {
 
   constructor(connection: ConnectionOptions, pool: PoolOptions, events: ConnectionEvents) {
     this.#opts = pool;
-    this.#connection = connection;
+    this.#connection = { ...connection, handshake: true };
     this.#events = events;
     this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
     this.#maxQueue = connection.maxQueue;
@@ -72,7 +73,7 @@ export class ServerPool {
   }
 
   #newConnection(): Connection {
-    return new Connection({ ...this.#connection, handshake: true }, this.#events);
+    return new Connection(this.#connection, this.#events);
   }
 
   /** generic-pool for the connections other than the first, made when one of them is first wanted. */
