@@ -80,7 +80,9 @@ forEachProtocol(() => {
         grown / N >= 1.9,
         "the count sees the promises' own resolving functions (the check can fail)",
       );
-      assert.equal(timers.Timeout, 0, "no setTimeout per request");
+      // None per request: a per-request timer would make thousands. A few may be shared ones (the
+      // deadline ticker armed again after it stopped; a busy run of the suite saw one).
+      assert.ok(timers.Timeout < 5, `${timers.Timeout} timers for ${N} requests`);
       // Ours, one per flush, and one deadline check after the issuing loop (it stalls the event loop,
       // so the ticker reads the replies first: see `util/ticker.ts`).
       assert.ok(timers.Immediate <= 3, `${timers.Immediate} setImmediate for ${N} requests (one per flush)`);
