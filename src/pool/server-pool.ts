@@ -43,6 +43,8 @@ export class ServerPool {
   readonly #events: ConnectionEvents;
   /** The connection made with the pool (or by `recycle`), never handed to generic-pool; null with `min` 0. */
   #first: Connection | null = null;
+  /** Connections generic-pool made and has not destroyed: leased, idle in it, or being handed out. */
+  readonly #made = new Set<Connection>();
   /** First connections a recycle replaced, until they have closed: `close()` waits for them too. */
   readonly #retiring = new Map<Connection, Promise<void>>();
   /** Connections in use: the first and the leased ones. */
@@ -69,7 +71,12 @@ export class ServerPool {
     this.#label = labelOf(connection);
     // `min` connections now (one with `min` 0, which idles out): none connects until a request needs it.
     if (pool.min > 0) this.#active.push((this.#first = this.#newConnection()));
-    for (let i = this.#active.length; i < Math.max(1, Math.min(pool.min, pool.max)); i++) this.#lease();
+    this.#leaseUpTo(Math.max(1, Math.min(pool.min, pool.max)));
+  }
+
+  /** Leases connections until `n` are held or on their way. */
+  #leaseUpTo(n: number): void {
+    for (let i = this.#active.length + this.#acquiring; i < n; i++) this.#lease();
   }
 
   #newConnection(): Connection {
@@ -83,8 +90,15 @@ export class ServerPool {
     const kept = this.#first === null ? 0 : 1;
     this.#pool = createPool<Connection>(
       {
-        create: async () => this.#newConnection(),
-        destroy: async (c) => c.destroy(),
+        create: async () => {
+          const c = this.#newConnection();
+          this.#made.add(c);
+          return c;
+        },
+        destroy: async (c) => {
+          this.#made.delete(c);
+          c.destroy();
+        },
         validate: async (c) => !c.closed,
       },
       {
@@ -107,7 +121,8 @@ export class ServerPool {
     return {
       active: this.#active.length,
       size: first + this.#retiring.size + (generic?.size ?? 0),
-      available: generic?.available ?? 0,
+      // Once closed, none is: generic-pool's `clear()` leaves its count of idle ones as it was.
+      available: this.#closed ? 0 : (generic?.available ?? 0),
     };
   }
 
@@ -202,7 +217,9 @@ export class ServerPool {
 
   /**
    * Replaces every connection: new requests go to fresh ones (which look the host up again), the
-   * old ones close once what is under way on them is answered.
+   * old ones close once what is under way on them is answered. Those idle in generic-pool close now,
+   * so that no later lease reaches the old address (generic-pool destroys a closed one when it would
+   * hand it out); then `min` are held again.
    */
   recycle(): void {
     if (this.#closed) return;
@@ -210,15 +227,17 @@ export class ServerPool {
     const first = this.#first;
     this.#active = [];
     if (first !== null) this.#active.push((this.#first = this.#newConnection()));
+    const generic = this.#pool;
     for (const c of old) {
       const closing = c.close().catch(() => undefined);
-      const generic = this.#pool;
       if (c === first) {
         // Never generic-pool's (whose drain waits for the leased ones): `close()` waits for it here.
         this.#retiring.set(c, closing);
         closing.then(() => this.#retiring.delete(c));
       } else if (generic !== null) closing.then(() => generic.destroy(c)).catch(() => undefined);
     }
+    for (const c of this.#made) if (!old.includes(c)) c.close().catch(() => undefined);
+    this.#leaseUpTo(Math.min(this.#opts.min, this.#opts.max));
   }
 
   /** Closes every connection after what is under way, and the pool. */
@@ -246,6 +265,12 @@ export class ServerPool {
         if (this.#closed) {
           generic.release(c).catch(() => undefined);
           for (const r of this.#waiting.splice(0)) r.fail(new ClientClosedError("the client is closed"));
+          return;
+        }
+        if (c.closed) {
+          // A recycle closed it while generic-pool was handing it over: it may reach the old address.
+          generic.destroy(c).catch(() => undefined);
+          this.#lease();
           return;
         }
         this.#active.push(c);

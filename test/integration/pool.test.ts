@@ -159,6 +159,27 @@ describe("connection pool: the kept first connection, and generic-pool for the r
     }
   });
 
+  it("after close(), the pool's figures say nothing is held, idle connections included", async () => {
+    const mc = new Client({
+      servers: [server.label],
+      pool: { min: 1, max: 3, idleTimeoutMillis: 400 },
+      maxInFlight: 2,
+      timeout: 2000,
+    });
+    const pool = () => mc.health().servers[0]!.pool;
+    try {
+      for (let round = 0; round < 20 && pool().active < 3; round++)
+        await Promise.all(Array.from({ length: 64 }, (_, i) => mc.get(`closed-stats:${i}`)));
+      assert.equal(pool().active, 3, "grew to max under load");
+      const deadline = performance.now() + 5000;
+      while (pool().available === 0 && performance.now() < deadline) await sleep(20);
+      assert.ok(pool().available > 0, "some wait idle in generic-pool");
+    } finally {
+      await mc.close();
+    }
+    assert.deepEqual(pool(), { active: 0, size: 0, available: 0 });
+  });
+
   it("close() waits for a request still under way on a connection that a recycle replaced", async () => {
     // Recycle happens when a server's host name resolves to new addresses: reach the pool directly.
     const pools = new Set<ServerPool>();

@@ -1,0 +1,94 @@
+/**
+ * A server named by a host name whose address changes (the node behind it replaced): every
+ * connection the pool holds, leased or idle in generic-pool, must stop serving the old address. A
+ * fake DNS server on loopback answers the name; the old and the new node are real memcached on two
+ * loopback addresses, the old one still up with an older value, as a replaced node often is.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Client } from "../../src/index.ts";
+import { type DnsServer, startDnsServer } from "../support/dns-server.ts";
+import { freePort, type MemcachedServer, startMemcached, waitFor } from "../support/memcached.ts";
+
+const NAME = "cache.recycle.test";
+let dns: DnsServer;
+let oldNode: MemcachedServer;
+let newNode: MemcachedServer;
+
+before(async () => {
+  dns = await startDnsServer();
+  const port = await freePort();
+  [oldNode, newNode] = await Promise.all([
+    startMemcached({ host: "127.0.0.5", port }),
+    startMemcached({ host: "127.0.0.6", port }),
+  ]);
+});
+after(async () => {
+  await Promise.all([oldNode, newNode].map((s) => s.kill()));
+  await dns.close();
+});
+
+/** Sets `key` to `value` on one node only, through a client of its own. */
+async function setOn(node: MemcachedServer, key: string, value: string): Promise<void> {
+  const direct = new Client({ servers: [node.label], timeout: 1000 });
+  try {
+    assert.equal(await direct.set(key, value), true);
+  } finally {
+    await direct.close();
+  }
+}
+
+/** Connections `node` has open now. */
+async function connectionsOf(node: MemcachedServer): Promise<number> {
+  const direct = new Client({ servers: [node.label], timeout: 1000 });
+  try {
+    return Number((await direct.stats())[node.label]?.curr_connections) - 1;
+  } finally {
+    await direct.close();
+  }
+}
+
+describe("a host name that resolves to a new address", () => {
+  it("no connection to the old address serves again, not even one idle in generic-pool; min are held again at once", async () => {
+    dns.set(NAME, { A: [oldNode.host] });
+    const mc = new Client({
+      servers: [`${NAME}:${oldNode.port}`],
+      dns: { servers: [dns.address], refreshInterval: 100, timeout: 300 },
+      // Two kept connections; a third under load, handed back to generic-pool once idle.
+      pool: { min: 2, max: 3, idleTimeoutMillis: 2000 },
+      maxInFlight: 2,
+      timeout: 2000,
+    });
+    const pool = () => mc.health().servers[0]!.pool;
+    try {
+      await setOn(oldNode, "k", "old");
+      await setOn(newNode, "k", "new");
+      // Grow to max, use all three, then let the third go idle into generic-pool, still connected.
+      const load = () => Promise.all(Array.from({ length: 64 }, () => mc.get("k")));
+      for (let round = 0; round < 20 && pool().active < 3; round++)
+        assert.ok((await load()).every((v) => v === "old"));
+      assert.equal(pool().active, 3, "grew to max under load");
+      assert.ok((await load()).every((v) => v === "old"));
+      assert.equal(await connectionsOf(oldNode), 3, "three sockets to the old node");
+      await waitFor(() => pool().active === 2, 6000);
+      assert.equal(pool().available, 1, "the third waits idle in generic-pool");
+      assert.equal(await connectionsOf(oldNode), 3, "its socket still open");
+
+      dns.set(NAME, { A: [newNode.host] });
+      await waitFor(async () => (await mc.get("k")) === "new", 5000);
+      await waitFor(() => pool().active === 2, 2000); // min, before any load asks for more
+
+      // Load again: every connection it leases must reach the new node.
+      let old = 0;
+      for (let round = 0; round < 10; round++) {
+        const got = await Promise.all(Array.from({ length: 64 }, () => mc.get("k")));
+        old += got.filter((v) => v === "old").length;
+      }
+      assert.equal(old, 0, "reads served by the replaced node");
+      await waitFor(async () => (await connectionsOf(oldNode)) === 0, 5000);
+      assert.equal(await connectionsOf(oldNode), 0, "no socket to the old node is left open");
+    } finally {
+      await mc.close();
+    }
+  });
+});
