@@ -10,7 +10,10 @@
  * The cells' memcached runs with `-I 2m`; memcachio gets `maxValueSize` to match. Contenders run one
  * after another, in alternating order over the rounds; the table shows medians over the rounds.
  * Options: `--ms N` per cell (default 300), `--rounds R` (2), `--only a,b` (contenders), `--cells a,b`
- * (only the cells whose name contains one of them, e.g. `--cells "set 100 KiB Buffer"`; no chunked row).
+ * (only the cells whose name contains one of them, e.g. `--cells "set 100 KiB Buffer"`; no chunked row),
+ * `--distinct` (each set writes a value of its own, over more Buffers than are in flight, as an
+ * application's freshly made values: by default every set writes one Buffer, which stays in the CPU's
+ * cache for a client that writes it as it is).
  */
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -51,6 +54,12 @@ const nameOf = (c: Cell) =>
 /** Runs `cell` on `client` for `ms`: `inFlight` loops, each one call at a time. */
 async function runCell(client: Contender, cell: Cell, ms: number): Promise<Result> {
   const value = cell.kind === "Buffer" ? Buffer.alloc(cell.size, 0x61) : "a".repeat(cell.size);
+  const values =
+    args.distinct === true && cell.kind === "Buffer"
+      ? Array.from({ length: 2 * Math.max(KEYS, cell.inFlight) }, (_, i) =>
+          Buffer.alloc(cell.size, 0x61 + (i % 26)),
+        )
+      : [value];
   const keys = Array.from({ length: KEYS }, (_, i) => `big:${cell.size}:${cell.kind}:${i}`);
   await Promise.all(keys.map((k) => client.set(k, value)));
   let ops = 0;
@@ -63,7 +72,7 @@ async function runCell(client: Contender, cell: Cell, ms: number): Promise<Resul
       for (let i = w; performance.now() < end; i += cell.inFlight) {
         const k = keys[i % KEYS]!;
         try {
-          if (cell.op === "set") await client.set(k, value);
+          if (cell.op === "set") await client.set(k, values[i % values.length]!);
           else if ((await client.get(k)) === undefined) failed++;
           ops++;
         } catch {
@@ -137,6 +146,7 @@ const { values: args } = parseArgs({
     label: { type: "string" },
     plain: { type: "string" },
     cells: { type: "string" },
+    distinct: { type: "boolean", default: false },
   },
 });
 const ms = Number(args.ms);
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
   const rounds = Number(args.rounds);
   const all = new Map<string, Record<string, Result>[]>(names.map((n) => [n, []]));
   console.log(
-    `bench:big: ${chosenCells.length} cells × ${names.length} contenders, ${rounds} rounds of ${ms} ms per cell`,
+    `bench:big: ${chosenCells.length} cells × ${names.length} contenders, ${rounds} rounds of ${ms} ms per cell${args.distinct ? ", a Buffer of its own per set" : ""}`,
   );
   try {
     for (let r = 0; r < rounds; r++) {
@@ -161,6 +171,7 @@ async function main(): Promise<void> {
           [
             ...["--contender", name, "--label", big.label, "--plain", plain.label, "--ms", String(ms)],
             ...(args.cells === undefined ? [] : ["--cells", args.cells]),
+            ...(args.distinct ? ["--distinct"] : []),
           ],
           {
             execArgv: process.execArgv,
