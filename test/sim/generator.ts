@@ -31,6 +31,12 @@ export interface Settings {
    * changes the records. `loseFirst`: the first query of each family goes unanswered.
    */
   dns?: { refresh: number; loseFirst: boolean } | null;
+  /**
+   * Connections per server (absent or null: the defaults, one used until far more are in flight
+   * than happen here): up to `max`, a second one leased once `maxInFlight / 2` wait on the first,
+   * and handed back to generic-pool after `idle` ms unused.
+   */
+  pool?: { max: number; maxInFlight: number; idle: number } | null;
 }
 
 /** Writes of a whole value (a counter key gets a counter's digits). */
@@ -96,6 +102,17 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
         {
           weight: 1,
           arbitrary: fc.record({ refresh: fc.integer({ min: 100, max: 700 }), loseFirst: fc.boolean() }),
+        },
+      ),
+      pool: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            max: fc.integer({ min: 2, max: 3 }),
+            maxInFlight: fc.integer({ min: 1, max: 4 }),
+            idle: fc.integer({ min: 100, max: 2000 }),
+          }),
         },
       ),
     })

@@ -13,6 +13,7 @@ import type { VirtualClock } from "./clock.ts";
 import type { History, Step } from "./generator.ts";
 import { Fleet } from "./fleet.ts";
 import { SimNetwork } from "./sim-network.ts";
+import { count } from "./tally.ts";
 
 export type { History, Settings, Step } from "./generator.ts";
 export { historyArbitrary } from "./generator.ts";
@@ -67,6 +68,12 @@ export async function runHistory(
     },
     ...(s.hedge ? { hedge: { after: 5, maxExtraLoad: 0.5 } } : {}),
     ...(s.warmUp ? { warmUp: { window: 2000 } } : {}),
+    ...(s.pool == null
+      ? {}
+      : {
+          pool: { min: 1, max: s.pool.max, idleTimeoutMillis: s.pool.idle },
+          maxInFlight: s.pool.maxInFlight,
+        }),
   };
   const mc = new Client({ ...options, [TRANSPORT]: net.transport, ...fleet.injected } as ClientOptions);
   mc.on("topologyError", (e) => trace?.(`topology error: ${e.error.message}`));
@@ -75,8 +82,10 @@ export async function runHistory(
   const calls = new Calls(mc, check, clock, { timeout: s.timeout, replicas: s.replicas, trace });
   const others: Promise<unknown>[] = [];
 
+  const pools = { grew: false, idled: false };
   for (const step of h.steps) {
     await clock.advance(step.gap);
+    if (s.pool != null) notePools(mc, pools);
     trace?.(`step ${JSON.stringify(step)}`);
     if (calls.run(step)) continue;
     if (step.op === "list" || step.op === "dns") {
@@ -84,6 +93,8 @@ export async function runHistory(
       if (list !== null) others.push(mc.setServers(list).catch(() => undefined));
     } else fault(step, net, labelOf);
   }
+  if (pools.grew) count("pool: a server used more than one connection");
+  if (pools.idled) count("pool: a connection waited idle in generic-pool");
   // Everything comes back; then a last read of every key.
   trace?.("every fault lifted");
   for (let i = 0; i < s.weights.length; i++) {
@@ -115,6 +126,14 @@ export async function runHistory(
   if (net.openSockets !== 0) check.broken.push(`${net.openSockets} sockets still open after close`);
   await closing.catch(() => undefined);
   return { broken: check.broken, known: check.known };
+}
+
+/** Notes whether a server has used more than one connection, and whether one waited idle. */
+function notePools(mc: Client, seen: { grew: boolean; idled: boolean }): void {
+  for (const { pool } of mc.health().servers) {
+    if (pool.active > 1) seen.grew = true;
+    if (pool.available > 0) seen.idled = true;
+  }
 }
 
 /** Applies a fault of a server or of the network. */
