@@ -7,6 +7,8 @@ import { isIP, Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ProtocolError, TimeoutError } from "../errors.js";
 import { type ClusterNode, readClusterConfig } from "../protocol/cluster-config.js";
+import type { Transport } from "../connection/transport.js";
+import { labelOf, type ServerAddress } from "../util/servers.js";
 
 export type { ClusterNode };
 
@@ -17,6 +19,8 @@ export interface EndpointOptions {
   tls: TlsConnectionOptions | null;
   /** The whole exchange (connect, ask, read), ms. */
   timeout: number;
+  /** Makes the socket instead of the network (the simulator's, see `transport.ts`); null: `net`/`tls`. */
+  transport: Transport | null;
 }
 
 /** The configuration, and whether the endpoint needed the legacy item. */
@@ -42,9 +46,11 @@ export function askClusterConfig(
     let text = "";
     let asked = legacy ? LEGACY : MODERN;
     const socket =
-      o.tls === null
-        ? new Socket().connect({ host: o.host, port: o.port })
-        : tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername ?? o.host });
+      o.transport !== null
+        ? o.transport({ host: o.host, port: o.port, keepAlive: false, connectTimeout: o.timeout })
+        : o.tls === null
+          ? new Socket().connect({ host: o.host, port: o.port })
+          : tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername ?? o.host });
     const done = (err: Error | null, config?: ClusterConfig) => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", abort);
@@ -60,7 +66,9 @@ export function askClusterConfig(
     const abort = () => done(new ConnectionError(`discovery of ${where} stopped: the client closed`));
     if (signal?.aborted === true) abort();
     signal?.addEventListener("abort", abort, { once: true });
-    socket.once(o.tls === null ? "connect" : "secureConnect", () => socket.write(asked));
+    socket.once(o.tls === null || o.transport !== null ? "connect" : "secureConnect", () =>
+      socket.write(asked),
+    );
     socket.on("error", (err) =>
       done(new ConnectionError(`discovery endpoint ${where}: ${err.message}`, { cause: err })),
     );
@@ -96,4 +104,15 @@ export function askClusterConfig(
 /** An IPv4 or IPv6 literal. */
 function isIpLiteral(s: string): boolean {
   return isIP(s) !== 0;
+}
+
+/** A discovered node: reached by its IP, its certificate checked against its host name. */
+export function addressOf(n: ClusterNode): ServerAddress {
+  if (n.ip === "") return { host: n.host, port: n.port, weight: 1, source: "discovery" };
+  return { host: n.ip, port: n.port, weight: 1, servername: n.host, source: "discovery" };
+}
+
+/** Whether `a` lists the same servers as `b`, in the same order. */
+export function sameList(a: ServerAddress[], b: ServerAddress[] | null): boolean {
+  return b !== null && a.length === b.length && a.every((x, i) => labelOf(x) === labelOf(b[i]!));
 }

@@ -9,6 +9,7 @@
 import { isIP } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import type { Membership, TopologyChange } from "../cluster/membership.js";
+import type { Transport } from "../connection/transport.js";
 import { InvalidArgumentError, NoServersError, ProtocolError } from "../errors.js";
 import {
   type DnsEntry,
@@ -17,7 +18,7 @@ import {
   type ServerAddress,
   type ServerSpec,
 } from "../util/servers.js";
-import { askClusterConfig, type ClusterNode } from "./discovery.js";
+import { addressOf, askClusterConfig, sameList } from "./discovery.js";
 import type { TopologyCounts } from "./health.js";
 import type { FamilyAnswer, Names } from "./names.js";
 import type { ResolvedDiscovery, ResolvedDns } from "./topology-options.js";
@@ -43,6 +44,8 @@ export interface TopologyOptions {
   discovery: ResolvedDiscovery | null;
   tls: TlsConnectionOptions | null;
   connectTimeout: number;
+  /** The simulator's sockets (see `transport.ts`), for the discovery endpoint too; null: the network. */
+  transport: Transport | null;
 }
 
 export class Topology {
@@ -219,7 +222,13 @@ export class Topology {
     const where = `${d.host}:${d.port}`;
     try {
       const config = await askClusterConfig(
-        { host: d.host, port: d.port, tls: this.#o.tls, timeout: 2 * this.#o.connectTimeout },
+        {
+          host: d.host,
+          port: d.port,
+          tls: this.#o.tls,
+          timeout: 2 * this.#o.connectTimeout,
+          transport: this.#o.transport,
+        },
         this.#legacy,
         this.#stop.signal,
       );
@@ -387,14 +396,4 @@ export class Topology {
       );
     }
   }
-}
-
-/** A discovered node: reached by its IP, its certificate checked against its host name. */
-function addressOf(n: ClusterNode): ServerAddress {
-  if (n.ip === "") return { host: n.host, port: n.port, weight: 1, source: "discovery" };
-  return { host: n.ip, port: n.port, weight: 1, servername: n.host, source: "discovery" };
-}
-
-function sameList(a: ServerAddress[], b: ServerAddress[] | null): boolean {
-  return b !== null && a.length === b.length && a.every((x, i) => labelOf(x) === labelOf(b[i]!));
 }

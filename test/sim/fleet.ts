@@ -1,16 +1,22 @@
 /**
  * Where a history's client finds its servers: a plain list (changed by `setServers`, weights and
- * all), or one `dns+` entry answered by {@link SimDns} (changed by changing the records, which the
- * client picks up on its next refresh). Server `i` is `127.0.0.1:<21000+i>` in a plain list; by DNS,
- * `10.0.0.<i+1>` (an A record) when `i` is even and `fd00::<i+1>` (AAAA) when odd, port 11211.
+ * all), one `dns+` entry answered by {@link SimDns} (changed by changing the records, which the
+ * client picks up on its next refresh), or an ElastiCache-style configuration endpoint (changed by
+ * a new configuration version, picked up on the next poll). Server `i` is `127.0.0.1:<21000+i>` in a
+ * plain list; by DNS, `10.0.0.<i+1>` (an A record) when `i` is even and `fd00::<i+1>` (AAAA) when
+ * odd, port 11211; by discovery, node `node<i>.sim` at `10.2.0.<i+1>:11211`.
  */
 import { RESOLVER } from "../../src/client/names.ts";
-import type { ServerSpec } from "../../src/index.ts";
-import type { Settings, Step } from "./generator.ts";
+import type { ClientOptions } from "../../src/index.ts";
+import type { EndpointMode, Settings, Step } from "./generator.ts";
 import { SimDns } from "./sim-dns.ts";
+import type { SimNetwork } from "./sim-network.ts";
 
 /** How long the client waits for a DNS answer, ms. */
 const DNS_TIMEOUT = 150;
+/** The configuration endpoint (a host name: the client asks it by name). */
+const ENDPOINT = { host: "config.sim", port: 11211 };
+const ENDPOINT_LABEL = `${ENDPOINT.host}:${ENDPOINT.port}`;
 
 type Address = { host: string; port: number; weight: number };
 
@@ -18,17 +24,27 @@ export class Fleet {
   readonly dns: SimDns | null;
   readonly #base: Address[];
   readonly #refresh: number;
+  readonly #discovery: { interval: number } | null;
+  readonly #net: SimNetwork;
+  /** The endpoint's configuration: its version and which nodes it lists; how it answers. */
+  #version = 1;
+  #listed: boolean[];
+  #mode: EndpointMode = "up";
 
-  constructor(s: Settings) {
+  constructor(s: Settings, net: SimNetwork) {
     const byDns = s.dns != null;
+    this.#discovery = s.discovery ?? null;
+    this.#net = net;
     this.#base = s.weights.map((weight, i) => ({
-      host: byDns ? (i % 2 === 0 ? `10.0.0.${i + 1}` : `fd00::${i + 1}`) : "127.0.0.1",
-      port: byDns ? 11211 : 21000 + i,
+      host: this.#discovery !== null ? `10.2.0.${i + 1}` : byDns ? dnsHost(i) : "127.0.0.1",
+      port: byDns || this.#discovery !== null ? 11211 : 21000 + i,
       weight,
     }));
+    this.#listed = this.#base.map(() => true);
     this.dns = s.dns == null ? null : new SimDns(DNS_TIMEOUT, s.dns.loseFirst);
     this.#refresh = s.dns?.refresh ?? 0;
-    if (this.dns !== null) this.#records(this.#base.map(() => true));
+    if (this.dns !== null) this.#records(this.#listed);
+    if (this.#discovery !== null) net.server(ENDPOINT_LABEL).config = () => this.#config();
   }
 
   label(i: number): string {
@@ -36,14 +52,16 @@ export class Fleet {
     return `${a.host}:${a.port}`;
   }
 
-  /** The client's `servers` option. */
-  get servers(): ServerSpec[] {
-    return this.dns === null ? this.#base : ["dns+memcached.sim:11211"];
-  }
-
-  /** Other client options the fleet needs. */
-  get options(): object {
-    return this.dns === null ? {} : { dns: { refreshInterval: this.#refresh, timeout: DNS_TIMEOUT } };
+  /** The client's `servers` and other options the fleet needs. */
+  get options(): Pick<ClientOptions, "servers" | "dns" | "discovery"> {
+    if (this.#discovery !== null)
+      return { discovery: { endpoint: ENDPOINT_LABEL, interval: this.#discovery.interval } };
+    if (this.dns !== null)
+      return {
+        servers: ["dns+memcached.sim:11211"],
+        dns: { refreshInterval: this.#refresh, timeout: DNS_TIMEOUT },
+      };
+    return { servers: this.#base };
   }
 
   /** Symbol-keyed options: the simulated resolver. */
@@ -51,17 +69,24 @@ export class Fleet {
     return this.dns === null ? {} : { [RESOLVER]: this.dns };
   }
 
-  /** Applies a list change or DNS fault; returns the list to give `setServers`, if one is. */
+  /** Applies a list change or a fault of the list's source; returns the list to give `setServers`, if one is. */
   change(step: Step): Address[] | null {
     if (step.op === "dns") {
       if (this.dns !== null)
         this.dns.failure = step.fail === "none" ? null : { family: step.fail, how: step.how };
       return null;
     }
+    if (step.op === "endpoint") {
+      this.#endpoint(step.how);
+      return null;
+    }
     if (step.op !== "list") return null;
-    if (this.dns !== null) {
-      // Weights are the entry's: a record change only adds and removes servers.
-      this.#records(step.keep);
+    if (this.dns !== null || this.#discovery !== null) {
+      // Weights are the source's: a new answer only adds and removes servers (each keeps one).
+      if (!step.keep.some(Boolean)) return null; // an endpoint never lists no node; DNS may
+      this.#listed = step.keep;
+      this.#version++;
+      if (this.dns !== null) this.#records(step.keep);
       return null;
     }
     const list = this.#base
@@ -70,9 +95,35 @@ export class Fleet {
     return list.length > 0 ? list : null;
   }
 
-  /** DNS answers again (its records stay as the history left them). */
+  /** The list's source answers again (its records or configuration stay as the history left them). */
   heal(): void {
     if (this.dns !== null) this.dns.failure = null;
+    if (this.#discovery !== null) this.#endpoint("up");
+  }
+
+  #endpoint(how: EndpointMode): void {
+    const net = this.#net;
+    this.#mode = how;
+    if (how === "down") net.kill(ENDPOINT_LABEL);
+    else if (!net.server(ENDPOINT_LABEL).alive) net.restart(ENDPOINT_LABEL);
+    if (how === "hang") net.pause(ENDPOINT_LABEL);
+    else net.resume(ENDPOINT_LABEL);
+  }
+
+  /** The endpoint's reply to `config get cluster`, in AWS's format. */
+  #config(): string {
+    const node = (i: number) => `node${i}.sim|${this.#base[i]!.host}|${this.#base[i]!.port}`;
+    let version = this.#version;
+    let nodes = this.#base.map((_, i) => i).filter((i) => this.#listed[i]);
+    let line = nodes.map(node).join(" ");
+    if (this.#mode === "older") {
+      // An older configuration, listing every node: to be ignored.
+      version -= 1;
+      nodes = this.#base.map((_, i) => i);
+      line = nodes.map(node).join(" ");
+    } else if (this.#mode === "malformed") line = `${line} bogus.sim|not-an-ip|11211`;
+    const block = `${version}\n${line}\n`;
+    return `CONFIG cluster 0 ${block.length}\r\n${block}\r\nEND\r\n`;
   }
 
   #records(keep: boolean[]): void {
@@ -80,4 +131,8 @@ export class Fleet {
     dns.v4 = this.#base.filter((_, i) => keep[i] && i % 2 === 0).map((a) => a.host);
     dns.v6 = this.#base.filter((_, i) => keep[i] && i % 2 === 1).map((a) => a.host);
   }
+}
+
+function dnsHost(i: number): string {
+  return i % 2 === 0 ? `10.0.0.${i + 1}` : `fd00::${i + 1}`;
 }

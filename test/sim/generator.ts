@@ -32,6 +32,11 @@ export interface Settings {
    */
   dns?: { refresh: number; loseFirst: boolean } | null;
   /**
+   * The fleet comes from an ElastiCache-style configuration endpoint (absent or null: not; it takes
+   * the place of `dns`), asked every `interval` ms; a list change is a new configuration version.
+   */
+  discovery?: { interval: number } | null;
+  /**
    * Connections per server (absent or null: the defaults, one used until far more are in flight
    * than happen here): up to `max`, a second one leased once `maxInFlight / 2` wait on the first,
    * and handed back to generic-pool after `idle` ms unused.
@@ -56,7 +61,12 @@ export type Step =
   | { op: "lag"; server: number; conn: number; delay: number; gap: number }
   | { op: "list"; keep: boolean[]; weights: number[]; gap: number }
   /** From now on, DNS queries of a family (or both) fail that way (`none`: answered). */
-  | { op: "dns"; fail: "none" | "v4" | "v6" | "both"; how: "servfail" | "timeout"; gap: number };
+  | { op: "dns"; fail: "none" | "v4" | "v6" | "both"; how: "servfail" | "timeout"; gap: number }
+  /** From now on, the configuration endpoint answers that way (see `fleet.ts`). */
+  | { op: "endpoint"; how: EndpointMode; gap: number };
+
+/** How the configuration endpoint answers: as it should, refusing, silent, malformed, or an older version. */
+export type EndpointMode = "up" | "down" | "hang" | "malformed" | "older";
 
 export interface History {
   settings: Settings;
@@ -104,6 +114,10 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
           arbitrary: fc.record({ refresh: fc.integer({ min: 100, max: 700 }), loseFirst: fc.boolean() }),
         },
       ),
+      discovery: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.record({ interval: fc.integer({ min: 100, max: 700 }) }) },
+      ),
       pool: fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },
         {
@@ -116,6 +130,7 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
         },
       ),
     })
+    .map((settings) => (settings.discovery === null ? settings : { ...settings, dns: null }))
     .chain((settings) =>
       fc.record({ settings: fc.constant(settings), steps: stepsOf(settings, o.maxSteps ?? 40) }),
     );
@@ -182,6 +197,16 @@ function stepsOf(settings: Settings, maxSteps: number): fc.Arbitrary<Step[]> {
         op: fc.constant("dns" as const),
         fail: fc.constantFrom("none" as const, "v4" as const, "v6" as const, "both" as const),
         how: fc.constantFrom("servfail" as const, "timeout" as const),
+        gap,
+      }),
+    });
+  }
+  if (settings.discovery != null) {
+    choices.push({
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant("endpoint" as const),
+        how: fc.constantFrom<EndpointMode>("up", "down", "hang", "malformed", "older"),
         gap,
       }),
     });

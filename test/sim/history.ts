@@ -52,11 +52,10 @@ export async function runHistory(
   const s = h.settings;
   const net = new SimNetwork(() => clock.now);
   net.trace = trace;
-  const fleet = new Fleet(s);
+  const fleet = new Fleet(s, net);
   const labelOf = (i: number) => fleet.label(i);
   for (let i = 0; i < s.weights.length; i++) net.server(labelOf(i)).memory = s.memory ?? 0;
   const options: ClientOptions = {
-    servers: fleet.servers,
     ...fleet.options,
     timeout: s.timeout,
     connectTimeout: s.timeout,
@@ -76,8 +75,14 @@ export async function runHistory(
         }),
   };
   const mc = new Client({ ...options, [TRANSPORT]: net.transport, ...fleet.injected } as ClientOptions);
-  mc.on("topologyError", (e) => trace?.(`topology error: ${e.error.message}`));
-  if (trace !== null) mc.on("topologyChange", (c: unknown) => trace(`topology change: ${JSON.stringify(c)}`));
+  mc.on("topologyError", (e) => {
+    count(`topology error: ${e.source}: ${kindOf(e.error.message)}`);
+    trace?.(`topology error: ${e.error.message}`);
+  });
+  mc.on("topologyChange", (c) => {
+    count(`topology change: ${c.reason}`);
+    trace?.(`topology change: ${JSON.stringify(c)}`);
+  });
   const check = new Checker(s, origin, o.tolerate);
   const calls = new Calls(mc, check, clock, { timeout: s.timeout, replicas: s.replicas, trace });
   const others: Promise<unknown>[] = [];
@@ -88,7 +93,7 @@ export async function runHistory(
     if (s.pool != null) notePools(mc, pools);
     trace?.(`step ${JSON.stringify(step)}`);
     if (calls.run(step)) continue;
-    if (step.op === "list" || step.op === "dns") {
+    if (step.op === "list" || step.op === "dns" || step.op === "endpoint") {
       const list = fleet.change(step);
       if (list !== null) others.push(mc.setServers(list).catch(() => undefined));
     } else fault(step, net, labelOf);
@@ -126,6 +131,14 @@ export async function runHistory(
   if (net.openSockets !== 0) check.broken.push(`${net.openSockets} sockets still open after close`);
   await closing.catch(() => undefined);
   return { broken: check.broken, known: check.known };
+}
+
+/** What a topology error says, without its varying parts (for `--stats`). */
+function kindOf(message: string): string {
+  return message
+    .replace(/\d+/g, "N")
+    .replace(/"[^"]*"/g, "…")
+    .slice(0, 90);
 }
 
 /** Notes whether a server has used more than one connection, and whether one waited idle. */

@@ -34,6 +34,8 @@ export class SimServer {
   memory = 0;
   /** Items evicted so far (all processes). */
   evictions = 0;
+  /** A configuration endpoint's answer to `config get cluster` (null: memcached's `ERROR`). */
+  config: (() => string) | null = null;
   /** Starts (a restart makes a new process: new pid). */
   pid = 1;
   /** Items in least-recently-used-first order (a use moves an item to the end). */
@@ -98,6 +100,8 @@ export class SimServer {
         return this.#arith(w[1]!, flagsOf(w.slice(2)));
       case "mn":
         return "MN\r\n";
+      case "config":
+        return this.config !== null && w[1] === "get" && w[2] === "cluster" ? this.config() : "ERROR\r\n";
       case "version":
         return "VERSION 1.6.18\r\n";
       case "flush_all":
