@@ -20,7 +20,6 @@ describe("Fifo", () => {
         const model: number[] = [];
         let next = 0;
         for (const { op, n } of steps) {
-          const i = model.length === 0 ? 0 : n % model.length;
           switch (op) {
             case "push":
               // Bursts, so the ring grows past its first size and shrinks again.
