@@ -2,7 +2,8 @@
  * Name resolution for the server list, through Node's c-ares resolver (`dns.promises.Resolver`) so
  * that the DNS servers asked can be set (`dns.servers`; the system's by default): a `dns+name:port`
  * entry expands into one server per A/AAAA record, a `dnssrv+` entry into one per SRV record, and a
- * plain host name is looked up again on every new connection and checked on a schedule.
+ * plain host name is looked up when a server's first connection connects (see `host-pin.ts`) and
+ * checked on a schedule.
  */
 import { lookup as systemLookup } from "node:dns/promises";
 import { Resolver } from "node:dns/promises";
@@ -58,7 +59,8 @@ export class Names {
     const resolver = o.resolver ?? new Resolver({ timeout: o.timeout, tries: 2 });
     if (o.servers !== null && resolver instanceof Resolver) resolver.setServers(o.servers);
     this.#resolver = resolver;
-    this.#custom = o.servers !== null;
+    // A resolver given by the simulator answers every name, plain host names too.
+    this.#custom = o.servers !== null || o.resolver !== undefined;
     this.lookup = this.#custom ? this.#lookup : undefined;
   }
 

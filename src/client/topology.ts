@@ -61,8 +61,6 @@ export class Topology {
   readonly #resolved = new Map<string, ServerAddress[]>();
   /** Last answered addresses of each family of each `dns+` entry: a family whose query fails keeps them. */
   readonly #families = new Map<string, { v4?: string[]; v6?: string[] }>();
-  /** Last addresses seen of each plain host name. */
-  readonly #hosts = new Map<string, string>();
   /** The discovered nodes, once the endpoint has answered. */
   #discovered: ServerAddress[] | null = null;
   #version = -1;
@@ -367,20 +365,18 @@ export class Topology {
     return why.filter((w) => w !== null);
   }
 
-  /** Replaces the connections of servers named by a host name whose addresses changed. */
+  /**
+   * Replaces the connections of a server named by a host name once the name's answer lacks the
+   * address they reach (see `host-pin.ts`); a name with several records keeps the one it reaches.
+   */
   async #checkHosts(): Promise<void> {
-    for (const label of [...this.#hosts.keys()])
-      if (this.#membership.server(label) === undefined) this.#hosts.delete(label);
-    const named = this.#membership.servers.filter(
-      (s) => s.address.path === undefined && isIP(s.address.host) === 0,
-    );
+    const named = this.#membership.servers.filter((s) => s.pool.pinnedAddress !== null);
     await Promise.all(
       named.map(async (s) => {
         try {
-          const now = (await this.names.addressesOf(s.address.host)).join(",");
-          const before = this.#hosts.get(s.label);
-          this.#hosts.set(s.label, now);
-          if (before !== undefined && before !== now) s.pool.recycle();
+          const now = await this.names.addressesOf(s.address.host);
+          const pinned = s.pool.pinnedAddress;
+          if (pinned !== null && now.length > 0 && !now.includes(pinned)) s.pool.recycle();
         } catch (err) {
           this.counts.dnsErrors++;
           if (!this.#closed) this.#events.error("dns", s.label, err as Error);

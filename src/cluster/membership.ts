@@ -9,7 +9,7 @@
  * of the list needs, are the freshness owner's (`freshness/`), which it calls through
  * {@link MembershipHooks}.
  */
-import type { ConnectionOptions } from "../connection/connection.js";
+import type { ConnectionOptions } from "../connection/connection-options.js";
 import type { Op } from "../protocol/frame.js";
 import type { PoolOptions } from "../pool/server-pool.js";
 import { distinctServers, labelOf, type ServerAddress, type ZoneOf } from "../util/servers.js";

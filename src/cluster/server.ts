@@ -18,7 +18,7 @@
  * owner (ejection). The probe is a `mn` round trip sent on a timer (an ejected server gets no
  * traffic to probe with), so a down server costs callers nothing.
  */
-import type { ConnectionOptions } from "../connection/connection.js";
+import type { ConnectionOptions } from "../connection/connection-options.js";
 import {
   AuthError,
   ConnectionError,

@@ -1,9 +1,8 @@
 /**
  * One connection to one memcached server, pipelined, over a socket that is reopened when lost.
  *
- * - Writes: the attempts sent together are written in one batch (when: `Pipeline.schedule`), up
- *   to `maxInFlight` in flight and `maxQueue` waiting. When `write()` returns false, nothing more is
- *   written until `drain`.
+ * - Writes: the attempts sent together go out in one batch (when: `Pipeline.schedule`), up to
+ *   `maxInFlight` in flight and `maxQueue` waiting; after `write()` returns false, none until `drain`.
  * - Replies come back in order, each to the head of the in-flight FIFO; a reply that cannot belong
  *   to it is a `ProtocolError` that destroys the socket and fails everything in flight with
  *   `ConnectionError` — never a wrong value to a caller.
@@ -38,8 +37,6 @@ import { markUnsent } from "./unsent.js";
 import { IdleCheck } from "./idle-check.js";
 import type { ConnectionEvents, ConnectionOptions } from "./connection-options.js";
 
-export type { ConnectionEvents, ConnectionOptions };
-
 const IDLE = 0; // no socket
 const CONNECTING = 1;
 const READY = 2;
@@ -60,9 +57,8 @@ export class Connection implements Tickable, AttemptCarrier {
   readonly #silence: SilenceWatch;
   #flushScheduled = false;
   /**
-   * Clock reading taken when the pending flush was scheduled. Attempts queued before that flush
-   * runs were all made in the same event-loop turn: they take their deadline from it (one clock read
-   * per batch, not per attempt; a deadline can only come early, by the turn's synchronous work).
+   * Clock reading taken when the pending flush was scheduled: the attempts queued before it runs were
+   * made in its turn and take their deadline from it (a deadline can only come early, by that turn).
    */
   #batchNow = 0;
   readonly #deadlines = new DeadlineWatch(this);
@@ -79,7 +75,9 @@ export class Connection implements Tickable, AttemptCarrier {
   readonly #flushBound = () => this.#flush();
   readonly #linkEvents: LinkEvents = {
     onReady: (link) => {
-      if (link === this.#link) this.#onReady();
+      if (link !== this.#link) return;
+      if (link.elsewhere) this.#redial(link);
+      else this.#onReady();
     },
     onBytes: (link, chunk) => {
       if (link === this.#link) this.#data(chunk);
@@ -100,8 +98,7 @@ export class Connection implements Tickable, AttemptCarrier {
         this.#fatal(closedByServer(this.label));
         return;
       }
-      // Nothing owed: an idle connection the server closed (its idle timeout, a restart) is no
-      // failure, and what waits to be written goes out on a new socket.
+      // Nothing owed: an idle connection the server closed (idle timeout, restart) is no failure.
       this.#retire();
       this.#events.onServerClosed?.(this);
       if (this.#pipe.pending.count > 0 && this.#state === IDLE) this.#connect();
@@ -224,6 +221,13 @@ export class Connection implements Tickable, AttemptCarrier {
     }
   };
 
+  /** Its socket reached another address than the server's other connections (`host-pin.ts`): dial theirs. */
+  #redial(link: Link): void {
+    this.#link = null;
+    link.destroy();
+    this.#connect();
+  }
+
   #onReady(): void {
     this.#state = READY;
     this.#idle.watch(true);
@@ -342,8 +346,8 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /**
    * Sends a no-op ahead of what waits, so that a TLS server reads what it left in its buffer (see
-   * `watchdog.ts`). Written at once, past maxInFlight and backpressure: a stalled server with the
-   * in-flight window full would otherwise never see it. (The writer is empty between flushes.)
+   * `watchdog.ts`). Written at once, past maxInFlight and backpressure, or a stalled server with the
+   * in-flight window full would never see it (the writer is empty between flushes).
    */
   #nudge(): void {
     if (this.#state !== READY) return;
@@ -354,8 +358,7 @@ export class Connection implements Tickable, AttemptCarrier {
 
   /**
    * Finishes a pending close once nothing waits. Leaving the ticker (and letting the process exit) is
-   * left to a tick that finds the connection idle: one busy again before then — one request at a
-   * time — neither leaves the ticker nor unrefs and refs its socket per request.
+   * left to a tick that finds it idle: one busy again before then does neither per request.
    */
   #maybeIdle(fromTick = false): void {
     const p = this.#pipe;

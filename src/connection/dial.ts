@@ -7,6 +7,7 @@ import { isIP, type LookupFunction, Socket, type SocketConstructorOpts } from "n
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { ConnectionError, ConnectTimeoutError, MemcachedError, TLSError } from "../errors.js";
 import type { Transport } from "./transport.js";
+import type { HostPin } from "./host-pin.js";
 import { withoutStack } from "../util/no-stack.js";
 
 /** Socket buffer (user space) above which `write()` reports backpressure and we wait for `drain`. */
@@ -41,6 +42,8 @@ export interface DialOptions {
   tls?: TlsConnectionOptions | null | undefined;
   /** Makes the socket instead of the network (the simulator's); see `transport.ts`. */
   transport?: Transport | null | undefined;
+  /** The address the server's connections share, for a server named by a host name (see `host-pin.ts`). */
+  pin?: HostPin | null | undefined;
 }
 
 /** What a link tells its connection. Bound once per connection; `link` says which socket spoke. */
@@ -71,12 +74,22 @@ export class Link {
   /** Some byte was read: the peer speaks back (a TLS port read as plain TCP resets before any). */
   #heard = false;
   #timer: NodeJS.Timeout | null;
+  /** Its socket reached another address than the server's other connections (see `host-pin.ts`). */
+  elsewhere = false;
+  /** The pin it counts as open at, until destroyed. */
+  #pin: HostPin | null = null;
 
-  constructor(o: DialOptions, label: string, readBuf: Buffer, events: LinkEvents) {
+  constructor(given: DialOptions, label: string, readBuf: Buffer, events: LinkEvents) {
+    const o = given.pin?.dialOptions(given) ?? given;
     const onReady = () => {
       if (this.#dead) return;
       this.#connecting = false;
       this.#clearTimer();
+      const at = this.socket.remoteAddress;
+      if (o.pin != null && at !== undefined) {
+        if (o.pin.opened(at)) this.#pin = o.pin;
+        else this.elsewhere = true;
+      }
       events.onReady(this);
     };
     let socket: Socket;
@@ -180,6 +193,8 @@ export class Link {
 
   /** Closes the socket; nothing more is reported (late errors are swallowed by its listener). */
   destroy(): void {
+    this.#pin?.closed();
+    this.#pin = null;
     this.#dead = true;
     this.#clearTimer();
     this.socket.destroy();

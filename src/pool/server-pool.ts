@@ -17,8 +17,11 @@
  *
  * Leases are held, not taken per request: the hot path is a scan of at most `max` connections.
  */
+import { isIP } from "node:net";
 import { createPool, type Pool } from "generic-pool";
-import { Connection, type ConnectionEvents, type ConnectionOptions } from "../connection/connection.js";
+import { Connection } from "../connection/connection.js";
+import type { ConnectionEvents, ConnectionOptions } from "../connection/connection-options.js";
+import { HostPin } from "../connection/host-pin.js";
 import { ClientClosedError, ConnectionError, QueueFullError } from "../errors.js";
 import type { Attempt } from "../connection/attempt.js";
 import { labelOf } from "../util/servers.js";
@@ -38,8 +41,11 @@ export class ServerPool {
   /** generic-pool, for the connections after the first; null until one is first wanted. */
   #pool: Pool<Connection> | null = null;
   readonly #opts: PoolOptions;
-  /** Options of each connection it makes: the same for all (each says `version` first, see below). */
-  readonly #connection: ConnectionOptions;
+  /**
+   * Options of each connection it makes: the same for all (each says `version` first, see below),
+   * with their pin for a server named by a host name (see `host-pin.ts`; a recycle makes another).
+   */
+  #connection: ConnectionOptions;
   readonly #events: ConnectionEvents;
   /** The connection made with the pool (or by `recycle`), never handed to generic-pool; null with `min` 0. */
   #first: Connection | null = null;
@@ -64,7 +70,8 @@ export class ServerPool {
 
   constructor(connection: ConnectionOptions, pool: PoolOptions, events: ConnectionEvents) {
     this.#opts = pool;
-    this.#connection = { ...connection, handshake: true };
+    const named = connection.path === undefined && isIP(connection.host) === 0;
+    this.#connection = { ...connection, handshake: true, pin: named ? new HostPin() : null };
     this.#events = events;
     this.#growAt = Math.max(1, Math.floor(connection.maxInFlight / 2));
     this.#maxQueue = connection.maxQueue;
@@ -77,6 +84,11 @@ export class ServerPool {
   /** Leases connections until `n` are held or on their way. */
   #leaseUpTo(n: number): void {
     for (let i = this.#active.length + this.#acquiring; i < n; i++) this.#lease();
+  }
+
+  /** The address its connections reach, for a server named by a host name (null: none yet, or not named). */
+  get pinnedAddress(): string | null {
+    return this.#connection.pin?.address ?? null;
   }
 
   #newConnection(): Connection {
@@ -225,6 +237,7 @@ export class ServerPool {
     if (this.#closed) return;
     const old = this.#active;
     const first = this.#first;
+    if (this.#connection.pin != null) this.#connection = { ...this.#connection, pin: new HostPin() };
     this.#active = [];
     if (first !== null) this.#active.push((this.#first = this.#newConnection()));
     const generic = this.#pool;

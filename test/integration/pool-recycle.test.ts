@@ -49,6 +49,39 @@ async function connectionsOf(node: MemcachedServer): Promise<number> {
 }
 
 describe("a host name that resolves to a new address", () => {
+  it("every connection of a server reaches the address its first one reached, until the next check finds the name moved", async () => {
+    dns.set(NAME, { A: [oldNode.host] });
+    const mc = new Client({
+      servers: [`${NAME}:${oldNode.port}`],
+      // The first check comes after the part of the test that needs the old address.
+      dns: { servers: [dns.address], refreshInterval: 4000, timeout: 300 },
+      pool: { min: 1, max: 3 },
+      maxInFlight: 2,
+      timeout: 2000,
+    });
+    const pool = () => mc.health().servers[0]!.pool;
+    try {
+      await setOn(oldNode, "split", "old");
+      await setOn(newNode, "split", "new");
+      assert.equal(await mc.get("split"), "old", "the first connection reaches the old node");
+      // The name moves before the pool grows: its new connections must not reach the new node.
+      dns.set(NAME, { A: [newNode.host] });
+      const seen = new Set<unknown>();
+      for (let round = 0; round < 5; round++)
+        for (const v of await Promise.all(Array.from({ length: 64 }, () => mc.get("split")))) seen.add(v);
+      assert.ok(pool().active > 1, "the pool grew");
+      assert.deepEqual([...seen], ["old"], "reads of one server from two nodes");
+      // The next check finds the old address gone from the answer: every connection moves.
+      await waitFor(async () => (await mc.get("split")) === "new", 8000);
+      seen.clear();
+      for (let round = 0; round < 5; round++)
+        for (const v of await Promise.all(Array.from({ length: 64 }, () => mc.get("split")))) seen.add(v);
+      assert.deepEqual([...seen], ["new"]);
+    } finally {
+      await mc.close();
+    }
+  });
+
   it("no connection to the old address serves again, not even one idle in generic-pool; min are held again at once", async () => {
     dns.set(NAME, { A: [oldNode.host] });
     const mc = new Client({

@@ -2,15 +2,18 @@
  * Where a history's client finds its servers: a plain list (changed by `setServers`, weights and
  * all), one `dns+` entry answered by {@link SimDns} (changed by changing the records, which the
  * client picks up on its next refresh), or an ElastiCache-style configuration endpoint (changed by
- * a new configuration version, picked up on the next poll). Server `i` is `127.0.0.1:<21000+i>` in a
- * plain list; by DNS, `10.0.0.<i+1>` (an A record) when `i` is even and `fd00::<i+1>` (AAAA) when
- * odd, port 11211; by discovery, node `node<i>.sim` at `10.2.0.<i+1>:11211`.
+ * a new configuration version, picked up on the next poll), or a list of host names looked up again
+ * on a schedule. Server `i` is `127.0.0.1:<21000+i>` in a plain list; by DNS, `10.0.0.<i+1>` (an A
+ * record) when `i` is even and `fd00::<i+1>` (AAAA) when odd, port 11211; by discovery, node
+ * `node<i>.sim` at `10.2.0.<i+1>:11211`; by host name, `node<i>.sim:11211` at `10.3.<r>.<i+1>`, where
+ * `r` counts the times the node was replaced (the replaced server keeps running, with its items).
  */
 import { RESOLVER } from "../../src/client/names.ts";
 import type { ClientOptions } from "../../src/index.ts";
 import type { EndpointMode, Settings, Step } from "./generator.ts";
 import { SimDns } from "./sim-dns.ts";
 import type { SimNetwork } from "./sim-network.ts";
+import { count } from "./tally.ts";
 
 /** How long the client waits for a DNS answer, ms. */
 const DNS_TIMEOUT = 150;
@@ -25,6 +28,9 @@ export class Fleet {
   readonly #base: Address[];
   readonly #refresh: number;
   readonly #discovery: { interval: number } | null;
+  /** With servers named by host name: the times each was replaced (null: listed by address). */
+  readonly #replaced: number[] | null;
+  readonly #memory: number;
   readonly #net: SimNetwork;
   /** The endpoint's configuration: its version and which nodes it lists; how it answers. */
   #version = 1;
@@ -33,34 +39,58 @@ export class Fleet {
 
   constructor(s: Settings, net: SimNetwork) {
     const byDns = s.dns != null;
+    const named = s.names != null;
     this.#discovery = s.discovery ?? null;
     this.#net = net;
+    this.#memory = s.memory ?? 0;
     this.#base = s.weights.map((weight, i) => ({
-      host: this.#discovery !== null ? `10.2.0.${i + 1}` : byDns ? dnsHost(i) : "127.0.0.1",
-      port: byDns || this.#discovery !== null ? 11211 : 21000 + i,
+      host:
+        this.#discovery !== null
+          ? `10.2.0.${i + 1}`
+          : byDns
+            ? dnsHost(i)
+            : named
+              ? `node${i}.sim`
+              : "127.0.0.1",
+      port: byDns || named || this.#discovery !== null ? 11211 : 21000 + i,
       weight,
     }));
     this.#listed = this.#base.map(() => true);
-    this.dns = s.dns == null ? null : new SimDns(DNS_TIMEOUT, s.dns.loseFirst);
-    this.#refresh = s.dns?.refresh ?? 0;
-    if (this.dns !== null) this.#records(this.#listed);
+    this.#replaced = named ? this.#base.map(() => 0) : null;
+    this.dns =
+      s.dns != null
+        ? new SimDns(DNS_TIMEOUT, s.dns.loseFirst)
+        : named
+          ? new SimDns(DNS_TIMEOUT, false)
+          : null;
+    this.#refresh = s.dns?.refresh ?? s.names?.refresh ?? 0;
+    if (s.dns != null) this.#records(this.#listed);
     if (this.#discovery !== null) net.server(ENDPOINT_LABEL).config = () => this.#config();
+    if (named) {
+      for (let i = 0; i < this.#base.length; i++) this.dns!.hosts.set(this.#base[i]!.host, this.#address(i));
+      net.addressOf = (host) => this.dns!.hosts.get(host);
+    }
+    for (let i = 0; i < this.#base.length; i++) net.server(this.label(i)).memory = this.#memory;
   }
 
+  /** The label of the server that is server `i` now (by host name: the one its name has now). */
   label(i: number): string {
     const a = this.#base[i]!;
-    return `${a.host}:${a.port}`;
+    return `${this.#replaced === null ? a.host : this.#address(i)}:${a.port}`;
+  }
+
+  /** Server `i`'s address now, when servers are named by host name. */
+  #address(i: number): string {
+    return `10.3.${this.#replaced![i]!}.${i + 1}`;
   }
 
   /** The client's `servers` and other options the fleet needs. */
   get options(): Pick<ClientOptions, "servers" | "dns" | "discovery"> {
     if (this.#discovery !== null)
       return { discovery: { endpoint: ENDPOINT_LABEL, interval: this.#discovery.interval } };
-    if (this.dns !== null)
-      return {
-        servers: ["dns+memcached.sim:11211"],
-        dns: { refreshInterval: this.#refresh, timeout: DNS_TIMEOUT },
-      };
+    const dns = { refreshInterval: this.#refresh, timeout: DNS_TIMEOUT };
+    if (this.#replaced !== null) return { servers: this.#base, dns };
+    if (this.dns !== null) return { servers: ["dns+memcached.sim:11211"], dns };
     return { servers: this.#base };
   }
 
@@ -80,8 +110,16 @@ export class Fleet {
       this.#endpoint(step.how);
       return null;
     }
+    if (step.op === "swapNode") {
+      if (this.#replaced === null) return null;
+      this.#replaced[step.server]!++;
+      this.dns!.hosts.set(this.#base[step.server]!.host, this.#address(step.server));
+      this.#net.server(this.label(step.server)).memory = this.#memory;
+      count("names: a node replaced, the old one still up");
+      return null;
+    }
     if (step.op !== "list") return null;
-    if (this.dns !== null || this.#discovery !== null) {
+    if ((this.dns !== null && this.#replaced === null) || this.#discovery !== null) {
       // Weights are the source's: a new answer only adds and removes servers (each keeps one).
       if (!step.keep.some(Boolean)) return null; // an endpoint never lists no node; DNS may
       this.#listed = step.keep;

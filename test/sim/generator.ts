@@ -37,6 +37,11 @@ export interface Settings {
    */
   discovery?: { interval: number } | null;
   /**
+   * Servers listed by host name (absent or null: by address; only with neither `dns` nor
+   * `discovery`), each looked up again every `refresh` ms: a node replaced gets a new address.
+   */
+  names?: { refresh: number } | null;
+  /**
    * Connections per server (absent or null: the defaults, one used until far more are in flight
    * than happen here): up to `max`, a second one leased once `maxInFlight / 2` wait on the first,
    * and handed back to generic-pool after `idle` ms unused.
@@ -62,6 +67,8 @@ export type Step =
   | { op: "list"; keep: boolean[]; weights: number[]; gap: number }
   /** From now on, DNS queries of a family (or both) fail that way (`none`: answered). */
   | { op: "dns"; fail: "none" | "v4" | "v6" | "both"; how: "servfail" | "timeout"; gap: number }
+  /** The host name of the server now names a new, empty server; the old one keeps running. */
+  | { op: "swapNode"; server: number; gap: number }
   /** From now on, the configuration endpoint answers that way (see `fleet.ts`). */
   | { op: "endpoint"; how: EndpointMode; gap: number };
 
@@ -118,6 +125,10 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
         { weight: 4, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: fc.record({ interval: fc.integer({ min: 100, max: 700 }) }) },
       ),
+      names: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.record({ refresh: fc.integer({ min: 50, max: 500 }) }) },
+      ),
       pool: fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },
         {
@@ -130,7 +141,9 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
         },
       ),
     })
-    .map((settings) => (settings.discovery === null ? settings : { ...settings, dns: null }))
+    .map((s) =>
+      s.discovery !== null ? { ...s, dns: null, names: null } : s.dns !== null ? { ...s, names: null } : s,
+    )
     .chain((settings) =>
       fc.record({ settings: fc.constant(settings), steps: stepsOf(settings, o.maxSteps ?? 40) }),
     );
@@ -190,7 +203,9 @@ function stepsOf(settings: Settings, maxSteps: number): fc.Arbitrary<Step[]> {
       }),
     },
   ];
-  if (settings.dns != null) {
+  if (settings.names != null)
+    choices.push({ weight: 1, arbitrary: fc.record({ op: fc.constant("swapNode" as const), server, gap }) });
+  if (settings.dns != null || settings.names != null) {
     choices.push({
       weight: 1,
       arbitrary: fc.record({

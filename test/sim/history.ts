@@ -54,7 +54,6 @@ export async function runHistory(
   net.trace = trace;
   const fleet = new Fleet(s, net);
   const labelOf = (i: number) => fleet.label(i);
-  for (let i = 0; i < s.weights.length; i++) net.server(labelOf(i)).memory = s.memory ?? 0;
   const options: ClientOptions = {
     ...fleet.options,
     timeout: s.timeout,
@@ -93,7 +92,7 @@ export async function runHistory(
     if (s.pool != null) notePools(mc, pools);
     trace?.(`step ${JSON.stringify(step)}`);
     if (calls.run(step)) continue;
-    if (step.op === "list" || step.op === "dns" || step.op === "endpoint") {
+    if (step.op === "list" || step.op === "dns" || step.op === "endpoint" || step.op === "swapNode") {
       const list = fleet.change(step);
       if (list !== null) others.push(mc.setServers(list).catch(() => undefined));
     } else fault(step, net, labelOf);

@@ -1,5 +1,5 @@
 /**
- * Simulated DNS for `dns+` entries: the client's resolver (the `RESOLVER` client option, see
+ * Simulated DNS for `dns+` entries and plain host names: the client's resolver (the `RESOLVER` client option, see
  * `src/client/names.ts`) answers A and AAAA queries from records the history sets, a millisecond
  * later in virtual time. Faults: a family (or both) failing with SERVFAIL or timing out, and the
  * first query of each family lost (it times out, as a dropped UDP packet does).
@@ -14,6 +14,8 @@ const ANSWER_MS = 1;
 export class SimDns {
   v4: string[] = [];
   v6: string[] = [];
+  /** Plain host names and the IPv4 address each has now (a name not here is answered `v4`/`v6`). */
+  readonly hosts = new Map<string, string>();
   failure: DnsFailure = null;
   /** Families whose next query is lost. */
   readonly #lose = new Set<"v4" | "v6">();
@@ -29,8 +31,8 @@ export class SimDns {
     }
   }
 
-  resolve4 = ((_name: string) => this.#query("v4")) as never;
-  resolve6 = ((_name: string) => this.#query("v6")) as never;
+  resolve4 = ((name: string) => this.#query("v4", name)) as never;
+  resolve6 = ((name: string) => this.#query("v6", name)) as never;
   resolveSrv = ((_name: string) =>
     Promise.reject(Object.assign(new Error("queryAny ENOTFOUND"), { code: "ENOTFOUND" }))) as never;
 
@@ -43,14 +45,16 @@ export class SimDns {
     this.#pending.clear();
   }
 
-  #query(family: "v4" | "v6"): Promise<string[]> {
+  #query(family: "v4" | "v6", name: string): Promise<string[]> {
     const f = this.failure;
     const failing = f !== null && (f.family === "both" || f.family === family) ? f.how : null;
     const lost = this.#lose.delete(family);
     if (lost) count("dns: first query lost");
     else if (failing !== null) count(`dns: ${family} query ${failing}`);
     const wait = lost || failing === "timeout" ? this.#timeout : ANSWER_MS;
-    const answer = [...(family === "v4" ? this.v4 : this.v6)];
+    const host = this.hosts.get(name);
+    const answer =
+      host !== undefined ? (family === "v4" ? [host] : []) : [...(family === "v4" ? this.v4 : this.v6)];
     return new Promise((resolve, reject) => {
       const p = {
         reject,

@@ -44,9 +44,12 @@ export class SimNetwork {
     return s;
   }
 
+  /** The address a host name has now, as a connect looks it up (absent: the host is an address). */
+  addressOf: ((host: string) => string | undefined) | null = null;
+
   /** The client's transport. */
   readonly transport = (o: DialOptions): Socket => {
-    const label = o.path ?? `${o.host}:${o.port}`;
+    const label = o.path ?? `${this.addressOf?.(o.host) ?? o.host}:${o.port}`;
     const socket = new SimSocket(this, this.server(label));
     this.#sockets.add(socket);
     setTimeout(() => socket.open(), this.latency);
@@ -164,6 +167,12 @@ export class SimSocket extends EventEmitter {
     this.#pid = this.server.pid;
     this.#net.trace?.(`${this.server.label} #${this.id} connected`);
     this.emit("connect");
+  }
+
+  /** The address of the server it reached (its label less the port). */
+  get remoteAddress(): string {
+    const label = this.server.label;
+    return label.slice(0, label.lastIndexOf(":"));
   }
 
   /** Whether it connected and the client has not closed it. */
