@@ -26,7 +26,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
  * A guard against shipping what should not be (maps, sources, a chunk per entry point): each of those
  * adds tens of kB. The code and docs themselves grow a little with each release; raise it with them.
  */
-const MAX_PACKED_BYTES = 345_000;
+const MAX_PACKED_BYTES = 355_000;
 const ENTRY_POINTS = ["index", "prometheus", "keyv", "otel"];
 
 interface PackResult {
