@@ -98,10 +98,26 @@ export class Names {
     return { v4: familyAnswer(v4), v6: familyAnswer(v6) };
   }
 
-  /** The addresses `host` resolves to now, sorted (to tell a change of records). */
+  /** The addresses `host` resolves to now; rejects when it does not resolve. */
   async addressesOf(host: string): Promise<string[]> {
-    if (this.#custom) return (await this.#addresses(host)).sort();
-    return (await systemLookup(host, { all: true })).map((a) => a.address).sort();
+    if (this.#custom) return await this.#addresses(host);
+    return (await systemLookup(host, { all: true })).map((a) => a.address);
+  }
+
+  /**
+   * Whether `host` still answers with `address`, judged by the query of its family alone (one
+   * family failing says nothing of the other): false when that family answered without it and the
+   * name has some record; undefined when nothing is known (that query failed, or the name has no
+   * record at all: a name gone from DNS, not a node moved). Rejects when the lookup fails.
+   */
+  async stillHas(host: string, address: string): Promise<boolean | undefined> {
+    if (!this.#custom) return (await systemLookup(host, { all: true })).some((a) => a.address === address);
+    const answers = await this.families(host);
+    const [mine, other] = address.includes(":") ? [answers.v6, answers.v4] : [answers.v4, answers.v6];
+    if ("error" in mine) throw mine.error;
+    if (mine.addresses.includes(address)) return true;
+    const elsewhere = mine.addresses.length > 0 || ("addresses" in other && other.addresses.length > 0);
+    return elsewhere ? false : undefined;
   }
 
   /** A and AAAA records of `name`: one family missing is fine, both are an error. */

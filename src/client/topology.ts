@@ -373,10 +373,13 @@ export class Topology {
     const named = this.#membership.servers.filter((s) => s.pool.pinnedAddress !== null);
     await Promise.all(
       named.map(async (s) => {
+        const pinned = s.pool.pinnedAddress!;
         try {
-          const now = await this.names.addressesOf(s.address.host);
-          const pinned = s.pool.pinnedAddress;
-          if (pinned !== null && now.length > 0 && !now.includes(pinned)) s.pool.recycle();
+          // An IPv6 zone (`fe80::1%eth0`) is the socket's, not in DNS answers.
+          const still = await this.names.stillHas(s.address.host, pinned.split("%")[0]!);
+          // Unless the pin or the list changed meanwhile (a later check judges the new pin).
+          const same = s.pool.pinnedAddress === pinned && this.#membership.server(s.label) === s;
+          if (still === false && same) s.pool.recycle();
         } catch (err) {
           this.counts.dnsErrors++;
           if (!this.#closed) this.#events.error("dns", s.label, err as Error);

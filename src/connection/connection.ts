@@ -71,8 +71,7 @@ export class Connection implements Tickable, AttemptCarrier {
   readonly #drained: (() => void)[] = [];
   readonly #idle: IdleCheck;
 
-  // Handlers bound once per connection, not per attempt.
-  readonly #flushBound = () => this.#flush();
+  readonly #flushBound = () => this.#flush(); // handlers bound once per connection, not per attempt
   readonly #linkEvents: LinkEvents = {
     onReady: (link) => {
       if (link !== this.#link) return;
@@ -183,10 +182,11 @@ export class Connection implements Tickable, AttemptCarrier {
     this.#deadlines.watch(attempt.deadline);
   }
 
-  /** Stops taking attempts, lets the waiting ones finish (or time out), then closes the socket. */
-  close(): Promise<void> {
+  /** Lets what waits finish or time out (`handOff` takes the unwritten attempts), then closes the socket. */
+  close(handOff?: (attempt: Attempt) => void): Promise<void> {
     if (this.#state === CLOSED) return Promise.resolve();
     this.#closing = true;
+    if (handOff !== undefined) for (const a of this.#pipe.takeUnwritten()) handOff(a);
     if (this.#pipe.pending.count === 0 && this.#pipe.owed === 0) {
       this.#shutdown();
       return Promise.resolve();

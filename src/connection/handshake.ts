@@ -243,6 +243,11 @@ export function nudgeAttempt(protocol: WireProtocol, timeout: number): Attempt {
   return own(Op.Noop, handshakeHandlers(protocol).noop, "", timeout, null, NUDGE);
 }
 
+/** Whether `a` is the connection's own (its hello or a nudge), not a caller's. */
+export function isOwn(a: Attempt): boolean {
+  return a.sink === OWN || a.sink === NUDGE;
+}
+
 /** Whether `a` is a nudge: nobody waits for its reply (memcached may hold it until more bytes come). */
 export function isNudge(a: Attempt): boolean {
   return a.sink === NUDGE;

@@ -24,7 +24,7 @@ import { encodeText } from "../protocol/text/encoder.js";
 import { TextParser } from "../protocol/text/parser.js";
 import { Writer } from "../protocol/writer.js";
 import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
-import { isNudge } from "./handshake.js";
+import { isNudge, isOwn } from "./handshake.js";
 
 /** One batch in this many is timed for the latency average. */
 const SAMPLE_EVERY = 8;
@@ -97,6 +97,19 @@ export class Pipeline {
    */
   get nobodyWaits(): boolean {
     return allSettled(this.pending) && allSettled(this.inflight);
+  }
+
+  /** Takes out the callers' attempts not yet written and not settled, in order (a recycle sends them elsewhere). */
+  takeUnwritten(): Attempt[] {
+    const taken: Attempt[] = [];
+    const kept: Attempt[] = [];
+    while (this.pending.count > 0) {
+      const a = this.pending.shift()!;
+      if (isOwn(a)) kept.push(a);
+      else if (a.state !== SETTLED) taken.push(a);
+    }
+    for (const a of kept) this.pending.push(a);
+    return taken;
   }
 
   /**

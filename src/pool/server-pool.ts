@@ -242,7 +242,8 @@ export class ServerPool {
     if (first !== null) this.#active.push((this.#first = this.#newConnection()));
     const generic = this.#pool;
     for (const c of old) {
-      const closing = c.close().catch(() => undefined);
+      // What they have not written yet goes on the new connections, not to the old address.
+      const closing = c.close((attempt) => this.send(attempt)).catch(() => undefined);
       if (c === first) {
         // Never generic-pool's (whose drain waits for the leased ones): `close()` waits for it here.
         this.#retiring.set(c, closing);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client } from "../../src/index.ts";
+import { ServerPool } from "../../src/pool/server-pool.ts";
 import { type DnsServer, startDnsServer } from "../support/dns-server.ts";
 import { freePort, type MemcachedServer, startMemcached, waitFor } from "../support/memcached.ts";
 
@@ -38,6 +39,16 @@ async function setOn(node: MemcachedServer, key: string, value: string): Promise
   }
 }
 
+/** `key` on one node only, through a client of its own. */
+async function getOn(node: MemcachedServer, key: string): Promise<unknown> {
+  const direct = new Client({ servers: [node.label], timeout: 1000 });
+  try {
+    return await direct.get(key);
+  } finally {
+    await direct.close();
+  }
+}
+
 /** Connections `node` has open now. */
 async function connectionsOf(node: MemcachedServer): Promise<number> {
   const direct = new Client({ servers: [node.label], timeout: 1000 });
@@ -49,6 +60,78 @@ async function connectionsOf(node: MemcachedServer): Promise<number> {
 }
 
 describe("a host name that resolves to a new address", () => {
+  it("a connection a recycle closed while generic-pool was handing it over is never used (generic-pool's check, then ours)", async () => {
+    const pools = new Set<ServerPool>();
+    const send = ServerPool.prototype.send;
+    ServerPool.prototype.send = function (this: ServerPool, attempt) {
+      pools.add(this);
+      send.call(this, attempt);
+    };
+    dns.set(NAME, { A: [oldNode.host] });
+    const mc = new Client({
+      servers: [`${NAME}:${oldNode.port}`],
+      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+      pool: { min: 1, max: 2 },
+      maxInFlight: 2,
+      timeout: 5000,
+      retries: { attempts: 0 }, // a request sent to a closed connection would fail, not go again
+    });
+    try {
+      await mc.get("handing-over");
+      // The burst leases a second connection; the recycle in the same turn closes it on its way.
+      const gets = Array.from({ length: 32 }, () => mc.get("handing-over"));
+      for (const pool of pools) pool.recycle();
+      const settled = await Promise.allSettled(gets);
+      assert.deepEqual(
+        settled
+          .filter((r) => r.status === "rejected")
+          .map((r) => String((r as PromiseRejectedResult).reason)),
+        [],
+      );
+      const again = await Promise.allSettled(Array.from({ length: 32 }, () => mc.get("handing-over")));
+      assert.ok(
+        again.every((r) => r.status === "fulfilled"),
+        "no request goes to a closed connection",
+      );
+    } finally {
+      ServerPool.prototype.send = send;
+      await mc.close();
+    }
+  });
+
+  it("requests not yet written when the connections are replaced go to the new node, not the old", async () => {
+    // The DNS check replaces the connections in a later turn: here the pool is reached directly, with
+    // requests queued behind the one in flight (`maxInFlight` 1).
+    const pools = new Set<ServerPool>();
+    const send = ServerPool.prototype.send;
+    ServerPool.prototype.send = function (this: ServerPool, attempt) {
+      pools.add(this);
+      send.call(this, attempt);
+    };
+    dns.set(NAME, { A: [oldNode.host] });
+    const mc = new Client({
+      servers: [`${NAME}:${oldNode.port}`],
+      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+      pool: { min: 1, max: 1 },
+      maxInFlight: 1,
+      timeout: 5000,
+    });
+    try {
+      await mc.get("handed-over");
+      dns.set(NAME, { A: [newNode.host] });
+      const sets = Array.from({ length: 200 }, (_, i) => mc.set("handed-over", `v${i}`));
+      for (const pool of pools) pool.recycle();
+      assert.ok((await Promise.all(sets)).every(Boolean));
+      const onOld = await getOn(oldNode, "handed-over");
+      assert.ok(onOld === undefined || onOld === "v0", `the old node got a queued set: ${onOld}`);
+      assert.equal(await getOn(newNode, "handed-over"), "v199", "the last set is on the new node");
+      assert.equal(await mc.get("handed-over"), "v199");
+    } finally {
+      ServerPool.prototype.send = send;
+      await mc.close();
+    }
+  });
+
   it("every connection of a server reaches the address its first one reached, until the next check finds the name moved", async () => {
     dns.set(NAME, { A: [oldNode.host] });
     const mc = new Client({
@@ -72,7 +155,7 @@ describe("a host name that resolves to a new address", () => {
       assert.ok(pool().active > 1, "the pool grew");
       assert.deepEqual([...seen], ["old"], "reads of one server from two nodes");
       // The next check finds the old address gone from the answer: every connection moves.
-      await waitFor(async () => (await mc.get("split")) === "new", 8000);
+      await waitFor(async () => (await mc.get("split")) === "new", 12_000); // a check whose query failed: the next
       seen.clear();
       for (let round = 0; round < 5; round++)
         for (const v of await Promise.all(Array.from({ length: 64 }, () => mc.get("split")))) seen.add(v);
@@ -102,10 +185,11 @@ describe("a host name that resolves to a new address", () => {
         assert.ok((await load()).every((v) => v === "old"));
       assert.equal(pool().active, 3, "grew to max under load");
       assert.ok((await load()).every((v) => v === "old"));
-      assert.equal(await connectionsOf(oldNode), 3, "three sockets to the old node");
+      // (At least: a probe client's own socket may still be closing.)
+      assert.ok((await connectionsOf(oldNode)) >= 3, "three sockets to the old node");
       await waitFor(() => pool().active === 2, 6000);
       assert.equal(pool().available, 1, "the third waits idle in generic-pool");
-      assert.equal(await connectionsOf(oldNode), 3, "its socket still open");
+      assert.ok((await connectionsOf(oldNode)) >= 3, "its socket still open");
 
       dns.set(NAME, { A: [newNode.host] });
       await waitFor(async () => (await mc.get("k")) === "new", 5000);
@@ -118,8 +202,7 @@ describe("a host name that resolves to a new address", () => {
         old += got.filter((v) => v === "old").length;
       }
       assert.equal(old, 0, "reads served by the replaced node");
-      await waitFor(async () => (await connectionsOf(oldNode)) === 0, 5000);
-      assert.equal(await connectionsOf(oldNode), 0, "no socket to the old node is left open");
+      await waitFor(async () => (await connectionsOf(oldNode)) === 0, 5000); // no socket to the old node left
     } finally {
       await mc.close();
     }
