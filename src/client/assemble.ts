@@ -104,6 +104,7 @@ export function assemble(o: ResolvedOptions, client: ClientEmitter): ClientParts
     {
       serverDown: (label, error) => {
         if (serverDownChannel.hasSubscribers) serverDownChannel.publish({ server: label, error });
+        topology.serverDown(label); // (made below; no server goes down before the constructor returns)
         emitFromClient(client, "serverDown", { server: label, error });
       },
       serverUp: (label) => {

@@ -19,6 +19,7 @@ import {
   type ServerSpec,
 } from "../util/servers.js";
 import { addressOf, askClusterConfig, sameList } from "./discovery.js";
+import { checkHost } from "./host-checks.js";
 import type { TopologyCounts } from "./health.js";
 import type { FamilyAnswer, Names } from "./names.js";
 import type { ResolvedDiscovery, ResolvedDns } from "./topology-options.js";
@@ -365,27 +366,28 @@ export class Topology {
     return why.filter((w) => w !== null);
   }
 
-  /**
-   * Replaces the connections of a server named by a host name once the name's answer lacks the
-   * address they reach (see `host-pin.ts`); a name with several records keeps the one it reaches.
-   */
-  async #checkHosts(): Promise<void> {
-    const named = this.#membership.servers.filter((s) => s.pool.pinnedAddress !== null);
+  /** Checks the names of `servers` named by a host name (see `host-checks.ts`). */
+  async #checkHosts(servers = this.#membership.servers): Promise<void> {
+    const named = servers.filter((s) => s.pool.pinnedAddress !== null);
     await Promise.all(
       named.map(async (s) => {
-        const pinned = s.pool.pinnedAddress!;
         try {
-          // An IPv6 zone (`fe80::1%eth0`) is the socket's, not in DNS answers.
-          const still = await this.names.stillHas(s.address.host, pinned.split("%")[0]!);
-          // Unless the pin or the list changed meanwhile (a later check judges the new pin).
-          const same = s.pool.pinnedAddress === pinned && this.#membership.server(s.label) === s;
-          if (still === false && same) s.pool.recycle();
+          await checkHost(s, this.names, () => this.#membership.server(s.label) === s);
         } catch (err) {
           this.counts.dnsErrors++;
           if (!this.#closed) this.#events.error("dns", s.label, err as Error);
         }
       }),
     );
+  }
+
+  /**
+   * A server went down: named by a host name, its node may have been replaced, so its name is
+   * checked now rather than at the next refresh.
+   */
+  serverDown(label: string): void {
+    const s = this.#membership.server(label);
+    if (s !== undefined && !this.#closed) void this.#checkHosts([s]);
   }
 
   #notDiscovered(reason: TopologyReason): void {

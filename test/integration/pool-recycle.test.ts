@@ -99,6 +99,37 @@ describe("a host name that resolves to a new address", () => {
     }
   });
 
+  it("a server that goes down has its name checked at once: a node replaced while one connection idled is left within seconds", async () => {
+    dns.set(NAME, { A: [oldNode.host] });
+    const mc = new Client({
+      servers: [`${NAME}:${oldNode.port}`],
+      // No refresh during the test: only the check made when the server goes down can move it.
+      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+      pool: { min: 1, max: 2, idleTimeoutMillis: 4000 },
+      maxInFlight: 2,
+      timeout: 300,
+      failover: { failureThreshold: 1, retryDelay: 100, maxRetryDelay: 200 },
+    });
+    const pool = () => mc.health().servers[0]!.pool;
+    await setOn(oldNode, "moved", "old");
+    await setOn(newNode, "moved", "new");
+    try {
+      for (let round = 0; round < 20 && pool().active < 2; round++)
+        await Promise.all(Array.from({ length: 64 }, () => mc.get("moved")));
+      assert.equal(pool().active, 2, "grew to max under load");
+      await Promise.all(Array.from({ length: 64 }, () => mc.get("moved"))); // both connect
+      // The second goes idle into generic-pool, still connected: it holds the old address pinned.
+      await waitFor(() => pool().available === 1, 6000);
+      // The old node stops answering without closing anything; the name now says the new node.
+      await oldNode.pause();
+      dns.set(NAME, { A: [newNode.host] });
+      await waitFor(async () => (await mc.get("moved").catch(() => undefined)) === "new", 3000);
+    } finally {
+      oldNode.resume();
+      await mc.close();
+    }
+  });
+
   it("requests not yet written when the connections are replaced go to the new node, not the old", async () => {
     // The DNS check replaces the connections in a later turn: here the pool is reached directly, with
     // requests queued behind the one in flight (`maxInFlight` 1).
