@@ -107,8 +107,8 @@ export class Names {
   /**
    * Whether `host` still answers with `address`, judged by the query of its family alone (one
    * family failing says nothing of the other): false when that family answered without it and the
-   * name has some record; undefined when nothing is known (that query failed, or the name has no
-   * record at all: a name gone from DNS, not a node moved). Rejects when the lookup fails.
+   * name has some record; undefined when it has no record at all (a name gone from DNS, not a node
+   * moved). Rejects when the lookup, or that family's query, fails.
    */
   async stillHas(host: string, address: string): Promise<boolean | undefined> {
     if (!this.#custom) return (await systemLookup(host, { all: true })).some((a) => a.address === address);
