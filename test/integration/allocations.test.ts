@@ -49,6 +49,9 @@ forEachProtocol(() => {
         servers: [label],
         timeout: 60_000,
         socketTimeout: 60_000,
+        // The silent server never answers the `version` handshake either: it must not time out (and
+        // fail every request) while a busy machine runs the check.
+        connectTimeout: 60_000,
         maxInFlight: 100_000,
         maxQueue: 100_000,
         // Retried, the requests would wait out their deadline on the silent server after the check.
