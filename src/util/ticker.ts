@@ -96,8 +96,10 @@ function dueSlots(through: number): number[] {
 }
 
 /**
- * Calls `w.member.onTick` at the first tick at or after `at` (up to a tick early), unless it is
- * already filed for earlier. A moment already past, or not a number, means the next tick.
+ * Calls `w.member.onTick` at the first tick at or after `at` (up to a tick early, or a few: each
+ * tick visits at least one slot, so ticks that come a little early put the ticker ahead of the
+ * clock), unless it is already filed for earlier. A moment already past, or not a number, means the
+ * next tick.
  */
 export function wakeAt(w: Wake, at: number): void {
   if (at === Number.POSITIVE_INFINITY) return;
