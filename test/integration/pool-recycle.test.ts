@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Client } from "../../src/index.ts";
+import { Client, type ClientOptions } from "../../src/index.ts";
 import { ServerPool } from "../../src/pool/server-pool.ts";
 import { type DnsServer, startDnsServer } from "../support/dns-server.ts";
 import { freePort, type MemcachedServer, startMemcached, waitFor } from "../support/memcached.ts";
@@ -59,28 +59,47 @@ async function connectionsOf(node: MemcachedServer): Promise<number> {
   }
 }
 
+/**
+ * A client of the name (on the old node), whose pools are reached directly: the DNS check would
+ * replace their connections in a later turn, `recycle()` does it now. `restore()` undoes the reach.
+ */
+function onTheName(o: Partial<ClientOptions>): { mc: Client; recycle: () => void; restore: () => void } {
+  const pools = new Set<ServerPool>();
+  const send = ServerPool.prototype.send;
+  ServerPool.prototype.send = function (this: ServerPool, attempt) {
+    pools.add(this);
+    send.call(this, attempt);
+  };
+  dns.set(NAME, { A: [oldNode.host] });
+  const mc = new Client({
+    servers: [`${NAME}:${oldNode.port}`],
+    dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+    timeout: 5000,
+    ...o,
+  });
+  return {
+    mc,
+    recycle: () => {
+      for (const pool of pools) pool.recycle();
+    },
+    restore: () => {
+      ServerPool.prototype.send = send;
+    },
+  };
+}
+
 describe("a host name that resolves to a new address", () => {
   it("a connection a recycle closed while generic-pool was handing it over is never used (generic-pool's check, then ours)", async () => {
-    const pools = new Set<ServerPool>();
-    const send = ServerPool.prototype.send;
-    ServerPool.prototype.send = function (this: ServerPool, attempt) {
-      pools.add(this);
-      send.call(this, attempt);
-    };
-    dns.set(NAME, { A: [oldNode.host] });
-    const mc = new Client({
-      servers: [`${NAME}:${oldNode.port}`],
-      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+    const { mc, recycle, restore } = onTheName({
       pool: { min: 1, max: 2 },
       maxInFlight: 2,
-      timeout: 5000,
       retries: { attempts: 0 }, // a request sent to a closed connection would fail, not go again
     });
     try {
       await mc.get("handing-over");
       // The burst leases a second connection; the recycle in the same turn closes it on its way.
       const gets = Array.from({ length: 32 }, () => mc.get("handing-over"));
-      for (const pool of pools) pool.recycle();
+      recycle();
       const settled = await Promise.allSettled(gets);
       assert.deepEqual(
         settled
@@ -94,7 +113,7 @@ describe("a host name that resolves to a new address", () => {
         "no request goes to a closed connection",
       );
     } finally {
-      ServerPool.prototype.send = send;
+      restore();
       await mc.close();
     }
   });
@@ -131,34 +150,20 @@ describe("a host name that resolves to a new address", () => {
   });
 
   it("requests not yet written when the connections are replaced go to the new node, not the old", async () => {
-    // The DNS check replaces the connections in a later turn: here the pool is reached directly, with
-    // requests queued behind the one in flight (`maxInFlight` 1).
-    const pools = new Set<ServerPool>();
-    const send = ServerPool.prototype.send;
-    ServerPool.prototype.send = function (this: ServerPool, attempt) {
-      pools.add(this);
-      send.call(this, attempt);
-    };
-    dns.set(NAME, { A: [oldNode.host] });
-    const mc = new Client({
-      servers: [`${NAME}:${oldNode.port}`],
-      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
-      pool: { min: 1, max: 1 },
-      maxInFlight: 1,
-      timeout: 5000,
-    });
+    // Requests queued behind the one in flight (`maxInFlight` 1) when the connections are replaced.
+    const { mc, recycle, restore } = onTheName({ pool: { min: 1, max: 1 }, maxInFlight: 1 });
     try {
       await mc.get("handed-over");
       dns.set(NAME, { A: [newNode.host] });
       const sets = Array.from({ length: 200 }, (_, i) => mc.set("handed-over", `v${i}`));
-      for (const pool of pools) pool.recycle();
+      recycle();
       assert.ok((await Promise.all(sets)).every(Boolean));
       const onOld = await getOn(oldNode, "handed-over");
       assert.ok(onOld === undefined || onOld === "v0", `the old node got a queued set: ${onOld}`);
       assert.equal(await getOn(newNode, "handed-over"), "v199", "the last set is on the new node");
       assert.equal(await mc.get("handed-over"), "v199");
     } finally {
-      ServerPool.prototype.send = send;
+      restore();
       await mc.close();
     }
   });
