@@ -59,6 +59,16 @@ async function connectionsOf(node: MemcachedServer): Promise<number> {
   }
 }
 
+/** A client of the name, which answers the old node until a test moves it; DNS asked every `refresh` ms. */
+function nameClient(refresh: number, o: Partial<ClientOptions>): Client {
+  dns.set(NAME, { A: [oldNode.host] });
+  return new Client({
+    servers: [`${NAME}:${oldNode.port}`],
+    dns: { servers: [dns.address], refreshInterval: refresh, timeout: 300 },
+    ...o,
+  });
+}
+
 /**
  * A client of the name (on the old node), whose pools are reached directly: the DNS check would
  * replace their connections in a later turn, `recycle()` does it now. `restore()` undoes the reach.
@@ -70,13 +80,7 @@ function onTheName(o: Partial<ClientOptions>): { mc: Client; recycle: () => void
     pools.add(this);
     send.call(this, attempt);
   };
-  dns.set(NAME, { A: [oldNode.host] });
-  const mc = new Client({
-    servers: [`${NAME}:${oldNode.port}`],
-    dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
-    timeout: 5000,
-    ...o,
-  });
+  const mc = nameClient(60_000, { timeout: 5000, ...o });
   return {
     mc,
     recycle: () => {
@@ -119,11 +123,8 @@ describe("a host name that resolves to a new address", () => {
   });
 
   it("a server that goes down has its name checked at once: a node replaced while one connection idled is left within seconds", async () => {
-    dns.set(NAME, { A: [oldNode.host] });
-    const mc = new Client({
-      servers: [`${NAME}:${oldNode.port}`],
-      // No refresh during the test: only the check made when the server goes down can move it.
-      dns: { servers: [dns.address], refreshInterval: 60_000, timeout: 300 },
+    // No refresh during the test: only the check made when the server goes down can move it.
+    const mc = nameClient(60_000, {
       pool: { min: 1, max: 2, idleTimeoutMillis: 4000 },
       maxInFlight: 2,
       timeout: 300,
@@ -169,11 +170,8 @@ describe("a host name that resolves to a new address", () => {
   });
 
   it("every connection of a server reaches the address its first one reached, until the next check finds the name moved", async () => {
-    dns.set(NAME, { A: [oldNode.host] });
-    const mc = new Client({
-      servers: [`${NAME}:${oldNode.port}`],
-      // The first check comes after the part of the test that needs the old address.
-      dns: { servers: [dns.address], refreshInterval: 4000, timeout: 300 },
+    // The first check comes after the part of the test that needs the old address.
+    const mc = nameClient(4000, {
       pool: { min: 1, max: 3 },
       maxInFlight: 2,
       timeout: 2000,
@@ -202,10 +200,7 @@ describe("a host name that resolves to a new address", () => {
   });
 
   it("no connection to the old address serves again, not even one idle in generic-pool; min are held again at once", async () => {
-    dns.set(NAME, { A: [oldNode.host] });
-    const mc = new Client({
-      servers: [`${NAME}:${oldNode.port}`],
-      dns: { servers: [dns.address], refreshInterval: 100, timeout: 300 },
+    const mc = nameClient(100, {
       // Two kept connections; a third under load, handed back to generic-pool once idle.
       pool: { min: 2, max: 3, idleTimeoutMillis: 2000 },
       maxInFlight: 2,
