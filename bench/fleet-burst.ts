@@ -3,18 +3,31 @@
  * of which 300 refuse connections (loopback addresses where nothing listens) and 700 are one memcached
  * listening on 700 loopback addresses; a new client sends 2,000 concurrent gets with a 250 ms deadline,
  * so a connection is opened to each server at once. Prints, per round, the time the client took to be
- * made, the longest stall of the event loop during the burst (the longest gap between the ticks of a
- * timer of the shortest period; the issuing loop's own time is part of it), the time the issuing loop
- * took, and the slowest call.
+ * made, the time the issuing loop took (the caller's own turn: 2,000 calls in one synchronous loop), the
+ * longest stall of the event loop during the burst (the longest gap between the ticks of a timer of the
+ * shortest period; the issuing loop is part of the first), the longest after the issuing loop (the
+ * turns in which the client connects, fails and answers), the stalls over 20 ms, and the slowest call.
  *
  * Options: `--rounds R` (default 5), `--servers N` (1,000), `--refusing N` (300), `--gets N` (2,000),
  * `--after MS` (0: the burst starts in the turn the client is made; a service makes its client at start
  * and its burst comes later, which `--after 100` shows), `--built` (the package as published: built
  * first, then loaded from `dist/`; by default the sources run through tsx, whose added function names
- * make code that runs once or twice, as in a first burst, slower). Then three changes of the list
- * that replace every server while gets go on: the longest stall and the time until each settled.
+ * make code that runs once or twice, as in a first burst, slower), `--grown-fd-table` (the process
+ * first opens and closes as many descriptors as the fleet needs, as a service that already held that
+ * many sockets would have; see below), `--plain-connects` (no client: `net.connect` to as many refusing
+ * addresses, one at a time, printing those that took over 2 ms). Then three changes of the list that
+ * replace every server while gets go on: the longest stall and the time until each settled.
+ *
+ * Why `--grown-fd-table`: the first connects of a new process to a fleet this size block in the kernel.
+ * Linux grows a process's descriptor table by doubling it, and when the process has threads (Node
+ * does) it waits for an RCU grace period first; that wait sleeps in `socket()` on the event loop's
+ * thread, each time the count of descriptors passes a power of two — a cost of the process, not of
+ * the client (`net.connect` alone shows it; docs/bench.md has the figures). The table never shrinks,
+ * so each process pays it once.
  */
 import { execFileSync } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { connect } from "node:net";
 import { parseArgs } from "node:util";
 import { freePort, startMemcached } from "../test/support/memcached.ts";
 
@@ -26,8 +39,15 @@ const { values } = parseArgs({
     gets: { type: "string", default: "2000" },
     after: { type: "string", default: "0" },
     built: { type: "boolean", default: false },
+    "grown-fd-table": { type: "boolean", default: false },
+    "plain-connects": { type: "boolean", default: false },
   },
 });
+if (values["grown-fd-table"]) growDescriptorTable(Number(values.servers) + 100);
+if (values["plain-connects"]) {
+  await plainConnects(Number(values.servers));
+  process.exit(0);
+}
 type Package = typeof import("../src/index.ts");
 if (values.built) execFileSync("npm", ["run", "-s", "build"], { stdio: "ignore" });
 const { Client } = (await import(values.built ? "../dist/index.js" : "../src/index.ts")) as Package;
@@ -45,9 +65,11 @@ const servers = [
 const keys = Array.from({ length: Number(values.gets) }, (_, i) => `burst:${i}`);
 try {
   console.log(
-    `${servers.length} servers (${refusingCount} refusing), ${keys.length} concurrent gets, ${DEADLINE} ms deadline, ${values.built ? "built package" : "sources through tsx"}`,
+    `${servers.length} servers (${refusingCount} refusing), ${keys.length} concurrent gets, ${DEADLINE} ms deadline, ${values.built ? "built package" : "sources through tsx"}${values["grown-fd-table"] ? ", descriptor table grown first" : ""}`,
   );
-  console.log("round  client made  longest stall  issuing  slowest call  late calls");
+  console.log(
+    "round  client made  issuing  longest stall  after issuing  over 20 ms  slowest call  late calls",
+  );
   for (let round = 0; round < Number(values.rounds); round++) {
     const made = performance.now();
     const mc = new Client({ servers, timeout: DEADLINE, failOpen: true });
@@ -61,13 +83,16 @@ try {
       await mc.get(k);
       took.push(performance.now() - start);
     });
-    const issuing = performance.now() - t0;
+    const issued = performance.now();
     await Promise.all(calls);
-    const longest = stalls.stop();
+    const gaps = stalls.stop();
+    const longest = Math.max(...gaps.map((g) => g.length));
+    const afterIssuing = Math.max(0, ...gaps.filter((g) => g.start >= issued).map((g) => g.length));
+    const over20 = gaps.filter((g) => g.length > 20).length;
     const slowest = Math.max(...took);
     const late = took.filter((t) => t > DEADLINE + 20).length;
     console.log(
-      `${String(round).padStart(5)}  ${making.toFixed(0).padStart(8)} ms  ${longest.toFixed(1).padStart(10)} ms  ${issuing.toFixed(1).padStart(5)} ms  ${slowest.toFixed(0).padStart(9)} ms  ${String(late).padStart(10)}`,
+      `${String(round).padStart(5)}  ${making.toFixed(0).padStart(8)} ms  ${(issued - t0).toFixed(1).padStart(5)} ms  ${longest.toFixed(1).padStart(10)} ms  ${afterIssuing.toFixed(1).padStart(10)} ms  ${String(over20).padStart(10)}  ${slowest.toFixed(0).padStart(9)} ms  ${String(late).padStart(10)}`,
     );
     await mc.close();
   }
@@ -96,7 +121,7 @@ async function listChanges(): Promise<void> {
       await mc.setServers(next);
       const settled = performance.now() - t0;
       await new Promise((r) => setTimeout(r, 50)); // the servers it left close meanwhile
-      const longest = stalls.stop();
+      const longest = Math.max(...stalls.stop().map((g) => g.length));
       console.log(
         `${String(change).padStart(6)}  ${longest.toFixed(1).padStart(10)} ms  ${settled.toFixed(0).padStart(7)} ms`,
       );
@@ -108,19 +133,46 @@ async function listChanges(): Promise<void> {
   }
 }
 
-/** Watches the event loop with a timer of the shortest period; `stop()` gives the longest gap between its ticks, ms. */
-function watchStalls(): { stop(): number } {
-  let longest = 0;
+/**
+ * Watches the event loop with a timer of the shortest period; `stop()` gives every gap between its
+ * ticks: when it started and how long it was, ms.
+ */
+function watchStalls(): { stop(): { start: number; length: number }[] } {
+  const gaps: { start: number; length: number }[] = [];
   let last = performance.now();
   const watch = setInterval(() => {
     const now = performance.now();
-    longest = Math.max(longest, now - last);
+    gaps.push({ start: last, length: now - last });
     last = now;
   }, 1);
   return {
     stop: () => {
       clearInterval(watch);
-      return longest;
+      gaps.push({ start: last, length: performance.now() - last });
+      return gaps;
     },
   };
+}
+
+/** Grows this process's descriptor table to hold `count` descriptors (see the module's doc). */
+function growDescriptorTable(count: number): void {
+  const opened = Array.from({ length: count }, () => openSync("/dev/null", "r"));
+  for (const fd of opened) closeSync(fd);
+}
+
+/** `count` plain connects to refusing addresses, one at a time: those that took over 2 ms. */
+async function plainConnects(count: number): Promise<void> {
+  const sockets = [];
+  const slow: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const socket = connect({ host: `127.0.${30 + Math.floor(i / 250)}.${(i % 250) + 1}`, port: 1 });
+    socket.on("error", () => undefined);
+    sockets.push(socket);
+    await new Promise((r) => process.nextTick(r)); // Node makes the socket and connects in a next tick
+    const took = performance.now() - t0;
+    if (took > 2) slow.push(`connect #${i + 1}: ${took.toFixed(1)} ms`);
+  }
+  for (const socket of sockets) socket.destroy();
+  console.log(`${count} plain connects, one at a time; over 2 ms: ${slow.join(", ") || "none"}`);
 }
