@@ -21,13 +21,11 @@
  */
 import { InvalidArgumentError, NoServersError } from "../errors.js";
 import { md5Words } from "./md5.js";
-import { mergeRuns } from "./sorted-runs.js";
+import { type Points, sortPoints } from "./point-sort.js";
 import { DEFAULT_PORT, labelOf, parseServers, type ServerAddress, type ServerSpec } from "../util/servers.js";
 
 const POINTS_PER_SERVER = 160;
 const POINTS_PER_HASH = 4;
-/** Server indexes are below 2^16 (`#owners` is a Uint16Array). */
-const OWNER_SPAN = 0x10000;
 
 /** The 32-bit ketama hash of a key (its UTF-8 bytes): the first 4 bytes of its MD5, little-endian. */
 export function ketamaHash(key: string | Buffer): number {
@@ -81,11 +79,9 @@ export class HashRing {
   }
 
   /**
-   * {@link HashRing.of} a step at a time: each `next()` hashes and sorts the points of
-   * `serversPerStep` more servers (a run), then each merges the runs pairwise, one pass a step, and
-   * the last two split the points from their owners and index them; the last returns the ring. A
-   * list of a thousand servers is then built over several turns of the event loop, not in one long
-   * one.
+   * {@link HashRing.of} a step at a time: each `next()` hashes the points of `serversPerStep` more
+   * servers, then each makes one pass of the sort; the last returns the ring. A list of a thousand
+   * servers is then built over several turns of the event loop, not in one long one.
    * @internal
    */
   static *inSteps(addresses: readonly ServerAddress[], serversPerStep: number): Generator<void, HashRing> {
@@ -293,8 +289,8 @@ export class HashRing {
   }
 
   /**
-   * Builds the continuum, yielding after each `serversPerStep` servers hashed, before each merge
-   * pass, and (with more than one run) before each of the last two passes over the points.
+   * Builds the continuum, yielding after each `serversPerStep` servers hashed and, when that made
+   * more than one step, before each pass of the sort (`point-sort.ts`).
    */
   *#buildSteps(serversPerStep: number): Generator<void, void> {
     const servers = this.#servers;
@@ -311,40 +307,22 @@ export class HashRing {
     for (const s of servers) total += s.weight;
     const counts = servers.map((s) => pointsFor(s.weight, total, live));
     const n = counts.reduce((a, b) => a + b, 0);
-    // Each point as value × 2^16 + server index: one numeric sort of a typed array orders by value,
-    // then by server order (libmemcached's tie-break), exactly (both fit a double's 53 bits).
-    const hashed = new Float64Array(n);
-    // Each step sorts what it hashed: a run, merged with the others at the end (`sorted-runs.ts`).
-    const runs = [0];
+    const made: Points = { values: new Uint32Array(n), owners: new Uint16Array(n) };
     let k = 0;
     for (let idx = 0; idx < servers.length; idx++) {
-      if (idx > 0 && idx % serversPerStep === 0) {
-        hashed.subarray(runs.at(-1), k).sort();
-        runs.push(k);
-        yield;
-      }
+      if (idx > 0 && idx % serversPerStep === 0) yield;
       const s = servers[idx]!;
       const prefix = s.port === DEFAULT_PORT ? s.host : `${s.host}:${s.port}`;
       for (let i = 0; i < counts[idx]! / POINTS_PER_HASH; i++) {
         const d = md5Words(`${prefix}-${i}`);
-        for (let j = 0; j < POINTS_PER_HASH; j++) hashed[k++] = (d[j]! >>> 0) * OWNER_SPAN + idx;
+        for (let j = 0; j < POINTS_PER_HASH; j++) {
+          made.values[k] = d[j]! >>> 0;
+          made.owners[k++] = idx;
+        }
       }
     }
-    hashed.subarray(runs.at(-1), k).sort();
-    runs.push(k);
-    const inPieces = runs.length > 2;
-    const keyed = yield* mergeRuns(hashed, runs);
-    // A long list: the last merge, the split into points and owners and the index, a turn each.
-    if (inPieces) yield;
-    const points = new Uint32Array(n);
-    const owners = new Uint16Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = keyed[i]!;
-      owners[i] = v % OWNER_SPAN;
-      points[i] = (v - owners[i]!) / OWNER_SPAN;
-    }
-    if (inPieces) yield;
-    this.#setContinuum(points, owners);
+    const sorted = yield* sortPoints(made, servers.length > serversPerStep);
+    this.#setContinuum(sorted.values, sorted.owners);
   }
 
   /** Takes `points` (ascending) and their `owners` as the continuum, and indexes it. */
