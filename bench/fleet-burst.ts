@@ -14,7 +14,9 @@
  * first, then loaded from `dist/`; by default the sources run through tsx, whose added function names
  * make code that runs once or twice, as in a first burst, slower), `--grown-fd-table` (the process
  * first opens and closes as many descriptors as the fleet needs, as a service that already held that
- * many sockets would have; see below), `--plain-connects` (no client: `net.connect` to as many refusing
+ * many sockets would have; see below), `--ping-first` (the client pings every server before the wait:
+ * the burst meets a connected fleet whose refusing servers are down already, as in a service that has
+ * run a while), `--plain-connects` (no client: `net.connect` to as many refusing
  * addresses, one at a time, printing those that took over 2 ms). Then three changes of the list that
  * replace every server while gets go on: the longest stall and the time until each settled.
  *
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     built: { type: "boolean", default: false },
     "grown-fd-table": { type: "boolean", default: false },
     "plain-connects": { type: "boolean", default: false },
+    "ping-first": { type: "boolean", default: false },
   },
 });
 if (values["grown-fd-table"]) growDescriptorTable(Number(values.servers) + 100);
@@ -74,6 +77,7 @@ try {
     const made = performance.now();
     const mc = new Client({ servers, timeout: DEADLINE, failOpen: true });
     const making = performance.now() - made;
+    if (values["ping-first"]) await mc.ping().catch(() => undefined);
     if (Number(values.after) > 0) await new Promise((r) => setTimeout(r, Number(values.after)));
     const stalls = watchStalls();
     const t0 = performance.now();
