@@ -170,8 +170,7 @@ export class Connection implements Tickable, AttemptCarrier {
         this.#flushScheduled = true;
         this.#batchNow = now;
         // After a pause, a FIN already received is read first (its I/O callback runs before `setImmediate`).
-        if (idleFor > 0) setImmediate(this.#flushBound);
-        else this.#pipe.schedule(this.#flushBound);
+        this.#pipe.schedule(this.#flushBound, idleFor > 0);
       }
     }
     attempt.queuedAt = now;

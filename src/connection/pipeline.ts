@@ -25,6 +25,7 @@ import { TextParser } from "../protocol/text/parser.js";
 import { Writer } from "../protocol/writer.js";
 import { type Attempt, QUEUED, SETTLED, WRITTEN } from "./attempt.js";
 import { isNudge, isOwn } from "./handshake.js";
+import { scheduleFlush } from "./write-pacing.js";
 
 /** One batch in this many is timed for the latency average. */
 const SAMPLE_EVERY = 8;
@@ -119,10 +120,11 @@ export class Pipeline {
    * promises the current callback settled): a caller that awaits each request, or one batch at a
    * time, is not held for the rest of the turn. The price: what other callbacks of the same turn
    * send then goes out in a second write (the connection owes replies by then, so not a third).
+   * `afterIO`: after the turn's I/O callbacks in any case. Past the process's share of writes in a
+   * turn, in a later one (`write-pacing.ts`).
    */
-  schedule(flush: () => void): void {
-    if (this.owed === 0) queueMicrotask(flush);
-    else setImmediate(flush);
+  schedule(flush: () => void, afterIO = false): void {
+    scheduleFlush(flush, !afterIO && this.owed === 0);
   }
 
   /** Writes what waits, up to `maxInFlight` in flight. Returns true when something was written. */

@@ -1,0 +1,55 @@
+/**
+ * When connections write what was sent to them, in this process. A burst of calls over hundreds of
+ * connected servers would otherwise write to every one of them in the turn of the event loop that
+ * sent the calls (or all in the next one): a system call each, the turn as long as all of them
+ * together, a stall for every other request and timer. So the writes asked for in one turn go out
+ * as `Pipeline.schedule` says up to {@link FLUSHES_PER_TURN}; past that they wait for the turn's I/O
+ * (`setImmediate`) and go out a share per turn, in the order asked, each turn also reading the
+ * replies of the one before. A client of a few servers never comes near the bound.
+ */
+import Denque from "denque";
+
+/** Connections that write in one turn of the event loop, at most, before the rest wait for a later one. */
+export const FLUSHES_PER_TURN = 64;
+
+/** Writes asked for since the turn began (counted again from zero once its immediates run). */
+let asked = 0;
+const waiting = new Denque<() => void>();
+let waveScheduled = false;
+
+/**
+ * Runs `flush` soon (`queueMicrotask`: the current callback's promises first) or after the turn's
+ * I/O (`setImmediate`) — or, past this turn's share, in a later turn.
+ */
+export function scheduleFlush(flush: () => void, soon: boolean): void {
+  if (asked === 0) setImmediate(turnEnded);
+  if (++asked <= FLUSHES_PER_TURN) {
+    if (soon) queueMicrotask(flush);
+    else setImmediate(flush);
+    return;
+  }
+  waiting.push(flush);
+  if (!waveScheduled) {
+    waveScheduled = true;
+    setImmediate(writeWave);
+  }
+}
+
+function turnEnded(): void {
+  asked = 0;
+}
+
+function writeWave(): void {
+  // `waveScheduled` stays set while the wave runs: a write asked for meanwhile past the share waits for the next.
+  try {
+    for (let n = 0; waiting.length > 0 && n < FLUSHES_PER_TURN; n++) waiting.shift()!();
+  } finally {
+    if (waiting.length > 0) setImmediate(writeWave);
+    else waveScheduled = false;
+  }
+}
+
+/** For tests: writes waiting for a later turn. */
+export function flushesWaiting(): number {
+  return waiting.length;
+}
