@@ -12,7 +12,15 @@ import Denque from "denque";
 /** Connections that write in one turn of the event loop, at most, before the rest wait for a later one. */
 export const FLUSHES_PER_TURN = 64;
 
-/** Writes asked for since the turn began (counted again from zero once its immediates run). */
+/**
+ * From this many writes asked for, the count starts again from zero once the turn's immediates run.
+ * Below it, the count runs on over turns: a client of a few connections, which asks for a write or
+ * two a turn, then arms that immediate only every few turns, not every turn. Writes counted from
+ * earlier turns only make the share of the turn that reaches it smaller.
+ */
+const RESET_FROM = 16;
+
+/** Writes asked for, counted from zero again after the turn in which they reached {@link RESET_FROM}. */
 let asked = 0;
 const waiting = new Denque<() => void>();
 let waveScheduled = false;
@@ -22,8 +30,8 @@ let waveScheduled = false;
  * I/O (`setImmediate`) — or, past this turn's share, in a later turn.
  */
 export function scheduleFlush(flush: () => void, soon: boolean): void {
-  if (asked === 0) setImmediate(turnEnded);
-  if (++asked <= FLUSHES_PER_TURN) {
+  if (++asked === RESET_FROM) setImmediate(turnEnded);
+  if (asked <= FLUSHES_PER_TURN) {
     if (soon) queueMicrotask(flush);
     else setImmediate(flush);
     return;
