@@ -3,7 +3,8 @@
  * of which 300 refuse connections (loopback addresses where nothing listens) and 700 are one memcached
  * listening on 700 loopback addresses; a new client sends 2,000 concurrent gets with a 250 ms deadline,
  * so a connection is opened to each server at once. Prints, per round, the time the client took to be
- * made, the time the issuing loop took (the caller's own turn: 2,000 calls in one synchronous loop), the
+ * made, the time the issuing loop took (the caller's own turn: 2,000 calls in one synchronous loop; of
+ * which the event loop's thread waited for a CPU, on Linux), the
  * longest stall of the event loop during the burst (the longest gap between the ticks of a timer of the
  * shortest period; the issuing loop is part of the first), the longest after the issuing loop (the
  * turns in which the client connects, fails and answers), the stalls over 20 ms, and the slowest call.
@@ -28,7 +29,7 @@
  * so each process pays it once.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { parseArgs } from "node:util";
 import { freePort, startMemcached } from "../test/support/memcached.ts";
@@ -71,7 +72,7 @@ try {
     `${servers.length} servers (${refusingCount} refusing), ${keys.length} concurrent gets, ${DEADLINE} ms deadline, ${values.built ? "built package" : "sources through tsx"}${values["grown-fd-table"] ? ", descriptor table grown first" : ""}`,
   );
   console.log(
-    "round  client made  issuing  longest stall  after issuing  over 20 ms  slowest call  late calls",
+    "round  client made  issuing (waiting for a CPU)  longest stall  after issuing  over 20 ms  slowest call  late calls",
   );
   for (let round = 0; round < Number(values.rounds); round++) {
     const made = performance.now();
@@ -80,6 +81,7 @@ try {
     if (values["ping-first"]) await mc.ping().catch(() => undefined);
     if (Number(values.after) > 0) await new Promise((r) => setTimeout(r, Number(values.after)));
     const stalls = watchStalls();
+    const waited0 = cpuWaited();
     const t0 = performance.now();
     const took: number[] = [];
     const calls = keys.map(async (k) => {
@@ -88,6 +90,7 @@ try {
       took.push(performance.now() - start);
     });
     const issued = performance.now();
+    const waited = cpuWaited() - waited0;
     await Promise.all(calls);
     const gaps = stalls.stop();
     const longest = Math.max(...gaps.map((g) => g.length));
@@ -96,7 +99,7 @@ try {
     const slowest = Math.max(...took);
     const late = took.filter((t) => t > DEADLINE + 20).length;
     console.log(
-      `${String(round).padStart(5)}  ${making.toFixed(0).padStart(8)} ms  ${(issued - t0).toFixed(1).padStart(5)} ms  ${longest.toFixed(1).padStart(10)} ms  ${afterIssuing.toFixed(1).padStart(10)} ms  ${String(over20).padStart(10)}  ${slowest.toFixed(0).padStart(9)} ms  ${String(late).padStart(10)}`,
+      `${String(round).padStart(5)}  ${making.toFixed(0).padStart(8)} ms  ${(issued - t0).toFixed(1).padStart(5)} ms ${(Number.isNaN(waited) ? "(n/a)" : `(${waited.toFixed(1)} ms)`).padStart(10)}            ${longest.toFixed(1).padStart(10)} ms  ${afterIssuing.toFixed(1).padStart(10)} ms  ${String(over20).padStart(10)}  ${slowest.toFixed(0).padStart(9)} ms  ${String(late).padStart(10)}`,
     );
     await mc.close();
   }
@@ -156,6 +159,19 @@ function watchStalls(): { stop(): { start: number; length: number }[] } {
       return gaps;
     },
   };
+}
+
+/**
+ * How long this thread has waited for a CPU while runnable, ms (Linux's schedstat; NaN elsewhere):
+ * on a machine of few cores, V8's compiler and collector threads take turns with the event loop's,
+ * most of all while code runs for the first time.
+ */
+function cpuWaited(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "latin1").split(" ")[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Grows this process's descriptor table to hold `count` descriptors (see the module's doc). */
