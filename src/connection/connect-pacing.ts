@@ -8,34 +8,19 @@
  * completions. Only starts are counted: a connect that hangs (a black-holed address) holds nothing
  * back.
  */
-import Denque from "denque";
+import { TurnWaves } from "../util/turn-waves.js";
 
 /** Connects started in one turn of the event loop, at most. */
 export const CONNECTS_PER_TURN = 32;
 
-let scheduled = false;
-const waiting = new Denque<() => void>();
+const waves = new TurnWaves(CONNECTS_PER_TURN);
 
 /** Runs `connect` in a later turn: the next one, or a later one when that one has its share already. */
 export function whenConnectAllowed(connect: () => void): void {
-  waiting.push(connect);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(startWave);
-  }
-}
-
-function startWave(): void {
-  // `scheduled` stays set while the wave starts: a connect asked for meanwhile waits for the next wave.
-  try {
-    for (let started = 0; waiting.length > 0 && started < CONNECTS_PER_TURN; started++) waiting.shift()!();
-  } finally {
-    if (waiting.length > 0) setImmediate(startWave);
-    else scheduled = false;
-  }
+  waves.later(connect);
 }
 
 /** For tests: connects waiting for a later turn. */
 export function connectsWaiting(): number {
-  return waiting.length;
+  return waves.waiting;
 }

@@ -7,7 +7,7 @@
  * (`setImmediate`) and go out a share per turn, in the order asked, each turn also reading the
  * replies of the one before. A client of a few servers never comes near the bound.
  */
-import Denque from "denque";
+import { TurnWaves } from "../util/turn-waves.js";
 
 /** Connections that write in one turn of the event loop, at most, before the rest wait for a later one. */
 export const FLUSHES_PER_TURN = 64;
@@ -22,8 +22,7 @@ const RESET_FROM = 16;
 
 /** Writes asked for, counted from zero again after the turn in which they reached {@link RESET_FROM}. */
 let asked = 0;
-const waiting = new Denque<() => void>();
-let waveScheduled = false;
+const waves = new TurnWaves(FLUSHES_PER_TURN);
 
 /**
  * Runs `flush` soon (`queueMicrotask`: the current callback's promises first) or after the turn's
@@ -36,28 +35,14 @@ export function scheduleFlush(flush: () => void, soon: boolean): void {
     else setImmediate(flush);
     return;
   }
-  waiting.push(flush);
-  if (!waveScheduled) {
-    waveScheduled = true;
-    setImmediate(writeWave);
-  }
+  waves.later(flush);
 }
 
 function turnEnded(): void {
   asked = 0;
 }
 
-function writeWave(): void {
-  // `waveScheduled` stays set while the wave runs: a write asked for meanwhile past the share waits for the next.
-  try {
-    for (let n = 0; waiting.length > 0 && n < FLUSHES_PER_TURN; n++) waiting.shift()!();
-  } finally {
-    if (waiting.length > 0) setImmediate(writeWave);
-    else waveScheduled = false;
-  }
-}
-
 /** For tests: writes waiting for a later turn. */
 export function flushesWaiting(): number {
-  return waiting.length;
+  return waves.waiting;
 }
