@@ -6,6 +6,7 @@
  */
 import Denque from "denque";
 
+/** A queue of work run a share per turn (see the module's doc). */
 export class TurnWaves {
   readonly #perTurn: number;
   readonly #waiting = new Denque<() => void>();
