@@ -6,7 +6,8 @@
  * on a schedule. Server `i` is `127.0.0.1:<21000+i>` in a plain list; by DNS, `10.0.0.<i+1>` (an A
  * record) when `i` is even and `fd00::<i+1>` (AAAA) when odd, port 11211; by discovery, node
  * `node<i>.sim` at `10.2.0.<i+1>:11211`; by host name, `node<i>.sim:11211` at `10.3.<r>.<i+1>`, where
- * `r` counts the times the node was replaced (the replaced server keeps running, with its items).
+ * `r` counts the times the node was replaced (the replaced server keeps running, with its items);
+ * with `srv`, those host names are the SRV records of one `dnssrv+` entry.
  */
 import { RESOLVER } from "../../src/client/names.ts";
 import type { ClientOptions } from "../../src/index.ts";
@@ -30,6 +31,8 @@ export class Fleet {
   readonly #discovery: { interval: number } | null;
   /** With servers named by host name: the times each was replaced (null: listed by address). */
   readonly #replaced: number[] | null;
+  /** The host names come from SRV records. */
+  readonly #srv: boolean;
   readonly #memory: number;
   readonly #net: SimNetwork;
   /** The endpoint's configuration: its version and which nodes it lists; how it answers. */
@@ -57,6 +60,7 @@ export class Fleet {
     }));
     this.#listed = this.#base.map(() => true);
     this.#replaced = named ? this.#base.map(() => 0) : null;
+    this.#srv = s.names?.srv === true;
     this.dns =
       s.dns != null
         ? new SimDns(DNS_TIMEOUT, s.dns.loseFirst)
@@ -69,6 +73,7 @@ export class Fleet {
     if (named) {
       for (let i = 0; i < this.#base.length; i++) this.dns!.hosts.set(this.#base[i]!.host, this.#address(i));
       net.addressOf = (host) => this.dns!.hosts.get(host);
+      if (this.#srv) this.#srvRecords(this.#listed);
     }
     for (let i = 0; i < this.#base.length; i++) net.server(this.label(i)).memory = this.#memory;
   }
@@ -89,6 +94,7 @@ export class Fleet {
     if (this.#discovery !== null)
       return { discovery: { endpoint: ENDPOINT_LABEL, interval: this.#discovery.interval } };
     const dns = { refreshInterval: this.#refresh, timeout: DNS_TIMEOUT };
+    if (this.#srv) return { servers: ["dnssrv+_memcache._tcp.sim"], dns };
     if (this.#replaced !== null) return { servers: this.#base, dns };
     if (this.dns !== null) return { servers: ["dns+memcached.sim:11211"], dns };
     return { servers: this.#base };
@@ -119,12 +125,13 @@ export class Fleet {
       return null;
     }
     if (step.op !== "list") return null;
-    if ((this.dns !== null && this.#replaced === null) || this.#discovery !== null) {
+    if ((this.dns !== null && this.#replaced === null) || this.#discovery !== null || this.#srv) {
       // Weights are the source's: a new answer only adds and removes servers (each keeps one).
       if (!step.keep.some(Boolean)) return null; // an endpoint never lists no node; DNS may
       this.#listed = step.keep;
       this.#version++;
-      if (this.dns !== null) this.#records(step.keep);
+      if (this.#srv) this.#srvRecords(step.keep);
+      else if (this.dns !== null) this.#records(step.keep);
       return null;
     }
     const list = this.#base
@@ -162,6 +169,10 @@ export class Fleet {
     } else if (this.#mode === "malformed") line = `${line} bogus.sim|not-an-ip|11211`;
     const block = `${version}\n${line}\n`;
     return `CONFIG cluster 0 ${block.length}\r\n${block}\r\nEND\r\n`;
+  }
+
+  #srvRecords(keep: boolean[]): void {
+    this.dns!.srv = this.#base.filter((_, i) => keep[i]).map((a) => ({ name: a.host, port: a.port }));
   }
 
   #records(keep: boolean[]): void {

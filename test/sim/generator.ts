@@ -39,8 +39,10 @@ export interface Settings {
   /**
    * Servers listed by host name (absent or null: by address; only with neither `dns` nor
    * `discovery`), each looked up again every `refresh` ms: a node replaced gets a new address.
+   * `srv`: the host names come from the SRV records of one `dnssrv+` entry, asked again as often; a
+   * list change changes the records.
    */
-  names?: { refresh: number } | null;
+  names?: { refresh: number; srv?: boolean } | null;
   /**
    * Connections per server (absent or null: the defaults, one used until far more are in flight
    * than happen here): up to `max`, a second one leased once `maxInFlight / 2` wait on the first,
@@ -127,7 +129,10 @@ export function historyArbitrary(o: { maxServers?: number; maxSteps?: number } =
       ),
       names: fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },
-        { weight: 1, arbitrary: fc.record({ refresh: fc.integer({ min: 50, max: 500 }) }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ refresh: fc.integer({ min: 50, max: 500 }), srv: fc.boolean() }),
+        },
       ),
       pool: fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },

@@ -16,6 +16,8 @@ export class SimDns {
   v6: string[] = [];
   /** Plain host names and the IPv4 address each has now (a name not here is answered `v4`/`v6`). */
   readonly hosts = new Map<string, string>();
+  /** The SRV records of the `dnssrv+` entry (null: it has none). */
+  srv: { name: string; port: number }[] | null = null;
   failure: DnsFailure = null;
   /** Families whose next query is lost. */
   readonly #lose = new Set<"v4" | "v6">();
@@ -33,8 +35,18 @@ export class SimDns {
 
   resolve4 = ((name: string) => this.#query("v4", name)) as never;
   resolve6 = ((name: string) => this.#query("v6", name)) as never;
-  resolveSrv = ((_name: string) =>
-    Promise.reject(Object.assign(new Error("queryAny ENOTFOUND"), { code: "ENOTFOUND" }))) as never;
+  resolveSrv = ((_name: string) => {
+    const records = this.srv;
+    if (records === null)
+      return Promise.reject(Object.assign(new Error("querySrv ENOTFOUND"), { code: "ENOTFOUND" }));
+    // An SRV query fails only when both families do (it is neither).
+    const both = this.failure?.family === "both" ? this.failure.how : null;
+    return this.#answer(
+      both,
+      false,
+      records.map((r) => ({ ...r, priority: 0, weight: 0 })),
+    );
+  }) as never;
 
   /** Rejects every query under way (as `Resolver#cancel`). */
   cancel(): void {
@@ -51,10 +63,15 @@ export class SimDns {
     const lost = this.#lose.delete(family);
     if (lost) count("dns: first query lost");
     else if (failing !== null) count(`dns: ${family} query ${failing}`);
-    const wait = lost || failing === "timeout" ? this.#timeout : ANSWER_MS;
     const host = this.hosts.get(name);
     const answer =
       host !== undefined ? (family === "v4" ? [host] : []) : [...(family === "v4" ? this.v4 : this.v6)];
+    return this.#answer(failing, lost, answer);
+  }
+
+  /** `answer` a virtual millisecond later, or the failure (a lost query times out). */
+  #answer<T>(failing: "servfail" | "timeout" | null, lost: boolean, answer: T[]): Promise<T[]> {
+    const wait = lost || failing === "timeout" ? this.#timeout : ANSWER_MS;
     return new Promise((resolve, reject) => {
       const p = {
         reject,

@@ -6,13 +6,12 @@
  * server takes traffic again — after a probe brings it back, or before a change of the server list
  * makes it a key's home again. A server that missed more writes than are remembered is flushed.
  */
-import { type Frame, Op } from "../../protocol/frame.js";
+import { type Frame, keyId, Op } from "../../protocol/frame.js";
 import type { Membership, RoutingKey } from "../membership.js";
 import { ketamaHash } from "../ketama.js";
 import { PastRings } from "./past-rings.js";
 import type { Server } from "../server.js";
 import { type StaleKey, WriteFailures } from "./write-failures.js";
-import { keyId } from "../../protocol/frame.js";
 
 /**
  * Repair rounds before the server is flushed instead (writes to its keys arriving as fast as they
@@ -375,6 +374,12 @@ export class Repairs {
         const home = m.server(label)!;
         if (home.state !== "up") this.#record(home.label, token, base64, key, home.lastError);
       }
+      // A server away past the homes may hold a copy it took as a fallback owner: back while the
+      // homes are still away, it would serve it again. Remembered for it too (the write was not its).
+      const n = m.ejects ? Math.min(m.servers.length, m.replicas + m.away) : 0;
+      for (const label of n > 0 ? m.homeRing.serversForHash(hash, n) : [])
+        if (!homes.includes(label) && m.server(label)!.state !== "up")
+          this.#stale.record(label, token, base64, key);
     }
     if (!this.past.active) return;
     // Past homes that are homes no more keep the copy they had: remembered, and deleted before a
