@@ -9,6 +9,7 @@
 import { type Frame, keyId, Op } from "../../protocol/frame.js";
 import type { Membership, RoutingKey } from "../membership.js";
 import { ketamaHash } from "../ketama.js";
+import { awayFallbacks, fallbackCopies } from "./fallbacks.js";
 import { PastRings } from "./past-rings.js";
 import type { Server } from "../server.js";
 import { type StaleKey, WriteFailures } from "./write-failures.js";
@@ -217,14 +218,21 @@ export class Repairs {
           // Flushed, it holds nothing older than any write made meanwhile; the copies those writes
           // left on fallback owners are deleted once it is back (their keys' owner again).
           await this.#flush(s, overflowed ? this.#overflowReason() : this.#roundsReason());
-          const fallbacks = this.#fallbacks(s, [...keys, ...this.#stale.take(s.label).keys]);
+          const fallbacks = fallbackCopies(
+            this.#membership,
+            s,
+            [...keys, ...this.#stale.take(s.label).keys],
+            this.#stale,
+          );
           this.#up(s, overflowed);
           for (const [server, list] of fallbacks) this.#events.cleanUp(server, list).catch(() => undefined);
           return;
         }
         await this.#events.cleanUp(s, keys);
         await Promise.all(
-          [...this.#fallbacks(s, keys)].map(([server, list]) => this.#events.cleanUp(server, list)),
+          [...fallbackCopies(this.#membership, s, keys, this.#stale)].map(([server, list]) =>
+            this.#events.cleanUp(server, list),
+          ),
         );
       } catch (err) {
         this.#putBack(s.label, keys, overflowed);
@@ -344,26 +352,6 @@ export class Repairs {
     else for (const k of keys) this.#stale.record(label, k.token, k.base64, k.route);
   }
 
-  /**
-   * Where `keys` live while `away` is out of the ring, other than their homes (the servers they live
-   * on when all are up): the fallback owners that hold copies of them, by server.
-   */
-  #fallbacks(away: Server, keys: StaleKey[]): Map<Server, StaleKey[]> {
-    const m = this.#membership;
-    const byServer = new Map<Server, StaleKey[]>();
-    if (!m.ejects) return byServer;
-    for (const k of keys) {
-      const homes = m.homesOf(k.route);
-      for (const s of m.replicasOf(k.route)) {
-        if (s === away || s.state !== "up" || homes.includes(s.label)) continue;
-        const list = byServer.get(s);
-        if (list === undefined) byServer.set(s, [k]);
-        else list.push(k);
-      }
-    }
-    return byServer;
-  }
-
   #noteHomes(key: RoutingKey, token: string, base64: boolean): void {
     const m = this.#membership;
     if (m.servers.length === 0) return;
@@ -374,12 +362,7 @@ export class Repairs {
         const home = m.server(label)!;
         if (home.state !== "up") this.#record(home.label, token, base64, key, home.lastError);
       }
-      // A server away past the homes may hold a copy it took as a fallback owner: back while the
-      // homes are still away, it would serve it again. Remembered for it too (the write was not its).
-      const n = m.ejects ? Math.min(m.servers.length, m.replicas + m.away) : 0;
-      for (const label of n > 0 ? m.homeRing.serversForHash(hash, n) : [])
-        if (!homes.includes(label) && m.server(label)!.state !== "up")
-          this.#stale.record(label, token, base64, key);
+      for (const label of awayFallbacks(m, hash, homes)) this.#stale.record(label, token, base64, key);
     }
     if (!this.past.active) return;
     // Past homes that are homes no more keep the copy they had: remembered, and deleted before a
