@@ -84,10 +84,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
     if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
-    if (call.keys !== null) {
-      this.#executeBatch(call);
-      return call.promise;
-    }
+    if (call.keys !== null) return this.#executeBatch(call);
     const m = this.#membership;
     const frame = call.frame;
     const key = call.routingKey!;
@@ -344,13 +341,15 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
    * A multi-key call: one attempt per server with that server's keys (all of them to one server
    * with a `hashKey`, or when there is only one). Reads go to each key's first replica that is up;
    * writes to each key's owner, and with replicas, copies to the other replicas as calls of their
-   * own whose answers do not change the caller's (best effort).
+   * own whose answers do not change the caller's (best effort), but which it waits for.
    */
-  #executeBatch(call: Call): void {
+  #executeBatch(call: Call): Promise<unknown> {
     const m = this.#membership;
     const op = call.frame.op;
     const write = isWrite(op);
     const keys = call.keys!;
+    const copies: Promise<unknown>[] | null =
+      write && call.replica === 0 && m.replicas > 1 ? [call.promise] : null;
     if (write && call.replica === 0) {
       const routing = call.routingKey;
       this.freshness.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
@@ -361,8 +360,7 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         copy.routingKey = routing;
         copy.replica = r;
         copy.result = new Array<boolean>(keys.length).fill(false);
-        copy.promise.catch(ignore);
-        this.#executeBatch(copy);
+        copies!.push(this.#executeBatch(copy).catch(ignore));
       }
     }
     const replica = call.replica;
@@ -375,6 +373,9 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
     const groups = groupByTarget(call, null, target, m.servers.length === 1);
     call.pending = groups.size;
     for (const [server, indices] of groups) this.#attempt(call, server, timeout, replica, indices);
+    // Resolved once every copy has answered (as a single key's write is): a read that begins after
+    // it then finds no replica still waiting for its copy.
+    return copies === null ? call.promise : Promise.all(copies).then((all) => all[0]);
   }
 
   /** A batch part answered (or missed with `failOpen`): merge its results; the call ends with its last part. */
@@ -395,6 +396,4 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
 
 function ignore(): void {}
 
-function failAttempt(a: CallAttempt, error: unknown): void {
-  a.fail(error);
-}
+const failAttempt = (a: CallAttempt, error: unknown): void => void a.fail(error);
