@@ -11,7 +11,7 @@
  * The cluster is the sink of every attempt it makes; nothing below this layer retries or fails over.
  */
 import type { AttemptSink } from "../connection/attempt.js";
-import { Call, CallAttempt, Failed, routeOf } from "./call.js";
+import { type Call, CallAttempt, Failed, routeOf } from "./call.js";
 import type { ClusterOptions } from "./cluster-options.js";
 import { type Membership, NOT_TRIED, type RoutingKey } from "./membership.js";
 import type { Frame } from "../protocol/frame.js";
@@ -84,7 +84,10 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
       return this.#gate.hold(call, this.#executeBound, () => this.#membership.whyEmpty);
     const copy = this.warmUp !== null && isWrite(call.frame.op) ? this.warmUp.copyOf(call.frame) : null;
     if (copy !== null) return holdCall(call, copy, this.#executeBound, "a warm-up copy of its key");
-    if (call.keys !== null) return this.#executeBatch(call);
+    if (call.keys !== null) {
+      this.#executeBatch(call);
+      return call.promise;
+    }
     const m = this.#membership;
     const frame = call.frame;
     const key = call.routingKey!;
@@ -343,25 +346,17 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
    * writes to each key's owner, and with replicas, copies to the other replicas as calls of their
    * own whose answers do not change the caller's (best effort), but which it waits for.
    */
-  #executeBatch(call: Call): Promise<unknown> {
+  #executeBatch(call: Call): void {
     const m = this.#membership;
     const op = call.frame.op;
     const write = isWrite(op);
     const keys = call.keys!;
-    const copies: Promise<unknown>[] | null =
-      write && call.replica === 0 && m.replicas > 1 ? [call.promise] : null;
+    let copies = 0;
     if (write && call.replica === 0) {
       const routing = call.routingKey;
       this.freshness.noteWrite(call.frame, routing ?? "", (i) => routing ?? keys[i]!);
       if (this.warmUp?.watchingWrites === true) this.warmUp.noteWrite(call.frame);
-      for (let r = 1; r < m.replicas; r++) {
-        const copy = new Call(call.frame, call.handler, call.timeout);
-        copy.keys = keys;
-        copy.routingKey = routing;
-        copy.replica = r;
-        copy.result = new Array<boolean>(keys.length).fill(false);
-        copies!.push(this.#executeBatch(copy).catch(ignore));
-      }
+      copies = this.#replication.copyBatch(call, m.replicas, (copy) => this.#executeBatch(copy));
     }
     const replica = call.replica;
     // Copy 0 goes where a read would find it: the first replica that is up.
@@ -371,11 +366,8 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
         : (key: RoutingKey) => m.replicasOf(key)[replica];
     const timeout = write ? call.timeout : readShare(call.timeout, m.replicas);
     const groups = groupByTarget(call, null, target, m.servers.length === 1);
-    call.pending = groups.size;
+    call.pending = groups.size + copies;
     for (const [server, indices] of groups) this.#attempt(call, server, timeout, replica, indices);
-    // Resolved once every copy has answered (as a single key's write is): a read that begins after
-    // it then finds no replica still waiting for its copy.
-    return copies === null ? call.promise : Promise.all(copies).then((all) => all[0]);
   }
 
   /** A batch part answered (or missed with `failOpen`): merge its results; the call ends with its last part. */
@@ -394,6 +386,6 @@ export class Cluster implements AttemptSink<Call, Server | undefined> {
   }
 }
 
-function ignore(): void {}
-
-const failAttempt = (a: CallAttempt, error: unknown): void => void a.fail(error);
+function failAttempt(a: CallAttempt, error: unknown): void {
+  a.fail(error);
+}

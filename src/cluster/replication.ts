@@ -51,6 +51,28 @@ export class Replication {
   }
 
   /**
+   * The copies of a batch write (`setMany`, `deleteMany`) to replicas 1 to `replicas - 1`, each a
+   * call of its own sent by `send`; returns how many. Their answers do not change the caller's, but
+   * the caller waits for them, as a single key's write waits for all its copies: a read that begins
+   * after it finds no replica still waiting for its copy.
+   */
+  copyBatch(call: Call, replicas: number, send: (copy: Call) => void): number {
+    const done = () => {
+      if (!call.settled && --call.pending === 0) call.succeed(call.result);
+    };
+    for (let r = 1; r < replicas; r++) {
+      const copy = new Call(call.frame, call.handler, call.timeout);
+      copy.keys = call.keys;
+      copy.routingKey = call.routingKey;
+      copy.replica = r;
+      copy.result = new Array<boolean>(call.keys!.length).fill(false);
+      copy.promise.then(done, done);
+      send(copy);
+    }
+    return replicas - 1;
+  }
+
+  /**
    * An incr or decr with replicas. Its owner may have come back empty (a restart) while the next
    * replica still holds the counter: the command is first sent without creating a missing counter;
    * when the owner has none, the next replica's copy (unless it may be stale) is added to the owner,
