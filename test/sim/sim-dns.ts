@@ -1,7 +1,7 @@
 /**
- * Simulated DNS for `dns+` entries and plain host names: the client's resolver (the `RESOLVER` client option, see
- * `src/client/names.ts`) answers A and AAAA queries from records the history sets, a millisecond
- * later in virtual time. Faults: a family (or both) failing with SERVFAIL or timing out, and the
+ * Simulated DNS for `dns+` and `dnssrv+` entries and plain host names: the client's resolver (the `RESOLVER` client option, see
+ * `src/client/names.ts`) answers A, AAAA and SRV queries from records the history sets, a millisecond
+ * later in virtual time (an SRV query fails only when both families do). Faults: a family (or both) failing with SERVFAIL or timing out, and the
  * first query of each family lost (it times out, as a dropped UDP packet does).
  */
 import { count } from "./tally.ts";
