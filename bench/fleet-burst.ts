@@ -64,7 +64,7 @@ const extra = Array.from({ length: liveCount - 1 }, (_, i) => ["-l", liveHost(i 
 const server = await startMemcached({ host: liveHost(0), port, args: ["-c", "4096", ...extra] });
 const servers = [
   ...Array.from({ length: liveCount }, (_, i) => `${liveHost(i)}:${port}`),
-  ...Array.from({ length: refusingCount }, (_, i) => `127.0.${30 + Math.floor(i / 250)}.${(i % 250) + 1}:1`),
+  ...Array.from({ length: refusingCount }, (_, i) => `${refusingHost(i)}:1`),
 ];
 const keys = Array.from({ length: Number(values.gets) }, (_, i) => `burst:${i}`);
 try {
@@ -180,13 +180,18 @@ function growDescriptorTable(count: number): void {
   for (const fd of opened) closeSync(fd);
 }
 
+/** The `i`-th refusing address: a loopback address where nothing listens (port 1). */
+function refusingHost(i: number): string {
+  return `127.0.${30 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
 /** `count` plain connects to refusing addresses, one at a time: those that took over 2 ms. */
 async function plainConnects(count: number): Promise<void> {
   const sockets = [];
   const slow: string[] = [];
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
-    const socket = connect({ host: `127.0.${30 + Math.floor(i / 250)}.${(i % 250) + 1}`, port: 1 });
+    const socket = connect({ host: refusingHost(i), port: 1 });
     socket.on("error", () => undefined);
     sockets.push(socket);
     await new Promise((r) => process.nextTick(r)); // Node makes the socket and connects in a next tick
